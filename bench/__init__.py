@@ -1,0 +1,1 @@
+"""Benchmark harness behind docs/PERFORMANCE.md (``python -m bench --help``)."""

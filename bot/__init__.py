@@ -1,0 +1,1 @@
+"""MM-Bot: the reference market-making bot and its ``mmbot`` command line."""

@@ -1,0 +1,1 @@
+"""The simulated exchange: matching engine, seeded market, virtual-time runtime, in-process venue."""

@@ -1,0 +1,339 @@
+"""Background order flow of one venue: a simpy process per symbol that sends orders to the matching engine.
+
+Per symbol, four kinds of agents act as one Markov jump process (Gillespie's algorithm with Ogata thinning
+for the self-exciting part), so the whole flow costs one simpy event per action:
+
+* liquidity providers place post-only limit orders around r = mid + anchor*(F - mid) at a power-law distance
+  d (P(d >= x) = (1 + x/d0)^-mu) behind the first level, and each resting order is cancelled at rate
+  1/lifetime (a uniformly drawn resting order, so the per-order rate is exact);
+* noise takers send market orders at Hawkes intensity mu + E(t), where E jumps by alpha at each market order
+  and decays at rate beta (bursts); their signs follow a Lillo-Mike-Farmer metaorder process (Pareto lengths
+  with tail alpha, so the sign autocorrelation decays like lag^(1-alpha)); each order moves F permanently by
+  impact * sqrt(size / median) ticks (square-root impact);
+* liquidity providers also pull a quote that F has moved past (rate lambda_R, tolerance in ticks): quotes
+  move without trades, as on a venue, and the book tracks F even when no informed trader is looking;
+* informed traders look at rate lambda_I and take every level priced worse than F by more than a threshold:
+  this is the adverse selection every resting quote (the bot's included) faces.
+
+All randomness comes from named streams of the session seed (exchange_sim.rng). The process never reads the
+wall clock. A regime switch changes parameters from the next action on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from exchange_sim.engine.matching import MatchingEngine
+from exchange_sim.engine.types import (
+    ATOMS_PER_UNIT,
+    AccountId,
+    EngineError,
+    OrderId,
+    OrderType,
+    PlaceRequest,
+    Side,
+    TimeInForce,
+)
+from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.latent import LatentPrice
+from exchange_sim.market.regimes import RegimeParams
+from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
+from exchange_sim.rng import stream
+
+LP_ACCOUNT = AccountId("mkt.lp")
+NOISE_ACCOUNT = AccountId("mkt.noise")
+INFORMED_ACCOUNT = AccountId("mkt.informed")
+_AGENT_FUNDS_UNITS = 10**12  # background agents never run out of money
+
+
+@dataclass(slots=True)
+class FlowStats:
+    """Counts of background actions (book events = orders + cancels + trades; trades are counted by the venue)."""
+
+    limit_orders: int = 0
+    cancels: int = 0
+    market_orders: int = 0
+    informed_orders: int = 0
+    rejected: int = 0
+
+    @property
+    def actions(self) -> int:
+        return self.limit_orders + self.cancels + self.market_orders + self.informed_orders
+
+
+class SymbolFlow:
+    """The background flow of one symbol (see module docstring)."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        engine: MatchingEngine,
+        market: SymbolMarket,
+        *,
+        params: RegimeParams,
+        seed: int,
+        grid_s: float,
+        stats: FlowStats,
+    ) -> None:
+        self.env = env
+        self.engine = engine
+        self.market = market
+        self.spec = market.spec
+        self.symbol = market.spec.symbol
+        self.params = params
+        self.stats = stats
+        self.latent = LatentPrice(market.initial_price_ticks, params, stream(seed, "latent", self.symbol), grid_s)
+        self._rng = stream(seed, "flow", self.symbol)
+        self._resting: list[OrderId] = []
+        self._excitation = 0.0
+        self._excitation_t = 0.0
+        self._meta_sign = 1
+        self._meta_left = 0
+        self._tick_quote = float(self.spec.quote_atoms_per_tick_lot) / ATOMS_PER_UNIT  # quote per tick-lot
+
+    # -- regime --
+    def set_regime(self, params: RegimeParams) -> None:
+        self.params = params
+        self.latent.set_regime(params, self.env.now)
+
+    def fair_ticks(self) -> float:
+        return self.latent.at(self.env.now)
+
+    # -- the process --
+    def warm_up(self) -> None:
+        """Fill the book with the steady-state number of resting LP orders before time starts."""
+        for _ in range(int(self.params.lp_rate_per_s * self.params.lp_lifetime_s)):
+            self._limit_order()
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        rng = self._rng
+        env = self.env
+        while True:
+            p = self.params
+            decay = math.exp(-p.hawkes_beta_per_s * (env.now - self._excitation_t))
+            excitation = self._excitation * decay
+            cancel_rate = len(self._resting) / p.lp_lifetime_s
+            bound = (
+                p.lp_rate_per_s + cancel_rate + p.lp_requote_rate_per_s + p.informed_rate_per_s
+                + p.market_rate_per_s + excitation
+            )
+            yield env.timeout(rng.expovariate(bound))
+            p = self.params
+            now_excitation = self._excitation * math.exp(-p.hawkes_beta_per_s * (env.now - self._excitation_t))
+            u = rng.random() * bound
+            if u < p.lp_rate_per_s:
+                self._limit_order()
+                continue
+            u -= p.lp_rate_per_s
+            if u < cancel_rate:
+                self._cancel_one()
+                continue
+            u -= cancel_rate
+            if u < p.lp_requote_rate_per_s:
+                self._requote()
+                continue
+            u -= p.lp_requote_rate_per_s
+            if u < p.informed_rate_per_s:
+                self._informed()
+                continue
+            u -= p.informed_rate_per_s
+            if u < p.market_rate_per_s + now_excitation:
+                self._excitation = now_excitation + p.hawkes_alpha_per_s
+                self._excitation_t = env.now
+                self._market_order()
+            # else: thinning rejection (the excitation decayed since the bound was drawn)
+
+    # -- agents --
+    def _lots_for(self, notional_quote: float, price_ticks: int) -> int:
+        lots = int(notional_quote / (price_ticks * self._tick_quote))
+        spec = self.spec
+        min_lots = -(-spec.min_notional_atoms // (price_ticks * spec.quote_atoms_per_tick_lot))
+        return max(lots, min_lots, spec.min_qty_lots)
+
+    def _limit_order(self) -> None:
+        p = self.params
+        rng = self._rng
+        engine = self.engine
+        fair = self.latent.at(self.env.now)
+        bid = engine.best_bid(self.symbol)
+        ask = engine.best_ask(self.symbol)
+        mid = (bid[0] + ask[0]) / 2.0 if bid is not None and ask is not None else fair
+        ref = mid + p.lp_anchor * (fair - mid)
+        d = int(p.lp_distance_scale_ticks * (rng.random() ** (-1.0 / p.lp_distance_exponent) - 1.0))
+        d = min(d, p.lp_distance_max_ticks)
+        if rng.random() < 0.5:
+            side = Side.BUY
+            price = math.ceil(ref - p.lp_half_spread_ticks) - 1 - d
+            if ask is not None and price >= ask[0]:
+                price = ask[0] - 1
+        else:
+            side = Side.SELL
+            price = math.floor(ref + p.lp_half_spread_ticks) + 1 + d
+            if bid is not None and price <= bid[0]:
+                price = bid[0] + 1
+        if price < self.spec.min_price_ticks:
+            return
+        notional = p.lp_size_median_quote * self.market.size_scale * math.exp(p.lp_size_sigma * rng.gauss(0.0, 1.0))
+        request = PlaceRequest(
+            account=LP_ACCOUNT, symbol=self.symbol, side=side, type=OrderType.LIMIT_MAKER,
+            qty_lots=self._lots_for(notional, price), price_ticks=price,
+        )
+        try:
+            result = engine.place(request)
+        except EngineError:
+            self.stats.rejected += 1
+            return
+        self.stats.limit_orders += 1
+        self._resting.append(result.order.order_id)
+
+    def _cancel_one(self) -> None:
+        resting = self._resting
+        i = self._rng.randrange(len(resting))
+        order_id = resting[i]
+        resting[i] = resting[-1]
+        resting.pop()
+        try:
+            self.engine.cancel(LP_ACCOUNT, self.symbol, order_id=order_id)
+        except EngineError:
+            return  # already filled: no event
+        self.stats.cancels += 1
+
+    def _requote(self) -> None:
+        """An LP pulls its quote at the touch if F has moved past it (the race informed traders run too)."""
+        p = self.params
+        fair = self.latent.at(self.env.now)
+        book = self.engine.book(self.symbol)
+        bid = book.best_bid()
+        ask = book.best_ask()
+        if bid is not None and bid[0] > fair + p.lp_requote_tolerance_ticks:
+            side, price = Side.BUY, bid[0]
+        elif ask is not None and ask[0] < fair - p.lp_requote_tolerance_ticks:
+            side, price = Side.SELL, ask[0]
+        else:
+            return
+        for order in book.orders_at(side, price):
+            if order.account == LP_ACCOUNT:
+                self.engine.cancel(LP_ACCOUNT, self.symbol, order_id=order.order_id)
+                self.stats.cancels += 1
+                return
+
+    def _next_sign(self) -> int:
+        p = self.params
+        rng = self._rng
+        if self._meta_left <= 0:
+            self._meta_sign = 1 if rng.random() < (1.0 + p.market_sign_bias) / 2.0 else -1
+            self._meta_left = int(rng.paretovariate(p.sign_memory_alpha))
+        self._meta_left -= 1
+        if rng.random() < p.sign_memory_share:
+            return self._meta_sign
+        return 1 if rng.random() < (1.0 + p.market_sign_bias) / 2.0 else -1
+
+    def _market_order(self) -> None:
+        p = self.params
+        sign = self._next_sign()
+        touch = self.engine.best_ask(self.symbol) if sign > 0 else self.engine.best_bid(self.symbol)
+        if touch is None:
+            return
+        size_draw = math.exp(p.market_size_sigma * self._rng.gauss(0.0, 1.0))
+        notional = p.market_size_median_quote * self.market.size_scale * size_draw
+        request = PlaceRequest(
+            account=NOISE_ACCOUNT, symbol=self.symbol, side=Side.BUY if sign > 0 else Side.SELL,
+            type=OrderType.MARKET, qty_lots=self._lots_for(notional, touch[0]),
+        )
+        try:
+            self.engine.place(request)
+        except EngineError:
+            self.stats.rejected += 1
+            return
+        self.stats.market_orders += 1
+        self.latent.impact_ticks += sign * p.impact_ticks * math.sqrt(size_draw)
+
+    def _informed(self) -> None:
+        p = self.params
+        fair = self.latent.at(self.env.now)
+        ask = self.engine.best_ask(self.symbol)
+        bid = self.engine.best_bid(self.symbol)
+        if ask is not None and ask[0] < fair - p.informed_threshold_ticks:
+            side, limit = Side.BUY, math.floor(fair - p.informed_threshold_ticks)
+        elif bid is not None and bid[0] > fair + p.informed_threshold_ticks:
+            side, limit = Side.SELL, math.ceil(fair + p.informed_threshold_ticks)
+        else:
+            return
+        notional = p.informed_size_median_quote * self.market.size_scale * math.exp(0.5 * self._rng.gauss(0.0, 1.0))
+        request = PlaceRequest(
+            account=INFORMED_ACCOUNT, symbol=self.symbol, side=side, type=OrderType.LIMIT,
+            time_in_force=TimeInForce.IOC, qty_lots=self._lots_for(notional, limit), price_ticks=limit,
+        )
+        try:
+            self.engine.place(request)
+        except EngineError:
+            self.stats.rejected += 1
+            return
+        self.stats.informed_orders += 1
+
+
+class MarketFlow:
+    """The background market of a venue: one ``SymbolFlow`` per symbol plus the regime timeline."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        engine: MatchingEngine,
+        config: MarketConfig,
+        seed: int,
+        *,
+        duration_s: float,
+        symbols: Mapping[str, SymbolMarket] | None = None,
+        on_regime: Callable[[float, str], None] | None = None,
+    ) -> None:
+        catalogue = symbols if symbols is not None else DEFAULT_SYMBOLS
+        self.env = env
+        self.config = config
+        self.stats = FlowStats()
+        self._on_regime = on_regime
+        self.timeline = config.timeline(seed, duration_s)
+        first = config.params(self.timeline[0][1])
+        self.flows: dict[str, SymbolFlow] = {}
+        assets: set[str] = set()
+        for name in config.symbols:
+            market = catalogue[name]
+            assets.update((market.spec.base_asset, market.spec.quote_asset))
+            self.flows[name] = SymbolFlow(
+                env, engine, market, params=first, seed=seed, grid_s=config.grid_s, stats=self.stats
+            )
+        funds = {asset: _AGENT_FUNDS_UNITS * ATOMS_PER_UNIT for asset in sorted(assets)}
+        for account in (LP_ACCOUNT, NOISE_ACCOUNT, INFORMED_ACCOUNT):
+            engine.open_account(account, funds, tracked=False)
+        self.regime = first.name
+
+    def start(self) -> None:
+        """Warm up every book and start the simpy processes (call once, at simulated time 0)."""
+        if self._on_regime is not None:
+            self._on_regime(self.env.now, self.regime)
+        for name in sorted(self.flows):
+            self.flows[name].warm_up()
+        for name in sorted(self.flows):
+            self.env.process(self.flows[name].run())
+        if len(self.timeline) > 1:
+            self.env.process(self._switch_regimes())
+
+    def _switch_regimes(self) -> Generator[simpy.Event, Any, None]:
+        for start_s, regime in self.timeline[1:]:
+            yield self.env.timeout(start_s - self.env.now)
+            params = self.config.params(regime)
+            self.regime = params.name
+            for name in sorted(self.flows):
+                self.flows[name].set_regime(params)
+            if self._on_regime is not None:
+                self._on_regime(self.env.now, params.name)
+
+    def fair_ticks(self, symbol: str) -> float:
+        """The latent fair price of ``symbol`` now, in ticks (a model quantity: for tests and reports)."""
+        return self.flows[symbol].fair_ticks()
+
+

@@ -1,0 +1,118 @@
+"""Market regimes: the parameter sets of the background flow (calm, trending, volatile, illiquid, flash_crash).
+
+All prices are in ticks and all rates per simulated second. The default symbols have a tick of about 0.7-0.8
+basis points of price (a large-tick market, ADR 0002), so "0.6 ticks per sqrt(second)" is about 1.5 % daily
+volatility. Sizes are in quote currency (USDT) and converted to lots at the current price.
+
+Each field is documented where it is declared; docs/market-model.md explains the model and where each
+default comes from. Regimes are frozen: to change one, build a new object (``params.model_copy(update=...)``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RegimeParams(BaseModel):
+    """One regime of the background flow. Rates are per simulated second, distances in ticks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    # latent fair price F(t), sampled on a fixed grid (see latent.py)
+    sigma_ticks_per_sqrt_s: float = Field(0.6, ge=0, description="diffusion of the latent price")
+    drift_ticks_per_s: float = Field(0.0, description="deterministic trend of the latent price")
+    jump_rate_per_s: float = Field(0.0, ge=0, description="Poisson rate of latent-price jumps")
+    jump_sigma_ticks: float = Field(0.0, ge=0, description="std dev of a jump (normal, signed)")
+    # liquidity providers: limit orders placed around r = mid + anchor*(F - mid)
+    lp_rate_per_s: float = Field(4.0, gt=0, description="limit-order arrival rate")
+    lp_anchor: float = Field(0.5, ge=0, le=1, description="how far LPs pull their reference toward F")
+    lp_half_spread_ticks: float = Field(0.0, ge=0, description="extra distance of the first level from r")
+    lp_distance_scale_ticks: float = Field(1.5, gt=0, description="d0 of the power-law placement distance")
+    lp_distance_exponent: float = Field(1.2, gt=0, description="mu: P(d >= x) = (1 + x/d0)^-mu")
+    lp_distance_max_ticks: int = Field(120, ge=1, description="farthest placement from the reference")
+    lp_size_median_quote: float = Field(700.0, gt=0, description="median limit order notional (USDT)")
+    lp_size_sigma: float = Field(0.9, ge=0, description="log-normal sigma of limit order notional")
+    lp_requote_rate_per_s: float = Field(2.0, ge=0, description="rate at which LPs pull a quote left behind by F")
+    lp_requote_tolerance_ticks: float = Field(0.5, ge=0, description="how far past F a quote must be to be pulled")
+    lp_lifetime_s: float = Field(60.0, gt=0, description="mean life of a resting LP order before cancel")
+    # noise (uninformed) market orders: Hawkes-excited arrivals, long-memory signs, sqrt impact
+    market_rate_per_s: float = Field(0.8, gt=0, description="baseline market-order rate (Hawkes mu)")
+    hawkes_alpha_per_s: float = Field(0.5, ge=0, description="intensity jump after each market order")
+    hawkes_beta_per_s: float = Field(1.0, gt=0, description="decay rate of the excitation")
+    sign_memory_alpha: float = Field(1.6, gt=1, description="Pareto tail of metaorder lengths: ACF ~ lag^(1-alpha)")
+    sign_memory_share: float = Field(0.7, ge=0, le=1, description="share of orders following the metaorder sign")
+    market_sign_bias: float = Field(0.0, ge=-1, le=1, description="P(buy) = (1 + bias) / 2 for new metaorders")
+    market_size_median_quote: float = Field(350.0, gt=0, description="median market order notional (USDT)")
+    market_size_sigma: float = Field(1.0, ge=0, description="log-normal sigma of market order notional")
+    impact_ticks: float = Field(0.25, ge=0, description="permanent impact of a median-size market order")
+    # informed traders: take liquidity priced worse than F by more than a threshold
+    informed_rate_per_s: float = Field(0.6, ge=0, description="rate at which informed traders look")
+    informed_threshold_ticks: float = Field(0.6, ge=0, description="minimum mispricing they trade on")
+    informed_size_median_quote: float = Field(1500.0, gt=0, description="median informed order notional")
+    # flash crash overlay on F, applied when the regime starts
+    crash_depth_ticks: float = Field(0.0, ge=0, description="how far F falls in a crash")
+    crash_fall_s: float = Field(20.0, gt=0, description="how long the fall takes")
+    crash_recovery_fraction: float = Field(0.6, ge=0, le=1, description="share of the fall recovered")
+    crash_recovery_s: float = Field(300.0, gt=0, description="how long the recovery takes")
+
+
+_CALM = RegimeParams(name="calm")
+
+REGIMES: dict[str, RegimeParams] = {
+    "calm": _CALM,
+    "trending": _CALM.model_copy(
+        update={
+            "name": "trending", "drift_ticks_per_s": 0.05, "market_sign_bias": 0.15, "sigma_ticks_per_sqrt_s": 0.7,
+        }
+    ),
+    "volatile": _CALM.model_copy(
+        update={
+            "name": "volatile",
+            "sigma_ticks_per_sqrt_s": 1.8,
+            "jump_rate_per_s": 0.02,
+            "jump_sigma_ticks": 6.0,
+            "lp_half_spread_ticks": 1.0,
+            "lp_distance_scale_ticks": 2.5,
+            "informed_rate_per_s": 1.5,
+            "market_rate_per_s": 1.2,
+            "impact_ticks": 0.5,
+        }
+    ),
+    "illiquid": _CALM.model_copy(
+        update={
+            "name": "illiquid",
+            "lp_rate_per_s": 1.5,
+            "lp_half_spread_ticks": 1.5,
+            "lp_distance_scale_ticks": 4.0,
+            "lp_size_median_quote": 300.0,
+            "market_rate_per_s": 0.3,
+            "impact_ticks": 0.6,
+            "informed_rate_per_s": 0.3,
+        }
+    ),
+    "flash_crash": _CALM.model_copy(
+        update={
+            "name": "flash_crash",
+            "sigma_ticks_per_sqrt_s": 1.5,
+            "crash_depth_ticks": 400.0,
+            "crash_fall_s": 30.0,
+            "lp_rate_per_s": 2.5,
+            "lp_half_spread_ticks": 2.0,
+            "lp_distance_scale_ticks": 4.0,
+            "market_rate_per_s": 1.5,
+            "market_sign_bias": -0.4,
+            "informed_rate_per_s": 2.0,
+            "impact_ticks": 0.6,
+        }
+    ),
+}
+
+
+def regime_params(name: str) -> RegimeParams:
+    """The preset for ``name`` (``flash-crash`` and ``flash_crash`` both work); ``ValueError`` if unknown."""
+    key = name.strip().lower().replace("-", "_")
+    try:
+        return REGIMES[key]
+    except KeyError:
+        raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(sorted(REGIMES))}") from None

@@ -1,0 +1,352 @@
+"""SimVenue: the in-process venue API the bot talks to in virtual time, and the session's event recorder.
+
+``SimVenue`` owns the matching engine and is its listener: every execution report, trade, book-level change and
+tracked balance change is written to the ``EventLog`` (DESIGN section 2, event log) and fanned out to
+subscriptions. ``VenueClient`` is one account's connection: every request travels to the venue after a seeded
+one-way delay, is executed by the engine at its arrival time, and its answer travels back after another delay;
+rejected requests raise ``EngineError`` (Binance code and message) after the return delay, exactly like a REST
+error. Feeds (depth diffs every ``depth_interval_ms`` with Binance U/u ids, public trades, the account's
+execution reports and balance updates) arrive late but in order (``exchange_sim.feeds``).
+
+Only accounts opened through ``open_account`` are *tracked*: their orders and balances are logged and
+reported. The background market's own accounts are not (their activity is in the log as book and trade
+records), which keeps a 24-hour session's memory bounded.
+
+All times come from the runtime's virtual clock; nothing here reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import simpy
+
+from exchange_sim.engine.matching import CancelReplaceMode, CancelReplaceResult, MatchingEngine
+from exchange_sim.engine.types import (
+    AccountId,
+    Balance,
+    ClientOrderId,
+    EngineError,
+    ErrorCode,
+    ExecType,
+    Order,
+    OrderId,
+    PlaceRequest,
+    PlaceResult,
+    Side,
+    SymbolSpec,
+    Trade,
+    TradeId,
+)
+from exchange_sim.eventlog import EventLog
+from exchange_sim.feeds import AccountUpdate, DepthDiff, DepthSnapshot, ExecutionReport, Subscription
+from exchange_sim.latency import LatencyConfig, LatencyModel
+from exchange_sim.runtime import SimRuntime
+
+R = TypeVar("R")
+UserEvent = ExecutionReport | AccountUpdate
+
+
+@dataclass(slots=True)
+class _PendingDepth:
+    first_update_id: int = 0
+    last_update_id: int = 0
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+
+
+class SimVenue:
+    """The simulated venue of one session (see module docstring)."""
+
+    def __init__(
+        self,
+        runtime: SimRuntime,
+        symbols: Iterable[SymbolSpec],
+        log: EventLog,
+        *,
+        seed: int,
+        latency: LatencyConfig | None = None,
+        depth_interval_ms: int = 100,
+    ) -> None:
+        self.runtime = runtime
+        self.log = log
+        self.seed = seed
+        self.latency = latency if latency is not None else LatencyConfig()
+        self.depth_interval_s = depth_interval_ms / 1000.0
+        self.engine = MatchingEngine(symbols, clock_us=runtime.now_us, listener=self)
+        self.trades = 0
+        self._tracked: set[AccountId] = set()
+        self._depth_subs: dict[str, list[Subscription[DepthDiff]]] = {}
+        self._trade_subs: dict[str, list[Subscription[Trade]]] = {}
+        self._user_subs: dict[AccountId, list[Subscription[UserEvent]]] = {}
+        self._pending: dict[str, _PendingDepth] = {}
+        self._flusher: simpy.Process | None = None
+        self._connections = 0
+
+    # -- accounts and connections --
+    def open_account(
+        self,
+        account: AccountId,
+        balances: Mapping[str, int],
+        *,
+        maker_fee_ppm: int | None = None,
+        taker_fee_ppm: int | None = None,
+    ) -> None:
+        """Open a tracked account with ``balances`` in atoms (its orders and balances are logged)."""
+        self._tracked.add(account)
+        self.engine.open_account(
+            account, dict(balances), tracked=True, maker_fee_ppm=maker_fee_ppm, taker_fee_ppm=taker_fee_ppm
+        )
+
+    def connect(self, account: AccountId) -> VenueClient:
+        """A new connection for ``account`` with its own latency stream."""
+        if account not in self._tracked:
+            raise EngineError(ErrorCode.REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.")
+        self._connections += 1
+        latency = LatencyModel.for_connection(self.latency, self.seed, f"{account}#{self._connections}")
+        return VenueClient(self, account, latency)
+
+    def now_us(self) -> int:
+        return self.runtime.now_us()
+
+    # -- EngineListener --
+    def on_execution(self, order: Order, exec_type: ExecType, trade: Trade | None, reason: str) -> None:
+        if order.account not in self._tracked:
+            return
+        self.log.record(
+            self.runtime.now_us(),
+            "order",
+            {
+                "a": order.account, "s": order.symbol, "id": order.order_id, "c": order.client_order_id,
+                "x": exec_type.value, "X": order.status.value, "S": order.side.value, "o": order.type.value,
+                "p": order.price_ticks, "q": order.orig_qty_lots, "z": order.executed_qty_lots,
+                "Z": order.cum_quote_atoms, "tid": trade.trade_id if trade is not None else None, "r": reason,
+            },
+        )
+        subs = self._user_subs.get(order.account)
+        if subs:
+            report = ExecutionReport(self.runtime.now_us(), order, exec_type, trade, reason)
+            for sub in subs:
+                sub.publish(report)
+
+    def on_book_level(self, symbol: str, side: Side, price_ticks: int, level_qty_lots: int, update_id: int) -> None:
+        self.log.record(
+            self.runtime.now_us(), "book", {"s": symbol, "S": side.value, "p": price_ticks, "q": level_qty_lots,
+                                            "u": update_id}
+        )
+        pending = self._pending.get(symbol)
+        if pending is None:
+            return
+        if not pending.first_update_id:
+            pending.first_update_id = update_id
+        pending.last_update_id = update_id
+        (pending.bids if side is Side.BUY else pending.asks)[price_ticks] = level_qty_lots
+
+    def on_trade(self, trade: Trade) -> None:
+        self.trades += 1
+        self.log.record(
+            trade.time_us,
+            "trade",
+            {
+                "s": trade.symbol, "id": trade.trade_id, "p": trade.price_ticks, "q": trade.qty_lots,
+                "S": trade.taker_side.value, "mo": trade.maker_order_id, "to": trade.taker_order_id,
+                "ma": trade.maker_account, "ta": trade.taker_account, "mf": trade.maker_fee_atoms,
+                "tf": trade.taker_fee_atoms,
+            },
+        )
+        for sub in self._trade_subs.get(trade.symbol, ()):
+            sub.publish(trade)
+
+    def on_balance(self, account: AccountId, asset: str, free_atoms: int, locked_atoms: int) -> None:
+        if account not in self._tracked:
+            return
+        now = self.runtime.now_us()
+        self.log.record(now, "balance", {"a": account, "A": asset, "f": free_atoms, "l": locked_atoms})
+        for sub in self._user_subs.get(account, ()):
+            sub.publish(AccountUpdate(now, account, asset, free_atoms, locked_atoms))
+
+    # -- feeds --
+    def subscribe_depth(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[DepthDiff]:
+        self.engine.spec(symbol)  # raises -1121 for an unknown symbol
+        subs = self._depth_subs.setdefault(symbol, [])
+        sub: Subscription[DepthDiff] = Subscription(
+            self.runtime.loop, delay_s, maxsize=maxsize, on_close=lambda s: _remove(subs, s)
+        )
+        subs.append(sub)
+        self._pending.setdefault(symbol, _PendingDepth())
+        if self._flusher is None or not self._flusher.is_alive:
+            self._flusher = self.runtime.env.process(self._flush_depth())
+        return sub
+
+    def subscribe_trades(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[Trade]:
+        self.engine.spec(symbol)
+        subs = self._trade_subs.setdefault(symbol, [])
+        sub: Subscription[Trade] = Subscription(
+            self.runtime.loop, delay_s, maxsize=maxsize, on_close=lambda s: _remove(subs, s)
+        )
+        subs.append(sub)
+        return sub
+
+    def subscribe_user(self, account: AccountId, delay_s: Callable[[], float]) -> Subscription[UserEvent]:
+        subs = self._user_subs.setdefault(account, [])
+        sub: Subscription[UserEvent] = Subscription(
+            self.runtime.loop, delay_s, maxsize=1_000_000, lossless=True, on_close=lambda s: _remove(subs, s)
+        )
+        subs.append(sub)
+        return sub
+
+    def _flush_depth(self) -> Generator[simpy.Event, Any, None]:
+        """Every depth interval, publish each symbol's changed levels as one diff (Binance depth@100ms)."""
+        env = self.runtime.env
+        while any(self._depth_subs.values()):
+            yield env.timeout(self.depth_interval_s)
+            now = self.runtime.now_us()
+            for symbol in sorted(self._pending):
+                pending = self._pending[symbol]
+                subs = self._depth_subs.get(symbol)
+                if not subs:
+                    del self._pending[symbol]
+                    continue
+                if not pending.first_update_id:
+                    continue
+                diff = DepthDiff(
+                    symbol, now, pending.first_update_id, pending.last_update_id,
+                    tuple(sorted(pending.bids.items(), reverse=True)), tuple(sorted(pending.asks.items())),
+                )
+                self._pending[symbol] = _PendingDepth()
+                for sub in subs:
+                    sub.publish(diff)
+        self._flusher = None
+
+    # -- request path --
+    def record_request(self, account: AccountId, op: str, fields: dict[str, Any]) -> None:
+        self.log.record(self.runtime.now_us(), "request", {"a": account, "op": op, **fields})
+
+    def record_reject(self, account: AccountId, op: str, error: EngineError, fields: dict[str, Any]) -> None:
+        self.log.record(
+            self.runtime.now_us(), "reject", {"a": account, "op": op, "code": int(error.code), "m": error.msg, **fields}
+        )
+
+
+def _remove(subs: list[Subscription[Any]], sub: Subscription[Any]) -> None:
+    if sub in subs:
+        subs.remove(sub)
+
+
+class VenueClient:
+    """One account's connection to the ``SimVenue`` (async; every call costs a seeded round trip)."""
+
+    def __init__(self, venue: SimVenue, account: AccountId, latency: LatencyModel) -> None:
+        self.venue = venue
+        self.account = account
+        self.latency = latency
+        self.requests = 0
+
+    async def _call(self, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
+        """Send a request: one-way delay, execute at arrival, one-way delay back; errors raise after the delay."""
+        self.requests += 1
+        await asyncio.sleep(self.latency.request_s())
+        venue = self.venue
+        venue.record_request(self.account, op, fields)
+        try:
+            result = action()
+        except EngineError as error:
+            venue.record_reject(self.account, op, error, fields)
+            await asyncio.sleep(self.latency.request_s())
+            raise
+        await asyncio.sleep(self.latency.request_s())
+        return result
+
+    # -- market data --
+    async def exchange_info(self) -> list[SymbolSpec]:
+        engine = self.venue.engine
+        return await self._call("exchangeInfo", {}, lambda: [engine.spec(s) for s in engine.symbols])
+
+    async def depth(self, symbol: str, limit: int = 100) -> DepthSnapshot:
+        engine = self.venue.engine
+
+        def snapshot() -> DepthSnapshot:
+            bids, asks, update_id = engine.depth(symbol, limit)
+            return DepthSnapshot(symbol, update_id, tuple(bids), tuple(asks))
+
+        return await self._call("depth", {"s": symbol}, snapshot)
+
+    async def server_time_us(self) -> int:
+        return await self._call("time", {}, self.venue.now_us)
+
+    # -- trading --
+    async def place(self, request: PlaceRequest) -> PlaceResult:
+        if request.account != self.account:
+            raise ValueError("a connection places orders for its own account only")
+        fields = {"s": request.symbol, "c": request.client_order_id, "S": request.side.value,
+                  "o": request.type.value, "p": request.price_ticks, "q": request.qty_lots}
+        return await self._call("place", fields, lambda: self.venue.engine.place(request))
+
+    async def cancel(
+        self, symbol: str, *, order_id: OrderId | None = None, client_order_id: ClientOrderId | None = None
+    ) -> Order:
+        engine = self.venue.engine
+        return await self._call(
+            "cancel", {"s": symbol, "id": order_id, "c": client_order_id},
+            lambda: engine.cancel(self.account, symbol, order_id=order_id, client_order_id=client_order_id),
+        )
+
+    async def cancel_all(self, symbol: str) -> list[Order]:
+        engine = self.venue.engine
+        return await self._call("cancelAll", {"s": symbol}, lambda: engine.cancel_all(self.account, symbol))
+
+    async def cancel_replace(
+        self,
+        symbol: str,
+        new: PlaceRequest,
+        *,
+        mode: CancelReplaceMode = CancelReplaceMode.STOP_ON_FAILURE,
+        cancel_order_id: OrderId | None = None,
+        cancel_client_order_id: ClientOrderId | None = None,
+    ) -> CancelReplaceResult:
+        engine = self.venue.engine
+        return await self._call(
+            "cancelReplace",
+            {"s": symbol, "id": cancel_order_id, "c": cancel_client_order_id, "nc": new.client_order_id},
+            lambda: engine.cancel_replace(
+                self.account, symbol, new=new, mode=mode,
+                cancel_order_id=cancel_order_id, cancel_client_order_id=cancel_client_order_id,
+            ),
+        )
+
+    async def get_order(
+        self, symbol: str, *, order_id: OrderId | None = None, client_order_id: ClientOrderId | None = None
+    ) -> Order:
+        engine = self.venue.engine
+        return await self._call(
+            "getOrder", {"s": symbol, "id": order_id, "c": client_order_id},
+            lambda: engine.get_order(self.account, symbol, order_id=order_id, client_order_id=client_order_id),
+        )
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        engine = self.venue.engine
+        return await self._call("openOrders", {"s": symbol}, lambda: engine.open_orders(self.account, symbol))
+
+    async def balances(self) -> dict[str, Balance]:
+        engine = self.venue.engine
+        return await self._call("account", {}, lambda: engine.balances(self.account))
+
+    async def my_trades(self, symbol: str, *, from_id: TradeId | None = None, limit: int = 500) -> list[Trade]:
+        engine = self.venue.engine
+        return await self._call(
+            "myTrades", {"s": symbol, "from": from_id},
+            lambda: engine.trades(self.account, symbol, from_id=from_id, limit=limit),
+        )
+
+    # -- streams --
+    def subscribe_depth(self, symbol: str, *, maxsize: int = 10_000) -> Subscription[DepthDiff]:
+        return self.venue.subscribe_depth(symbol, self.latency.feed_s, maxsize)
+
+    def subscribe_trades(self, symbol: str, *, maxsize: int = 10_000) -> Subscription[Trade]:
+        return self.venue.subscribe_trades(symbol, self.latency.feed_s, maxsize)
+
+    def subscribe_user(self) -> Subscription[UserEvent]:
+        return self.venue.subscribe_user(self.account, self.latency.feed_s)

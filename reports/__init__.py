@@ -1,0 +1,1 @@
+"""HTML reports of simulated sessions: self-contained files (charts inlined) that open offline."""
