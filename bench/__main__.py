@@ -55,9 +55,10 @@ def _save(name: str, figures: dict[str, Any]) -> None:
 HEADLINES: dict[str, list[tuple[str, str, str]]] = {
     "engine": [("ops_per_s", "ops/s", "matching engine, mixed add/cancel/match load")],
     "runtime": [
-        ("sleeps_per_s", "sleeps/s", "virtual-time loop: asyncio.sleep round trips"),
-        ("requests_per_s", "req/s", "virtual-time loop: request/response round trips"),
-        ("requests_timeout_per_s", "req/s", "... each inside asyncio.timeout"),
+        ("sleep_per_s", "sleeps/s", "virtual-time loop: asyncio.sleep round trips"),
+        ("request_response_per_s", "req/s", "virtual-time loop: request/response round trips"),
+        ("request_response_timeout_per_s", "req/s", "... each inside asyncio.timeout"),
+        ("request_response_wait_for_per_s", "req/s", "... each inside asyncio.wait_for"),
     ],
     "simulator": [
         ("wall_s", "s wall", "24 simulated hours of the default market alone (target < 20 s)"),

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
+from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.simulate import SimulationSummary, simulate_market
 from reports.market_report import render_market_report, summary_rows
 
@@ -34,6 +35,12 @@ def _market_config(regime: str, symbols: str, switching: bool) -> MarketConfig:
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--regime") from None
     names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
+    unknown = [n for n in names if n not in DEFAULT_SYMBOLS]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown symbols {unknown or symbols!r}; choose from {', '.join(sorted(DEFAULT_SYMBOLS))}",
+            param_hint="--symbols",
+        )
     return MarketConfig(symbols=names, regime=regime, switching=switching)
 
 

@@ -68,6 +68,8 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 _POLL_EVERY = 256
+# Most simpy steps one select() may run back to back while no asyncio work appears (market-only stretches).
+_BATCH_STEPS = 4096
 """Poll the real selector at least every this many iterations (drains the self-pipe; signal handlers)."""
 
 _TASKS_IN_MESSAGE = 5
@@ -106,6 +108,8 @@ class _VirtualSelector(selectors.BaseSelector):
         """Executor jobs in flight; while positive the virtual clock is frozen."""
         self.horizon: float | None = None
         """When set, stop the loop once it is idle at this simulated time instead of passing it."""
+        self.asyncio_work = False
+        """Set whenever asyncio work is scheduled (call_soon / call_at); ends a batch of simpy steps."""
 
     def attach(self, loop: VirtualTimeLoop) -> None:
         self._loop = loop
@@ -171,9 +175,17 @@ class _VirtualSelector(selectors.BaseSelector):
                 self._loop.stop()
             return events
         if next_simpy <= target and next_simpy != math.inf:
-            env.step()
-            if env.peek() <= next_simpy:
-                self._drain_instant()
+            # Step simpy until it schedules asyncio work, passes the deadline or horizon, or the batch ends:
+            # the same order of events as one step per select(), without an asyncio iteration per step.
+            limit = target if horizon is None else min(target, horizon)
+            self.asyncio_work = False
+            for _ in range(_BATCH_STEPS):
+                stepped_at = env.peek()
+                env.step()
+                if env.peek() <= stepped_at:
+                    self._drain_instant()
+                if self.asyncio_work or env.peek() > limit:
+                    break
             return events
         if timeout is not None:
             env.timeout(timeout)
@@ -281,6 +293,18 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self.run_forever()
         finally:
             self._vt_selector.horizon = None
+
+    def call_soon(
+        self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
+    ) -> asyncio.Handle:
+        self._vt_selector.asyncio_work = True
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(
+        self, when: float, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
+    ) -> asyncio.TimerHandle:
+        self._vt_selector.asyncio_work = True
+        return super().call_at(when, callback, *args, context=context)
 
     def call_soon_threadsafe(
         self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None

@@ -94,6 +94,13 @@ class AccountState:
             del trades[: len(trades) - self.history_limit]
 
     # -- queries --
+    def handed_back(self, order: Order) -> Order:
+        """``order`` as a request returns it: a snapshot, unless the account has already forgotten it (terminal,
+        untracked: no history), when nothing can change or reach it any more and a copy would be waste."""
+        if self.tracked or order.order_id in self.open:
+            return order.snapshot()
+        return order
+
     def find_open(
         self, symbol: str, order_id: OrderId | None, client_order_id: ClientOrderId | None
     ) -> Order | None:

@@ -47,6 +47,7 @@ def audit(
     _check(resting == sum(len(b) for b in books.values()), "book holds orders no account has open")
     for symbol, book in books.items():
         _check(not book.is_crossed(), f"{symbol} book is crossed")
+        _check(book.index_ok(), f"{symbol} sorted level index is out of step with the levels")
         for side in (Side.BUY, Side.SELL):
             for level in book.levels(side):
                 total = sum(o.remaining_lots for o in level.orders.values())

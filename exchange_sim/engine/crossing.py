@@ -21,7 +21,7 @@ from enum import IntEnum
 
 from exchange_sim.engine.accounts import AccountState
 from exchange_sim.engine.book import OrderBook
-from exchange_sim.engine.ledger import FEE_ACCOUNT, Ledger
+from exchange_sim.engine.ledger import Ledger
 from exchange_sim.engine.listener import EngineListener
 from exchange_sim.engine.types import (
     AccountId,
@@ -124,8 +124,8 @@ def plan_reserve(req: PlaceRequest, spec: SymbolSpec, book: OrderBook) -> tuple[
             )
             fillable = lots == req.qty_lots
         if buy:
-            return spec.quote_asset, spec.notional_atoms(req.price_ticks, req.qty_lots), None, fillable
-        return spec.base_asset, spec.base_atoms(req.qty_lots), None, fillable
+            return spec.quote_asset, req.price_ticks * req.qty_lots * k, None, fillable
+        return spec.base_asset, req.qty_lots * spec.base_atoms_per_lot, None, fillable
     if req.qty_lots is not None:
         if not buy:
             return spec.base_asset, spec.base_atoms(req.qty_lots), None, True
@@ -188,11 +188,13 @@ class Crossing:
         self.ledger.unlock(order.account, asset, atoms)
         order.status = status
         order.updated_us = now
-        self.accounts[order.account].close(order)
+        acct = self.accounts[order.account]
+        acct.close(order)
         if self.notify:
             assert order.price_ticks is not None
             self.listener.on_book_level(book.symbol, order.side, order.price_ticks, level_qty, book.update_id)
-            self.listener.on_execution(order.snapshot(), exec_type, None, "")
+            if acct.tracked:
+                self.listener.on_execution(order.snapshot(), exec_type, None, "")
 
     def cross(
         self,
@@ -210,13 +212,14 @@ class Crossing:
         budget is what stops them) lets the last fill report FILLED."""
         trades: list[Trade] = []
         is_buy = taker.side is Side.BUY
-        maker_side = taker.side.opposite
+        maker_side = Side.SELL if is_buy else Side.BUY
         limit = taker.price_ticks
         stp_mode = taker.stp_mode
         stp = stp_mode is not StpMode.NONE
         account = taker.account
         taker_acct = self.accounts[account]
         taker_fee = taker_acct.taker_fee(spec)
+        report_taker = self.notify and taker_acct.tracked
         k = spec.quote_atoms_per_tick_lot
         remaining = (
             UNLIMITED_LOTS if quote_budget is not None else taker.orig_qty_lots - taker.executed_qty_lots
@@ -251,17 +254,7 @@ class Crossing:
                     return trades, Stop.QUOTE
                 lots = min(lots, fit)
                 quote_left -= price * lots * k
-            trade = self._fill(
-                taker,
-                maker,
-                price=price,
-                lots=lots,
-                book=book,
-                spec=spec,
-                taker_acct=taker_acct,
-                taker_fee_ppm=taker_fee,
-                now=now,
-            )
+            trade = self._fill(taker, maker, price, lots, book, spec, taker_acct, taker_fee, now)
             trades.append(trade)
             if quote_budget is None:
                 remaining -= lots
@@ -269,7 +262,7 @@ class Crossing:
                     taker.status = OrderStatus.FILLED
             elif final_lots is not None and taker.executed_qty_lots == final_lots:
                 taker.status = OrderStatus.FILLED
-            if self.notify:
+            if report_taker:
                 self.listener.on_execution(taker.snapshot(), ExecType.TRADE, trade, "")
             if remaining == 0:
                 return trades, Stop.DONE
@@ -280,7 +273,6 @@ class Crossing:
         self,
         taker: Order,
         maker: Order,
-        *,
         price: int,
         lots: int,
         book: OrderBook,
@@ -290,23 +282,25 @@ class Crossing:
         now: int,
     ) -> Trade:
         """Settle one match at ``price``; update both orders and the book; report all but the taker."""
-        ledger = self.ledger
         quote = price * lots * spec.quote_atoms_per_tick_lot
         base = lots * spec.base_atoms_per_lot
         maker_acct = self.accounts[maker.account]
-        maker_fee = fee_atoms(base if maker.side is Side.BUY else quote, maker_acct.maker_fee(spec))
-        taker_fee = fee_atoms(quote if maker.side is Side.BUY else base, taker_fee_ppm)
-        if taker.side is Side.BUY:
-            buyer, seller, buyer_fee, seller_fee = taker.account, maker.account, taker_fee, maker_fee
+        maker_fee_ppm = maker_acct.maker_fee(spec)
+        if maker.side is Side.BUY:  # the maker buys: it receives base, the taker quote
+            maker_fee_asset, taker_fee_asset = spec.base_asset, spec.quote_asset
+            maker_fee, taker_fee = fee_atoms(base, maker_fee_ppm), fee_atoms(quote, taker_fee_ppm)
+            self.ledger.settle(
+                maker.account, taker.account, spec.base_asset, base, spec.quote_asset, quote, maker_fee, taker_fee
+            )
+        else:
+            maker_fee_asset, taker_fee_asset = spec.quote_asset, spec.base_asset
+            maker_fee, taker_fee = fee_atoms(quote, maker_fee_ppm), fee_atoms(base, taker_fee_ppm)
             if taker.price_ticks is not None and taker.price_ticks != price:  # LIMIT buy: price improvement
                 improvement = (taker.price_ticks - price) * lots * spec.quote_atoms_per_tick_lot
-                ledger.unlock(buyer, spec.quote_asset, improvement)
-        else:
-            buyer, seller, buyer_fee, seller_fee = maker.account, taker.account, maker_fee, taker_fee
-        ledger.transfer(buyer, seller, spec.quote_asset, quote, from_locked=True)
-        ledger.transfer(seller, buyer, spec.base_asset, base, from_locked=True)
-        ledger.transfer(buyer, FEE_ACCOUNT, spec.base_asset, buyer_fee)
-        ledger.transfer(seller, FEE_ACCOUNT, spec.quote_asset, seller_fee)
+                self.ledger.unlock(taker.account, spec.quote_asset, improvement)
+            self.ledger.settle(
+                taker.account, maker.account, spec.base_asset, base, spec.quote_asset, quote, taker_fee, maker_fee
+            )
 
         maker.executed_qty_lots += lots
         maker.cum_quote_atoms += quote
@@ -334,8 +328,8 @@ class Crossing:
             taker_account=taker.account,
             maker_fee_atoms=maker_fee,
             taker_fee_atoms=taker_fee,
-            maker_fee_asset=spec.base_asset if maker.side is Side.BUY else spec.quote_asset,
-            taker_fee_asset=spec.quote_asset if maker.side is Side.BUY else spec.base_asset,
+            maker_fee_asset=maker_fee_asset,
+            taker_fee_asset=taker_fee_asset,
             time_us=now,
         )
         self.next_trade_id += 1
@@ -346,5 +340,6 @@ class Crossing:
         if self.notify:
             self.listener.on_book_level(spec.symbol, maker.side, price, level_qty, book.update_id)
             self.listener.on_trade(trade)
-            self.listener.on_execution(maker.snapshot(), ExecType.TRADE, trade, "")
+            if maker_acct.tracked:
+                self.listener.on_execution(maker.snapshot(), ExecType.TRADE, trade, "")
         return trade

@@ -1,8 +1,8 @@
 """The venue's balances: per account and asset, free and locked integer atoms, moved only by conserving steps.
 
-Invariants: after ``deposit``, atoms are only moved (``lock``, ``unlock``, ``transfer``), never created or
-destroyed, so ``total(asset) == deposited(asset)`` always; no free or locked balance is ever negative, except
-the free balance of ``FEE_ACCOUNT``, which pays maker rebates and may go below zero.
+Invariants: after ``deposit``, atoms are only moved (``lock``/``try_lock``, ``unlock``, ``transfer``/``settle``),
+never created or destroyed, so ``total(asset) == deposited(asset)`` always; no free or locked balance is ever
+negative, except the free balance of ``FEE_ACCOUNT``, which pays maker rebates and may go below zero.
 
 Errors: an unknown account raises ``KeyError``; a step that would make a balance negative, or a non-positive
 deposit, raises ``LedgerError`` before changing anything (illegal state means an engine bug, so it is loud).
@@ -74,6 +74,19 @@ class Ledger:
         if wallet.tracked:
             self._dirty[(account, asset)] = None
 
+    def try_lock(self, account: AccountId, asset: str, atoms: int) -> bool:
+        """``lock`` if the free balance covers ``atoms`` (>= 0); False, changing nothing, if it does not."""
+        wallet = self._wallets[account]
+        free = wallet.free.get(asset, 0) - atoms
+        if free < 0:
+            return False
+        if atoms:
+            wallet.free[asset] = free
+            wallet.locked[asset] = wallet.locked.get(asset, 0) + atoms
+            if wallet.tracked:
+                self._dirty[(account, asset)] = None
+        return True
+
     def unlock(self, account: AccountId, asset: str, atoms: int) -> None:
         """Move ``atoms`` from locked back to free."""
         if atoms == 0:
@@ -111,6 +124,39 @@ class Ledger:
             self._dirty[(src, asset)] = None
         if d.tracked:
             self._dirty[(dst, asset)] = None
+
+    def settle(
+        self,
+        buyer: AccountId,
+        seller: AccountId,
+        base_asset: str,
+        base: int,
+        quote_asset: str,
+        quote: int,
+        buyer_fee: int,
+        seller_fee: int,
+    ) -> None:
+        """One trade, exactly as these four transfers in turn (with one wallet lookup each): the buyer's locked
+        ``quote`` to the seller, the seller's locked ``base`` to the buyer, then the buyer's ``buyer_fee`` base
+        and the seller's ``seller_fee`` quote to ``FEE_ACCOUNT``. ``base`` and ``quote`` must be positive."""
+        b = self._wallets[buyer]
+        s = self._wallets[seller]
+        left = b.locked.get(quote_asset, 0) - quote
+        if left < 0:
+            raise LedgerError(f"{buyer!r} has {left + quote} locked {quote_asset}, cannot pay {quote}")
+        b.locked[quote_asset] = left
+        s.free[quote_asset] = s.free.get(quote_asset, 0) + quote
+        left = s.locked.get(base_asset, 0) - base
+        if left < 0:
+            raise LedgerError(f"{seller!r} has {left + base} locked {base_asset}, cannot pay {base}")
+        s.locked[base_asset] = left
+        b.free[base_asset] = b.free.get(base_asset, 0) + base
+        if b.tracked or s.tracked:
+            for key in ((buyer, quote_asset), (seller, quote_asset), (seller, base_asset), (buyer, base_asset)):
+                if self._wallets[key[0]].tracked:
+                    self._dirty[key] = None
+        self.transfer(buyer, FEE_ACCOUNT, base_asset, buyer_fee)
+        self.transfer(seller, FEE_ACCOUNT, quote_asset, seller_fee)
 
     def free(self, account: AccountId, asset: str) -> int:
         return self._wallets[account].free.get(asset, 0)

@@ -14,7 +14,8 @@ from exchange_sim.engine.types import AccountId, ExecType, Order, Side, Trade
 
 class EngineListener(Protocol):
     def on_execution(self, order: Order, exec_type: ExecType, trade: Trade | None, reason: str) -> None:
-        """An execution report: ``order`` is a snapshot after the change; ``trade`` set for TRADE."""
+        """An execution report of a *tracked* account's order (untracked background accounts get none):
+        ``order`` is a snapshot after the change; ``trade`` is set for TRADE."""
 
     def on_book_level(self, symbol: str, side: Side, price_ticks: int, level_qty_lots: int, update_id: int) -> None:
         """A price level's total resting quantity changed (0 = level removed); ``update_id`` is per symbol,

@@ -66,6 +66,10 @@ class CancelReplaceResult:
     new: PlaceResult | EngineError | None
 
 
+def _bad_symbol() -> EngineError:
+    return EngineError(ErrorCode.BAD_SYMBOL, "Invalid symbol.")
+
+
 class MatchingEngine:
     """Price-time priority matching for a fixed set of symbols, with balances, fees and STP."""
 
@@ -89,6 +93,7 @@ class MatchingEngine:
         self._clock_us = clock_us
         self._listener: EngineListener = NullListener() if listener is None else listener
         self._notify = not isinstance(self._listener, NullListener)
+        self._reports_balances = False  # set once an account with balance reports (tracked, notified) opens
         self._history_limit = history_limit
         self.ledger = Ledger()
         self._accounts: dict[AccountId, AccountState] = {}
@@ -99,7 +104,7 @@ class MatchingEngine:
     def spec(self, symbol: str) -> SymbolSpec:
         spec = self._specs.get(symbol)
         if spec is None:
-            raise EngineError(ErrorCode.BAD_SYMBOL, "Invalid symbol.")
+            raise _bad_symbol()
         return spec
 
     def _account(self, account: AccountId) -> AccountState:
@@ -132,6 +137,7 @@ class MatchingEngine:
             history_limit=self._history_limit,
         )
         self.ledger.open_account(account, tracked=tracked and self._notify)
+        self._reports_balances = self._reports_balances or (tracked and self._notify)
         for asset, atoms in (balances or {}).items():
             if atoms:
                 self.ledger.deposit(account, asset, atoms)
@@ -156,8 +162,7 @@ class MatchingEngine:
         return self.ledger.total(asset)
 
     def _report_balances(self) -> None:
-        if not self._notify:
-            return
+        """Report every balance changed since the last report (only tracked accounts' changes are recorded)."""
         ledger = self.ledger
         for account, asset in ledger.drain_dirty():
             self._listener.on_balance(
@@ -167,25 +172,21 @@ class MatchingEngine:
     # -- order entry --
     def place(self, req: PlaceRequest) -> PlaceResult:
         """Accept and process a new order, or raise ``EngineError`` having changed nothing."""
-        spec = self.spec(req.symbol)
-        acct = self._account(req.account)
+        spec = self._specs.get(req.symbol)
+        acct = self._accounts.get(req.account)
+        if spec is None or acct is None:
+            spec, acct = self.spec(req.symbol), self._account(req.account)  # raise the right error
         validate_place(req, spec)
         book = self._books[req.symbol]
         order_id = OrderId(self._next_order_id)
         cid = ClientOrderId(f"sim{order_id}") if req.client_order_id is None else req.client_order_id
         if (req.symbol, cid) in acct.open_cids:
             raise EngineError(ErrorCode.NEW_ORDER_REJECTED, "Duplicate order sent.")
-        if req.type is OrderType.LIMIT_MAKER:
-            best = book.best_level(req.side.opposite)
-            assert req.price_ticks is not None
-            if best is not None and (
-                best.price_ticks <= req.price_ticks
-                if req.side is Side.BUY
-                else best.price_ticks >= req.price_ticks
-            ):
-                raise EngineError(ErrorCode.NEW_ORDER_REJECTED, WOULD_TAKE)
+        crosses = book.would_cross(req.side, req.price_ticks)  # if not, crossing would do nothing
+        if crosses and req.type is OrderType.LIMIT_MAKER:
+            raise EngineError(ErrorCode.NEW_ORDER_REJECTED, WOULD_TAKE)
         asset, reserve, final_lots, fillable = plan_reserve(req, spec, book)
-        if self.ledger.free(req.account, asset) < reserve:
+        if not self.ledger.try_lock(req.account, asset, reserve):
             raise EngineError(ErrorCode.NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE)
 
         self._next_order_id += 1
@@ -205,19 +206,19 @@ class MatchingEngine:
             created_us=now,
             updated_us=now,
         )
-        self.ledger.lock(req.account, asset, reserve)
         acct.add_open(order)
-        if self._notify:
+        if self._notify and acct.tracked:
             self._listener.on_execution(order.snapshot(), ExecType.NEW, None, "")
-        if fillable:
+        if fillable and crosses:
             trades, stop = self._crossing.cross(
                 order, book, spec, now=now, quote_budget=req.quote_qty_atoms, final_lots=final_lots
             )
         else:
             trades, stop = [], Stop.BOOK
-        self._finish(order, acct, book, spec, asset=asset, reserve=reserve, stop=stop, now=now)
-        self._report_balances()
-        return PlaceResult(order.snapshot(), tuple(trades))
+        self._finish(order, acct, book, spec, asset, reserve, stop, now)
+        if self._reports_balances:
+            self._report_balances()
+        return PlaceResult(acct.handed_back(order), tuple(trades))
 
     def _finish(
         self,
@@ -225,7 +226,6 @@ class MatchingEngine:
         acct: AccountState,
         book: OrderBook,
         spec: SymbolSpec,
-        *,
         asset: str,
         reserve: int,
         stop: Stop,
@@ -242,7 +242,7 @@ class MatchingEngine:
         elif (
             order.type is not OrderType.MARKET
             and order.time_in_force is TimeInForce.GTC
-            and order.remaining_lots
+            and order.orig_qty_lots > order.executed_qty_lots
         ):
             level_qty = book.add(order)
             if self._notify:
@@ -257,15 +257,15 @@ class MatchingEngine:
             )
             order.status, exec_type = OrderStatus.EXPIRED, ExecType.EXPIRED
         if order.side is Side.SELL:
-            spent = spec.base_atoms(order.executed_qty_lots)
+            spent = order.executed_qty_lots * spec.base_atoms_per_lot
         elif order.price_ticks is None:
             spent = order.cum_quote_atoms
         else:
-            spent = spec.notional_atoms(order.price_ticks, order.executed_qty_lots)
+            spent = order.price_ticks * order.executed_qty_lots * spec.quote_atoms_per_tick_lot
         self.ledger.unlock(order.account, asset, reserve - spent)
         order.updated_us = now
         acct.close(order)
-        if exec_type is not None and self._notify:
+        if exec_type is not None and self._notify and acct.tracked:
             self._listener.on_execution(order.snapshot(), exec_type, None, "")
 
     # -- cancels --
@@ -278,8 +278,10 @@ class MatchingEngine:
         client_order_id: ClientOrderId | None = None,
     ) -> Order:
         """Cancel one open order (by id, client id, or both, which must agree); -2011 if there is none."""
-        spec = self.spec(symbol)
-        acct = self._account(account)
+        spec = self._specs.get(symbol)
+        acct = self._accounts.get(account)
+        if spec is None or acct is None:
+            spec, acct = self.spec(symbol), self._account(account)  # raise the right error
         if order_id is None and client_order_id is None:
             raise EngineError(
                 ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
@@ -296,8 +298,9 @@ class MatchingEngine:
             exec_type=ExecType.CANCELED,
             now=self._clock_us(),
         )
-        self._report_balances()
-        return order.snapshot()
+        if self._reports_balances:
+            self._report_balances()
+        return acct.handed_back(order)
 
     def cancel_all(self, account: AccountId, symbol: str) -> list[Order]:
         """Cancel every open order of ``account`` on ``symbol``, oldest first (empty list if none)."""
@@ -310,7 +313,8 @@ class MatchingEngine:
             self._crossing.take_off_book(
                 order, book, spec, status=OrderStatus.CANCELED, exec_type=ExecType.CANCELED, now=now
             )
-        self._report_balances()
+        if self._reports_balances:
+            self._report_balances()
         return [o.snapshot() for o in victims]
 
     def cancel_replace(
@@ -384,8 +388,10 @@ class MatchingEngine:
         return acct.trades(symbol, from_id, limit)
 
     def book(self, symbol: str) -> OrderBook:
-        self.spec(symbol)
-        return self._books[symbol]
+        book = self._books.get(symbol)
+        if book is None:
+            raise _bad_symbol()
+        return book
 
     def best_bid(self, symbol: str) -> tuple[int, int] | None:
         return self.book(symbol).best_bid()

@@ -64,7 +64,10 @@ class OrderStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        return self not in _LIVE_STATUSES
+
+
+_LIVE_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 class ExecType(StrEnum):

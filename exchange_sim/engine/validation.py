@@ -18,6 +18,8 @@ from exchange_sim.engine.types import (
 )
 
 MAX_CLIENT_ORDER_ID_LEN = 36
+_LOT_SIZE = "Filter failure: LOT_SIZE"
+_LIMIT_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER)
 _CID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/")
 
 
@@ -52,7 +54,7 @@ def validate_place(req: PlaceRequest, spec: SymbolSpec) -> None:
     if req.type is OrderType.MARKET:
         _validate_market(req, spec)
         return
-    if req.type not in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
+    if req.type not in _LIMIT_TYPES:
         raise EngineError(ErrorCode.INVALID_ORDER_TYPE, "Invalid orderType.")
     if req.type is OrderType.LIMIT_MAKER and req.time_in_force is not TimeInForce.GTC:
         raise _not_required("timeInForce")
@@ -62,9 +64,11 @@ def validate_place(req: PlaceRequest, spec: SymbolSpec) -> None:
         raise _missing("quantity")
     if req.price_ticks is None:
         raise _missing("price")
-    _check_price(req.price_ticks, spec)
-    _check_lots(req.qty_lots, spec)
-    if spec.notional_atoms(req.price_ticks, req.qty_lots) < spec.min_notional_atoms:
+    if not spec.min_price_ticks <= req.price_ticks <= spec.max_price_ticks:
+        raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER")
+    if not spec.min_qty_lots <= req.qty_lots <= spec.max_qty_lots:
+        raise EngineError(ErrorCode.FILTER_FAILURE, _LOT_SIZE)
+    if req.price_ticks * req.qty_lots * spec.quote_atoms_per_tick_lot < spec.min_notional_atoms:
         raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 
@@ -86,11 +90,6 @@ def _validate_market(req: PlaceRequest, spec: SymbolSpec) -> None:
         raise _missing("quoteOrderQty")
 
 
-def _check_price(price_ticks: int, spec: SymbolSpec) -> None:
-    if not spec.min_price_ticks <= price_ticks <= spec.max_price_ticks:
-        raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER")
-
-
 def _check_lots(qty_lots: int, spec: SymbolSpec) -> None:
     if not spec.min_qty_lots <= qty_lots <= spec.max_qty_lots:
-        raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: LOT_SIZE")
+        raise EngineError(ErrorCode.FILTER_FAILURE, _LOT_SIZE)

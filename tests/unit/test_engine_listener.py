@@ -169,6 +169,19 @@ def test_untracked_accounts_get_no_balance_reports() -> None:
     assert [e for e in recorder.events if e[0] == "balance"] == []
 
 
+def test_untracked_accounts_get_no_execution_reports_but_the_book_and_trades_are_public() -> None:
+    recorder = Recorder()
+    engine = MatchingEngine([SPEC], clock_us=lambda: 0, listener=recorder)
+    engine.open_account(A, START, tracked=False)
+    engine.open_account(B, START)
+    resting = engine.place(limit(A, Side.BUY, 10_000, 10)).order
+    taker = engine.place(market(B, Side.SELL, qty=4)).order
+    engine.cancel(A, SYM, order_id=resting.order_id)
+    reported = {e[1] for e in recorder.events if e[0] == "exec"}
+    assert reported == {taker.order_id}
+    assert [e[0] for e in recorder.events if e[0] in ("level", "trade")] == ["level", "level", "trade", "level"]
+
+
 def test_tracked_accounts_keep_terminal_orders_and_trades() -> None:
     engine = make_engine()
     maker = engine.place(limit(A, Side.SELL, 10_000, 4)).order
