@@ -1,0 +1,1 @@
+"""Execution: the order manager, reconciliation against the venue and restart-safe order state."""

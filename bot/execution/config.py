@@ -1,0 +1,29 @@
+"""Configuration of the execution layer (order manager, reconciler, state store)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExecutionConfig(BaseModel):
+    """How orders are sent, tracked and reconciled. Every default is documented in its field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    client_id_prefix: str = Field(
+        "mmb", pattern=r"^[a-zA-Z0-9]{1,8}$", description="prefix of client order ids (with a persistent counter)"
+    )
+    state_path: str = Field("mmbot-state.sqlite3", description="SQLite file of order state (':memory:' for none)")
+    request_timeout_s: float = Field(5.0, gt=0, description="a request with no answer by then has UNKNOWN outcome")
+    reconcile_interval_s: float = Field(30.0, gt=0, description="periodic reconciliation against the venue")
+    unknown_queries_before_lost: int = Field(
+        3, ge=1, description="'order does not exist' answers before an UNKNOWN order is marked LOST"
+    )
+    lost_expire_after_s: float = Field(
+        120.0, gt=60, description="a LOST order older than this (past Binance's 60 s max recvWindow, so the venue "
+        "can no longer execute its request) is final: EXPIRED"
+    )
+    max_in_flight: int = Field(64, ge=1, description="requests in flight at once (per order manager)")
+    cancel_verify_timeout_s: float = Field(10.0, gt=0, description="kill switch: time to verify nothing is open")
+    retry_max_attempts: int = Field(3, ge=1, description="attempts for transient errors (never for rejects)")
+    retry_base_delay_s: float = Field(0.2, gt=0, description="first backoff delay; doubles, with jitter")

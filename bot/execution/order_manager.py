@@ -1,0 +1,478 @@
+"""OrderManager: every order of one account, sent concurrently, tracked durably, reconciled with the venue.
+
+Invariants it keeps (DESIGN section 4, items 2, 4, 5):
+
+* Every order gets a fresh client order id from the persistent counter of the ``StateStore`` and is saved
+  as PENDING_NEW *before* it is sent, so a crash at any point leaves a record to reconcile. An id is never
+  reused, across restarts too; a retry of the same intent reuses the same id (idempotent).
+* An unknown outcome (timeout after sending, 5xx, -1007, a duplicate-id answer) is never a failure and is
+  never resubmitted under a new id: the order becomes UNKNOWN and is queried by client id until the venue
+  says what happened; after ``unknown_queries_before_lost`` "does not exist" answers it is LOST and polled.
+* A fill is applied exactly once, keyed by ``(symbol, trade_id)`` in the store; inventory is the sum of
+  applied fills, so late, duplicated or backfilled reports cannot double-count. A late fill of a
+  cancelled or lost order is booked, not dropped.
+* Placement and cancellation run concurrently (``asyncio.gather`` with per-order error handling), bounded by
+  ``max_in_flight``; once ``shutdown()`` starts no order is sent again.
+
+Errors: venue and risk failures are ``BotError``s handled per order (logged with their code); anything else
+is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TypeVar
+
+from bot.core.errors import BotError, ErrorCode
+from bot.core.types import (
+    Balance,
+    BalanceUpdate,
+    ClientOrderId,
+    Fill,
+    NewOrder,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Quote,
+    Side,
+    SymbolInfo,
+    TimeInForce,
+    TradeId,
+    UserEvent,
+    VenueOrder,
+)
+from bot.execution.config import ExecutionConfig
+from bot.execution.state import OrderRecord, StateStore
+from bot.execution.transitions import add_fill, mark_unknown_query, merge
+from bot.interfaces import Clock, Venue
+
+log = logging.getLogger("bot.execution")
+R = TypeVar("R")
+PreTradeHook = Callable[[NewOrder], None]
+_QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+_DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
+
+
+@dataclass(slots=True)
+class ExecutionStats:
+    placed: int = 0
+    rejected: int = 0
+    risk_rejected: int = 0
+    cancelled: int = 0
+    unknown_outcomes: int = 0
+    lost: int = 0
+    fills: int = 0
+    duplicate_fills: int = 0
+    adopted: int = 0
+    retries: int = 0
+    errors_by_code: dict[str, int] = field(default_factory=dict)
+
+    def count_error(self, code: ErrorCode) -> None:
+        self.errors_by_code[code.value] = self.errors_by_code.get(code.value, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    venue_open: int
+    adopted: int
+    resolved: int
+    fills_backfilled: int
+    still_doubtful: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownReport:
+    cancelled: int
+    verified: bool
+    remaining: tuple[ClientOrderId, ...]
+    positions_lots: dict[str, int]
+
+
+class OrderManager:
+    """Places, cancels and tracks one account's orders on one venue (see module docstring)."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        store: StateStore,
+        clock: Clock,
+        config: ExecutionConfig,
+        symbols: Mapping[str, SymbolInfo],
+        *,
+        pretrade: PreTradeHook | None = None,
+        on_outcome: Callable[[bool], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._venue = venue
+        self._store = store
+        self._clock = clock
+        self.config = config
+        self.symbols = dict(symbols)
+        self._pretrade = pretrade
+        self._on_outcome = on_outcome
+        self._rng = rng if rng is not None else random.Random(0)
+        self.stats = ExecutionStats()
+        self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
+        self._fill_totals: dict[ClientOrderId, tuple[int, int]] = {}
+        self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
+        for fill in store.fills():
+            lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))
+            self._fill_totals[fill.client_order_id] = (lots + fill.qty_lots, quote + fill.quote_atoms)
+        self.balances: dict[str, Balance] = {}
+        self._slots = asyncio.Semaphore(config.max_in_flight)
+        self._in_flight = 0
+        self._sending: set[ClientOrderId] = set()  # a place/cancel request of ours is on the wire
+        self._accepting = True
+        self.ready = False
+
+    # -- views --
+    def inventory_lots(self, symbol: str) -> int:
+        """Net position from applied fills (buys minus sells) since the state store began."""
+        return self._positions.get(symbol, 0)
+
+    def order(self, client_order_id: ClientOrderId) -> OrderRecord | None:
+        return self._orders.get(client_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
+        """Orders that may rest on the venue (incl. in-flight and doubtful ones), in creation order."""
+        return [r for r in self._orders.values() if r.status.is_open and (symbol is None or r.symbol == symbol)]
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # -- bookkeeping --
+    def _now_ms(self) -> int:
+        return self._clock.now_ms()
+
+    def _save(self, record: OrderRecord) -> OrderRecord:
+        self._orders[record.client_order_id] = record
+        self._store.save_order(record)
+        return record
+
+    def _apply_fill(self, fill: Fill) -> None:
+        if not self._store.record_fill(fill):
+            self.stats.duplicate_fills += 1
+            return
+        self.stats.fills += 1
+        self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots
+        lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))
+        lots, quote = lots + fill.qty_lots, quote + fill.quote_atoms
+        self._fill_totals[fill.client_order_id] = (lots, quote)
+        record = self._orders.get(fill.client_order_id) or self._store.order(fill.client_order_id)
+        if record is not None:
+            self._save(add_fill(record, lots, quote, self._now_ms()))
+
+    def _apply_report(self, report: VenueOrder) -> OrderRecord | None:
+        record = self._orders.get(report.client_order_id)
+        if record is None:
+            if not report.client_order_id.startswith(self.config.client_id_prefix + "-"):
+                return None  # not ours (manual orders on the same account are left alone)
+            record = self._adopt(report)
+        return self._save(merge(record, report, self._now_ms()))
+
+    def _adopt(self, report: VenueOrder) -> OrderRecord:
+        """Track an order of ours the venue knows and we do not (e.g. state lost after the send)."""
+        self.stats.adopted += 1
+        log.warning("adopting unknown order %s", report.client_order_id, extra={"code": "ADOPTED"})
+        now = self._now_ms()
+        return OrderRecord(
+            client_order_id=report.client_order_id, symbol=report.symbol, side=report.side, type=report.type,
+            price_ticks=report.price_ticks, qty_lots=report.orig_qty_lots, status=OrderStatus.UNKNOWN,
+            venue_order_id=report.order_id, created_ms=now, updated_ms=now,
+        )
+
+    def apply(self, event: UserEvent) -> None:
+        """Apply a user-stream event (execution report or balance update); idempotent."""
+        if isinstance(event, BalanceUpdate):
+            self.balances[event.asset] = event.balance
+            return
+        if isinstance(event, OrderUpdate):
+            if event.fill is not None:
+                self._apply_fill(event.fill)
+            self._apply_report(event.order)
+
+    # -- requests with retries --
+    async def _call(self, op: str, request: Callable[[], Awaitable[R]]) -> R:
+        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await request()
+            except BotError as error:
+                self.stats.count_error(error.code)
+                if self._on_outcome is not None and (error.recoverable or error.outcome_unknown):
+                    self._on_outcome(False)  # venue health: rejects are answers, not failures
+                if not error.recoverable or attempt >= self.config.retry_max_attempts:
+                    raise
+                delay = self.config.retry_base_delay_s * 2 ** (attempt - 1) * (0.5 + self._rng.random())
+                if error.retry_after_ms is not None:
+                    delay = max(delay, error.retry_after_ms / 1000.0)
+                self.stats.retries += 1
+                log.info("%s retry %d in %.3fs after %s", op, attempt, delay, error.code.value,
+                         extra={"code": error.code.value})
+                await asyncio.sleep(delay)
+                continue
+            if self._on_outcome is not None:
+                self._on_outcome(True)
+            return result
+
+    # -- placing --
+    def _check_accepting(self) -> None:
+        if not self._accepting:
+            raise BotError(ErrorCode.SHUTTING_DOWN, "order manager is shutting down: no new orders")
+
+    async def place(
+        self,
+        symbol: str,
+        side: Side,
+        qty_lots: int,
+        price_ticks: int | None = None,
+        *,
+        order_type: OrderType = OrderType.LIMIT_MAKER,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> OrderRecord:
+        """Send one order and return its record once the venue answered (or its fate was resolved).
+
+        Raises ``BotError`` for a reject (the record is REJECTED), a risk refusal (nothing recorded) or
+        shutdown; never for an unknown outcome (the record says UNKNOWN or LOST, or what the query found).
+        """
+        self._check_accepting()
+        new = NewOrder(
+            symbol=symbol, side=side, type=order_type, qty_lots=qty_lots, price_ticks=price_ticks,
+            time_in_force=time_in_force,
+            client_order_id=self._store.next_client_order_id(self.config.client_id_prefix),
+        )
+        if self._pretrade is not None:
+            try:
+                self._pretrade(new)
+            except BotError:
+                self.stats.risk_rejected += 1
+                raise
+        now = self._now_ms()
+        cid = new.client_order_id
+        self._save(OrderRecord(
+            client_order_id=cid, symbol=symbol, side=side, type=order_type, price_ticks=price_ticks,
+            qty_lots=qty_lots, status=OrderStatus.PENDING_NEW, created_ms=now, updated_ms=now,
+        ))
+        async with self._slots:
+            self._check_accepting()
+            self._in_flight += 1
+            self._sending.add(cid)
+            try:
+                report = await self._call("place", lambda: self._venue.place(new))
+            except BotError as error:
+                if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
+                    self.stats.unknown_outcomes += 1
+                    self._save(replace(self._orders[cid], status=OrderStatus.UNKNOWN, updated_ms=self._now_ms()))
+                    await self._resolve(cid)
+                    return self._orders[cid]
+                self._save(replace(self._orders[cid], status=OrderStatus.REJECTED, updated_ms=self._now_ms()))
+                self.stats.rejected += 1
+                raise
+            finally:
+                self._in_flight -= 1
+                self._sending.discard(cid)
+        self.stats.placed += 1
+        return self._apply_report(report) or self._orders[cid]
+
+    async def place_many(
+        self, symbol: str, quotes: Sequence[Quote], *, order_type: OrderType = OrderType.LIMIT_MAKER
+    ) -> list[OrderRecord | BotError]:
+        """Place ``quotes`` concurrently; each result is the record or the ``BotError`` of that order."""
+        results = await asyncio.gather(
+            *(self.place(symbol, q.side, q.qty_lots, q.price_ticks, order_type=order_type) for q in quotes),
+            return_exceptions=True,
+        )
+        return [self._per_order(r) for r in results]
+
+    @staticmethod
+    def _per_order(result: OrderRecord | BaseException) -> OrderRecord | BotError:
+        if isinstance(result, BotError):
+            log.info("order failed: %s", result, extra={"code": result.code.value})
+            return result
+        if isinstance(result, BaseException):
+            log.error("order task crashed", exc_info=result, extra={"code": ErrorCode.INTERNAL.value})
+            raise result
+        return result
+
+    # -- cancelling --
+    async def cancel(self, client_order_id: ClientOrderId) -> OrderRecord | None:
+        """Cancel one order; a cancel/fill race or unknown outcome is resolved by querying the order."""
+        record = self._orders.get(client_order_id)
+        if record is None or record.status.is_terminal:
+            return record
+        before = record.status
+        if before in _QUOTING:
+            self._save(replace(record, status=OrderStatus.PENDING_CANCEL, updated_ms=self._now_ms()))
+        async with self._slots:
+            self._in_flight += 1
+            self._sending.add(client_order_id)
+            try:
+                report = await self._call("cancel", lambda: self._venue.cancel(record.symbol, client_order_id))
+            except BotError as error:
+                if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:
+                    await self._resolve(client_order_id)
+                    return self._orders[client_order_id]
+                current = self._orders[client_order_id]
+                if current.status is OrderStatus.PENDING_CANCEL:
+                    self._save(replace(current, status=before, updated_ms=self._now_ms()))
+                raise
+            finally:
+                self._in_flight -= 1
+                self._sending.discard(client_order_id)
+        self.stats.cancelled += 1
+        return self._apply_report(report)
+
+    async def cancel_many(self, client_order_ids: Iterable[ClientOrderId]) -> None:
+        results = await asyncio.gather(*(self.cancel(c) for c in client_order_ids), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                self._per_order(result)
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)])
+
+    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None:
+        """Keep resting orders at a desired (side, price), cancel the others, place what is missing."""
+        self._check_accepting()
+        wanted = list(desired)
+        stale: list[ClientOrderId] = []
+        for record in self.open_orders(symbol):
+            match = next((q for q in wanted if q.side is record.side and q.price_ticks == record.price_ticks), None)
+            if match is not None and record.status in _QUOTING:
+                wanted.remove(match)
+            elif record.status in _QUOTING:
+                stale.append(record.client_order_id)
+        await asyncio.gather(self.cancel_many(stale), self.place_many(symbol, wanted))
+
+    # -- resolving unknown outcomes and reconciling --
+    async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:
+        """Query the venue by client id until it knows the order or it is LOST (bounded)."""
+        for attempt in range(self.config.unknown_queries_before_lost):
+            record = self._orders[client_order_id]
+            symbol = record.symbol
+            try:
+                report = await self._call("query", partial(self._venue.query, symbol, client_order_id))
+            except BotError as error:
+                current = self._orders[client_order_id]  # re-read: other answers may have landed meanwhile
+                if error.code is not ErrorCode.UNKNOWN_ORDER or current.status.is_terminal:
+                    if error.code is not ErrorCode.UNKNOWN_ORDER:
+                        log.warning("query of %s failed: %s", client_order_id, error,
+                                    extra={"code": error.code.value})
+                    return current
+                if current.status in _QUOTING and record.status not in _QUOTING:
+                    return current  # acknowledged while we asked: no longer in doubt
+                updated = self._save(mark_unknown_query(
+                    current, self.config.unknown_queries_before_lost,
+                    round(self.config.lost_expire_after_s * 1000), self._now_ms(),
+                ))
+                if updated.status is OrderStatus.LOST or updated.status.is_terminal:
+                    self.stats.lost += current.status is not OrderStatus.LOST and updated.status is OrderStatus.LOST
+                    return updated
+                if record.status is OrderStatus.PENDING_CANCEL:
+                    return self._save(replace(updated, status=OrderStatus.UNKNOWN))
+                await asyncio.sleep(self.config.retry_base_delay_s * (attempt + 1))
+                continue
+            return self._apply_report(report) or self._orders[client_order_id]
+        return self._orders[client_order_id]
+
+    async def reconcile(self, symbols: Sequence[str] | None = None) -> ReconcileReport:
+        """Bring local state in line with the venue: open orders, doubtful orders, missed fills, balances."""
+        names = sorted(symbols if symbols is not None else self.symbols)
+        fills_before = self.stats.fills
+        for symbol in names:
+            last = self._store.last_trade_id(symbol)
+            if last is None and not any(r.symbol == symbol for r in self._orders.values()):
+                continue  # fresh account on this symbol: nothing we could have missed
+            start = None if last is None else TradeId(last + 1)
+            fills = await self._fetch_fills(symbol, start)
+            for fill in fills:
+                self._apply_fill(fill)
+        backfilled = self.stats.fills - fills_before
+        venue_open = [o for o in await self._call("openOrders", self._venue.open_orders) if o.symbol in names]
+        adopted_before = self.stats.adopted
+        listed = set()
+        for report in sorted(venue_open, key=lambda o: o.client_order_id):
+            listed.add(report.client_order_id)
+            self._apply_report(report)
+        doubtful = [r.client_order_id for r in self.open_orders() if r.symbol in names
+                    and r.client_order_id not in listed and r.client_order_id not in self._sending]
+        await asyncio.gather(*(self._resolve(c) for c in doubtful))
+        self.balances = await self._call("balances", self._venue.balances)
+        return ReconcileReport(
+            venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
+            fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),
+        )
+
+    async def _fetch_fills(self, symbol: str, start: TradeId | None) -> list[Fill]:
+        return await self._call("fills", lambda: self._venue.fills(symbol, start))
+
+    async def start(self) -> ReconcileReport:
+        """Restore (done at construction) and reconcile; only then may the strategy quote (``ready``)."""
+        report = await self.reconcile()
+        self.ready = True
+        return report
+
+    async def run_user_stream(self) -> None:
+        """Apply user-stream events until cancelled; after a disconnect, back off and reconcile."""
+        backoff = self.config.retry_base_delay_s
+        while True:
+            try:
+                async for event in self._venue.user_events():
+                    self.apply(event)
+                    backoff = self.config.retry_base_delay_s
+            except BotError as error:
+                log.warning("user stream lost: %s", error, extra={"code": error.code.value})
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            await self._reconcile_logged()
+
+    async def run_reconciler(self) -> None:
+        """Reconcile every ``reconcile_interval_s`` until cancelled (errors are logged, never fatal)."""
+        while True:
+            await asyncio.sleep(self.config.reconcile_interval_s)
+            await self._reconcile_logged()
+
+    async def _reconcile_logged(self) -> None:
+        try:
+            await self.reconcile()
+        except BotError as error:
+            log.warning("reconcile failed: %s", error, extra={"code": error.code.value})
+
+    # -- shutdown --
+    async def shutdown(self) -> ShutdownReport:
+        """Stop sending, wait for in-flight requests, cancel everything, verify on the venue (bounded)."""
+        self._accepting = False
+        loop_deadline = self._clock.monotonic_s() + self.config.cancel_verify_timeout_s
+        while self._in_flight and self._clock.monotonic_s() < loop_deadline:
+            await asyncio.sleep(0.01)
+        cancelled_before = self.stats.cancelled
+        remaining: list[ClientOrderId] = []
+        verified = False
+        while True:
+            await self.cancel_all()
+            try:
+                venue_open: list[VenueOrder] | None = await self._call("openOrders", self._venue.open_orders)
+            except BotError as error:
+                log.warning("shutdown verification failed: %s", error, extra={"code": error.code.value})
+                venue_open = None
+            if venue_open is not None:
+                ours = [o for o in venue_open if o.symbol in self.symbols]
+                for report in ours:
+                    self._apply_report(report)  # tracked again, so the next cancel_all pulls it
+                remaining = sorted(o.client_order_id for o in ours)
+                verified = not remaining
+            if verified or self._clock.monotonic_s() >= loop_deadline:
+                break
+            await asyncio.sleep(0.2)
+        return ShutdownReport(
+            cancelled=self.stats.cancelled - cancelled_before, verified=verified,
+            remaining=tuple(remaining), positions_lots=dict(self._positions),
+        )

@@ -1,0 +1,96 @@
+"""The bot's public Protocols: what a venue, a clock, the order manager and the risk layer look like.
+
+Concrete classes depend on these, never on each other's modules: the strategy sees ``OrderSink`` and
+``RiskView``, not ``OrderManager`` and ``RiskEngine``; the execution layer sees ``Venue``, not a connector.
+``tests/unit/test_imports.py`` checks that ``bot/`` packages have no import cycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from bot.core.types import (
+    Balance,
+    BookSnapshot,
+    ClientOrderId,
+    DepthUpdate,
+    Fill,
+    NewOrder,
+    PublicTrade,
+    Quote,
+    SymbolInfo,
+    TradeId,
+    UserEvent,
+    VenueOrder,
+)
+
+
+class Clock(Protocol):
+    """Time as the bot sees it: the event loop's monotonic clock (virtual in simulation)."""
+
+    def monotonic_s(self) -> float:
+        """Seconds on a monotonic clock: for timeouts, rates and ages."""
+
+    def now_ms(self) -> int:
+        """Epoch-like milliseconds for timestamps sent to the venue and written to logs."""
+
+
+class Venue(Protocol):
+    """One account's connection to one venue. Every method may raise ``BotError``.
+
+    Errors are classified (``bot.core.errors``): fatal rejects, transient errors, and ``UNKNOWN_OUTCOME``
+    when the request may have been executed.
+    """
+
+    name: str
+
+    async def symbols(self) -> list[SymbolInfo]: ...
+
+    async def book(self, symbol: str, limit: int = 100) -> BookSnapshot: ...
+
+    async def place(self, order: NewOrder) -> VenueOrder: ...
+
+    async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder: ...
+
+    async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder: ...
+
+    async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]: ...
+
+    async def balances(self) -> dict[str, Balance]: ...
+
+    async def fills(self, symbol: str, from_trade_id: TradeId | None = None) -> list[Fill]:
+        """The account's fills on ``symbol`` from ``from_trade_id`` on (all pages), oldest first."""
+        ...
+
+    async def server_time_ms(self) -> int: ...
+
+    def depth_updates(self, symbol: str) -> AsyncIterator[DepthUpdate]: ...
+
+    def public_trades(self, symbol: str) -> AsyncIterator[PublicTrade]: ...
+
+    def user_events(self) -> AsyncIterator[UserEvent]: ...
+
+    async def close(self) -> None: ...
+
+
+class OrderSink(Protocol):
+    """What the strategy may ask of the execution layer: make these quotes rest, or pull everything."""
+
+    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None:
+        """Make exactly ``desired`` rest on ``symbol``: keep matching orders, cancel the rest, place the missing."""
+        ...
+
+    async def cancel_all(self, symbol: str | None = None) -> None: ...
+
+    def inventory_lots(self, symbol: str) -> int: ...
+
+
+class RiskView(Protocol):
+    """What the strategy may read of the risk layer."""
+
+    def level(self) -> str:
+        """"OK", "SOFT" (reduce-only) or "HARD" (halted)."""
+        ...
+
+    def reasons(self) -> Sequence[str]: ...

@@ -1,0 +1,290 @@
+"""OrderManager: concurrency, idempotent ids, unknown outcomes, partial fills, cancel/fill races, shutdown.
+
+Runs against the real simulated venue in virtual time with a quiet market (no background flow), so every
+fill comes from a second account, ``TAKER``, that the test controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.connectors.sim import SimConnector
+from bot.core.clock import LoopClock
+from bot.core.errors import BotError, ErrorCode
+from bot.core.types import NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
+from bot.execution.config import ExecutionConfig
+from bot.execution.order_manager import OrderManager
+from bot.execution.state import StateStore
+from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
+from exchange_sim.engine.types import OrderType as SimOrderType
+from exchange_sim.engine.types import Side as SimSide
+from exchange_sim.latency import LatencyConfig
+from exchange_sim.market.config import MarketConfig
+from exchange_sim.world import SimWorld
+
+BOT = AccountId("bot")
+TAKER = AccountId("taker")
+SYMBOL = "BTCUSDT"
+RTT_S = 0.010
+QUIET = {"calm": {"lp_rate_per_s": 1e-9, "market_rate_per_s": 1e-9, "informed_rate_per_s": 0.0,
+                  "lp_requote_rate_per_s": 0.0, "hawkes_alpha_per_s": 0.0}}
+FUNDS = {"BTC": 1_000 * ATOMS_PER_UNIT, "USDT": 100_000_000 * ATOMS_PER_UNIT}
+
+
+class FlakyVenue:
+    """A Venue wrapper that makes chosen calls fail the way networks do (test double for fault injection)."""
+
+    def __init__(self, inner: SimConnector) -> None:
+        self.inner = inner
+        self.faults: dict[str, list[str]] = {}
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _fault(self, op: str) -> str | None:
+        self.calls[op] = self.calls.get(op, 0) + 1
+        queue = self.faults.get(op)
+        return queue.pop(0) if queue else None
+
+    async def place(self, order: NewOrder) -> Any:
+        fault = self._fault("place")
+        if fault == "network":  # connect failed: the request never left
+            raise BotError(ErrorCode.NETWORK, "connection refused", recoverable=True)
+        if fault == "lost":  # sent, timed out, never arrived
+            raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout")
+        result = await self.inner.place(order)
+        if fault == "timeout_after":  # executed, but the answer was lost
+            raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout after processing")
+        return result
+
+    async def cancel(self, symbol: str, client_order_id: Any) -> Any:
+        self._fault("cancel")
+        return await self.inner.cancel(symbol, client_order_id)
+
+
+@pytest.fixture
+def world() -> Iterator[SimWorld]:
+    latency = LatencyConfig(request_floor_ms=RTT_S * 500, request_median_ms=0, feed_floor_ms=1, feed_median_ms=0)
+    w = SimWorld(seed=1, duration_s=3600, latency=latency,
+                 market=MarketConfig(symbols=(SYMBOL,), regime_overrides=QUIET))
+    w.venue.open_account(BOT, FUNDS)
+    w.venue.open_account(TAKER, FUNDS)
+    yield w
+    w.close()
+
+
+def make_om(world: SimWorld, store: StateStore, **config: Any) -> tuple[OrderManager, FlakyVenue]:
+    venue = FlakyVenue(SimConnector(world.venue.connect(BOT)))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    cfg = ExecutionConfig(retry_base_delay_s=0.05, **config)
+    return OrderManager(venue, store, LoopClock(), cfg, info), venue  # type: ignore[arg-type]
+
+
+async def take(world: SimWorld, side: SimSide, qty_lots: int) -> None:
+    """The taker sends a market order against whatever rests."""
+    await world.venue.connect(TAKER).place(PlaceRequest(account=TAKER, symbol=SYMBOL, side=side,
+                                                        type=SimOrderType.MARKET, qty_lots=qty_lots))
+
+
+def test_one_thousand_placements_run_concurrently(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"), max_in_flight=1000)
+    quotes = [Quote(side=Side.BUY, price_ticks=10_000 + i % 50, qty_lots=1_000) for i in range(1000)]
+
+    async def main() -> tuple[float, list[Any]]:
+        start = world.runtime.now()
+        results = await om.place_many(SYMBOL, quotes)
+        return world.runtime.now() - start, results
+
+    elapsed, results = world.run(main())
+    assert all(not isinstance(r, BotError) and r.status is OrderStatus.NEW for r in results)
+    assert len({r.client_order_id for r in results if not isinstance(r, BotError)}) == 1000
+    assert len(world.engine.open_orders(BOT, SYMBOL)) == 1000
+    assert elapsed < 2 * RTT_S  # one round trip, not a thousand
+
+
+def test_client_order_ids_are_never_reused_across_restarts(world: SimWorld, tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    first, _ = make_om(world, StateStore(path))
+    a = world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    second, _ = make_om(world, StateStore(path))
+    b = world.run(second.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert a.client_order_id != b.client_order_id
+
+
+def test_timeout_after_processing_is_queried_never_resubmitted(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+    venue.faults["place"] = ["timeout_after"]
+    record = world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert record.status is OrderStatus.NEW
+    assert venue.calls["place"] == 1
+    assert [o.client_order_id for o in world.engine.open_orders(BOT, SYMBOL)] == [record.client_order_id]
+    assert om.stats.unknown_outcomes == 1
+
+
+def test_request_that_never_arrived_becomes_lost(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"), unknown_queries_before_lost=3)
+    venue.faults["place"] = ["lost"]
+    record = world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert record.status is OrderStatus.LOST
+    assert venue.calls["place"] == 1
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_network_error_before_sending_is_retried_with_the_same_id(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+    venue.faults["place"] = ["network"]
+    record = world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert record.status is OrderStatus.NEW
+    assert venue.calls["place"] == 2
+    assert [o.client_order_id for o in world.engine.open_orders(BOT, SYMBOL)] == [record.client_order_id]
+
+
+def test_a_reject_is_final_and_not_retried(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+    world.run(om.place(SYMBOL, Side.SELL, 1_000, 10_000))  # our ask at 10,000 ...
+
+    with pytest.raises(BotError) as error:  # ... makes a post-only bid at 10,000 cross
+        world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert error.value.code is ErrorCode.WOULD_TAKE
+    assert venue.calls["place"] == 2
+    assert om.stats.rejected == 1
+
+
+def test_partial_fill_then_cancel_leaves_exact_inventory(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 300)
+        await asyncio.sleep(0.1)
+        cancelled = await om.cancel(record.client_order_id)
+        await asyncio.sleep(0.1)
+        stream.cancel()
+        return cancelled
+
+    record = world.run(main())
+    assert record.status is OrderStatus.CANCELED
+    assert record.filled_lots == 300
+    assert om.inventory_lots(SYMBOL) == 300
+
+
+def test_cancel_of_an_order_filled_meanwhile_is_resolved_by_query(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 1_000)  # filled; the bot has no stream running to hear about it
+        result = await om.cancel(record.client_order_id)  # venue: -2011 unknown order -> query -> FILLED
+        await om.reconcile()  # backfills the fill itself
+        return result
+
+    record = world.run(main())
+    assert record.status is OrderStatus.FILLED
+    assert om.inventory_lots(SYMBOL) == 1_000
+
+
+def test_fill_reports_are_applied_once_however_often_they_arrive(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+
+    async def main() -> None:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 400)
+        await asyncio.sleep(0.1)  # the stream delivered the fill
+        (fill,) = await venue.fills(SYMBOL)
+        report = await venue.query(SYMBOL, record.client_order_id)
+        for _ in range(2):  # the same execution report again, twice (duplicated delivery)
+            om.apply(OrderUpdate(order=report, fill=fill))
+        await om.reconcile()
+        stream.cancel()
+
+    world.run(main())
+    assert om.inventory_lots(SYMBOL) == 400
+    assert om.stats.fills == 1
+    assert om.stats.duplicate_fills == 2
+
+
+def test_late_fill_of_a_lost_order_is_booked(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"), unknown_queries_before_lost=1)
+    venue.faults["place"] = ["lost"]
+
+    async def main() -> Any:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        assert record.status is OrderStatus.LOST
+        # the "lost" request arrives after all (a delayed packet), rests, and is filled
+        await venue.inner.place(NewOrder(symbol=SYMBOL, side=Side.BUY, type=OrderType.LIMIT_MAKER, qty_lots=1_000,
+                                         price_ticks=10_000, client_order_id=record.client_order_id))
+        await take(world, SimSide.SELL, 1_000)
+        await om.reconcile()
+        return om.order(record.client_order_id)
+
+    record = world.run(main())
+    assert record.status is OrderStatus.FILLED
+    assert om.inventory_lots(SYMBOL) == 1_000
+
+
+def test_reconcile_adopts_our_orders_the_state_lost(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+    stray = NewOrder(symbol=SYMBOL, side=Side.BUY, type=OrderType.LIMIT_MAKER, qty_lots=1_000, price_ticks=10_000,
+                     client_order_id="mmb-999999")  # type: ignore[arg-type]
+    world.run(venue.inner.place(stray))
+    report = world.run(om.reconcile())
+    assert report.adopted == 1
+    assert om.order(stray.client_order_id).status is OrderStatus.NEW  # type: ignore[union-attr]
+
+
+def test_replace_quotes_keeps_matching_orders_and_swaps_the_rest(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> None:
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
+                                         Quote(side=Side.SELL, price_ticks=10_010, qty_lots=1_000)])
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
+                                         Quote(side=Side.SELL, price_ticks=10_012, qty_lots=1_000)])
+
+    world.run(main())
+    resting = sorted((o.side.value, o.price_ticks) for o in world.engine.open_orders(BOT, SYMBOL))
+    assert resting == [("BUY", 10_000), ("SELL", 10_012)]
+    assert om.stats.placed == 3
+    assert om.stats.cancelled == 1
+
+
+def test_shutdown_cancels_everything_verifies_and_refuses_new_orders(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        await om.place_many(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000 + i, qty_lots=1_000) for i in range(5)])
+        report = await om.shutdown()
+        with pytest.raises(BotError) as error:
+            await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        assert error.value.code is ErrorCode.SHUTTING_DOWN
+        return report
+
+    report = world.run(main())
+    assert report.verified
+    assert report.cancelled == 5
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_a_lost_order_is_polled_then_expires_once_the_venue_can_no_longer_execute_it(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"), unknown_queries_before_lost=1, lost_expire_after_s=120)
+    venue.faults["place"] = ["lost"]
+
+    async def main() -> tuple[OrderStatus, OrderStatus]:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await asyncio.sleep(60)
+        await om.reconcile()
+        still = om.order(record.client_order_id).status  # type: ignore[union-attr]
+        await asyncio.sleep(61)
+        await om.reconcile()
+        return still, om.order(record.client_order_id).status  # type: ignore[union-attr]
+
+    assert world.run(main()) == (OrderStatus.LOST, OrderStatus.EXPIRED)
+    assert om.stats.lost == 1
