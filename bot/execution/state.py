@@ -1,46 +1,87 @@
 """Restart-safe order state: every tracked order, every booked fill and the client-id counter, in SQLite.
 
-Invariants: each write is one committed transaction before the call returns (a crash leaves the previous
-state or the new one, never half of it); ``next_client_order_id`` never returns the same id twice for the
-same file, across restarts; a fill is recorded at most once per ``(symbol, trade_id)`` (``record_fill``
-returns False for a repeat). Nothing here reads the wall clock: times are passed in.
+Invariants:
 
-Errors: an unreadable file, a file that is not this schema, or a schema newer than this code raise
-``BotError(STATE_INVALID)`` naming the file; refusing to start beats trading on state we cannot read.
+* every write is one transaction, committed (``synchronous=FULL``) before the call returns: a crash, even of
+  the machine, leaves the previous state or the new one, never half of a batch;
+* ``next_client_order_id`` never returns the same id twice for the same file, across restarts;
+* a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
+* terminal orders are kept (a late fill must still find its order) until ``prune_terminal`` drops them;
+  non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned;
+* nothing here reads the wall clock: every time is passed in.
+
+Errors: a file that is not a database, is corrupt, belongs to another application, or carries a schema
+version this code does not read (newer, unknown) raises ``BotError(STATE_INVALID)`` naming the file;
+refusing to start beats trading on state we cannot read. A database error while reading or writing later
+(disk full, I/O error) also raises ``STATE_INVALID``; the failed write left nothing behind.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, Fill, OrderStatus, OrderType, Side, TradeId, VenueOrderId
 
+__all__ = ["MAX_CLIENT_ORDER_ID_LEN", "SCHEMA_VERSION", "OrderRecord", "StateStore"]
+
 SCHEMA_VERSION = 1
-_TERMINAL = tuple(s.value for s in OrderStatus if s.is_terminal)
+APPLICATION_ID = 0x4D4D4254  # "MMBT" in the SQLite header: marks a file as ours
+MAX_CLIENT_ORDER_ID_LEN = 36  # Binance's newClientOrderId limit
+_PREFIX = re.compile(r"[A-Za-z0-9_-]+")
+_RESERVED_META = "store."  # meta keys the store itself owns
+_VERSION_KEY = "store.schema_version"
+_COUNTER_KEY = "store.client_seq"
+_TERMINAL = tuple(sorted(s.value for s in OrderStatus if s.is_terminal))
+_TERMINAL_MARKS = ",".join("?" * len(_TERMINAL))
+
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-    client_order_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
-    type TEXT NOT NULL, price_ticks INTEGER, qty_lots INTEGER NOT NULL, status TEXT NOT NULL,
-    venue_order_id INTEGER, filled_lots INTEGER NOT NULL, cum_quote_atoms INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, unknown_queries INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_status ON orders (status);
-CREATE TABLE IF NOT EXISTS fills (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE orders (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- first-save order, stable across updates
+    client_order_id TEXT NOT NULL UNIQUE, symbol TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL,
+    price_ticks INTEGER, qty_lots INTEGER NOT NULL, status TEXT NOT NULL, venue_order_id INTEGER,
+    filled_lots INTEGER NOT NULL, cum_quote_atoms INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL, unknown_queries INTEGER NOT NULL);
+CREATE INDEX orders_by_status ON orders (status, symbol);
+CREATE TABLE fills (
     symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, order_id INTEGER NOT NULL, client_order_id TEXT NOT NULL,
     side TEXT NOT NULL, price_ticks INTEGER NOT NULL, qty_lots INTEGER NOT NULL, quote_atoms INTEGER NOT NULL,
     fee_atoms INTEGER NOT NULL, fee_asset TEXT NOT NULL, is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-    PRIMARY KEY (symbol, trade_id));
+    PRIMARY KEY (symbol, trade_id)) WITHOUT ROWID;
 """
+_ORDER_COLUMNS = (
+    "client_order_id, symbol, side, type, price_ticks, qty_lots, status, venue_order_id, filled_lots,"
+    " cum_quote_atoms, created_ms, updated_ms, unknown_queries"
+)
+_UPSERT_ORDER = (
+    f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (client_order_id) DO UPDATE SET symbol=excluded.symbol, side=excluded.side, type=excluded.type,"
+    " price_ticks=excluded.price_ticks, qty_lots=excluded.qty_lots, status=excluded.status,"
+    " venue_order_id=excluded.venue_order_id, filled_lots=excluded.filled_lots,"
+    " cum_quote_atoms=excluded.cum_quote_atoms, created_ms=excluded.created_ms, updated_ms=excluded.updated_ms,"
+    " unknown_queries=excluded.unknown_queries"
+)
+_FILL_COLUMNS = (
+    "symbol, trade_id, order_id, client_order_id, side, price_ticks, qty_lots, quote_atoms, fee_atoms, fee_asset,"
+    " is_maker, time_ms"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRecord:
-    """The bot's durable record of one order (see ``bot.core.types`` for the status lifecycle)."""
+    """The bot's durable record of one order (see ``bot.core.types`` for the status lifecycle).
+
+    Counts are non-negative (``ValueError`` otherwise); ``filled_lots`` is not capped at ``qty_lots``
+    because the venue's word on fills wins over ours.
+    """
 
     client_order_id: ClientOrderId
     symbol: str
@@ -56,126 +97,199 @@ class OrderRecord:
     updated_ms: int
     unknown_queries: int = 0
 
+    def __post_init__(self) -> None:
+        counts = {
+            "qty_lots": self.qty_lots, "filled_lots": self.filled_lots, "cum_quote_atoms": self.cum_quote_atoms,
+            "unknown_queries": self.unknown_queries,
+        }
+        negative = {name: value for name, value in counts.items() if value < 0}
+        if negative:
+            raise ValueError(f"order {self.client_order_id}: negative {negative}")
+
 
 class StateStore:
-    """SQLite-backed order and fill state of one bot instance (``":memory:"`` for tests)."""
+    """SQLite-backed order and fill state of one bot instance.
+
+    Lifecycle: opened (schema created for a new file, checked for an existing one) -> used -> ``close()``.
+    ``":memory:"`` gives a throw-away store for tests. Files use WAL journaling.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._db = self._open()
+
+    # -- opening and checking a file --
+    def _open(self) -> sqlite3.Connection:
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise self._invalid(f"cannot be opened: {error}") from error
+        try:
+            self._check_or_create(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _check_or_create(self, db: sqlite3.Connection) -> None:
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header: fails for non-SQLite
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.DatabaseError as error:
-            raise BotError(ErrorCode.STATE_INVALID, f"state file {self.path} is unreadable: {error}") from error
-        if row is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise BotError(
-                ErrorCode.STATE_INVALID,
-                f"state file {self.path} has schema version {row[0]}, this bot reads version {SCHEMA_VERSION}",
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            if not tables:
+                with _transaction(db):  # under the write lock: another process may be creating it too
+                    if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                        for statement in _SCHEMA.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
+                        db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_VERSION_KEY, str(SCHEMA_VERSION)))
+                        return
+                return self._check_or_create(db)
+            check = db.execute("PRAGMA quick_check").fetchall()
+            version_row = None
+            if app_id == APPLICATION_ID and "meta" in tables:
+                version_row = db.execute("SELECT value FROM meta WHERE key=?", (_VERSION_KEY,)).fetchone()
+        except sqlite3.Error as error:
+            raise self._invalid(f"is not a readable state database: {error}") from error
+        if check != [("ok",)]:
+            raise self._invalid(f"is corrupt: {'; '.join(str(row[0]) for row in check[:5])}")
+        if app_id != APPLICATION_ID or version_row is None:
+            raise self._invalid("is an SQLite database but not an mmbot state file")
+        version = str(version_row[0])
+        if not version.isdigit():
+            raise self._invalid(f"has an unreadable schema version {version!r}")
+        if int(version) != SCHEMA_VERSION:
+            newer = "newer than" if int(version) > SCHEMA_VERSION else "different from"
+            raise self._invalid(
+                f"has schema version {version}, {newer} the version {SCHEMA_VERSION} this bot reads; "
+                "upgrade the bot or point execution.state_path at another file"
             )
+
+    def _invalid(self, what: str) -> BotError:
+        return BotError(ErrorCode.STATE_INVALID, f"state file {self.path} {what}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction; a database error becomes ``STATE_INVALID``, any error rolls back."""
+        try:
+            with _transaction(self._db):
+                yield self._db
+        except sqlite3.Error as error:
+            raise self._invalid(f"write failed (nothing written): {error}") from error
+
+    def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(query, args).fetchall()
+        except sqlite3.Error as error:
+            raise self._invalid(f"read failed: {error}") from error
 
     # -- meta and the client-id counter --
     def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        """Store a string under ``key`` (keys starting with ``store.`` are the store's own: ``ValueError``)."""
+        if key.startswith(_RESERVED_META):
+            raise ValueError(f"meta key {key!r} is reserved for the state store")
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def next_client_order_id(self, prefix: str) -> ClientOrderId:
-        """``{prefix}-{n}`` with n from a persistent counter, committed before it is returned."""
-        with self._transaction():
-            row = self._db.execute("SELECT value FROM meta WHERE key='client_seq'").fetchone()
+        """``f"{prefix}-{n}"`` with n from one persistent counter, committed before it is returned.
+
+        ``prefix`` is ``[A-Za-z0-9_-]+``; the id is at most 36 characters. ``BotError(CONFIG_INVALID)``
+        for a bad prefix; nothing is consumed then.
+        """
+        if _PREFIX.fullmatch(prefix) is None:
+            raise BotError(ErrorCode.CONFIG_INVALID, f"client order id prefix {prefix!r} must be [A-Za-z0-9_-]+")
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (_COUNTER_KEY,)).fetchone()
             seq = (int(row[0]) if row is not None else 0) + 1
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('client_seq', ?)", (str(seq),))
-        cid = f"{prefix}-{seq}"
-        if len(cid) > 36:
-            raise BotError(ErrorCode.STATE_INVALID, f"client order id {cid!r} longer than 36 characters")
+            cid = f"{prefix}-{seq}"
+            if len(cid) > MAX_CLIENT_ORDER_ID_LEN:
+                raise BotError(
+                    ErrorCode.CONFIG_INVALID, f"client order id {cid!r} is longer than {MAX_CLIENT_ORDER_ID_LEN}"
+                )
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_COUNTER_KEY, str(seq)))
         return ClientOrderId(cid)
 
     # -- orders --
     def save_order(self, record: OrderRecord) -> None:
+        """Insert or replace ``record`` by client order id (its creation-order position is kept)."""
         self.save_orders((record,))
 
     def save_orders(self, records: Iterable[OrderRecord]) -> None:
-        """Insert or replace ``records`` in one transaction (all or none)."""
-        with self._transaction():
-            for r in records:
-                self._db.execute(
-                    "INSERT INTO orders VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM orders), ?, ?, ?, ?, ?, ?,"
-                    " ?, ?, ?, ?, ?, ?) ON CONFLICT (client_order_id) DO UPDATE SET status=excluded.status,"
-                    " venue_order_id=excluded.venue_order_id, filled_lots=excluded.filled_lots,"
-                    " cum_quote_atoms=excluded.cum_quote_atoms, updated_ms=excluded.updated_ms,"
-                    " unknown_queries=excluded.unknown_queries",
-                    (r.client_order_id, r.symbol, r.side.value, r.type.value, r.price_ticks, r.qty_lots,
-                     r.status.value, r.venue_order_id, r.filled_lots, r.cum_quote_atoms, r.created_ms,
-                     r.updated_ms, r.unknown_queries),
-                )
+        """Insert or replace ``records`` in one transaction: all of them or, if anything fails, none."""
+        with self._write() as db:
+            for record in records:
+                db.execute(_UPSERT_ORDER, _order_row(record))
 
-    def order(self, client_order_id: ClientOrderId) -> OrderRecord | None:
-        row = self._db.execute(
-            "SELECT * FROM orders WHERE client_order_id=?", (client_order_id,)
-        ).fetchone()
-        return None if row is None else _order(row)
+    def order(self, cid: ClientOrderId) -> OrderRecord | None:
+        rows = self._read(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE client_order_id=?", (cid,))
+        return _order(rows[0]) if rows else None
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
-        """Non-terminal orders (including PENDING_*, UNKNOWN and LOST), in creation order."""
-        marks = ",".join("?" * len(_TERMINAL))
-        query = f"SELECT * FROM orders WHERE status NOT IN ({marks})"
-        args: tuple[object, ...] = _TERMINAL
+        """Non-terminal orders (incl. PENDING_*, UNKNOWN and LOST) in creation order (first save)."""
+        query = f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status NOT IN ({_TERMINAL_MARKS})"
+        args: tuple[Any, ...] = _TERMINAL
         if symbol is not None:
-            query += " AND symbol=?"
-            args = (*args, symbol)
-        return [_order(row) for row in self._db.execute(query + " ORDER BY seq", args)]
+            query, args = query + " AND symbol=?", (*args, symbol)
+        return [_order(row) for row in self._read(query + " ORDER BY seq", args)]
 
     def prune_terminal(self, older_than_ms: int) -> int:
-        """Forget terminal orders last updated before ``older_than_ms``; open orders are never pruned."""
-        marks = ",".join("?" * len(_TERMINAL))
-        with self._transaction():
-            cursor = self._db.execute(
-                f"DELETE FROM orders WHERE status IN ({marks}) AND updated_ms < ?", (*_TERMINAL, older_than_ms)
+        """Forget terminal orders last updated before ``older_than_ms``; returns how many. Fills are kept."""
+        with self._write() as db:
+            cursor = db.execute(
+                f"DELETE FROM orders WHERE status IN ({_TERMINAL_MARKS}) AND updated_ms < ?",
+                (*_TERMINAL, older_than_ms),
             )
         return cursor.rowcount
 
     # -- fills --
-    def record_fill(self, fill: Fill) -> bool:
-        """Book ``fill`` once: False if ``(symbol, trade_id)`` was already recorded."""
-        with self._transaction():
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    def record_fill(self, fill: Fill, *, order: OrderRecord | None = None) -> bool:
+        """Book ``fill`` once; False (and nothing written) if ``(symbol, trade_id)`` is already booked.
+
+        ``order``, if given, is saved in the same transaction when the fill is new, so a crash cannot
+        leave a booked fill with an order record that does not reflect it.
+        """
+        with self._write() as db:
+            cursor = db.execute(
+                f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (symbol, trade_id) DO NOTHING",
                 (fill.symbol, fill.trade_id, fill.order_id, fill.client_order_id, fill.side.value, fill.price_ticks,
                  fill.qty_lots, fill.quote_atoms, fill.fee_atoms, fill.fee_asset, int(fill.is_maker), fill.time_ms),
             )
-        return cursor.rowcount == 1
+            new = cursor.rowcount == 1
+            if new and order is not None:
+                db.execute(_UPSERT_ORDER, _order_row(order))
+        return new
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
         """Booked fills, by symbol then trade id."""
-        query = "SELECT * FROM fills" + (" WHERE symbol=?" if symbol is not None else "")
-        args: tuple[object, ...] = (symbol,) if symbol is not None else ()
-        return [_fill(row) for row in self._db.execute(query + " ORDER BY symbol, trade_id", args)]
+        query = f"SELECT {_FILL_COLUMNS} FROM fills"
+        args: tuple[Any, ...] = ()
+        if symbol is not None:
+            query, args = query + " WHERE symbol=?", (symbol,)
+        return [_fill(row) for row in self._read(query + " ORDER BY symbol, trade_id", args)]
 
     def last_trade_id(self, symbol: str) -> TradeId | None:
-        row = self._db.execute("SELECT MAX(trade_id) FROM fills WHERE symbol=?", (symbol,)).fetchone()
-        return None if row[0] is None else TradeId(int(row[0]))
+        """The highest booked trade id of ``symbol`` (None before its first fill)."""
+        value = self._read("SELECT MAX(trade_id) FROM fills WHERE symbol=?", (symbol,))[0][0]
+        return None if value is None else TradeId(int(value))
 
     def position_lots(self, symbol: str) -> int:
-        """Sum of signed booked fills: buys minus sells."""
-        row = self._db.execute(
-            "SELECT COALESCE(SUM(CASE side WHEN 'BUY' THEN qty_lots ELSE -qty_lots END), 0) FROM fills WHERE symbol=?",
-            (symbol,),
-        ).fetchone()
-        return int(row[0])
+        """Sum of signed booked fills of ``symbol``: buys minus sells."""
+        query = "SELECT COALESCE(SUM(CASE side WHEN 'BUY' THEN qty_lots ELSE -qty_lots END), 0) FROM fills"
+        query += " WHERE symbol=?"
+        return int(self._read(query, (symbol,))[0][0])
 
     # -- lifecycle --
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
     def close(self) -> None:
+        """Close the file (idempotent). Everything was committed already."""
         self._db.close()
 
     def __enter__(self) -> StateStore:
@@ -187,38 +301,40 @@ class StateStore:
         self.close()
 
 
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raised."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block (or the COMMIT) raised."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
-def _order(row: tuple[object, ...]) -> OrderRecord:
-    (cid, _seq, symbol, side, otype, price, qty, status, vid, filled, quote, created, updated, unknown) = row
-    return OrderRecord(
-        client_order_id=ClientOrderId(str(cid)), symbol=str(symbol), side=Side(str(side)), type=OrderType(str(otype)),
-        price_ticks=None if price is None else int(str(price)), qty_lots=int(str(qty)), status=OrderStatus(str(status)),
-        venue_order_id=None if vid is None else VenueOrderId(int(str(vid))), filled_lots=int(str(filled)),
-        cum_quote_atoms=int(str(quote)), created_ms=int(str(created)), updated_ms=int(str(updated)),
-        unknown_queries=int(str(unknown)),
+def _order_row(r: OrderRecord) -> tuple[Any, ...]:
+    return (
+        r.client_order_id, r.symbol, r.side.value, r.type.value, r.price_ticks, r.qty_lots, r.status.value,
+        r.venue_order_id, r.filled_lots, r.cum_quote_atoms, r.created_ms, r.updated_ms, r.unknown_queries,
     )
 
 
-def _fill(row: tuple[object, ...]) -> Fill:
-    (symbol, tid, oid, cid, side, price, qty, quote, fee, fee_asset, maker, t) = row
+def _order(row: tuple[Any, ...]) -> OrderRecord:
+    (cid, symbol, side, otype, price, qty, status, vid, filled, quote, created, updated, unknown) = row
+    return OrderRecord(
+        client_order_id=ClientOrderId(cid), symbol=symbol, side=Side(side), type=OrderType(otype),
+        price_ticks=price, qty_lots=qty, status=OrderStatus(status),
+        venue_order_id=None if vid is None else VenueOrderId(vid), filled_lots=filled, cum_quote_atoms=quote,
+        created_ms=created, updated_ms=updated, unknown_queries=unknown,
+    )
+
+
+def _fill(row: tuple[Any, ...]) -> Fill:
+    (symbol, tid, oid, cid, side, price, qty, quote, fee, fee_asset, maker, time_ms) = row
     return Fill(
-        symbol=str(symbol), trade_id=TradeId(int(str(tid))), order_id=VenueOrderId(int(str(oid))),
-        client_order_id=ClientOrderId(str(cid)), side=Side(str(side)), price_ticks=int(str(price)),
-        qty_lots=int(str(qty)),
-        quote_atoms=int(str(quote)), fee_atoms=int(str(fee)), fee_asset=str(fee_asset), is_maker=bool(maker),
-        time_ms=int(str(t)),
+        symbol=symbol, trade_id=TradeId(tid), order_id=VenueOrderId(oid), client_order_id=ClientOrderId(cid),
+        side=Side(side), price_ticks=price, qty_lots=qty, quote_atoms=quote, fee_atoms=fee, fee_asset=fee_asset,
+        is_maker=bool(maker), time_ms=time_ms,
     )

@@ -67,6 +67,12 @@ class CircuitBreaker:
         return self._errors / len(self._events) if self._events else 0.0
 
     @property
+    def requests(self) -> int:
+        """Requests recorded in the window."""
+        self._evict(self._clock.monotonic_s())
+        return len(self._events)
+
+    @property
     def retry_after_s(self) -> float:
         """Seconds until the cooldown ends while OPEN; 0.0 otherwise."""
         now = self._clock.monotonic_s()

@@ -1,0 +1,177 @@
+"""AppContext: builds and wires the bot's parts by dependency injection, and owns their lifecycle.
+
+The context is the only place that knows concrete classes; each part receives the Protocols it needs
+(``Venue``, ``Clock``, ``OrderSink``, ``RiskView``). Lifecycle::
+
+    build() -> start()  [restore + reconcile, then ready]  -> tasks run  -> stop(reason) | kill(reason)
+
+``kill`` is the kill switch: the risk engine goes HARD (no new order passes pre-trade checks), the order
+manager stops sending, every open order is cancelled and the venue is polled until none remain (bounded),
+and the report says whether that was verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import BotConfig
+from bot.core.errors import BotError, ErrorCode
+from bot.core.types import NewOrder, SymbolInfo
+from bot.execution.order_manager import OrderManager, ShutdownReport
+from bot.execution.state import StateStore
+from bot.interfaces import Clock, Venue
+from bot.risk.circuit import CircuitBreaker, CircuitState
+from bot.risk.engine import RiskEngine
+from bot.risk.guards import GuardLevel, RiskSnapshot
+from bot.risk.kill_switch import KillReport, KillSwitch
+from bot.risk.pretrade import PreTradeCheck
+from bot.risk.taker_cap import TakerCap
+
+log = logging.getLogger("bot.app")
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    reason: str
+    shutdown: ShutdownReport
+    kill: KillReport | None
+    fills: int
+    positions_lots: dict[str, int]
+
+
+@dataclass(slots=True)
+class AppContext:
+    """Every long-lived part of one bot instance."""
+
+    config: BotConfig
+    clock: Clock
+    venue: Venue
+    store: StateStore
+    symbols: dict[str, SymbolInfo]
+    risk: RiskEngine
+    pretrade: PreTradeCheck
+    circuit: CircuitBreaker
+    taker_cap: TakerCap
+    kill_switch: KillSwitch
+    orders: OrderManager
+    mids_ticks: dict[str, int] = field(default_factory=dict)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    async def build(
+        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: StateStore | None = None
+    ) -> AppContext:
+        """Read the venue's symbols and wire everything; nothing is sent to the venue yet."""
+        infos = {s.symbol: s for s in await venue.symbols()}
+        missing = [s for s in config.symbols if s not in infos]
+        if missing:
+            raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {missing} are not listed by venue {venue.name}")
+        symbols = {s: infos[s] for s in config.symbols}
+        state = store if store is not None else StateStore(config.execution.state_path)
+        risk = RiskEngine(config.risk, clock)
+        pretrade = PreTradeCheck(config.risk.pretrade, clock)
+        circuit = CircuitBreaker(config.risk.circuit_breaker, clock)
+        ctx = cls(
+            config=config, clock=clock, venue=venue, store=state, symbols=symbols, risk=risk, pretrade=pretrade,
+            circuit=circuit, taker_cap=TakerCap(config.risk.taker_cap),
+            kill_switch=KillSwitch(venue, clock, verify_timeout_s=config.execution.cancel_verify_timeout_s,
+                                   poll_interval_s=0.25),
+            orders=None,  # type: ignore[arg-type]  # set below: the hook needs the context
+        )
+        ctx.orders = OrderManager(
+            venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, on_outcome=circuit.record
+        )
+        return ctx
+
+    def check_order(self, order: NewOrder) -> None:
+        """The pre-trade hook of every order: circuit breaker, guard level, band, notional, balance, rate."""
+        if not self.circuit.allow():
+            raise BotError(ErrorCode.CIRCUIT_OPEN, "circuit breaker open: venue error rate too high",
+                           retry_after_ms=int(self.circuit.retry_after_s * 1000))
+        info = self.symbols[order.symbol]
+        balances = self.orders.balances
+        quote = balances.get(info.quote_asset)
+        base = balances.get(info.base_asset)
+        self.pretrade.check(
+            order, info,
+            reference_mid_ticks=self.mids_ticks.get(order.symbol),
+            free_quote_atoms=quote.free_atoms if quote is not None else 0,
+            free_base_atoms=base.free_atoms if base is not None else 0,
+            level=self.risk.guard_level,
+            inventory_lots=self.orders.inventory_lots(order.symbol),
+        )
+
+    async def start(self) -> None:
+        """Restore, reconcile, then start the user stream, reconciler and risk monitor; quoting may begin after."""
+        await self.orders.start()
+        self.spawn(self.orders.run_user_stream(), "user-stream")
+        self.spawn(self.orders.run_reconciler(), "reconciler")
+        self.spawn(self.monitor_risk(), "risk-monitor")
+
+    def risk_snapshot(self) -> RiskSnapshot:
+        """What the guards can measure from the execution layer: inventory and venue health.
+
+        Mark-based inputs (drawdown, PnL rate, latency, data age) are added by the market-data side.
+        """
+        return RiskSnapshot(
+            inventory_base={s: info.qty(self.orders.inventory_lots(s)) for s, info in sorted(self.symbols.items())},
+            venue_error_rate=self.circuit.error_rate,
+            venue_requests=self.circuit.requests,
+            circuit_open=self.circuit.state is CircuitState.OPEN,
+        )
+
+    async def monitor_risk(self, interval_s: float = 0.5) -> None:
+        """Assess the guards every ``interval_s``; on HARD, cancel every open order (HARD halts: cancels only)."""
+        while True:
+            before = self.risk.guard_level
+            assessment = self.risk.update(self.risk_snapshot())
+            if assessment.level is GuardLevel.HARD and before is not GuardLevel.HARD:
+                log.warning("HARD guard: %s; cancelling all orders", ", ".join(r.value for r in assessment.reasons),
+                            extra={"code": ErrorCode.HALTED.value})
+                await self.orders.cancel_all()
+            elif self.risk.guard_level is GuardLevel.HARD and self.orders.open_orders():
+                await self.orders.cancel_all()  # stragglers (e.g. acknowledged after the first sweep)
+            await asyncio.sleep(interval_s)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self.tasks.append(task)
+        return task
+
+    async def _cancel_tasks(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        results = await asyncio.gather(*self.tasks, return_exceptions=True)
+        for task, result in zip(self.tasks, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                log.error("task %s failed", task.get_name(), exc_info=result, extra={"code": ErrorCode.INTERNAL.value})
+        self.tasks.clear()
+
+    async def stop(self, reason: str) -> StopReport:
+        """Orderly stop: no order after this begins; cancel all, verify none open, close state."""
+        await self._cancel_tasks()
+        shutdown = await self.orders.shutdown()
+        return self._report(reason, shutdown, None)
+
+    async def kill(self, reason: str) -> StopReport:
+        """The kill switch: HARD, stop sending, cancel everything, verify on the venue, stop."""
+        self.risk.kill(reason)
+        await self._cancel_tasks()
+        shutdown = await self.orders.shutdown()
+        report = await self.kill_switch.trigger(sorted(self.symbols), reason)
+        return self._report(reason, shutdown, report)
+
+    def _report(self, reason: str, shutdown: ShutdownReport, kill: KillReport | None) -> StopReport:
+        log.info("stopped (%s): cancelled %d, verified %s", reason, shutdown.cancelled, shutdown.verified)
+        return StopReport(reason=reason, shutdown=shutdown, kill=kill, fills=self.orders.stats.fills,
+                          positions_lots=dict(shutdown.positions_lots))
+
+    def close(self) -> None:
+        self.store.close()
+
+

@@ -1,0 +1,292 @@
+"""The bot's versioned ``config.yaml``: one frozen ``BotConfig``, loaded, validated and upgraded from older versions.
+
+Invariants: a loaded config is the current version (``CURRENT_VERSION``); an older file is upgraded in memory by
+the chain ``MIGRATIONS[n]`` (version n -> n+1), each step saying what it changed in human-readable notes (logged
+as warnings by ``load_config``); nothing in a file is ignored: an unknown key is an error, and a v1 key that the
+current config has no place for yet is reported in the notes, never dropped silently. A file without
+``version`` is version 1. Defaults are documented in the fields and in the bundled ``bot/default_config.yaml``.
+
+Errors: every problem raises ``BotError(CONFIG_INVALID, msg)``; ``msg`` names the file, the field path
+(``risk.taker_cap.calm_per_hour``) and the bad value, or the line and column of a YAML syntax error (duplicate
+keys included). A version newer than ``CURRENT_VERSION`` (or not an integer >= 1) is refused.
+
+Version 1, the earlier bot's flat format (no ``version`` key; every key optional)::
+
+    symbols: [BTCUSDT, ETHUSDT]     # list, or one comma-separated string  -> symbols
+    exchange: binance_testnet       # sim | local | binance | binance_testnet -> venue.kind
+    client_order_prefix: mmb        # -> execution.client_id_prefix
+    state_file: mmbot-state.sqlite3 # -> execution.state_path
+    request_timeout_s: 5            # -> execution.request_timeout_s
+    max_inventory: 0.5              # |inventory| in base units -> risk.inventory.default_hard_max_base
+    max_drawdown_usd: 100           # -> risk.drawdown.hard_quote; soft_quote = half of it (v1 had no soft level)
+    max_order_notional_usd: 500     # -> risk.pretrade.max_order_notional_quote
+    taker_cap_per_hour: 50          # fixed cap -> risk.taker_cap.{calm,moderate,volatile}_per_hour, all equal
+    # strategy keys: no section in version 2 yet, reported in the notes as dropped
+    order_refresh_s: 1.0
+    order_size_usd: 50
+    base_spread_bps: 1.2
+    min_spread_bps: 0.6
+    max_spread_bps: 2.5
+    vol_sensitivity: 0.6
+    liq_sensitivity: 0.4
+    enable_adaptive_spread: true
+    enable_inventory_skew: true
+    enable_queue_aware: true
+
+USD amounts of version 1 become quote-currency amounts (the v1 bot only traded USDT pairs).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.core.errors import BotError, ErrorCode
+from bot.execution.config import ExecutionConfig
+from bot.risk.config import RiskConfig
+
+__all__ = [
+    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "VenueConfig", "dump_config", "load_config", "migrate",
+    "parse_config",
+]
+
+log = logging.getLogger("bot.config")
+
+CURRENT_VERSION = 2
+DEFAULT_CONFIG_RESOURCE = "default_config.yaml"  # package data of ``bot``
+_SYMBOL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+class VenueConfig(BaseModel):
+    """Where the bot trades."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["sim", "local", "binance-testnet", "binance"] = Field(
+        "sim", description="sim: in-process simulator; local: exchange_sim server at host:port; "
+        "binance-testnet / binance: the real venues"
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="host of a 'local' venue server")
+    port: int = Field(8765, ge=1, le=65535, description="port of a 'local' venue server")
+    account: str = Field("bot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="account name on a sim/local venue")
+
+
+class BotConfig(BaseModel):
+    """Everything one bot instance is configured by (``version`` 2). Build a new object to change it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[2] = Field(2, description="config format version; older files are upgraded on load")
+    bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
+    symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
+    venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig, description="order sending and state")
+    risk: RiskConfig = Field(default_factory=RiskConfig, description="risk limits, guards and caps")
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_valid(cls, symbols: tuple[str, ...]) -> tuple[str, ...]:
+        for symbol in symbols:
+            if not 2 <= len(symbol) <= 20 or not set(symbol) <= _SYMBOL_CHARS:
+                raise ValueError(f"symbol {symbol!r} is not 2-20 upper-case letters and digits")
+        duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+        if duplicates:
+            raise ValueError(f"symbols listed twice: {duplicates}")
+        return symbols
+
+    @model_validator(mode="after")
+    def _limits_name_known_symbols(self) -> BotConfig:
+        unknown = sorted(set(self.risk.inventory.hard_max_base) - set(self.symbols))
+        if unknown:
+            raise ValueError(f"risk.inventory.hard_max_base names symbols not in symbols: {unknown}")
+        return self
+
+
+# -- migrations --------------------------------------------------------------------------------------------------
+Migration = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
+
+_V1_MOVES: dict[str, tuple[str, ...]] = {
+    "exchange": ("venue", "kind"),
+    "client_order_prefix": ("execution", "client_id_prefix"),
+    "state_file": ("execution", "state_path"),
+    "request_timeout_s": ("execution", "request_timeout_s"),
+    "max_inventory": ("risk", "inventory", "default_hard_max_base"),
+    "max_order_notional_usd": ("risk", "pretrade", "max_order_notional_quote"),
+}
+_V1_STRATEGY_KEYS = (
+    "order_refresh_s", "order_size_usd", "base_spread_bps", "min_spread_bps", "max_spread_bps", "vol_sensitivity",
+    "liq_sensitivity", "enable_adaptive_spread", "enable_inventory_skew", "enable_queue_aware",
+)
+_V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk")
+
+
+def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Version 1 (flat, see the module docstring) -> version 2 (nested sections). Unknown keys stay put."""
+    sections = sorted(set(raw) & set(_V2_SECTIONS))
+    if sections:
+        raise _invalid(f"a file without 'version' is version 1, but it has version-2 keys {sections}: "
+                       f"add 'version: {CURRENT_VERSION}'")
+    old = dict(raw)
+    new: dict[str, Any] = {"version": 2}
+    notes: list[str] = []
+    if "symbols" in old:
+        symbols = old.pop("symbols")
+        if isinstance(symbols, str):
+            notes.append(f"symbols {symbols!r}: comma-separated string split into a list")
+            symbols = [s.strip() for s in symbols.split(",") if s.strip()]
+        new["symbols"] = symbols
+    for key, path in _V1_MOVES.items():
+        if key in old:
+            value = old.pop(key)
+            if key == "exchange" and value == "binance_testnet":
+                value = "binance-testnet"
+            _put(new, path, value)
+            notes.append(f"{key}={value!r} -> {'.'.join(path)}")
+    if "max_drawdown_usd" in old:
+        hard = _decimal("max_drawdown_usd", old.pop("max_drawdown_usd"))
+        _put(new, ("risk", "drawdown", "hard_quote"), _plain(hard))
+        _put(new, ("risk", "drawdown", "soft_quote"), _plain(hard / 2))
+        notes.append(f"max_drawdown_usd={_plain(hard)} -> risk.drawdown.hard_quote; version 1 had no soft "
+                     f"level: risk.drawdown.soft_quote={_plain(hard / 2)} (half)")
+    if "taker_cap_per_hour" in old:
+        cap = old.pop("taker_cap_per_hour")
+        for regime in ("calm", "moderate", "volatile"):
+            _put(new, ("risk", "taker_cap", f"{regime}_per_hour"), cap)
+        notes.append(f"taker_cap_per_hour={cap!r} was a fixed cap: risk.taker_cap.calm_per_hour, moderate_per_hour "
+                     f"and volatile_per_hour all set to {cap!r} (the cap is now per volatility regime)")
+    for key in _V1_STRATEGY_KEYS:
+        if key in old:
+            notes.append(f"dropped key {key}={old.pop(key)!r}, no section yet")
+    new.update(old)  # keys version 1 did not have: left for validation to reject by name
+    return new, notes
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+"""``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
+
+
+def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed."""
+    data = copy.deepcopy(dict(raw))
+    version = data.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _invalid(f"version: must be an integer from 1 to {CURRENT_VERSION}, got {version!r}")
+    if version > CURRENT_VERSION:
+        raise _invalid(f"version: {version} is newer than the newest version this bot reads ({CURRENT_VERSION}); "
+                       "upgrade the bot")
+    notes: list[str] = []
+    while version < CURRENT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise _invalid(f"version: no migration from version {version}")
+        data, step_notes = step(data)
+        notes += [f"v{version}->v{version + 1}: {note}" for note in step_notes]
+        version += 1
+    return data, notes
+
+
+# -- loading ------------------------------------------------------------------------------------------------------
+def parse_config(raw: Mapping[str, Any], *, source: str = "config") -> BotConfig:
+    """Upgrade and validate a mapping (as read from YAML). ``source`` names it in error messages."""
+    try:
+        data, notes = migrate(raw)
+    except BotError as error:
+        raise _invalid(f"{source}: {error.message}") from None
+    for note in notes:
+        log.warning("%s: %s", source, note)
+    try:
+        return BotConfig.model_validate(data)
+    except ValidationError as error:
+        version = raw.get("version", 1)
+        upgraded = f" (after upgrading from version {version})" if version != CURRENT_VERSION else ""
+        problems = "; ".join(_describe(e) for e in error.errors(include_url=False))
+        raise _invalid(f"{source}{upgraded}: {problems}") from None
+
+
+def load_config(path: Path | str | None = None) -> BotConfig:
+    """Load ``path`` (``None``: the bundled ``bot/default_config.yaml``), upgrading an older version."""
+    if path is None:
+        source = f"bundled {DEFAULT_CONFIG_RESOURCE}"
+        text = resources.files("bot").joinpath(DEFAULT_CONFIG_RESOURCE).read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise _invalid(f"{source}: cannot be read: {error}") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
+        raise _invalid(f"{source}: YAML syntax error at {where}: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise _invalid(f"{source}: YAML error: {error}") from None
+    if raw is None:
+        raise _invalid(f"{source}: the file is empty")
+    if not isinstance(raw, dict):
+        raise _invalid(f"{source}: the top level must be a mapping of keys, got {type(raw).__name__}")
+    return parse_config(raw, source=source)
+
+
+def dump_config(config: BotConfig) -> str:
+    """``config`` as current-version YAML that ``load_config`` reads back to an equal object."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------
+def _invalid(message: str) -> BotError:
+    return BotError(ErrorCode.CONFIG_INVALID, message)
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value
+
+
+def _decimal(key: str, value: Any) -> Decimal:
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise _invalid(f"{key}: must be a number, got {value!r}") from None
+
+
+def _plain(value: Decimal) -> int | str:
+    """A YAML-safe exact form of ``value``: an int when integral, else its decimal string."""
+    return int(value) if value == value.to_integral_value() else str(value)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+    value = repr(error.get("input"))
+    value = value if len(value) <= 80 else value[:77] + "..."
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key (value {value})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{path or '(top level)'}: {message} (got {value})"

@@ -1,0 +1,113 @@
+"""AppContext: wiring by dependency injection, pre-trade checks on every order, and the kill switch end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.app import AppContext
+from bot.config import parse_config
+from bot.connectors.sim import SimConnector
+from bot.core.clock import LoopClock
+from bot.core.errors import BotError, ErrorCode
+from bot.core.types import Quote, Side
+from bot.execution.state import StateStore
+from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
+from exchange_sim.engine.types import OrderType as SimOrderType
+from exchange_sim.engine.types import Side as SimSide
+from exchange_sim.market.config import MarketConfig
+from exchange_sim.world import SimWorld
+
+BOT = AccountId("bot")
+TAKER = AccountId("taker")
+SYMBOL = "BTCUSDT"
+
+
+@pytest.fixture
+def world() -> Iterator[SimWorld]:
+    w = SimWorld(seed=4, duration_s=3600, market=MarketConfig(symbols=(SYMBOL,)))
+    w.venue.open_account(BOT, {"BTC": 10 * ATOMS_PER_UNIT, "USDT": 1_000_000 * ATOMS_PER_UNIT})
+    w.venue.open_account(TAKER, {"BTC": 100 * ATOMS_PER_UNIT, "USDT": 1_000_000 * ATOMS_PER_UNIT})
+    yield w
+    w.close()
+
+
+async def started(world: SimWorld, **overrides: Any) -> tuple[AppContext, int]:
+    config = parse_config({"version": 2, "symbols": [SYMBOL], **overrides})
+    ctx = await AppContext.build(config, SimConnector(world.venue.connect(BOT)), LoopClock(),
+                                 store=StateStore(":memory:"))
+    bid, ask = world.engine.best_bid(SYMBOL), world.engine.best_ask(SYMBOL)
+    assert bid is not None and ask is not None
+    mid = (bid[0] + ask[0]) // 2
+    ctx.mids_ticks[SYMBOL] = mid
+    await ctx.start()
+    return ctx, mid
+
+
+def test_kill_switch_cancels_everything_verifies_and_halts(world: SimWorld) -> None:
+    async def main() -> Any:
+        ctx, mid = await started(world)
+        results = await ctx.orders.place_many(
+            SYMBOL, [Quote(side=Side.BUY, price_ticks=mid - 5 - i, qty_lots=200) for i in range(4)])
+        assert all(not isinstance(r, BotError) for r in results), results
+        report = await ctx.kill("operator pressed the button")
+        with pytest.raises(BotError) as error:
+            await ctx.orders.place(SYMBOL, Side.BUY, 200, mid - 5)
+        assert error.value.code in (ErrorCode.SHUTTING_DOWN, ErrorCode.HALTED)
+        return ctx, report
+
+    ctx, report = world.run(main())
+    assert report.shutdown.verified and report.kill is not None and report.kill.verified
+    assert report.shutdown.cancelled == 4
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+    assert ctx.risk.level() == "HARD"
+
+
+def test_an_order_outside_the_price_band_is_refused_before_the_venue(world: SimWorld) -> None:
+    async def main() -> Any:
+        ctx, mid = await started(world)
+        with pytest.raises(BotError) as error:
+            await ctx.orders.place(SYMBOL, Side.BUY, 200, mid // 2)
+        return ctx, error.value
+
+    ctx, error = world.run(main())
+    assert error.code is ErrorCode.RISK_REJECTED
+    assert "band" in error.message
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+    assert ctx.orders.stats.risk_rejected == 1
+
+
+def test_a_hard_guard_halts_new_orders(world: SimWorld) -> None:
+    async def main() -> BotError:
+        ctx, mid = await started(world)
+        ctx.risk.kill("test")
+        with pytest.raises(BotError) as error:
+            await ctx.orders.place(SYMBOL, Side.BUY, 200, mid - 5)
+        return error.value
+
+    assert world.run(main()).code is ErrorCode.HALTED
+
+
+def test_a_hard_inventory_breach_cancels_every_resting_order(world: SimWorld) -> None:
+    """The risk monitor sees inventory past the hard limit, goes HARD and pulls every quote within the bound."""
+
+    async def main() -> Any:
+        ctx, mid = await started(world, risk={"inventory": {"default_hard_max_base": "0.01"}})
+        await ctx.orders.place_many(SYMBOL, [Quote(side=Side.SELL, price_ticks=mid + 20 + i, qty_lots=200)
+                                             for i in range(3)])
+        limit_lots = ctx.symbols[SYMBOL].to_lots(ctx.config.risk.inventory.hard_max_for(SYMBOL))
+        taker = world.venue.connect(TAKER)
+        # the bot buys past its hard limit (a taker fill it cannot refuse: the venue filled a resting bid)
+        await ctx.orders.place(SYMBOL, Side.BUY, limit_lots + 500, mid - 1)
+        await taker.place(PlaceRequest(account=TAKER, symbol=SYMBOL, side=SimSide.SELL, type=SimOrderType.MARKET,
+                                       qty_lots=2_000_000))
+        await asyncio.sleep(ctx.config.risk.cancel_bound_s)
+        return ctx
+
+    ctx = world.run(main())
+    assert ctx.risk.level() == "HARD"
+    assert "INVENTORY" in ctx.risk.reasons()
+    assert world.engine.open_orders(BOT, SYMBOL) == []

@@ -1,0 +1,288 @@
+"""config.yaml: the bundled default, upgrades from version 1, round trips, and errors that name the field."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import (
+    CURRENT_VERSION,
+    MIGRATIONS,
+    BotConfig,
+    VenueConfig,
+    dump_config,
+    load_config,
+    migrate,
+    parse_config,
+)
+from bot.core.errors import BotError, ErrorCode
+from bot.execution.config import ExecutionConfig
+from bot.risk.config import DrawdownLimits, InventoryLimits, RiskConfig, TakerCapConfig
+
+V1_FILE = """\
+# config.yaml of the earlier bot (version 1: flat, no version key)
+symbols: [BTCUSDT, ETHUSDT]
+exchange: binance_testnet
+client_order_prefix: mm1
+state_file: /var/lib/mmbot/state.sqlite3
+request_timeout_s: 3
+max_inventory: 0.25
+max_drawdown_usd: 150
+max_order_notional_usd: 800
+taker_cap_per_hour: 50
+order_refresh_s: 1.5
+order_size_usd: 50
+base_spread_bps: 1.2
+min_spread_bps: 0.6
+max_spread_bps: 2.5
+vol_sensitivity: 0.6
+liq_sensitivity: 0.4
+enable_adaptive_spread: true
+enable_inventory_skew: true
+enable_queue_aware: false
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(BotError) as raised:
+        load_config(write(tmp_path, text))
+    assert raised.value.code is ErrorCode.CONFIG_INVALID
+    return raised.value.message
+
+
+def keys(tree: Any, prefix: str = "") -> set[str]:
+    if not isinstance(tree, dict) or not tree:
+        return {prefix}
+    return set().union(*(keys(value, f"{prefix}.{key}".lstrip(".")) for key, value in tree.items()))
+
+
+# -- the bundled default --
+def test_bundled_default_loads_and_equals_the_model_defaults() -> None:
+    assert load_config() == BotConfig()
+    assert load_config().version == CURRENT_VERSION
+
+
+def test_bundled_default_is_complete_and_current() -> None:
+    text = resources.files("bot").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    assert raw["version"] == CURRENT_VERSION
+    missing = keys(BotConfig().model_dump()) - keys(raw)
+    assert not missing, f"add these fields to bot/default_config.yaml: {sorted(missing)}"
+
+
+# -- version 1 -> 2 --
+def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, V1_FILE))
+    assert config == BotConfig(
+        symbols=("BTCUSDT", "ETHUSDT"),
+        venue=VenueConfig(kind="binance-testnet"),
+        execution=ExecutionConfig(
+            client_id_prefix="mm1", state_path="/var/lib/mmbot/state.sqlite3", request_timeout_s=3.0
+        ),
+        risk=RiskConfig(
+            inventory=InventoryLimits(default_hard_max_base=Decimal("0.25")),
+            drawdown=DrawdownLimits(soft_quote=Decimal("75"), hard_quote=Decimal("150")),
+            taker_cap=TakerCapConfig(calm_per_hour=50, moderate_per_hour=50, volatile_per_hour=50),
+            pretrade=RiskConfig().pretrade.model_copy(update={"max_order_notional_quote": Decimal("800")}),
+        ),
+    )
+
+
+def test_v1_migration_produces_the_nested_mapping() -> None:
+    upgraded, _ = migrate(yaml.safe_load(V1_FILE))
+    assert upgraded == {
+        "version": 2,
+        "symbols": ["BTCUSDT", "ETHUSDT"],
+        "venue": {"kind": "binance-testnet"},
+        "execution": {"client_id_prefix": "mm1", "state_path": "/var/lib/mmbot/state.sqlite3", "request_timeout_s": 3},
+        "risk": {
+            "inventory": {"default_hard_max_base": 0.25},
+            "drawdown": {"hard_quote": 150, "soft_quote": 75},
+            "pretrade": {"max_order_notional_quote": 800},
+            "taker_cap": {"calm_per_hour": 50, "moderate_per_hour": 50, "volatile_per_hour": 50},
+        },
+    }
+
+
+def test_v1_migration_notes_the_taker_cap_split_and_the_soft_drawdown() -> None:
+    _, notes = migrate(yaml.safe_load(V1_FILE))
+    assert any("taker_cap_per_hour=50 was a fixed cap" in n and "all set to 50" in n for n in notes)
+    assert any("risk.drawdown.soft_quote=75 (half)" in n for n in notes)
+    assert all(n.startswith("v1->v2: ") for n in notes)
+
+
+def test_v1_strategy_keys_are_reported_not_silently_dropped() -> None:
+    _, notes = migrate(yaml.safe_load(V1_FILE))
+    dropped = [n.removeprefix("v1->v2: ") for n in notes if "dropped key" in n]
+    assert dropped == [
+        "dropped key order_refresh_s=1.5, no section yet",
+        "dropped key order_size_usd=50, no section yet",
+        "dropped key base_spread_bps=1.2, no section yet",
+        "dropped key min_spread_bps=0.6, no section yet",
+        "dropped key max_spread_bps=2.5, no section yet",
+        "dropped key vol_sensitivity=0.6, no section yet",
+        "dropped key liq_sensitivity=0.4, no section yet",
+        "dropped key enable_adaptive_spread=True, no section yet",
+        "dropped key enable_inventory_skew=True, no section yet",
+        "dropped key enable_queue_aware=False, no section yet",
+    ]
+
+
+def test_v1_comma_separated_symbols_become_a_list() -> None:
+    upgraded, notes = migrate({"symbols": "BTCUSDT, ETHUSDT"})
+    assert upgraded["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    assert any("comma-separated" in n for n in notes)
+
+
+def test_empty_v1_mapping_upgrades_to_the_defaults() -> None:
+    assert parse_config({}) == BotConfig()
+
+
+def test_migrate_does_not_change_its_input() -> None:
+    raw = yaml.safe_load(V1_FILE)
+    before = yaml.safe_load(V1_FILE)
+    migrate(raw)
+    assert raw == before
+
+
+def test_current_version_mapping_is_unchanged_without_notes() -> None:
+    raw = {"version": 2, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
+    assert migrate(raw) == (raw, [])
+
+
+def test_every_older_version_has_a_migration() -> None:
+    assert sorted(MIGRATIONS) == list(range(1, CURRENT_VERSION))
+
+
+def test_unknown_v1_key_is_rejected_by_name(tmp_path: Path) -> None:
+    message = config_error(tmp_path, V1_FILE + "max_inventroy: 3\n")
+    assert "max_inventroy: unknown key (value 3)" in message
+    assert "after upgrading from version 1" in message
+
+
+def test_unversioned_file_with_nested_sections_is_refused(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "risk:\n  drawdown:\n    hard_quote: 5\n")
+    assert "version-2 keys ['risk']" in message
+    assert "add 'version: 2'" in message
+
+
+def test_bad_v1_drawdown_names_the_v1_key(tmp_path: Path) -> None:
+    assert "max_drawdown_usd: must be a number, got 'lots'" in config_error(tmp_path, "max_drawdown_usd: lots\n")
+
+
+# -- round trip --
+def test_dump_then_load_gives_an_equal_config(tmp_path: Path) -> None:
+    config = BotConfig(
+        bot_id="eth-maker", symbols=("ETHUSDT", "BTCUSDT"), venue=VenueConfig(kind="local", port=9000),
+        execution=ExecutionConfig(client_id_prefix="eth", max_in_flight=8),
+        risk=RiskConfig(
+            inventory=InventoryLimits(hard_max_base={"ETHUSDT": Decimal("2.5")}, default_hard_max_base=Decimal("0.1")),
+            drawdown=DrawdownLimits(soft_quote=Decimal("12.34"), hard_quote=Decimal("56.78")),
+        ),
+    )
+    path = tmp_path / "dumped.yaml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    assert load_config(path) == config
+
+
+def test_dump_of_the_default_reads_back_equal(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, dump_config(BotConfig()))) == BotConfig()
+
+
+# -- errors name the field and the value --
+def test_invalid_value_names_field_path_and_value(tmp_path: Path) -> None:
+    message = config_error(tmp_path, """\
+        version: 2
+        risk:
+          taker_cap:
+            calm_per_hour: -5
+        """)
+    assert "risk.taker_cap.calm_per_hour" in message
+    assert "(got -5)" in message
+    assert "config.yaml" in message
+
+
+def test_wrong_type_names_field_path_and_value(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nvenue:\n  port: many\n")
+    assert "venue.port" in message
+    assert "'many'" in message
+
+
+def test_cross_field_rule_names_its_section(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nrisk:\n  drawdown:\n    soft_quote: 500\n")
+    assert "risk.drawdown: drawdown: soft threshold 500 exceeds hard threshold 100" in message
+
+
+def test_unknown_nested_key_is_rejected_by_name(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nrisk:\n  taker_cap:\n    calm_per_hr: 50\n")
+    assert "risk.taker_cap.calm_per_hr: unknown key (value 50)" in message
+
+
+def test_unknown_top_level_key_is_rejected_by_name(tmp_path: Path) -> None:
+    assert "strategy: unknown key" in config_error(tmp_path, "version: 2\nstrategy: {}\n")
+
+
+def test_per_symbol_limit_for_an_unlisted_symbol_is_rejected(tmp_path: Path) -> None:
+    message = config_error(tmp_path, 'version: 2\nrisk:\n  inventory:\n    hard_max_base: {BTCUSTD: "1"}\n')
+    assert "['BTCUSTD']" in message
+
+
+@pytest.mark.parametrize("symbols", ["[btcusdt]", "[BTCUSDT, BTCUSDT]", "[]"])
+def test_bad_symbols_are_rejected(tmp_path: Path, symbols: str) -> None:
+    assert "symbols" in config_error(tmp_path, f"version: 2\nsymbols: {symbols}\n")
+
+
+@pytest.mark.parametrize("version", ["3", "99"])
+def test_newer_version_is_refused(tmp_path: Path, version: str) -> None:
+    message = config_error(tmp_path, f"version: {version}\n")
+    assert f"version: {version} is newer than the newest version this bot reads (2)" in message
+
+
+@pytest.mark.parametrize("version", ["0", "two", "true", "1.5"])
+def test_unknown_version_is_refused(tmp_path: Path, version: str) -> None:
+    assert "version: must be an integer from 1 to 2" in config_error(tmp_path, f"version: {version}\n")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nsymbols: [BTCUSDT\nbot_id: x\n")
+    assert "YAML syntax error at line 3" in message
+
+
+def test_yaml_bad_indentation_names_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nvenue:\n  kind: sim\n   port: 1\n")
+    assert "YAML syntax error at line 4" in message
+
+
+def test_duplicate_key_names_its_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 2\nbot_id: a\nsymbols: [BTCUSDT]\nbot_id: b\n")
+    assert "duplicate key 'bot_id'" in message
+    assert "line 4" in message
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", "empty"), ("- a\n- b\n", "must be a mapping")])
+def test_file_that_is_not_a_mapping_is_refused(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in config_error(tmp_path, text)
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BotError, match="cannot be read") as raised:
+        load_config(tmp_path / "nope.yaml")
+    assert raised.value.code is ErrorCode.CONFIG_INVALID
+
+
+def test_config_is_frozen() -> None:
+    config = BotConfig()
+    with pytest.raises(ValueError, match="frozen"):
+        config.bot_id = "other"  # type: ignore[misc]
