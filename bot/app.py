@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
-from bot.core.types import NewOrder, SymbolInfo
+from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
 from bot.execution.state import StateStore
 from bot.interfaces import Clock, Venue
@@ -59,6 +59,7 @@ class AppContext:
     kill_switch: KillSwitch
     orders: OrderManager
     mids_ticks: dict[str, int] = field(default_factory=dict)
+    volatility_bps: dict[str, float] = field(default_factory=dict)  # fed by market data; selects the taker cap
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -83,7 +84,8 @@ class AppContext:
             orders=None,  # type: ignore[arg-type]  # set below: the hook needs the context
         )
         ctx.orders = OrderManager(
-            venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, on_outcome=circuit.record
+            venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, on_outcome=circuit.record,
+            on_fill=ctx.on_fill,
         )
         return ctx
 
@@ -92,6 +94,11 @@ class AppContext:
         if not self.circuit.allow():
             raise BotError(ErrorCode.CIRCUIT_OPEN, "circuit breaker open: venue error rate too high",
                            retry_after_ms=int(self.circuit.retry_after_s * 1000))
+        if order.type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
+            volatility = self.volatility_bps.get(order.symbol, 0.0)
+            if not self.taker_cap.allowed(self.clock.monotonic_s(), volatility):
+                raise BotError(ErrorCode.RISK_REJECTED, f"taker_cap: {self.taker_cap.cap_per_hour(volatility)} taker "
+                               f"fills per hour reached ({self.taker_cap.regime(volatility)} regime)")
         info = self.symbols[order.symbol]
         balances = self.orders.balances
         quote = balances.get(info.quote_asset)
@@ -104,6 +111,15 @@ class AppContext:
             level=self.risk.guard_level,
             inventory_lots=self.orders.inventory_lots(order.symbol),
         )
+
+    def on_fill(self, fill: Fill) -> None:
+        """Every newly booked fill: taker fills count against the taker cap."""
+        if not fill.is_maker:
+            self.taker_cap.record(self.clock.monotonic_s())
+
+    def run_per_symbol(self, task: Callable[[str], Coroutine[Any, Any, Any]]) -> list[asyncio.Task[Any]]:
+        """One concurrent task per symbol (never a sequential loop over symbols): a slow symbol delays no other."""
+        return [self.spawn(task(symbol), f"symbol-{symbol}") for symbol in sorted(self.symbols)]
 
     async def start(self) -> None:
         """Restore, reconcile, then start the user stream, reconciler and risk monitor; quoting may begin after."""

@@ -106,6 +106,7 @@ class OrderManager:
         *,
         pretrade: PreTradeHook | None = None,
         on_outcome: Callable[[bool], None] | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._venue = venue
@@ -115,6 +116,7 @@ class OrderManager:
         self.symbols = dict(symbols)
         self._pretrade = pretrade
         self._on_outcome = on_outcome
+        self._on_fill = on_fill
         self._rng = rng if rng is not None else random.Random(0)
         self.stats = ExecutionStats()
         self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
@@ -161,6 +163,8 @@ class OrderManager:
             return
         self.stats.fills += 1
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots
+        if self._on_fill is not None:
+            self._on_fill(fill)
         lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))
         lots, quote = lots + fill.qty_lots, quote + fill.quote_atoms
         self._fill_totals[fill.client_order_id] = (lots, quote)

@@ -13,7 +13,7 @@ from bot.config import parse_config
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
-from bot.core.types import Quote, Side
+from bot.core.types import OrderType, Quote, Side
 from bot.execution.state import StateStore
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
@@ -111,3 +111,32 @@ def test_a_hard_inventory_breach_cancels_every_resting_order(world: SimWorld) ->
     assert ctx.risk.level() == "HARD"
     assert "INVENTORY" in ctx.risk.reasons()
     assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_taker_orders_stop_at_the_taker_cap_of_the_volatility_regime(world: SimWorld) -> None:
+    async def main() -> tuple[int, BotError]:
+        ctx, _ = await started(world, risk={"taker_cap": {"calm_per_hour": 2, "moderate_per_hour": 3,
+                                                          "volatile_per_hour": 1}})
+        ctx.volatility_bps[SYMBOL] = 50.0  # volatile: 1 taker fill per hour
+        await ctx.orders.place(SYMBOL, Side.BUY, 200, order_type=OrderType.MARKET)
+        await asyncio.sleep(0.5)  # the fill is booked from the user stream
+        with pytest.raises(BotError) as error:
+            await ctx.orders.place(SYMBOL, Side.BUY, 200, order_type=OrderType.MARKET)
+        return ctx.taker_cap.count(ctx.clock.monotonic_s()), error.value
+
+    count, error = world.run(main())
+    assert count >= 1
+    assert error.code is ErrorCode.RISK_REJECTED and "taker_cap" in error.message
+
+
+def test_symbols_run_as_concurrent_tasks(world: SimWorld) -> None:
+    """Two symbols whose per-symbol work each takes 1 s finish together in 1 s, not 2."""
+
+    async def main() -> float:
+        ctx, _ = await started(world)
+        ctx.symbols = {SYMBOL: ctx.symbols[SYMBOL], "ALT": ctx.symbols[SYMBOL]}
+        start = world.runtime.now()
+        await asyncio.gather(*ctx.run_per_symbol(lambda symbol: asyncio.sleep(1.0)))
+        return world.runtime.now() - start
+
+    assert world.run(main()) == pytest.approx(1.0)
