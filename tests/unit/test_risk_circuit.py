@@ -7,25 +7,14 @@ import pytest
 from bot.core.errors import BotError, ErrorCode
 from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.config import CircuitBreakerConfig
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def monotonic_s(self) -> float:
-        return self.t
-
-    def now_ms(self) -> int:
-        return round(self.t * 1000)
-
+from tests.fakes import FakeClock
 
 CONFIG = CircuitBreakerConfig(window_s=30, min_requests=4, max_error_rate=0.5, cooldown_s=10, half_open_probes=1)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 def _open(clock: FakeClock, config: CircuitBreakerConfig = CONFIG) -> CircuitBreaker:

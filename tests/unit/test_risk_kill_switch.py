@@ -8,17 +8,7 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, OrderStatus, OrderType, Side, VenueOrder, VenueOrderId
 from bot.interfaces import Venue
 from bot.risk.kill_switch import KillSwitch
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic_s(self) -> float:
-        return self.t
-
-    def now_ms(self) -> int:
-        return round(self.t * 1000)
+from tests.fakes import FakeClock
 
 
 def _order(symbol: str, cid: str) -> VenueOrder:

@@ -11,18 +11,7 @@ from bot.core.types import ClientOrderId, NewOrder, OrderType, Side, SymbolInfo
 from bot.risk.config import PreTradeConfig
 from bot.risk.guards import GuardLevel
 from bot.risk.pretrade import PreTradeCheck
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic_s(self) -> float:
-        return self.t
-
-    def now_ms(self) -> int:
-        return round(self.t * 1000)
-
+from tests.fakes import FakeClock
 
 INFO = SymbolInfo(
     symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT",
