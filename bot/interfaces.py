@@ -13,6 +13,7 @@ from typing import Protocol
 from bot.core.types import (
     Balance,
     BookSnapshot,
+    CancelReplaceOutcome,
     ClientOrderId,
     DepthUpdate,
     Fill,
@@ -52,6 +53,12 @@ class Venue(Protocol):
     async def place(self, order: NewOrder) -> VenueOrder: ...
 
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder: ...
+
+    async def cancel_replace(
+        self, symbol: str, cancel_client_order_id: ClientOrderId, new: NewOrder
+    ) -> CancelReplaceOutcome:
+        """Cancel one order and place ``new`` in one request (STOP_ON_FAILURE: no new order if the cancel fails)."""
+        ...
 
     async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder: ...
 

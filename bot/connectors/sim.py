@@ -37,6 +37,7 @@ from bot.core.types import (
     BalanceUpdate,
     BookLevel,
     BookSnapshot,
+    CancelReplaceOutcome,
     ClientOrderId,
     DepthUpdate,
     Fill,
@@ -117,6 +118,27 @@ class SimConnector:
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
         call = self._client.cancel(symbol, client_order_id=sim.ClientOrderId(client_order_id))
         return self._remember(await self._request("cancel", call, mutating=True))
+
+    async def cancel_replace(
+        self, symbol: str, cancel_client_order_id: ClientOrderId, new: NewOrder
+    ) -> CancelReplaceOutcome:
+        call = self._client.cancel_replace(
+            symbol, _place_request(self._client.account, new),
+            cancel_client_order_id=sim.ClientOrderId(cancel_client_order_id),
+        )
+        result = await self._request("cancelReplace", call, mutating=True)
+        cancel: VenueOrder | Exception = (
+            venue_error(int(result.cancel.code), result.cancel.msg)
+            if isinstance(result.cancel, sim.EngineError) else self._remember(result.cancel)
+        )
+        placed: VenueOrder | Exception | None
+        if result.new is None:
+            placed = None
+        elif isinstance(result.new, sim.EngineError):
+            placed = venue_error(int(result.new.code), result.new.msg)
+        else:
+            placed = self._remember(result.new.order)
+        return CancelReplaceOutcome(cancel, placed)
 
     async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
         call = self._client.get_order(symbol, client_order_id=sim.ClientOrderId(client_order_id))

@@ -147,6 +147,17 @@ class VenueOrder:
     time_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class CancelReplaceOutcome:
+    """Both halves of a cancel-replace (STOP_ON_FAILURE): ``new`` is None when the failed cancel stopped it.
+
+    Either half may be an exception (``BotError``) instead of the order: a half success is normal.
+    """
+
+    cancel: VenueOrder | Exception
+    new: VenueOrder | Exception | None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
     """One execution of one of the bot's orders. Applied exactly once, keyed by ``(symbol, trade_id)``."""

@@ -334,6 +334,81 @@ class OrderManager:
         self.stats.cancelled += 1
         return self._apply_report(report)
 
+    async def cancel_replace(
+        self, client_order_id: ClientOrderId, price_ticks: int, qty_lots: int | None = None
+    ) -> tuple[OrderRecord, OrderRecord]:
+        """Move a resting order to ``price_ticks`` in one request (STOP_ON_FAILURE) under a new client id.
+
+        Returns (old, new) records. Half successes are normal: the cancel may fail because the order just
+        filled (then no new order is placed and the old one is resolved by query), or the new order may be
+        rejected after the cancel succeeded. An unknown outcome resolves both orders by query.
+        """
+        self._check_accepting()
+        old = self._orders.get(client_order_id)
+        if old is None or old.status not in _QUOTING:
+            raise BotError(ErrorCode.UNKNOWN_ORDER, f"{client_order_id} is not resting: cannot cancel-replace")
+        new = NewOrder(
+            symbol=old.symbol, side=old.side, type=old.type, price_ticks=price_ticks,
+            qty_lots=qty_lots if qty_lots is not None else old.qty_lots - old.filled_lots,
+            client_order_id=self._store.next_client_order_id(self.config.client_id_prefix),
+        )
+        if self._pretrade is not None:
+            try:
+                self._pretrade(new)
+            except BotError:
+                self.stats.risk_rejected += 1
+                raise
+        now = self._now_ms()
+        self._save(replace(old, status=OrderStatus.PENDING_CANCEL, updated_ms=now))
+        self._save(OrderRecord(
+            client_order_id=new.client_order_id, symbol=new.symbol, side=new.side, type=new.type,
+            price_ticks=price_ticks, qty_lots=new.qty_lots, status=OrderStatus.PENDING_NEW, created_ms=now,
+            updated_ms=now,
+        ))
+        pair = (client_order_id, new.client_order_id)
+        async with self._slots:
+            self._in_flight += 1
+            self._sending.update(pair)
+            try:
+                outcome = await self._call(
+                    "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
+                )
+            except BotError as error:
+                if not error.outcome_unknown:
+                    self._save(replace(self._orders[client_order_id], status=old.status, updated_ms=self._now_ms()))
+                    self._save(replace(self._orders[new.client_order_id], status=OrderStatus.REJECTED))
+                    raise
+                self.stats.unknown_outcomes += 1
+                self._save(replace(self._orders[new.client_order_id], status=OrderStatus.UNKNOWN))
+                await asyncio.gather(*(self._resolve(c) for c in pair))
+                return self._orders[client_order_id], self._orders[new.client_order_id]
+            finally:
+                self._in_flight -= 1
+                self._sending.difference_update(pair)
+        await self._settle_cancel_half(client_order_id, old.status, outcome.cancel)
+        if isinstance(outcome.new, VenueOrder):
+            self.stats.placed += 1
+            self._apply_report(outcome.new)
+        else:
+            if isinstance(outcome.new, BotError):
+                self.stats.rejected += 1
+            self._save(replace(self._orders[new.client_order_id], status=OrderStatus.REJECTED,
+                               updated_ms=self._now_ms()))
+        return self._orders[client_order_id], self._orders[new.client_order_id]
+
+    async def _settle_cancel_half(
+        self, client_order_id: ClientOrderId, before: OrderStatus, result: VenueOrder | Exception
+    ) -> None:
+        if isinstance(result, VenueOrder):
+            self.stats.cancelled += 1
+            self._apply_report(result)
+        elif isinstance(result, BotError) and result.code is ErrorCode.UNKNOWN_ORDER:
+            await self._resolve(client_order_id)  # it filled (or finished) just before the cancel
+        else:
+            current = self._orders[client_order_id]
+            if current.status is OrderStatus.PENDING_CANCEL:
+                self._save(replace(current, status=before, updated_ms=self._now_ms()))
+
     async def cancel_many(self, client_order_ids: Iterable[ClientOrderId]) -> None:
         results = await asyncio.gather(*(self.cancel(c) for c in client_order_ids), return_exceptions=True)
         for result in results:

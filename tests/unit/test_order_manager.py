@@ -63,6 +63,13 @@ class FlakyVenue:
             raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout after processing")
         return result
 
+    async def cancel_replace(self, symbol: str, cancel_client_order_id: Any, new: NewOrder) -> Any:
+        fault = self._fault("cancel_replace")
+        result = await self.inner.cancel_replace(symbol, cancel_client_order_id, new)
+        if fault == "timeout_after":
+            raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout after processing")
+        return result
+
     async def cancel(self, symbol: str, client_order_id: Any) -> Any:
         self._fault("cancel")
         return await self.inner.cancel(symbol, client_order_id)
@@ -288,3 +295,58 @@ def test_a_lost_order_is_polled_then_expires_once_the_venue_can_no_longer_execut
 
     assert world.run(main()) == (OrderStatus.LOST, OrderStatus.EXPIRED)
     assert om.stats.lost == 1
+
+
+def test_cancel_replace_moves_an_order_under_a_new_id(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        return await om.cancel_replace(record.client_order_id, 10_005)
+
+    old, new = world.run(main())
+    assert old.status is OrderStatus.CANCELED
+    assert new.status is OrderStatus.NEW and new.client_order_id != old.client_order_id
+    assert [(o.client_order_id, o.price_ticks) for o in world.engine.open_orders(BOT, SYMBOL)] == [
+        (new.client_order_id, 10_005)]
+
+
+def test_cancel_replace_of_an_order_that_just_filled_places_nothing(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 1_000)  # filled before the bot's cancel-replace arrives
+        return await om.cancel_replace(record.client_order_id, 10_005)
+
+    old, new = world.run(main())
+    assert old.status is OrderStatus.FILLED  # resolved by query
+    assert new.status is OrderStatus.REJECTED  # STOP_ON_FAILURE: never sent to the book
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_cancel_replace_half_success_keeps_both_halves_straight(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> Any:
+        await om.place(SYMBOL, Side.SELL, 1_000, 10_010)  # our own ask makes the replacement bid cross
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        return await om.cancel_replace(record.client_order_id, 10_010)
+
+    old, new = world.run(main())
+    assert old.status is OrderStatus.CANCELED
+    assert new.status is OrderStatus.REJECTED
+    assert [o.side.value for o in world.engine.open_orders(BOT, SYMBOL)] == ["SELL"]
+
+
+def test_cancel_replace_with_unknown_outcome_resolves_both_orders(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+    venue.faults["cancel_replace"] = ["timeout_after"]
+
+    async def main() -> Any:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        return await om.cancel_replace(record.client_order_id, 10_005)
+
+    old, new = world.run(main())
+    assert (old.status, new.status) == (OrderStatus.CANCELED, OrderStatus.NEW)
+    assert om.stats.unknown_outcomes == 1
