@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -56,6 +57,7 @@ R = TypeVar("R")
 PreTradeHook = Callable[[NewOrder], None]
 _QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
+_TERMINAL_KEPT = 10_000  # recently finished orders kept in memory for late reports
 
 
 @dataclass(slots=True)
@@ -119,12 +121,11 @@ class OrderManager:
         self._on_fill = on_fill
         self._rng = rng if rng is not None else random.Random(0)
         self.stats = ExecutionStats()
+        # working set: open orders only; terminal ones move to a bounded LRU (the store keeps all of them)
         self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
+        self._terminal: OrderedDict[ClientOrderId, OrderRecord] = OrderedDict()
         self._fill_totals: dict[ClientOrderId, tuple[int, int]] = {}
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
-        for fill in store.fills():
-            lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))
-            self._fill_totals[fill.client_order_id] = (lots + fill.qty_lots, quote + fill.quote_atoms)
         self.balances: dict[str, Balance] = {}
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._in_flight = 0
@@ -138,7 +139,17 @@ class OrderManager:
         return self._positions.get(symbol, 0)
 
     def order(self, client_order_id: ClientOrderId) -> OrderRecord | None:
-        return self._orders.get(client_order_id)
+        """The record of an order: open, recently finished, or from the store."""
+        return (
+            self._orders.get(client_order_id) or self._terminal.get(client_order_id)
+            or self._store.order(client_order_id)
+        )
+
+    def _get(self, client_order_id: ClientOrderId) -> OrderRecord:
+        record = self.order(client_order_id)
+        if record is None:
+            raise BotError(ErrorCode.STATE_INVALID, f"no record of order {client_order_id}")
+        return record
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
         """Orders that may rest on the venue (incl. in-flight and doubtful ones), in creation order."""
@@ -153,8 +164,18 @@ class OrderManager:
         return self._clock.now_ms()
 
     def _save(self, record: OrderRecord) -> OrderRecord:
-        self._orders[record.client_order_id] = record
+        """Persist ``record``; keep it in the working set while open, in the bounded LRU once terminal."""
+        cid = record.client_order_id
         self._store.save_order(record)
+        if not record.status.is_terminal:
+            self._orders[cid] = record
+            return record
+        self._orders.pop(cid, None)
+        self._terminal[cid] = record
+        self._terminal.move_to_end(cid)
+        while len(self._terminal) > _TERMINAL_KEPT:
+            evicted, _ = self._terminal.popitem(last=False)
+            self._fill_totals.pop(evicted, None)
         return record
 
     def _apply_fill(self, fill: Fill) -> None:
@@ -165,15 +186,18 @@ class OrderManager:
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots
         if self._on_fill is not None:
             self._on_fill(fill)
-        lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))
-        lots, quote = lots + fill.qty_lots, quote + fill.quote_atoms
+        cached = self._fill_totals.get(fill.client_order_id)
+        if cached is None:  # first fill seen in this life, or evicted: the store has every booked fill
+            lots, quote = self._store.fill_totals(fill.client_order_id)
+        else:
+            lots, quote = cached[0] + fill.qty_lots, cached[1] + fill.quote_atoms
         self._fill_totals[fill.client_order_id] = (lots, quote)
-        record = self._orders.get(fill.client_order_id) or self._store.order(fill.client_order_id)
+        record = self.order(fill.client_order_id)
         if record is not None:
             self._save(add_fill(record, lots, quote, self._now_ms()))
 
     def _apply_report(self, report: VenueOrder) -> OrderRecord | None:
-        record = self._orders.get(report.client_order_id)
+        record = self.order(report.client_order_id)
         if record is None:
             if not report.client_order_id.startswith(self.config.client_id_prefix + "-"):
                 return None  # not ours (manual orders on the same account are left alone)
@@ -274,17 +298,17 @@ class OrderManager:
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
-                    self._save(replace(self._orders[cid], status=OrderStatus.UNKNOWN, updated_ms=self._now_ms()))
+                    self._save(replace(self._get(cid), status=OrderStatus.UNKNOWN, updated_ms=self._now_ms()))
                     await self._resolve(cid)
-                    return self._orders[cid]
-                self._save(replace(self._orders[cid], status=OrderStatus.REJECTED, updated_ms=self._now_ms()))
+                    return self._get(cid)
+                self._save(replace(self._get(cid), status=OrderStatus.REJECTED, updated_ms=self._now_ms()))
                 self.stats.rejected += 1
                 raise
             finally:
                 self._in_flight -= 1
                 self._sending.discard(cid)
         self.stats.placed += 1
-        return self._apply_report(report) or self._orders[cid]
+        return self._apply_report(report) or self._get(cid)
 
     async def place_many(
         self, symbol: str, quotes: Sequence[Quote], *, order_type: OrderType = OrderType.LIMIT_MAKER
@@ -309,7 +333,7 @@ class OrderManager:
     # -- cancelling --
     async def cancel(self, client_order_id: ClientOrderId) -> OrderRecord | None:
         """Cancel one order; a cancel/fill race or unknown outcome is resolved by querying the order."""
-        record = self._orders.get(client_order_id)
+        record = self.order(client_order_id)
         if record is None or record.status.is_terminal:
             return record
         before = record.status
@@ -323,8 +347,8 @@ class OrderManager:
             except BotError as error:
                 if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:
                     await self._resolve(client_order_id)
-                    return self._orders[client_order_id]
-                current = self._orders[client_order_id]
+                    return self._get(client_order_id)
+                current = self._get(client_order_id)
                 if current.status is OrderStatus.PENDING_CANCEL:
                     self._save(replace(current, status=before, updated_ms=self._now_ms()))
                 raise
@@ -375,13 +399,13 @@ class OrderManager:
                 )
             except BotError as error:
                 if not error.outcome_unknown:
-                    self._save(replace(self._orders[client_order_id], status=old.status, updated_ms=self._now_ms()))
-                    self._save(replace(self._orders[new.client_order_id], status=OrderStatus.REJECTED))
+                    self._save(replace(self._get(client_order_id), status=old.status, updated_ms=self._now_ms()))
+                    self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED))
                     raise
                 self.stats.unknown_outcomes += 1
-                self._save(replace(self._orders[new.client_order_id], status=OrderStatus.UNKNOWN))
+                self._save(replace(self._get(new.client_order_id), status=OrderStatus.UNKNOWN))
                 await asyncio.gather(*(self._resolve(c) for c in pair))
-                return self._orders[client_order_id], self._orders[new.client_order_id]
+                return self._get(client_order_id), self._get(new.client_order_id)
             finally:
                 self._in_flight -= 1
                 self._sending.difference_update(pair)
@@ -392,9 +416,9 @@ class OrderManager:
         else:
             if isinstance(outcome.new, BotError):
                 self.stats.rejected += 1
-            self._save(replace(self._orders[new.client_order_id], status=OrderStatus.REJECTED,
+            self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED,
                                updated_ms=self._now_ms()))
-        return self._orders[client_order_id], self._orders[new.client_order_id]
+        return self._get(client_order_id), self._get(new.client_order_id)
 
     async def _settle_cancel_half(
         self, client_order_id: ClientOrderId, before: OrderStatus, result: VenueOrder | Exception
@@ -405,7 +429,7 @@ class OrderManager:
         elif isinstance(result, BotError) and result.code is ErrorCode.UNKNOWN_ORDER:
             await self._resolve(client_order_id)  # it filled (or finished) just before the cancel
         else:
-            current = self._orders[client_order_id]
+            current = self._get(client_order_id)
             if current.status is OrderStatus.PENDING_CANCEL:
                 self._save(replace(current, status=before, updated_ms=self._now_ms()))
 
@@ -435,12 +459,12 @@ class OrderManager:
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:
         """Query the venue by client id until it knows the order or it is LOST (bounded)."""
         for attempt in range(self.config.unknown_queries_before_lost):
-            record = self._orders[client_order_id]
+            record = self._get(client_order_id)
             symbol = record.symbol
             try:
                 report = await self._call("query", partial(self._venue.query, symbol, client_order_id))
             except BotError as error:
-                current = self._orders[client_order_id]  # re-read: other answers may have landed meanwhile
+                current = self._get(client_order_id)  # re-read: other answers may have landed meanwhile
                 if error.code is not ErrorCode.UNKNOWN_ORDER or current.status.is_terminal:
                     if error.code is not ErrorCode.UNKNOWN_ORDER:
                         log.warning("query of %s failed: %s", client_order_id, error,
@@ -459,8 +483,8 @@ class OrderManager:
                     return self._save(replace(updated, status=OrderStatus.UNKNOWN))
                 await asyncio.sleep(self.config.retry_base_delay_s * (attempt + 1))
                 continue
-            return self._apply_report(report) or self._orders[client_order_id]
-        return self._orders[client_order_id]
+            return self._apply_report(report) or self._get(client_order_id)
+        return self._get(client_order_id)
 
     async def reconcile(self, symbols: Sequence[str] | None = None) -> ReconcileReport:
         """Bring local state in line with the venue: open orders, doubtful orders, missed fills, balances."""
@@ -468,8 +492,8 @@ class OrderManager:
         fills_before = self.stats.fills
         for symbol in names:
             last = self._store.last_trade_id(symbol)
-            if last is None and not any(r.symbol == symbol for r in self._orders.values()):
-                continue  # fresh account on this symbol: nothing we could have missed
+            if last is None and not self._store.has_orders(symbol):
+                continue  # we never traded this symbol: no fill of ours to miss
             start = None if last is None else TradeId(last + 1)
             fills = await self._fetch_fills(symbol, start)
             for fill in fills:

@@ -276,6 +276,18 @@ class StateStore:
             query, args = query + " WHERE symbol=?", (symbol,)
         return [_fill(row) for row in self._read(query + " ORDER BY symbol, trade_id", args)]
 
+    def has_orders(self, symbol: str) -> bool:
+        """Whether any order of ``symbol`` was ever recorded (open or finished)."""
+        return bool(self._read("SELECT EXISTS (SELECT 1 FROM orders WHERE symbol=?)", (symbol,))[0][0])
+
+    def fill_totals(self, client_order_id: ClientOrderId) -> tuple[int, int]:
+        """(lots, quote atoms) of every booked fill of one order."""
+        row = self._read(
+            "SELECT COALESCE(SUM(qty_lots), 0), COALESCE(SUM(quote_atoms), 0) FROM fills WHERE client_order_id=?",
+            (client_order_id,),
+        )[0]
+        return int(row[0]), int(row[1])
+
     def last_trade_id(self, symbol: str) -> TradeId | None:
         """The highest booked trade id of ``symbol`` (None before its first fill)."""
         value = self._read("SELECT MAX(trade_id) FROM fills WHERE symbol=?", (symbol,))[0][0]

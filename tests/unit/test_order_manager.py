@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import bot.execution.order_manager as order_manager_module
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
@@ -350,3 +351,20 @@ def test_cancel_replace_with_unknown_outcome_resolves_both_orders(world: SimWorl
     old, new = world.run(main())
     assert (old.status, new.status) == (OrderStatus.CANCELED, OrderStatus.NEW)
     assert om.stats.unknown_outcomes == 1
+
+
+def test_finished_orders_leave_memory_but_stay_queryable(world: SimWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(order_manager_module, "_TERMINAL_KEPT", 5)
+    om, _ = make_om(world, StateStore(":memory:"))
+
+    async def main() -> list[Any]:
+        records = []
+        for i in range(20):
+            record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000 + i)
+            await om.cancel(record.client_order_id)
+            records.append(record)
+        return records
+
+    records = world.run(main())
+    assert len(om._orders) == 0 and len(om._terminal) == 5  # bounded working set
+    assert om.order(records[0].client_order_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
