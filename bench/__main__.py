@@ -60,6 +60,11 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("request_response_timeout_per_s", "req/s", "... each inside asyncio.timeout"),
         ("request_response_wait_for_per_s", "req/s", "... each inside asyncio.wait_for"),
     ],
+    "orders": [
+        ("round_trips", "round trips", "1,000 concurrent placements through the OrderManager (simulated time / RTT)"),
+        ("orders_per_wall_s", "orders/s", "... wall-clock throughput, SQLite state in memory"),
+        ("peak_traced_mb", "MB", "... peak traced Python memory"),
+    ],
     "simulator": [
         ("wall_s", "s wall", "24 simulated hours of the default market alone (target < 20 s)"),
         ("events_per_wall_s", "events/s", "simulator book events per wall second"),
@@ -114,6 +119,14 @@ def simulator(hours: float = 24.0, seed: int = 7) -> None:
     from bench.simulator import bench_simulator
 
     _run("simulator", lambda: bench_simulator(hours, seed))
+
+
+@app.command()
+def orders(n: Annotated[int, typer.Option(help="orders placed at once")] = 1000) -> None:
+    """OrderManager: N concurrent placements: round trips taken, throughput, memory."""
+    from bench.orders import bench_orders
+
+    _run("orders", lambda: bench_orders(n))
 
 
 @app.command("render")
