@@ -62,7 +62,7 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "orders": [
         ("round_trips", "round trips", "1,000 concurrent placements through the OrderManager (simulated time / RTT)"),
-        ("orders_per_wall_s", "orders/s", "... wall-clock throughput, SQLite state in memory"),
+        ("orders_per_wall_s", "orders/s", "... wall-clock throughput (tracemalloc on, SQLite in memory)"),
         ("peak_traced_mb", "MB", "... peak traced Python memory"),
     ],
     "simulator": [
