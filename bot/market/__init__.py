@@ -1,0 +1,8 @@
+"""Market data: the local L2 book (snapshot + diffs), a short-TTL snapshot cache, own-order queue positions."""
+
+from bot.market.book import LocalBook
+from bot.market.cache import SnapshotCache
+from bot.market.data import MarketData, MarketDataConfig
+from bot.market.queue import QueueTracker
+
+__all__ = ["LocalBook", "MarketData", "MarketDataConfig", "QueueTracker", "SnapshotCache"]
