@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from bot.config import BotConfig
@@ -24,6 +25,7 @@ from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
 from bot.execution.state import StateStore
 from bot.interfaces import Clock, Venue
+from bot.quoting.quoter import SymbolMarks
 from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
 from bot.risk.guards import GuardLevel, RiskSnapshot
@@ -60,6 +62,8 @@ class AppContext:
     orders: OrderManager
     mids_ticks: dict[str, int] = field(default_factory=dict)
     volatility_bps: dict[str, float] = field(default_factory=dict)  # fed by market data; selects the taker cap
+    marks: dict[str, SymbolMarks] = field(default_factory=dict)  # mark-based guard inputs, fed by the quoters
+    fill_listeners: list[Callable[[Fill], None]] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -113,9 +117,20 @@ class AppContext:
         )
 
     def on_fill(self, fill: Fill) -> None:
-        """Every newly booked fill: taker fills count against the taker cap."""
+        """Every newly booked fill: taker fills count against the taker cap; then the fill listeners."""
         if not fill.is_maker:
             self.taker_cap.record(self.clock.monotonic_s())
+        for listener in self.fill_listeners:
+            listener(fill)
+
+    def add_fill_listener(self, listener: Callable[[Fill], None]) -> None:
+        """Call ``listener(fill)`` once for every newly booked fill (the order manager deduplicates)."""
+        self.fill_listeners.append(listener)
+
+    def max_inventory_lots(self, symbol: str) -> int:
+        """The HARD inventory limit of ``symbol`` in lots."""
+        info = self.symbols[symbol]
+        return max(1, info.to_lots(self.config.risk.inventory.hard_max_for(symbol)))
 
     def run_per_symbol(self, task: Callable[[str], Coroutine[Any, Any, Any]]) -> list[asyncio.Task[Any]]:
         """One concurrent task per symbol (never a sequential loop over symbols): a slow symbol delays no other."""
@@ -131,12 +146,18 @@ class AppContext:
     def risk_snapshot(self) -> RiskSnapshot:
         """What the guards can measure from the execution layer: inventory and venue health.
 
-        Mark-based inputs (drawdown, PnL rate, latency, data age) are added by the market-data side.
+        Mark-based inputs (drawdown, PnL rate, latency p95, data age) come from the quoters' ``marks``: drawdown
+        and PnL rate are summed over symbols, latency is the worst symbol's p95.
         """
+        marks = [self.marks[s] for s in sorted(self.marks)]
         return RiskSnapshot(
             inventory_base={s: info.qty(self.orders.inventory_lots(s)) for s, info in sorted(self.symbols.items())},
+            drawdown_quote=Decimal(str(round(sum(m.drawdown_quote for m in marks), 8))),
+            pnl_per_hour_quote=Decimal(str(round(sum(m.pnl_per_hour_quote for m in marks), 8))),
             venue_error_rate=self.circuit.error_rate,
             venue_requests=self.circuit.requests,
+            latency_p95_ms=max((m.latency_p95_ms for m in marks), default=0.0),
+            data_age_ms={s: self.marks[s].data_age_ms for s in sorted(self.marks)},
             circuit_open=self.circuit.state is CircuitState.OPEN,
         )
 

@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.config import load_config, parse_config
+from bot.core.errors import BotError
+from bot.session import SessionSummary, run_sim_session
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
@@ -89,6 +92,91 @@ def exchange_simulate(
     if report is not None:
         command = "mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         console.print(f"report: {render_market_report(summary, report, command=command)}")
+
+
+def _session_tables(summary: SessionSummary) -> list[Table]:
+    head = Table(title=f"simulated session, seed {summary.seed}: {summary.strategy} strategy, {summary.regime} market")
+    head.add_column("metric")
+    head.add_column("value", justify="right", overflow="fold")
+    rows = [
+        ("net PnL (quote)", f"{summary.net_pnl_quote:,.2f}"),
+        ("net_bps (PnL / traded notional)", f"{summary.net_bps:.2f}"),
+        ("traded notional (quote)", f"{summary.traded_notional_quote:,.0f}"),
+        ("maker / taker fills", f"{summary.maker_fills} / {summary.taker_fills}"),
+        ("orders placed / cancelled", f"{summary.orders_placed} / {summary.orders_cancelled}"),
+        ("guard triggers", ", ".join(f"{k} {v}" for k, v in summary.guard_triggers.items()) or "none"),
+        ("strategy halts", ", ".join(f"{k} {v}" for k, v in summary.halts.items()) or "none"),
+        ("quote pulls (market data)", ", ".join(f"{k} {v}" for k, v in summary.pulls.items()) or "none"),
+        ("venue errors", ", ".join(f"{k} {v}" for k, v in summary.errors.items()) or "none"),
+        ("stop verified (nothing open)", "yes" if summary.stop_verified else "NO"),
+        ("wall time / speed-up", f"{summary.wall_s:.1f} s / {summary.speedup:,.0f}x"),
+        ("event-log digest", summary.digest),
+    ]
+    for name, value in rows:
+        head.add_row(name, value)
+    per_symbol = Table(title="per symbol")
+    for column in ("symbol", "net PnL", "net_bps", "maker/taker", "slippage bps", "max |inv|", "hard limit",
+                   "decisions"):
+        per_symbol.add_column(column, justify="right")
+    for s in summary.symbols:
+        per_symbol.add_row(
+            s.symbol, f"{s.net_pnl_quote:,.2f}", f"{s.net_bps:.2f}", f"{s.maker_fills}/{s.taker_fills}",
+            f"{s.slippage_bps:.2f}", f"{s.max_abs_inventory_base:g} ({s.max_abs_inventory_lots} lots)",
+            f"{s.hard_limit_lots} lots", f"{s.decisions:,}/{s.cycles:,}",
+        )
+    latency = Table(title="latency by component (stages: CPU us; rest/ws: ms on the session clock)")
+    for column in ("component", "count", "p50", "p95", "p99", "max"):
+        latency.add_column(column, justify="right")
+    for name, q in summary.latency.items():
+        latency.add_row(name, f"{q['count']:,.0f}", f"{q['p50']:.2f}", f"{q['p95']:.2f}", f"{q['p99']:.2f}",
+                        f"{q['max']:.2f}")
+    return [head, per_symbol, latency]
+
+
+@app.command("sim")
+def sim(
+    seed: Annotated[int, typer.Option(help="root seed: every random draw derives from it")] = 7,
+    hours: Annotated[float, typer.Option(min=0.001, help="simulated hours")] = 1.0,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: the config's)")] = None,
+    config: Annotated[Path | None, typer.Option(help="bot config.yaml (default: the bundled one)")] = None,
+    regime: Annotated[str, typer.Option(help=f"market regime: {', '.join(sorted(REGIMES))}")] = "calm",
+    switching: Annotated[bool, typer.Option(help="seeded regime switches during the session")] = False,
+    strategy: Annotated[str | None, typer.Option(
+        help="override strategy.kind: reference, fixed_spread, avellaneda_stoikov")] = None,
+    log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
+    summary_json: Annotated[Path | None, typer.Option("--json", help="write the summary as JSON here")] = None,
+) -> None:
+    """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent."""
+    console.print(f"seed {seed}")
+    try:
+        bot_config = load_config(config)
+    except BotError as error:
+        console.print(f"[red]config error:[/red] {error.message}")
+        raise typer.Exit(2) from None
+    updates: dict[str, object] = {}
+    if symbols is not None:
+        names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
+        updates["symbols"] = names
+    if strategy is not None:
+        updates["strategy"] = {**bot_config.strategy.model_dump(), "kind": strategy}
+    if updates:
+        try:
+            bot_config = parse_config({**bot_config.model_dump(mode="json"), **updates}, source="--symbols/--strategy")
+        except BotError as error:
+            raise typer.BadParameter(error.message) from None
+    market = _market_config(regime, ",".join(bot_config.symbols), switching)
+    total_s = hours * 3600.0
+    with Progress(
+        TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("session", total=total_s)
+        summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
+                                  progress=lambda t: progress.update(task, completed=t))
+    for table in _session_tables(summary):
+        console.print(table)
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     max_drawdown_usd: 100           # -> risk.drawdown.hard_quote; soft_quote = half of it (v1 had no soft level)
     max_order_notional_usd: 500     # -> risk.pretrade.max_order_notional_quote
     taker_cap_per_hour: 50          # fixed cap -> risk.taker_cap.{calm,moderate,volatile}_per_hour, all equal
-    # strategy keys: no section in version 2 yet, reported in the notes as dropped
+    # strategy keys: version 2 had no strategy section; they are carried to version 3 (see _v2_to_v3)
     order_refresh_s: 1.0
     order_size_usd: 50
     base_spread_bps: 1.2
@@ -34,6 +34,14 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_queue_aware: true
 
 USD amounts of version 1 become quote-currency amounts (the v1 bot only traded USDT pairs).
+
+Version 3 adds ``strategy`` (``bot.strategy.config.StrategyConfig``), ``quoting`` (the quote loop) and ``sim``
+(the simulated account). Version 1's strategy keys map to it: ``base_spread_bps``, ``min_spread_bps``,
+``max_spread_bps``, ``vol_sensitivity``, ``liq_sensitivity`` -> ``strategy.adaptive_spread.*``;
+``order_refresh_s`` -> ``strategy.ladder.max_order_age_s`` (orders older than that are re-placed);
+``enable_adaptive_spread|inventory_skew|queue_aware: false`` -> that stage is left out of ``strategy.stages``;
+``order_size_usd`` is a notional while sizes are now lots: reported in the notes with the lots it means at the
+default symbol prices, never applied silently.
 """
 
 from __future__ import annotations
@@ -51,16 +59,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
+from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
+from bot.strategy.config import STAGE_NAMES, StrategyConfig
 
 __all__ = [
-    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "VenueConfig", "dump_config", "load_config", "migrate",
-    "parse_config",
+    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "VenueConfig", "dump_config", "load_config",
+    "migrate", "parse_config",
 ]
 
 log = logging.getLogger("bot.config")
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 DEFAULT_CONFIG_RESOURCE = "default_config.yaml"  # package data of ``bot``
 _SYMBOL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -79,17 +89,47 @@ class VenueConfig(BaseModel):
     account: str = Field("bot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="account name on a sim/local venue")
 
 
-class BotConfig(BaseModel):
-    """Everything one bot instance is configured by (``version`` 2). Build a new object to change it."""
+class SimAccountConfig(BaseModel):
+    """The bot's account on a simulated venue (``sim`` and ``local`` modes): starting balances and fee tier.
+
+    The default fee tier is a market-maker programme's: 0 bps maker, 10 bps taker (ADR 0005). At Binance's
+    retail 10 bps maker fee no quote within a few ticks of a ~0.8 bps-tick book can earn its fee back; what a
+    market maker really pays is a configuration choice, so it is a field, not a constant.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[2] = Field(2, description="config format version; older files are upgraded on load")
+    balances: dict[str, Decimal] = Field(
+        default_factory=lambda: {"BTC": Decimal(5), "ETH": Decimal(100), "SOL": Decimal(2000),
+                                 "USDT": Decimal(1_000_000)},
+        description="starting balances by asset",
+    )
+    maker_fee_bps: Decimal = Field(Decimal(0), ge=-10, le=100, description="maker fee (negative: a rebate)")
+    taker_fee_bps: Decimal = Field(Decimal(10), ge=0, le=100, description="taker fee")
+
+    @field_validator("balances")
+    @classmethod
+    def _non_negative(cls, balances: dict[str, Decimal]) -> dict[str, Decimal]:
+        bad = {a: v for a, v in balances.items() if v < 0}
+        if bad:
+            raise ValueError(f"balances must be >= 0: {bad}")
+        return balances
+
+
+class BotConfig(BaseModel):
+    """Everything one bot instance is configured by (``version`` 3). Build a new object to change it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[3] = Field(3, description="config format version; older files are upgraded on load")
     bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
     symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
     venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig, description="order sending and state")
     risk: RiskConfig = Field(default_factory=RiskConfig, description="risk limits, guards and caps")
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig, description="how quotes are decided")
+    quoting: QuotingConfig = Field(default_factory=QuotingConfig, description="the per-symbol quote loop")
+    sim: SimAccountConfig = Field(default_factory=SimAccountConfig, description="the account on a simulated venue")
 
     @field_validator("symbols")
     @classmethod
@@ -125,7 +165,8 @@ _V1_STRATEGY_KEYS = (
     "order_refresh_s", "order_size_usd", "base_spread_bps", "min_spread_bps", "max_spread_bps", "vol_sensitivity",
     "liq_sensitivity", "enable_adaptive_spread", "enable_inventory_skew", "enable_queue_aware",
 )
-_V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk")
+_V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk", "strategy", "quoting", "sim")
+_CARRIED = "_v1_strategy"  # version-1 strategy keys carried through version 2 to the version-3 step
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -162,14 +203,50 @@ def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             _put(new, ("risk", "taker_cap", f"{regime}_per_hour"), cap)
         notes.append(f"taker_cap_per_hour={cap!r} was a fixed cap: risk.taker_cap.calm_per_hour, moderate_per_hour "
                      f"and volatile_per_hour all set to {cap!r} (the cap is now per volatility regime)")
-    for key in _V1_STRATEGY_KEYS:
-        if key in old:
-            notes.append(f"dropped key {key}={old.pop(key)!r}, no section yet")
+    carried = {key: old.pop(key) for key in _V1_STRATEGY_KEYS if key in old}
+    if carried:
+        new[_CARRIED] = carried
+        notes.append(f"strategy keys {list(carried)}: no section in version 2, carried to version 3")
     new.update(old)  # keys version 1 did not have: left for validation to reject by name
     return new, notes
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+_V1_SPREAD_KEYS = ("base_spread_bps", "min_spread_bps", "max_spread_bps", "vol_sensitivity", "liq_sensitivity")
+_V1_STAGE_FLAGS = {
+    "enable_adaptive_spread": "adaptive_spread", "enable_inventory_skew": "inventory_skew",
+    "enable_queue_aware": "queue_aware",
+}
+
+
+def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Version 2 -> 3: set the version; map version 1's carried strategy keys (module docstring)."""
+    new = dict(raw)
+    new["version"] = 3
+    carried = new.pop(_CARRIED, {})
+    notes: list[str] = []
+    if not isinstance(carried, dict):
+        return new, notes
+    for key in _V1_SPREAD_KEYS:
+        if key in carried:
+            _put(new, ("strategy", "adaptive_spread", key), carried[key])
+            notes.append(f"{key}={carried[key]!r} -> strategy.adaptive_spread.{key}")
+    if "order_refresh_s" in carried:
+        _put(new, ("strategy", "ladder", "max_order_age_s"), carried["order_refresh_s"])
+        notes.append(f"order_refresh_s={carried['order_refresh_s']!r} -> strategy.ladder.max_order_age_s")
+    off = [stage for flag, stage in _V1_STAGE_FLAGS.items() if flag in carried and not carried[flag]]
+    for flag, stage in _V1_STAGE_FLAGS.items():
+        if flag in carried:
+            notes.append(f"{flag}={carried[flag]!r} -> {stage} "
+                         f"{'left out of' if not carried[flag] else 'kept in'} strategy.stages")
+    if off:
+        _put(new, ("strategy", "stages"), [s for s in STAGE_NAMES if s not in off])
+    if "order_size_usd" in carried:
+        notes.append(f"order_size_usd={carried['order_size_usd']!r} not applied: sizes are lots now "
+                     "(strategy.ladder.level_size_lots); set it for your symbol's price")
+    return new, notes
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 

@@ -69,6 +69,8 @@ class MarketData:
         self.book = LocalBook(symbol, max_buffered=self.config.max_buffered_diffs)
         self.trades: deque[PublicTrade] = deque(maxlen=self.config.recent_trades)
         self._callbacks: list[Callable[[], None]] = []
+        self._diff_listeners: list[Callable[[DepthUpdate], None]] = []
+        self._trade_listeners: list[Callable[[PublicTrade], None]] = []
         self._wake = asyncio.Event()
         self._failures = 0
         self._snapshots = 0
@@ -112,6 +114,14 @@ class MarketData:
         if not times or not self.book.is_synced:
             return None
         return max(0, now_ms - max(times))
+
+    def on_diff(self, listener: Callable[[DepthUpdate], None]) -> None:
+        """Call ``listener(diff)`` with every diff applied to the book (before ``on_update`` callbacks)."""
+        self._diff_listeners.append(listener)
+
+    def on_trade(self, listener: Callable[[PublicTrade], None]) -> None:
+        """Call ``listener(trade)`` with every public trade received (before ``on_update`` callbacks)."""
+        self._trade_listeners.append(listener)
 
     def on_update(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every applied diff or trade (e.g. to wake a quote loop)."""
@@ -179,6 +189,8 @@ class MarketData:
             if self.book.apply(diff):
                 self._failures = 0
                 self._sample(diff.time_ms)
+                for listener in self._diff_listeners:
+                    listener(diff)
                 self._notify()
             elif self.book.needs_resync:
                 self._wake.set()
@@ -189,6 +201,8 @@ class MarketData:
             self._last_trade_ms = trade.time_ms
             if self.book.is_synced:
                 self._sample(trade.time_ms)
+            for listener in self._trade_listeners:
+                listener(trade)
             self._notify()
 
     def _sample(self, time_ms: int) -> None:

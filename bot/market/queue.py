@@ -68,6 +68,10 @@ class QueueTracker:
     def __contains__(self, cid: object) -> bool:
         return cid in self._orders
 
+    def tracked(self) -> list[ClientOrderId]:
+        """Client ids tracked, in the order they were added."""
+        return list(self._orders)
+
     def ahead(self, cid: ClientOrderId) -> int | None:
         """Estimated lots ahead of ``cid`` in its level's queue; None if not tracked."""
         order = self._orders.get(cid)

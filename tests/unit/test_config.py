@@ -24,6 +24,7 @@ from bot.config import (
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
 from bot.risk.config import DrawdownLimits, InventoryLimits, RiskConfig, TakerCapConfig
+from bot.strategy.config import STAGE_NAMES, AdaptiveSpreadConfig, LadderConfig, StrategyConfig
 
 V1_FILE = """\
 # config.yaml of the earlier bot (version 1: flat, no version key)
@@ -82,7 +83,7 @@ def test_bundled_default_is_complete_and_current() -> None:
     assert not missing, f"add these fields to bot/default_config.yaml: {sorted(missing)}"
 
 
-# -- version 1 -> 2 --
+# -- version 1 -> 2 -> 3 --
 def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, V1_FILE))
     assert config == BotConfig(
@@ -97,13 +98,20 @@ def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
             taker_cap=TakerCapConfig(calm_per_hour=50, moderate_per_hour=50, volatile_per_hour=50),
             pretrade=RiskConfig().pretrade.model_copy(update={"max_order_notional_quote": Decimal("800")}),
         ),
+        strategy=StrategyConfig(
+            stages=tuple(s for s in STAGE_NAMES if s != "queue_aware"),
+            adaptive_spread=AdaptiveSpreadConfig(
+                base_spread_bps=1.2, min_spread_bps=0.6, max_spread_bps=2.5, vol_sensitivity=0.6, liq_sensitivity=0.4
+            ),
+            ladder=LadderConfig(max_order_age_s=1.5),
+        ),
     )
 
 
 def test_v1_migration_produces_the_nested_mapping() -> None:
     upgraded, _ = migrate(yaml.safe_load(V1_FILE))
     assert upgraded == {
-        "version": 2,
+        "version": 3,
         "symbols": ["BTCUSDT", "ETHUSDT"],
         "venue": {"kind": "binance-testnet"},
         "execution": {"client_id_prefix": "mm1", "state_path": "/var/lib/mmbot/state.sqlite3", "request_timeout_s": 3},
@@ -113,6 +121,14 @@ def test_v1_migration_produces_the_nested_mapping() -> None:
             "pretrade": {"max_order_notional_quote": 800},
             "taker_cap": {"calm_per_hour": 50, "moderate_per_hour": 50, "volatile_per_hour": 50},
         },
+        "strategy": {
+            "adaptive_spread": {
+                "base_spread_bps": 1.2, "min_spread_bps": 0.6, "max_spread_bps": 2.5, "vol_sensitivity": 0.6,
+                "liq_sensitivity": 0.4,
+            },
+            "ladder": {"max_order_age_s": 1.5},
+            "stages": [s for s in STAGE_NAMES if s != "queue_aware"],
+        },
     }
 
 
@@ -120,24 +136,39 @@ def test_v1_migration_notes_the_taker_cap_split_and_the_soft_drawdown() -> None:
     _, notes = migrate(yaml.safe_load(V1_FILE))
     assert any("taker_cap_per_hour=50 was a fixed cap" in n and "all set to 50" in n for n in notes)
     assert any("risk.drawdown.soft_quote=75 (half)" in n for n in notes)
-    assert all(n.startswith("v1->v2: ") for n in notes)
+    assert all(n.startswith(("v1->v2: ", "v2->v3: ")) for n in notes)
 
 
-def test_v1_strategy_keys_are_reported_not_silently_dropped() -> None:
+def test_v1_strategy_keys_map_to_the_strategy_section_with_notes() -> None:
     _, notes = migrate(yaml.safe_load(V1_FILE))
-    dropped = [n.removeprefix("v1->v2: ") for n in notes if "dropped key" in n]
-    assert dropped == [
-        "dropped key order_refresh_s=1.5, no section yet",
-        "dropped key order_size_usd=50, no section yet",
-        "dropped key base_spread_bps=1.2, no section yet",
-        "dropped key min_spread_bps=0.6, no section yet",
-        "dropped key max_spread_bps=2.5, no section yet",
-        "dropped key vol_sensitivity=0.6, no section yet",
-        "dropped key liq_sensitivity=0.4, no section yet",
-        "dropped key enable_adaptive_spread=True, no section yet",
-        "dropped key enable_inventory_skew=True, no section yet",
-        "dropped key enable_queue_aware=False, no section yet",
+    v3 = [n.removeprefix("v2->v3: ") for n in notes if n.startswith("v2->v3: ")]
+    assert v3 == [
+        "base_spread_bps=1.2 -> strategy.adaptive_spread.base_spread_bps",
+        "min_spread_bps=0.6 -> strategy.adaptive_spread.min_spread_bps",
+        "max_spread_bps=2.5 -> strategy.adaptive_spread.max_spread_bps",
+        "vol_sensitivity=0.6 -> strategy.adaptive_spread.vol_sensitivity",
+        "liq_sensitivity=0.4 -> strategy.adaptive_spread.liq_sensitivity",
+        "order_refresh_s=1.5 -> strategy.ladder.max_order_age_s",
+        "enable_adaptive_spread=True -> adaptive_spread kept in strategy.stages",
+        "enable_inventory_skew=True -> inventory_skew kept in strategy.stages",
+        "enable_queue_aware=False -> queue_aware left out of strategy.stages",
+        "order_size_usd=50 not applied: sizes are lots now (strategy.ladder.level_size_lots); "
+        "set it for your symbol's price",
     ]
+
+
+def test_v1_file_upgrades_to_a_valid_strategy(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, V1_FILE))
+    assert "queue_aware" not in config.strategy.stages
+    assert config.strategy.adaptive_spread.base_spread_bps == 1.2
+    assert config.strategy.ladder.max_order_age_s == 1.5
+
+
+def test_v2_file_upgrades_to_v3_with_default_strategy() -> None:
+    raw = {"version": 2, "symbols": ["ETHUSDT"]}
+    upgraded, notes = migrate(raw)
+    assert upgraded == {"version": 3, "symbols": ["ETHUSDT"]}
+    assert notes == []
 
 
 def test_v1_comma_separated_symbols_become_a_list() -> None:
@@ -158,7 +189,7 @@ def test_migrate_does_not_change_its_input() -> None:
 
 
 def test_current_version_mapping_is_unchanged_without_notes() -> None:
-    raw = {"version": 2, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
+    raw = {"version": 3, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
     assert migrate(raw) == (raw, [])
 
 
@@ -175,7 +206,7 @@ def test_unknown_v1_key_is_rejected_by_name(tmp_path: Path) -> None:
 def test_unversioned_file_with_nested_sections_is_refused(tmp_path: Path) -> None:
     message = config_error(tmp_path, "risk:\n  drawdown:\n    hard_quote: 5\n")
     assert "version-2 keys ['risk']" in message
-    assert "add 'version: 2'" in message
+    assert "add 'version: 3'" in message
 
 
 def test_bad_v1_drawdown_names_the_v1_key(tmp_path: Path) -> None:
@@ -231,7 +262,12 @@ def test_unknown_nested_key_is_rejected_by_name(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key_is_rejected_by_name(tmp_path: Path) -> None:
-    assert "strategy: unknown key" in config_error(tmp_path, "version: 2\nstrategy: {}\n")
+    assert "strateggy: unknown key" in config_error(tmp_path, "version: 3\nstrateggy: {}\n")
+
+
+def test_unknown_strategy_stage_is_rejected_by_name(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "version: 3\nstrategy:\n  stages: [guard, ladderr]\n")
+    assert "strategy" in message and "ladderr" in message
 
 
 def test_per_symbol_limit_for_an_unlisted_symbol_is_rejected(tmp_path: Path) -> None:
@@ -244,15 +280,15 @@ def test_bad_symbols_are_rejected(tmp_path: Path, symbols: str) -> None:
     assert "symbols" in config_error(tmp_path, f"version: 2\nsymbols: {symbols}\n")
 
 
-@pytest.mark.parametrize("version", ["3", "99"])
+@pytest.mark.parametrize("version", ["4", "99"])
 def test_newer_version_is_refused(tmp_path: Path, version: str) -> None:
     message = config_error(tmp_path, f"version: {version}\n")
-    assert f"version: {version} is newer than the newest version this bot reads (2)" in message
+    assert f"version: {version} is newer than the newest version this bot reads (3)" in message
 
 
 @pytest.mark.parametrize("version", ["0", "two", "true", "1.5"])
 def test_unknown_version_is_refused(tmp_path: Path, version: str) -> None:
-    assert "version: must be an integer from 1 to 2" in config_error(tmp_path, f"version: {version}\n")
+    assert "version: must be an integer from 1 to 3" in config_error(tmp_path, f"version: {version}\n")
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:

@@ -1,0 +1,63 @@
+"""QuoterHost: what a symbol's quote loop needs of the running bot (``AppContext`` provides it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from bot.core.types import ClientOrderId, Fill, Quote, SymbolInfo
+from bot.execution.state import OrderRecord
+from bot.interfaces import Clock
+
+__all__ = ["OrdersView", "QuoterHost", "RiskLevelView", "TakerCapView"]
+
+
+class OrdersView(Protocol):
+    def open_orders(self, symbol: str | None = None) -> list[OrderRecord]: ...
+
+    def inventory_lots(self, symbol: str) -> int: ...
+
+    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None: ...
+
+    async def cancel_all(self, symbol: str | None = None) -> None: ...
+
+    async def cancel(self, client_order_id: ClientOrderId) -> OrderRecord | None: ...
+
+
+class RiskLevelView(Protocol):
+    def level(self) -> str: ...
+
+    def reasons(self) -> list[str]: ...
+
+
+class TakerCapView(Protocol):
+    def remaining(self, now_s: float, volatility_bps: float) -> int: ...
+
+
+class QuoterHost(Protocol):
+    """The app as one symbol's quote loop sees it."""
+
+    @property
+    def symbols(self) -> Mapping[str, SymbolInfo]: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def orders(self) -> OrdersView: ...
+
+    @property
+    def risk(self) -> RiskLevelView: ...
+
+    @property
+    def taker_cap(self) -> TakerCapView: ...
+
+    @property
+    def mids_ticks(self) -> dict[str, int]: ...
+
+    @property
+    def volatility_bps(self) -> dict[str, float]: ...
+
+    def max_inventory_lots(self, symbol: str) -> int: ...
+
+    def add_fill_listener(self, listener: Callable[[Fill], None]) -> None: ...

@@ -1,0 +1,343 @@
+"""SymbolQuoter: one symbol's quote loop, from market data and account state through the strategy to the orders.
+
+Every ``cycle_interval_s`` (virtual seconds in simulation) a cycle:
+
+1. reads the local book (``MarketData``); unsynced, one-sided or stale data (older than ``stale_data_ms``) pulls
+   every resting quote of the symbol and ends the cycle;
+2. marks PnL at the mid, publishes the mid and volatility to the app (pre-trade band, taker cap) and the
+   mark-based guard inputs (drawdown, PnL rate, latency p95, data age);
+3. skips the decision when nothing it depends on changed (touch, inventory, risk level, open orders, trades)
+   and the last decision is younger than ``idle_requote_s`` - re-quote when something changed, not on every tick;
+4. builds a ``QuoteContext`` and lets the strategy decide (pure, timed per stage when a timer is injected);
+5. sends ``replace_quotes`` only when the desired (side, price) set differs from what rests.
+
+Latency components recorded (``QuoterStats.latency``): each pipeline stage's CPU time in microseconds (named
+as the seed audit does: guards, spread, skew, queue, plus the other stage names), ``decision_us`` for the whole
+strategy, ``rest_ms`` for the venue round trips of a cycle's order changes and ``ws_ms`` for how late depth
+updates reach the bot (both on the loop clock: virtual in simulation).
+
+Invariants: the loop never raises on a venue error (counted by code in ``QuoterStats.errors``; the order
+manager and circuit breaker already handle them); nothing reads the wall clock except the injected ``timer``,
+which only measures; every buffer is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.core.errors import BotError
+from bot.core.types import DepthUpdate, Fill, PublicTrade, Side, SymbolInfo
+from bot.execution.pnl import PnlTracker
+from bot.execution.state import OrderRecord
+from bot.market.data import MarketData
+from bot.market.queue import QueueTracker
+from bot.quoting.config import QuotingConfig
+from bot.quoting.host import QuoterHost
+from bot.quoting.latency import LatencyHistogram
+from bot.strategy import QuoteContext, QuoteStrategy, Resting
+
+__all__ = ["STAGE_COMPONENTS", "QuoterStats", "SymbolMarks", "SymbolQuoter"]
+
+log = logging.getLogger("bot.quoting")
+
+STAGE_COMPONENTS: dict[str, str] = {
+    "guard": "guards",
+    "adaptive_spread": "spread",
+    "inventory_skew": "skew",
+    "queue_aware": "queue",
+}
+"""Pipeline stage name -> latency component name (the seed audit's ``latency_breakdown_ms{component}``)."""
+
+_QUOTING_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+
+def _resting_limit(record: OrderRecord) -> bool:
+    """A resting limit order (has a price) in a quoting state."""
+    return record.price_ticks is not None and record.status.value in _QUOTING_STATUSES
+
+
+@dataclass(slots=True)
+class SymbolMarks:
+    """Mark-based guard inputs of one symbol, refreshed every cycle (read by ``AppContext.risk_snapshot``)."""
+
+    drawdown_quote: float = 0.0
+    pnl_per_hour_quote: float = 0.0
+    latency_p95_ms: float = 0.0
+    data_age_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class QuoterStats:
+    """What one symbol's quote loop did (counts and latency histograms)."""
+
+    cycles: int = 0
+    decisions: int = 0
+    skipped: int = 0
+    replaces: int = 0
+    pulls: dict[str, int] = field(default_factory=dict)  # pull-everything cycles by reason
+    halts: dict[str, int] = field(default_factory=dict)  # strategy halts by reason
+    errors: dict[str, int] = field(default_factory=dict)  # venue errors by code
+    latency: dict[str, LatencyHistogram] = field(default_factory=dict)
+
+    def histogram(self, component: str) -> LatencyHistogram:
+        hist = self.latency.get(component)
+        if hist is None:
+            hist = self.latency[component] = LatencyHistogram()
+        return hist
+
+
+class SymbolQuoter:
+    """Quote loop of ``symbol``: ``await run()`` as a task; read ``stats``, ``pnl`` and ``marks`` any time."""
+
+    def __init__(
+        self,
+        *,
+        app: QuoterHost,
+        symbol: str,
+        market: MarketData,
+        strategy: QuoteStrategy,
+        config: QuotingConfig,
+        timer: Callable[[], int] | None = None,
+    ) -> None:
+        self._app = app
+        self.symbol = symbol
+        self.info: SymbolInfo = app.symbols[symbol]
+        self.market = market
+        self.strategy = strategy
+        self.config = config
+        self._timer = timer
+        self.pnl = PnlTracker(self.info)
+        self.marks = SymbolMarks()
+        self.stats = QuoterStats()
+        self.queue = QueueTracker()
+        self._mid: float | None = None
+        self._last_key: tuple[object, ...] | None = None
+        self._last_decision_s = -math.inf
+        self._mid_at_last_quote: float | None = None
+        self._last_fill_s: dict[Side, float] = {}
+        self._trades_seen = 0
+        self._last_trade_through = False
+        self._rest_ms: deque[float] = deque(maxlen=config.latency_window)
+        self._latency_p95_ms = 0.0
+        self._equity: deque[tuple[float, float, int]] = deque(maxlen=int(config.pnl_window_s) + 2)
+        self._next_sample_s = 0.0
+        self._decision_hist = self.stats.histogram("decision_us")
+        self._rest_hist = self.stats.histogram("rest_ms")
+        self._ws_hist = self.stats.histogram("ws_ms")
+        self._stage_hists: dict[str, LatencyHistogram] = {}
+        market.on_diff(self._on_diff)
+        market.on_trade(self._on_trade)
+        app.add_fill_listener(self._on_fill)
+
+    # -- feeds --
+    def _on_diff(self, diff: DepthUpdate) -> None:
+        self._ws_hist.record(max(0, self._app.clock.now_ms() - diff.time_ms))
+        queue = self.queue
+        if len(queue):
+            for level in diff.bids:
+                queue.on_level(Side.BUY, level.price_ticks, level.qty_lots)
+            for level in diff.asks:
+                queue.on_level(Side.SELL, level.price_ticks, level.qty_lots)
+
+    def _on_trade(self, trade: PublicTrade) -> None:
+        self._trades_seen += 1
+        if len(self.queue):
+            self.queue.on_trade(trade)
+        if self._mid_at_last_quote is not None:
+            for record in self._app.orders.open_orders(self.symbol):
+                price = record.price_ticks
+                if price is None:
+                    continue
+                if (record.side is Side.BUY and trade.price_ticks < price) or (
+                    record.side is Side.SELL and trade.price_ticks > price
+                ):
+                    self._last_trade_through = True
+                    break
+
+    def _on_fill(self, fill: Fill) -> None:
+        if fill.symbol != self.symbol:
+            return
+        self.pnl.on_fill(fill, mid_ticks=self._mid)
+        self._last_fill_s[fill.side] = self._app.clock.monotonic_s()
+        self.queue.on_fill(fill.client_order_id, fill.qty_lots)
+
+    # -- the loop --
+    async def run(self) -> None:
+        """Run cycles until cancelled."""
+        interval = self.config.cycle_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            await self.cycle()
+
+    async def cycle(self) -> None:
+        """One quote cycle (module docstring)."""
+        stats = self.stats
+        stats.cycles += 1
+        app = self._app
+        book = self.market.book
+        if not book.is_synced:
+            await self._pull("unsynced")
+            return
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            await self._pull("one_sided")
+            return
+        now_s = app.clock.monotonic_s()
+        age_ms = self.market.data_age_ms(app.clock.now_ms())
+        self.marks.data_age_ms = float(age_ms or 0)
+        if age_ms is not None and age_ms > self.config.stale_data_ms:
+            await self._pull("stale_data")
+            return
+        if self.config.use_microprice and bid.qty_lots + ask.qty_lots > 0:
+            mid = (bid.price_ticks * ask.qty_lots + ask.price_ticks * bid.qty_lots) / (bid.qty_lots + ask.qty_lots)
+        else:
+            mid = (bid.price_ticks + ask.price_ticks) / 2
+        self._mid = mid
+        volatility = self.market.volatility_bps() or 0.0
+        app.mids_ticks[self.symbol] = round(mid)
+        app.volatility_bps[self.symbol] = volatility
+        self.pnl.mark(mid)
+        if now_s >= self._next_sample_s:
+            self._sample_marks(now_s)
+        orders = app.orders
+        inventory = orders.inventory_lots(self.symbol)
+        open_orders = orders.open_orders(self.symbol)
+        level = app.risk.level()
+        key = (bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, inventory, level,
+               tuple(r.client_order_id for r in open_orders), self._trades_seen)
+        if key == self._last_key and now_s - self._last_decision_s < self.config.idle_requote_s:
+            stats.skipped += 1
+            return
+        self._last_key = key
+        self._last_decision_s = now_s
+        ctx = self._context(now_s, bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, mid, volatility,
+                            inventory, level, open_orders)
+        timer = self._timer
+        if timer is not None:
+            started = timer()
+            self.strategy.decide(ctx)
+            self._decision_hist.record((timer() - started) / 1000)
+            self._record_stages(ctx.timings_ns)
+        else:
+            self.strategy.decide(ctx)
+        stats.decisions += 1
+        self._last_trade_through = False
+        if ctx.halted:
+            for reason in ctx.halt_reasons:
+                stats.halts[reason] = stats.halts.get(reason, 0) + 1
+        desired = ctx.desired
+        resting = {(r.side, r.price_ticks) for r in open_orders if _resting_limit(r)}
+        wanted = {(q.side, q.price_ticks) for q in desired}
+        if wanted != resting or len(open_orders) != len(resting):
+            await self._replace(desired)
+        self._mid_at_last_quote = mid if desired else None
+
+    def _context(
+        self, now_s: float, bid_ticks: int, bid_lots: int, ask_ticks: int, ask_lots: int, mid: float,
+        volatility: float, inventory: int, level: str, open_orders: list[OrderRecord],
+    ) -> QuoteContext:
+        app = self._app
+        now_ms = app.clock.now_ms()
+        self._sync_queue(open_orders)
+        queue = self.queue
+        resting = tuple(
+            Resting(client_order_id=r.client_order_id, side=r.side, price_ticks=r.price_ticks,
+                    qty_lots=r.qty_lots - r.filled_lots, age_s=max(0.0, (now_ms - r.created_ms) / 1000),
+                    queue_ahead_lots=queue.ahead(r.client_order_id) or 0)
+            for r in open_orders if r.price_ticks is not None and r.status.value in _QUOTING_STATUSES
+        )
+        return QuoteContext(
+            symbol=self.symbol, info=self.info, now_s=now_s,
+            best_bid_ticks=bid_ticks, best_ask_ticks=ask_ticks, best_bid_lots=bid_lots, best_ask_lots=ask_lots,
+            mid_ticks=mid, volatility_bps=volatility, touch_depth_lots=bid_lots + ask_lots,
+            latency_ms=self._latency_p95_ms, pnl_bps=self._recent_pnl_bps(),
+            trade_through=self._last_trade_through, inventory_lots=inventory,
+            max_inventory_lots=app.max_inventory_lots(self.symbol), risk_level=level,
+            risk_reasons=tuple(app.risk.reasons()),
+            taker_fills_remaining=app.taker_cap.remaining(now_s, volatility), resting=resting,
+            last_fill_s=self._last_fill_s, mid_at_last_quote_ticks=self._mid_at_last_quote,
+        )
+
+    def _sync_queue(self, open_orders: list[OrderRecord]) -> None:
+        """Track newly resting orders in the queue tracker and forget the ones that left."""
+        queue = self.queue
+        live: set[str] = set()
+        book = self.market.book
+        for record in open_orders:
+            price = record.price_ticks
+            if price is None or record.status.value not in _QUOTING_STATUSES:
+                continue
+            cid = record.client_order_id
+            live.add(cid)
+            if cid not in queue:
+                shown = book.qty_at(record.side, price)
+                remaining = record.qty_lots - record.filled_lots
+                # the book may already show our order: the queue ahead is what is shown besides it
+                ahead = max(0, shown - remaining) if shown >= remaining else shown
+                queue.add(cid, record.side, price, remaining, ahead)
+        if len(queue) > len(live):
+            for cid in [c for c in queue.tracked() if c not in live]:
+                queue.remove(cid)
+
+    async def _replace(self, desired: tuple[object, ...]) -> None:
+        app = self._app
+        started = app.clock.monotonic_s()
+        try:
+            await app.orders.replace_quotes(self.symbol, desired)  # type: ignore[arg-type]
+        except BotError as error:
+            self.stats.errors[error.code.value] = self.stats.errors.get(error.code.value, 0) + 1
+            return
+        elapsed_ms = (app.clock.monotonic_s() - started) * 1000
+        self.stats.replaces += 1
+        self._rest_hist.record(elapsed_ms)
+        self._rest_ms.append(elapsed_ms)
+
+    async def _pull(self, reason: str) -> None:
+        """Pull every quote of the symbol (bad market data), once per episode."""
+        self.stats.pulls[reason] = self.stats.pulls.get(reason, 0) + 1
+        self._last_key = None
+        self._mid_at_last_quote = None
+        if self._app.orders.open_orders(self.symbol):
+            try:
+                await self._app.orders.cancel_all(self.symbol)
+            except BotError as error:
+                self.stats.errors[error.code.value] = self.stats.errors.get(error.code.value, 0) + 1
+
+    # -- marks --
+    def _sample_marks(self, now_s: float) -> None:
+        """Once a second: equity history (PnL score and rate), drawdown and latency p95 for the guards."""
+        self._next_sample_s = now_s + 1.0
+        pnl = self.pnl
+        self._equity.append((now_s, pnl.equity_atoms, pnl.traded_notional_atoms))
+        scale = 10.0**-8  # quote atoms -> quote units
+        self.marks.drawdown_quote = pnl.drawdown_atoms * scale
+        t0, e0, _ = self._equity[0]
+        span_s = now_s - t0
+        self.marks.pnl_per_hour_quote = (pnl.equity_atoms - e0) * scale * 3600 / span_s if span_s >= 60 else 0.0
+        if self._rest_ms:
+            ordered = sorted(self._rest_ms)
+            self._latency_p95_ms = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        self.marks.latency_p95_ms = self._latency_p95_ms
+
+    def _recent_pnl_bps(self) -> float:
+        """PnL over the trailing window in bps of the notional traded in it (0 without trading)."""
+        if not self._equity:
+            return 0.0
+        _, e0, n0 = self._equity[0]
+        traded = self.pnl.traded_notional_atoms - n0
+        if traded <= 0:
+            return 0.0
+        return 1e4 * (self.pnl.equity_atoms - e0) / traded
+
+    def _record_stages(self, timings_ns: dict[str, int]) -> None:
+        hists = self._stage_hists
+        for stage, ns in timings_ns.items():
+            hist = hists.get(stage)
+            if hist is None:
+                hist = hists[stage] = self.stats.histogram(STAGE_COMPONENTS.get(stage, stage) + "_us")
+            hist.record(ns / 1000)

@@ -1,0 +1,59 @@
+"""``build_strategy``: the strategy a ``StrategyConfig`` describes, for one symbol.
+
+``kind="reference"`` gives a ``QuotePipeline`` of the stages named in ``config.stages``, in that order (a stage
+not listed is off; without ``ladder`` nothing is ever quoted); the other kinds give a baseline. Every number is
+copied out of the pydantic config at build time, so ``decide`` never touches the model. The ``timer``
+(nanoseconds) only measures the reference pipeline's stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core.types import SymbolInfo
+from bot.strategy.band import BandStage
+from bot.strategy.baselines import AvellanedaStoikovStrategy, FixedSpreadStrategy, GLFTStrategy
+from bot.strategy.config import StrategyConfig
+from bot.strategy.gates import FastCancelStage, GuardStage, TakerCapStage
+from bot.strategy.ladder import LadderStage
+from bot.strategy.pipeline import QuotePipeline, QuoteStage, QuoteStrategy
+from bot.strategy.pricing import AdaptiveSpreadStage, InventorySkewStage, QueueAwareStage
+
+__all__ = ["build_stage", "build_strategy"]
+
+
+def build_stage(name: str, config: StrategyConfig, info: SymbolInfo) -> QuoteStage:
+    """One reference stage by its name in ``STAGE_NAMES`` (``ValueError`` for an unknown name)."""
+    size = config.ladder.level_size_lots
+    target = config.inventory_skew.target_inventory_lots
+    if name == "guard":
+        return GuardStage(config.guard, target_inventory_lots=target, base_size_lots=size)
+    if name == "taker_cap":
+        return TakerCapStage(config.taker_cap)
+    if name == "adaptive_spread":
+        return AdaptiveSpreadStage(config.adaptive_spread)
+    if name == "inventory_skew":
+        return InventorySkewStage(config.inventory_skew, size)
+    if name == "queue_aware":
+        return QueueAwareStage(config.queue_aware)
+    if name == "fast_cancel":
+        return FastCancelStage(config.fast_cancel)
+    if name == "ladder":
+        return LadderStage(config.ladder, info, fallback_spread_bps=config.adaptive_spread.base_spread_bps)
+    if name == "band":
+        return BandStage(config.band, info)
+    raise ValueError(f"unknown stage {name!r}")
+
+
+def build_strategy(
+    config: StrategyConfig, info: SymbolInfo, timer: Callable[[], int] | None = None
+) -> QuoteStrategy:
+    """The strategy ``config.kind`` names, for the symbol ``info`` (module docstring)."""
+    target = config.inventory_skew.target_inventory_lots
+    if config.kind == "fixed_spread":
+        return FixedSpreadStrategy(config.fixed_spread, info, config.guard, target)
+    if config.kind == "avellaneda_stoikov":
+        return AvellanedaStoikovStrategy(config.avellaneda_stoikov, info, config.guard, target)
+    if config.kind == "glft":
+        return GLFTStrategy(config.glft, info, config.guard, target)
+    return QuotePipeline([build_stage(name, config, info) for name in config.stages], timer)
