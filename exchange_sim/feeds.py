@@ -98,9 +98,20 @@ class Subscription(Generic[T]):
         self.error: BaseException | None = None
         self.dropped = 0
         self.delivered = 0
+        # a fault injector may take over publishing (drop, duplicate, delay); it calls ``enqueue`` itself
+        self.intercept: Callable[[Subscription[T], T], None] | None = None
 
     def publish(self, message: T) -> None:
         """Send ``message``; it reaches the client after the connection's delay, in publish order."""
+        if self.closed:
+            return
+        if self.intercept is not None:
+            self.intercept(self, message)
+            return
+        self.enqueue(message)
+
+    def enqueue(self, message: T) -> None:
+        """Send ``message`` past any interceptor (what ``publish`` does when no fault injector is installed)."""
         if self.closed:
             return
         now = self._loop.time()

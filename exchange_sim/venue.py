@@ -12,6 +12,10 @@ Only accounts opened through ``open_account`` are *tracked*: their orders and ba
 reported. The background market's own accounts are not (their activity is in the log as book and trade
 records), which keeps a 24-hour session's memory bounded.
 
+Faults: ``faults`` is None (requests, feeds and the log behave exactly as described above) until an
+``exchange_sim.faults.FaultInjector`` installs itself; it then owns the request transport and sees every
+subscription (``exchange_sim.faults.hooks``).
+
 All times come from the runtime's virtual clock; nothing here reads the wall clock.
 """
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import simpy
 
@@ -44,10 +48,27 @@ from exchange_sim.engine.types import (
 from exchange_sim.eventlog import EventLog
 from exchange_sim.feeds import AccountUpdate, DepthDiff, DepthSnapshot, ExecutionReport, Subscription
 from exchange_sim.latency import LatencyConfig, LatencyModel
-from exchange_sim.runtime import SimRuntime
+
+if TYPE_CHECKING:
+    from exchange_sim.faults.hooks import VenueFaults
 
 R = TypeVar("R")
 UserEvent = ExecutionReport | AccountUpdate
+
+
+class VenueRuntime(Protocol):
+    """The clock and loops a venue runs on: ``exchange_sim.runtime.SimRuntime`` (virtual time) or the wire
+    server's real-time driver (``exchange_sim.server.clock``). ``now()`` is seconds since the session start."""
+
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def now(self) -> float: ...
+
+    def now_us(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -63,7 +84,7 @@ class SimVenue:
 
     def __init__(
         self,
-        runtime: SimRuntime,
+        runtime: VenueRuntime,
         symbols: Iterable[SymbolSpec],
         log: EventLog,
         *,
@@ -85,6 +106,7 @@ class SimVenue:
         self._pending: dict[str, _PendingDepth] = {}
         self._flusher: simpy.Process | None = None
         self._connections = 0
+        self.faults: VenueFaults | None = None  # set by a fault injector's ``install``; None: no faults
 
     # -- accounts and connections --
     def open_account(
@@ -111,6 +133,11 @@ class SimVenue:
 
     def now_us(self) -> int:
         return self.runtime.now_us()
+
+    @property
+    def tracked_accounts(self) -> frozenset[AccountId]:
+        """Accounts opened through ``open_account`` (the bots'), whose orders and balances are logged."""
+        return frozenset(self._tracked)
 
     # -- EngineListener --
     def on_execution(self, order: Order, exec_type: ExecType, trade: Trade | None, reason: str) -> None:
@@ -172,10 +199,14 @@ class SimVenue:
     def subscribe_depth(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[DepthDiff]:
         self.engine.spec(symbol)  # raises -1121 for an unknown symbol
         subs = self._depth_subs.setdefault(symbol, [])
+        if self.faults is not None:
+            delay_s = self.faults.feed_delay("ws", symbol, delay_s)
         sub: Subscription[DepthDiff] = Subscription(
             self.runtime.loop, delay_s, maxsize=maxsize, on_close=lambda s: _remove(subs, s)
         )
         subs.append(sub)
+        if self.faults is not None:
+            self.faults.on_subscribe("ws", symbol, sub)
         self._pending.setdefault(symbol, _PendingDepth())
         if self._flusher is None or not self._flusher.is_alive:
             self._flusher = self.runtime.env.process(self._flush_depth())
@@ -184,18 +215,26 @@ class SimVenue:
     def subscribe_trades(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[Trade]:
         self.engine.spec(symbol)
         subs = self._trade_subs.setdefault(symbol, [])
+        if self.faults is not None:
+            delay_s = self.faults.feed_delay("ws", symbol, delay_s)
         sub: Subscription[Trade] = Subscription(
             self.runtime.loop, delay_s, maxsize=maxsize, on_close=lambda s: _remove(subs, s)
         )
         subs.append(sub)
+        if self.faults is not None:
+            self.faults.on_subscribe("trades", symbol, sub)
         return sub
 
     def subscribe_user(self, account: AccountId, delay_s: Callable[[], float]) -> Subscription[UserEvent]:
         subs = self._user_subs.setdefault(account, [])
+        if self.faults is not None:
+            delay_s = self.faults.feed_delay("user", None, delay_s)
         sub: Subscription[UserEvent] = Subscription(
             self.runtime.loop, delay_s, maxsize=1_000_000, lossless=True, on_close=lambda s: _remove(subs, s)
         )
         subs.append(sub)
+        if self.faults is not None:
+            self.faults.on_subscribe("user", None, sub)
         return sub
 
     def _flush_depth(self) -> Generator[simpy.Event, Any, None]:
@@ -244,12 +283,18 @@ class VenueClient:
         self.account = account
         self.latency = latency
         self.requests = 0
+        # what a signed request carries (checked only by a fault injector's clock-skew model): the client's
+        # correction of its clock to the server's (set it from ``server_time_us``) and its recvWindow
+        self.timestamp_offset_us = 0
+        self.recv_window_ms = 5_000
 
     async def _call(self, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
         """Send a request: one-way delay, execute at arrival, one-way delay back; errors raise after the delay."""
         self.requests += 1
-        await asyncio.sleep(self.latency.request_s())
         venue = self.venue
+        if venue.faults is not None:
+            return await venue.faults.call(self, op, fields, action)
+        await asyncio.sleep(self.latency.request_s())
         venue.record_request(self.account, op, fields)
         try:
             result = action()

@@ -1,0 +1,173 @@
+"""Safety invariants (DESIGN section 4, items 1-9 and 11): each a small function of the indexed session.
+
+Every function takes ``(index, config, venue)`` and returns its violations; it checks only what the records
+allow (see ``records.BOT_RECORDS``) and never imports or calls the bot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+from exchange_sim.checker.config import CheckConfig
+from exchange_sim.checker.index import Event, SessionIndex, seconds
+from exchange_sim.checker.records import Violation
+from exchange_sim.checker.state import VenueState
+
+Check = Callable[[SessionIndex, CheckConfig, VenueState | None], list[Violation]]
+
+
+def _final_positions(index: SessionIndex) -> dict[str, Event]:
+    records = index.records("bot.position")
+    finals = [r for r in records if r.get("final")] or records
+    return {str(r["s"]): r for r in finals}
+
+
+def _venue_position(index: SessionIndex, config: CheckConfig, symbol: str, until_t: int | None = None) -> int:
+    return config.initial_position_lots.get(symbol, 0) + sum(
+        index.signed_lots(t) for t in index.trades if t["s"] == symbol and (until_t is None or t["t"] <= until_t))
+
+
+def check_ledger(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """1. The bot's final position equals the venue's (signed venue fills) and the sum of the fills it booked."""
+    out = []
+    applied: dict[str, int] = defaultdict(int)
+    for fill in index.records("bot.fill_applied"):
+        applied[str(fill["s"])] += (1 if fill["S"] == "BUY" else -1) * int(fill["q"])
+    for symbol, record in sorted(_final_positions(index).items()):
+        venue_lots = _venue_position(index, config, symbol)
+        if int(record["lots"]) != venue_lots:
+            out.append(Violation("1.ledger", seconds(record["t"]), (), f"{symbol}: bot position {record['lots']} "
+                                 f"lots, venue fills sum to {venue_lots}"))
+        booked = config.initial_position_lots.get(symbol, 0) + applied[symbol]
+        if index.records("bot.fill_applied") and booked != int(record["lots"]):
+            out.append(Violation("1.ledger", seconds(record["t"]), (), f"{symbol}: bot position {record['lots']} "
+                                 f"lots, its booked fills sum to {booked}"))
+    return out
+
+
+def check_fills_once(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """2. Each venue fill is booked exactly once: no trade id twice, none unknown to the venue, none missing."""
+    fills = index.records("bot.fill_applied")
+    if not fills:
+        return []
+    out = []
+    venue_ids = {(str(t["s"]), int(t["id"])) for t in index.trades}
+    counts = Counter((str(f["s"]), int(f["tid"])) for f in fills)
+    for fill in fills:
+        key = (str(fill["s"]), int(fill["tid"]))
+        if counts[key] > 1:
+            counts[key] = 0  # report once
+            out.append(Violation("2.fill_once", seconds(fill["t"]), (str(fill.get("c", "")),),
+                                 f"trade {key[1]} on {key[0]} booked more than once"))
+        elif key not in venue_ids:
+            out.append(Violation("2.fill_once", seconds(fill["t"]), (str(fill.get("c", "")),),
+                                 f"trade {key[1]} on {key[0]} booked but the venue has no such fill of ours"))
+    if _final_positions(index):
+        booked = {(str(f["s"]), int(f["tid"])) for f in fills}
+        for trade in index.trades:
+            if (str(trade["s"]), int(trade["id"])) not in booked:
+                out.append(Violation("2.fill_once", seconds(trade["t"]), (), f"venue trade {trade['id']} on "
+                                     f"{trade['s']} was never booked"))
+    return out
+
+
+def check_conservation(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """3. Exchange-wide supply is conserved; the bot's balances equal its opening balances plus its fills minus fees."""
+    if venue is None:
+        return []
+    end = seconds(index.end_t)
+    out = [Violation("3.conservation", end, (), f"{asset}: held {held} atoms, deposited {deposited}")
+           for asset, (held, deposited) in sorted(venue.supply.items()) if held != deposited]
+    initial = venue.initial_balances.get(config.account)
+    if initial is None or not venue.specs:
+        return out
+    expected: dict[str, int] = defaultdict(int, initial)
+    for trade in index.trades:
+        spec = venue.specs[trade["s"]]
+        base = int(trade["q"]) * spec.base_atoms_per_lot
+        quote = int(trade["p"]) * int(trade["q"]) * spec.quote_atoms_per_tick_lot
+        for role, fee_key in (("ta", "tf"), ("ma", "mf")):
+            if trade.get(role) != config.account:
+                continue
+            buys = (trade["S"] == "BUY") == (role == "ta")
+            fee = int(trade[fee_key])
+            expected[spec.base_asset] += base - fee if buys else -base
+            expected[spec.quote_asset] += -quote if buys else quote - fee
+    actual = venue.balances.get(config.account, {})
+    for asset in sorted(set(expected) | set(actual)):
+        if expected[asset] != actual.get(asset, 0):
+            out.append(Violation("3.conservation", end, (), f"{config.account} {asset}: venue holds "
+                                 f"{actual.get(asset, 0)} atoms, opening balance + fills - fees = {expected[asset]}"))
+    return out
+
+
+def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """4. After each reconcile and at session end, the venue's open orders equal the bot's."""
+    out = []
+    for record in index.records("bot.open_orders"):
+        t = int(record["t"])
+        believed, pending = set(record.get("cids", ())), set(record.get("pending", ()))
+        if record.get("phase") == "final" and venue is not None:
+            on_venue = set(venue.open_orders.get(config.account, frozenset()))
+        else:
+            on_venue = {cid for cid, h in index.orders.items() if h.live_at(t)}
+        for cid in sorted(on_venue - believed - pending):
+            out.append(Violation("4.no_orphans", seconds(t), (cid,), "open on the venue, unknown to the bot"))
+        for cid in sorted(believed - on_venue):
+            out.append(Violation("4.no_orphans", seconds(t), (cid,), "the bot believes it rests; the venue does not"))
+    return out
+
+
+def check_order_lifecycle(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """5. Ids never reused; one terminal state per intent, known to the bot within the bound; an order that reached
+    the venue is never booked as REJECTED unless the venue rejected it."""
+    out = []
+    intents = index.records("bot.intent")
+    for cid, n in sorted(Counter(str(i["c"]) for i in intents).items()):
+        if n > 1:
+            out.append(Violation("5.order_lifecycle", seconds(index.end_t), (cid,), f"client id used by {n} intents"))
+    for cid, history in sorted(index.orders.items()):
+        if len(history.order_ids) > 1:
+            out.append(Violation("5.order_lifecycle", seconds(history.first_t), (cid,),
+                                 f"client id names {len(history.order_ids)} venue orders"))
+    finals: dict[str, list[Event]] = defaultdict(list)
+    for record in index.records("bot.order_final"):
+        finals[str(record["c"])].append(record)
+    rejected_by_venue = {str(r.get("c")) for r in index.rejects if r.get("op") in ("place", "cancelReplace")}
+    open_at_end = set(venue.open_orders.get(config.account, ())) if venue is not None else set()
+    for intent in intents:
+        out += _lifecycle_of(str(intent["c"]), int(intent["t"]), index, config, finals, rejected_by_venue,
+                             open_at_end)
+    return out
+
+
+def _lifecycle_of(
+    cid: str, t: int, index: SessionIndex, config: CheckConfig, finals: dict[str, list[Event]],
+    rejected_by_venue: set[str], open_at_end: set[str],
+) -> list[Violation]:
+    out = []
+    booked = finals.get(cid, [])
+    statuses = {str(r["X"]) for r in booked}
+    if len(statuses) > 1:
+        out.append(Violation("5.order_lifecycle", seconds(booked[-1]["t"]), (cid,),
+                             f"booked in several terminal states: {sorted(statuses)}"))
+    history = index.orders.get(cid)
+    terminal = history.terminal if history is not None else None
+    if "REJECTED" in statuses and history is not None and cid not in rejected_by_venue:
+        out.append(Violation("5.order_lifecycle", seconds(booked[0]["t"]), (cid,),
+                             "booked as REJECTED but the venue accepted it (an unknown outcome booked as failure)"))
+    if terminal is not None and booked:
+        late = seconds(int(booked[0]["t"]) - int(terminal["t"]))
+        if late > config.terminal_bound_s:
+            out.append(Violation("5.order_lifecycle", seconds(booked[0]["t"]), (cid,),
+                                 f"the bot learned the terminal state {late:.1f}s after the venue"))
+    if terminal is not None and not booked and finals and seconds(index.end_t - int(terminal["t"])) > \
+            config.terminal_bound_s:
+        out.append(Violation("5.order_lifecycle", seconds(terminal["t"]), (cid,),
+                             f"the venue ended it ({terminal['X']}); the bot never booked a terminal state"))
+    reached_end = seconds(index.end_t - t) > config.terminal_bound_s
+    if not booked and terminal is None and cid not in rejected_by_venue and cid not in open_at_end and reached_end \
+            and (history is None or not history.live_at(index.end_t)):
+        out.append(Violation("5.order_lifecycle", seconds(t), (cid,), "no terminal state by the end of the session"))
+    return out

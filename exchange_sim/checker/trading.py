@@ -1,0 +1,155 @@
+"""Safety invariants of trading behaviour (DESIGN section 4, items 6-9): exposure, crossing, HARD guards, rate
+limits and the taker cap. Each a small function of ``(index, config, venue)``; see ``safety`` for the rest."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from exchange_sim.checker.config import CheckConfig
+from exchange_sim.checker.index import Event, SessionIndex, seconds
+from exchange_sim.checker.records import TERMINAL, Violation
+from exchange_sim.checker.state import VenueState
+
+HOUR_US = 3_600_000_000
+
+
+def _latest(records: list[Event], t: int, key: str, default: Any) -> Any:
+    value = default
+    for record in records:
+        if record["t"] > t:
+            break
+        value = record[key]
+    return value
+
+
+def check_inventory_limit(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """6. |inventory| never exceeds the hard limit plus the orders already in flight when it was last within it."""
+    out = []
+    limits = index.records("bot.hard_limit")
+    sent = {str(i["c"]): int(i["t"]) for i in index.records("bot.intent")}
+    for symbol in sorted({str(t["s"]) for t in index.trades}):
+        sym_limits = [r for r in limits if r["s"] == symbol]
+        inventory = config.initial_position_lots.get(symbol, 0)
+        within_t = 0
+        for trade in (t for t in index.trades if t["s"] == symbol):
+            inventory += index.signed_lots(trade)
+            t = int(trade["t"])
+            hard = _latest(sym_limits, t, "lots", config.hard_limit_lots.get(symbol))
+            if hard is None:
+                continue
+            if abs(inventory) <= int(hard):
+                within_t = t
+                continue
+            side = "BUY" if inventory > 0 else "SELL"
+            in_flight = sum(h.qty for cid, h in index.orders.items() if h.symbol == symbol and h.side == side
+                            and sent.get(cid, h.first_t) <= within_t
+                            and (h.terminal is None or int(h.terminal["t"]) >= within_t))
+            if abs(inventory) > int(hard) + in_flight:
+                out.append(Violation("6.inventory_limit", seconds(t), (), f"{symbol}: inventory {inventory} lots > "
+                                     f"hard limit {hard} + {in_flight} in flight when last within it"))
+    return out
+
+
+def check_no_crossing(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """7. Own quotes never cross; no maker order crosses the book it was priced on; the local book is never
+    crossed and its applied update ids are contiguous."""
+    out = []
+    for intent in index.records("bot.intent"):
+        price, bid, ask = intent.get("p"), intent.get("bb"), intent.get("ba")
+        if price is None or intent.get("o", "LIMIT_MAKER") != "LIMIT_MAKER":
+            continue
+        if (intent["S"] == "BUY" and ask is not None and price >= ask) or (
+                intent["S"] == "SELL" and bid is not None and price <= bid):
+            out.append(Violation("7.no_crossing", seconds(intent["t"]), (str(intent["c"]),),
+                                 f"maker {intent['S']} at {price} crosses the book it was priced on ({bid}/{ask})"))
+    out += _own_quotes_cross(index)
+    last: dict[str, int] = {}
+    for book in index.records("bot.book"):
+        symbol, t = str(book["s"]), seconds(book["t"])
+        if book.get("bb") is not None and book.get("ba") is not None and book["bb"] >= book["ba"]:
+            out.append(Violation("7.no_crossing", t, (), f"{symbol} local book crossed: {book['bb']}/{book['ba']}"))
+        if not book.get("snap") and symbol in last and int(book["U"]) > last[symbol] + 1:
+            out.append(Violation("7.no_crossing", t, (), f"{symbol} local book applied update {book['U']} after "
+                                 f"{last[symbol]}: a gap"))
+        last[symbol] = int(book["u"])
+    return out
+
+
+def _own_quotes_cross(index: SessionIndex) -> list[Violation]:
+    live: dict[str, dict[str, tuple[str, int]]] = {}  # symbol -> cid -> (side, price)
+    out = []
+    cids = set(index.orders)
+    for report in index.order_reports:
+        cid = str(report["c"])
+        if cid not in cids or report.get("a") != index.account or report["p"] is None:
+            continue
+        book = live.setdefault(str(report["s"]), {})
+        if report["X"] in TERMINAL:
+            book.pop(cid, None)
+            continue
+        book[cid] = (str(report["S"]), int(report["p"]))
+        bids = [(p, c) for c, (side, p) in book.items() if side == "BUY"]
+        asks = [(p, c) for c, (side, p) in book.items() if side == "SELL"]
+        if bids and asks and max(bids)[0] >= min(asks)[0]:
+            out.append(Violation("7.no_crossing", seconds(report["t"]), (max(bids)[1], min(asks)[1]),
+                                 f"own bid {max(bids)[0]} >= own ask {min(asks)[0]}"))
+    return out
+
+
+def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound."""
+    out = []
+    guards = index.records("bot.guard")
+    for i, guard in enumerate(guards):
+        if guard["level"] != "HARD":
+            continue
+        start = int(guard["t"])
+        end = next((int(g["t"]) for g in guards[i + 1:] if g["level"] != "HARD"), index.end_t + 1)
+        for intent in index.records("bot.intent"):
+            if start < intent["t"] < end:
+                out.append(Violation("8.hard_guard", seconds(intent["t"]), (str(intent["c"]),),
+                                     f"new order under the HARD guard ({guard.get('reason')})"))
+        deadline = start + round(config.hard_cancel_bound_s * 1_000_000)
+        if deadline < end and deadline <= index.end_t:
+            resting = sorted(cid for cid, h in index.orders.items() if h.live_at(deadline))
+            if resting:
+                out.append(Violation("8.hard_guard", seconds(deadline), tuple(resting), f"still open "
+                                     f"{config.hard_cancel_bound_s}s after the HARD guard ({guard.get('reason')})"))
+    return out
+
+
+def check_rate_and_taker(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """9. Zero 418s; nothing sent after a Retry-After arrived and before it expired; taker fills per sliding hour
+    within the cap."""
+    out = [Violation("9.rate_and_taker", seconds(r["t"]), (), f"418 IP ban on {r.get('op')}")
+           for r in index.rejects if r.get("http") == 418]
+    for reject in index.rejects:
+        if reject.get("ra_ms") is None or reject.get("rcv") is None:
+            continue
+        told, until = int(reject["rcv"]), int(reject["t"]) + int(reject["ra_ms"]) * 1000
+        early = [r for r in index.requests if "sent" in r and told < int(r["sent"]) < until]
+        if early:
+            out.append(Violation("9.rate_and_taker", seconds(early[0]["sent"]), (), f"{len(early)} request(s) sent "
+                                 f"before the Retry-After of {reject['ra_ms']} ms expired"))
+    out += _taker_cap(index, config)
+    return out
+
+
+def _taker_cap(index: SessionIndex, config: CheckConfig) -> list[Violation]:
+    caps = index.records("bot.taker_cap")
+    window: deque[int] = deque()
+    out = []
+    for trade in index.trades:
+        if trade.get("ta") != index.account:
+            continue
+        t = int(trade["t"])
+        window.append(t)
+        while window[0] <= t - HOUR_US:
+            window.popleft()
+        cap = _latest(caps, t, "per_hour", config.taker_cap_per_hour)
+        if cap is not None and len(window) > int(cap):
+            out.append(Violation("9.rate_and_taker", seconds(t), (), f"{len(window)} taker fills in the last hour, "
+                                 f"cap {cap}"))
+    return out
+

@@ -1,0 +1,164 @@
+"""FaultInjector: applies a ``Scenario`` to an in-process ``SimVenue`` in virtual time, deterministically.
+
+Lifecycle: build it (``FaultInjector(scenario, venue=..., seed=...)`` or ``for_world``), ``install()`` it once
+before the bot connects (it becomes ``venue.faults`` and schedules one simpy process per fault), run the world.
+Each fault then *is scheduled* (before its start), *is active* (``start <= now < end``), *has healed* (after).
+
+What it writes to the event log (kind ``fault``; ``id`` is the fault's index in the scenario):
+
+* ``{"k": "fault", "id", "f": kind, "tg": target, "ph": "start", "dur", "x": toxicity, "prm": {...}}`` at start,
+* ``{"k": "fault", "id", "f", "tg", "ph": "end", "hits": n}`` when it heals (``hits``: requests, messages or
+  orders it affected),
+* ``{"k": "fault_hit", "id", "f", "e": effect, ...}`` for every request-level or order-level effect (a request
+  blackholed, a reply lost, a 429/418/503/-1021/reject answer, an injected fill, an STP expiry, a shock), so
+  a checker can tell an injected failure from a bot bug.
+
+With an injector installed, ``request`` records carry ``sent`` (the client's send time, µs) and rejects it
+caused carry ``http`` (status), ``ra_ms`` (Retry-After) and ``rcv`` (when the client received the answer, µs).
+
+Determinism: every draw comes from ``rng.stream(seed, "faults", index, kind)``, one stream per fault, consumed
+in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory pressure) are recorded
+and handed to the callbacks registered with ``on_harness``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import simpy
+
+from exchange_sim.faults.market import MarketActions
+from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.faults.requests import RequestFaults
+from exchange_sim.faults.streams import StreamFaults
+from exchange_sim.feeds import Subscription
+from exchange_sim.rng import stream
+
+if TYPE_CHECKING:
+    from exchange_sim.market.flow import MarketFlow
+    from exchange_sim.venue import SimVenue, VenueClient
+    from exchange_sim.world import SimWorld
+
+R = TypeVar("R")
+HarnessHook = Callable[[Fault, bool], None]  # (fault, started) - started False when it heals
+
+
+class FaultInjector:
+    """Applies one scenario to one venue (see module docstring)."""
+
+    def __init__(self, scenario: Scenario, *, venue: SimVenue, seed: int, market: MarketFlow | None = None) -> None:
+        self.scenario = scenario
+        self.venue = venue
+        self.seed = seed
+        self.hits = [0] * len(scenario.faults)
+        self._by_kind: dict[FaultKind, list[tuple[int, Fault]]] = {}
+        for index, fault in enumerate(scenario.faults):
+            self._by_kind.setdefault(fault.kind, []).append((index, fault))
+        self._rngs = [stream(seed, "faults", i, f.kind.value) for i, f in enumerate(scenario.faults)]
+        self._harness: list[HarnessHook] = []
+        self._installed = False
+        self.requests = RequestFaults(self)
+        self.streams = StreamFaults(self)
+        self.market = MarketActions(self, market)
+
+    @classmethod
+    def for_world(cls, world: SimWorld, scenario: Scenario) -> FaultInjector:
+        """An injector for ``world`` (its venue, seed and market), installed."""
+        injector = cls(scenario, venue=world.venue, seed=world.seed, market=world.market)
+        injector.install()
+        return injector
+
+    def install(self) -> None:
+        """Hook into the venue and schedule every fault. Call once, before clients connect or subscribe."""
+        if self._installed:
+            raise RuntimeError("FaultInjector.install() called twice")
+        if self.venue.faults is not None:
+            raise RuntimeError("the venue already has a fault injector")
+        self._installed = True
+        self.venue.faults = self
+        if self.scenario.kinds() & MarketActions.NEEDS_AGENT:
+            self.market.open_agent()
+        env = self.venue.runtime.env
+        for index, fault in enumerate(self.scenario.faults):
+            env.process(self._run(index, fault))
+
+    def on_harness(self, hook: HarnessHook) -> None:
+        """Call ``hook(fault, started)`` when a crash or memory-pressure fault starts and when it heals."""
+        self._harness.append(hook)
+
+    # -- queries used by the parts --
+    def now_s(self) -> float:
+        return self.venue.runtime.now()
+
+    def now_us(self) -> int:
+        return self.venue.runtime.now_us()
+
+    def active(self, kind: FaultKind, channel: str | None = None, symbol: str | None = None) -> list[tuple[int, Fault]]:
+        """Active faults of ``kind`` (hitting ``channel``/``symbol`` when a channel is given), in scenario order."""
+        now = self.now_s()
+        return [(i, f) for i, f in self._by_kind.get(kind, ())
+                if f.is_active(now) and (channel is None or f.hits(channel, symbol))]
+
+    def rng(self, index: int) -> random.Random:
+        return self._rngs[index]
+
+    def toxic(self, index: int) -> bool:
+        """Whether this eligible request/message is hit (probability = the fault's toxicity)."""
+        toxicity = self.scenario.faults[index].toxicity
+        return toxicity >= 1.0 or self._rngs[index].random() < toxicity
+
+    def hit(self, index: int, effect: str | None = None, **fields: Any) -> None:
+        """Count an effect of fault ``index``; request- and order-level effects are also logged."""
+        self.hits[index] += 1
+        if effect is not None:
+            fault = self.scenario.faults[index]
+            self.venue.log.record(self.now_us(), "fault_hit", {"id": index, "f": fault.kind.value, "e": effect,
+                                                                **fields})
+
+    # -- VenueFaults (the venue's hook points) --
+    async def call(self, client: VenueClient, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
+        return await self.requests.call(client, op, fields, action)
+
+    def feed_delay(self, channel: str, symbol: str | None, delay_s: Callable[[], float]) -> Callable[[], float]:
+        return self.streams.feed_delay(channel, symbol, delay_s)
+
+    def on_subscribe(self, channel: str, symbol: str | None, sub: Subscription[Any]) -> None:
+        self.streams.on_subscribe(channel, symbol, sub)
+
+    # -- the schedule --
+    def _run(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        env = self.venue.runtime.env
+        yield env.timeout(max(fault.start_s - env.now, 0.0))
+        self.venue.log.record(self.now_us(), "fault", {
+            "id": index, "f": fault.kind.value, "tg": fault.target, "ph": "start", "dur": fault.duration_s,
+            "x": fault.toxicity, "prm": dict(fault.params),
+        })
+        self._on_start(index, fault)
+        if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
+            yield from self.market.poisson(index, fault)
+        else:
+            yield env.timeout(max(fault.end_s - env.now, 0.0))
+        self._on_end(index, fault)
+        self.venue.log.record(self.now_us(), "fault", {
+            "id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end", "hits": self.hits[index],
+        })
+
+    def _on_start(self, index: int, fault: Fault) -> None:
+        kind = fault.kind
+        if kind is FaultKind.RESET_PEER:
+            self.streams.reset(index, fault)
+        elif kind is FaultKind.MARKET_SHOCK:
+            self.market.shock(index, fault)
+        elif fault.spec.harness:
+            for hook in self._harness:
+                hook(fault, True)
+
+    def _on_end(self, index: int, fault: Fault) -> None:
+        kind = fault.kind
+        if kind in (FaultKind.STALE_FEED, FaultKind.FEED_GAP):
+            self.streams.heal(index, fault)
+        elif fault.spec.harness:
+            for hook in self._harness:
+                hook(fault, False)

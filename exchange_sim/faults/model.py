@@ -1,0 +1,282 @@
+"""The fault catalogue (DESIGN section 3) as one documented data model: kinds, their parameters, faults, scenarios.
+
+A ``Fault`` is one injected misbehaviour: a ``kind``, a ``target`` (which connection or symbol it hits), a window
+``[start_s, start_s + duration_s)`` in simulated seconds, its ``params`` and a ``toxicity`` (Toxiproxy's name: the
+probability that an eligible request or message is affected; 1.0 = every one). A ``Scenario`` is a tuple of faults
+that may overlap and compose. Nothing is on by default: a venue without a scenario behaves exactly as before.
+
+``CATALOGUE`` documents every kind: what it does, which targets it accepts, its parameters (default, range or
+choices, meaning) and the range of durations the swarm generator draws. Faults marked ``harness`` (crash,
+memory pressure) act on the bot process: the injector only records them and calls the harness's hook.
+
+Targets: ``rest`` (requests), ``ws`` (market-data streams), ``user`` (the user data stream), ``both`` (every
+connection), ``bot`` (the bot process), or a symbol (``BTCUSDT``: its requests and its streams).
+
+Errors: ``Fault`` raises ``ValueError`` naming the offending field for an unknown parameter, a value out of range,
+a target the kind does not accept, a negative start or duration, or a toxicity outside [0, 1].
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+ParamValue = float | str
+CHANNELS = ("rest", "ws", "user")
+_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+
+
+class FaultKind(StrEnum):
+    PARTITION = "partition"
+    LATENCY = "latency"
+    BANDWIDTH = "bandwidth"
+    SLICER = "slicer"
+    TIMEOUT_AFTER_PROCESSING = "timeout_after_processing"
+    RESET_PEER = "reset_peer"
+    PARTIAL_FILL = "partial_fill"
+    CLOCK_SKEW = "clock_skew"
+    RATE_LIMIT = "rate_limit"
+    OUTAGE = "outage"
+    REJECT = "reject"
+    FEED_GAP = "feed_gap"
+    USER_STREAM = "user_stream"
+    STALE_FEED = "stale_feed"
+    CANCEL_FILL_RACE = "cancel_fill_race"
+    STP = "stp"
+    CRASH = "crash"
+    MEMORY_PRESSURE = "memory_pressure"
+    MARKET_SHOCK = "market_shock"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter of a kind: numeric (``low``..``high``) or a choice among strings."""
+
+    name: str
+    default: ParamValue
+    doc: str
+    low: float = 0.0
+    high: float = 0.0
+    choices: tuple[str, ...] = ()
+
+    def validate(self, value: object, where: str) -> ParamValue:
+        if self.choices:
+            text = str(value)
+            if text not in self.choices:
+                raise ValueError(f"{where}: {value!r} is not one of {', '.join(self.choices)}")
+            return text
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        if not self.low <= float(value) <= self.high:
+            raise ValueError(f"{where}: {value} is outside [{self.low:g}, {self.high:g}]")
+        return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """The documentation and limits of one fault kind."""
+
+    kind: FaultKind
+    doc: str
+    targets: tuple[str, ...]  # allowed targets; "symbol" stands for any symbol name
+    params: tuple[ParamSpec, ...] = ()
+    duration_s: tuple[float, float] = (1.0, 60.0)  # what the swarm draws
+    harness: bool = False  # applied by the harness (the bot process), only recorded by the injector
+
+    def param(self, name: str) -> ParamSpec:
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+
+_ALL = ("rest", "ws", "user", "both", "symbol")
+_FEEDS = ("ws", "user", "both", "symbol")
+_P = ParamSpec
+CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
+    KindSpec(FaultKind.PARTITION, "blackhole: requests or feed messages vanish (upstream: never executed; "
+             "downstream: executed, reply lost); the client's timeout fires", _ALL,
+             (_P("direction", "both", "both, upstream (client->venue) or downstream (venue->client)",
+                 choices=("both", "upstream", "downstream")),), (1.0, 90.0)),
+    KindSpec(FaultKind.LATENCY, "added one-way delay with jitter and spikes on requests, replies and feed messages",
+             _ALL, (_P("latency_ms", 100.0, "added one-way delay", 0, 10_000),
+                    _P("jitter_ms", 0.0, "uniform jitter added on top, 0..jitter", 0, 5_000),
+                    _P("spike_probability", 0.0, "chance a delay gets a spike", 0, 1),
+                    _P("spike_ms", 0.0, "largest spike, uniform 0..spike", 0, 30_000)), (5.0, 120.0)),
+    KindSpec(FaultKind.BANDWIDTH, "feed link throughput cap: messages queue behind each other (lag builds up)",
+             _FEEDS, (_P("rate_kbps", 64.0, "link rate in kilobits per second", 1, 1_000_000),
+                      _P("message_bytes", 512.0, "assumed size of one message", 16, 1_000_000)), (5.0, 120.0)),
+    KindSpec(FaultKind.SLICER, "frames cut into chunks with a delay between chunks (in-process: the message "
+             "arrives when its last chunk does; the wire server really fragments)", _FEEDS,
+             (_P("average_size_bytes", 64.0, "chunk size", 1, 65_536),
+              _P("delay_us", 1_000.0, "delay between chunks", 0, 1_000_000),
+              _P("message_bytes", 512.0, "assumed size of one message", 16, 1_000_000)), (5.0, 120.0)),
+    KindSpec(FaultKind.TIMEOUT_AFTER_PROCESSING, "the venue executes the request, then the reply is a -1007 "
+             "(status unknown) or is lost", ("rest", "both", "symbol"),
+             (_P("reply", "error", "error (-1007 answer) or lost (no answer: the client times out)",
+                 choices=("error", "lost")),
+              _P("ops", "writes", "writes (place/cancel/cancelReplace/cancelAll) or all requests",
+                 choices=("writes", "all"))), (5.0, 120.0)),
+    KindSpec(FaultKind.RESET_PEER, "streams are closed by the venue (connection reset) at the start; with "
+             "reconnect=refuse, new subscriptions are closed at once until the fault ends", _FEEDS,
+             (_P("reconnect", "allow", "allow or refuse reconnects during the window", choices=("allow", "refuse")),),
+             (0.0, 30.0)),
+    KindSpec(FaultKind.PARTIAL_FILL, "an injected taker fills a part of the tracked accounts' orders at the touch",
+             ("both", "symbol"), (_P("rate_per_s", 0.5, "partial fills per second (Poisson)", 0.001, 50),
+                                  _P("fraction_min", 0.1, "smallest fraction of the remaining quantity", 0.0, 1),
+                                  _P("fraction_max", 0.9, "largest fraction", 0.0, 1)), (10.0, 300.0)),
+    KindSpec(FaultKind.CLOCK_SKEW, "the venue's clock is offset (step, drift, strobe): server time moves and "
+             "signed requests are checked against recvWindow (-1021)", ("rest", "both"),
+             (_P("offset_ms", -2_000.0, "server clock minus true time", -600_000, 600_000),
+              _P("drift_ppm", 0.0, "drift from the fault's start, parts per million", -100_000, 100_000),
+              _P("strobe_ms", 0.0, "alternating extra offset", 0, 600_000),
+              _P("strobe_period_s", 0.0, "strobe half period (0: no strobe)", 0, 3_600)), (10.0, 300.0)),
+    KindSpec(FaultKind.RATE_LIMIT, "a request-weight budget: 429 with Retry-After when over it, 418 ban after "
+             "requests sent during a Retry-After", ("rest", "both"),
+             (_P("weight_limit", 100.0, "weight allowed per window (0: every request gets 429)", 0, 100_000),
+              _P("window_s", 10.0, "sliding window", 1, 3_600),
+              _P("ban_after", 2.0, "requests inside a Retry-After before the 418 ban", 1, 1_000),
+              _P("ban_s", 60.0, "length of a 418 ban", 1, 86_400)), (10.0, 300.0)),
+    KindSpec(FaultKind.OUTAGE, "maintenance: every request answers 503 (writes: execution unknown, -1007) or "
+             "a WAF 403", ("rest", "both", "symbol"),
+             (_P("status", "503", "503 (unavailable) or 403 (WAF block)", choices=("503", "403")),
+              _P("executes_probability", 0.0, "chance a 503'd write was executed anyway", 0, 1)), (5.0, 600.0)),
+    KindSpec(FaultKind.REJECT, "requests refused with a Binance reject (not executed)", ("rest", "both", "symbol"),
+             (_P("reason", "insufficient_balance", "which reject",
+                 choices=("insufficient_balance", "filter", "would_match", "unknown_order")),), (5.0, 120.0)),
+    KindSpec(FaultKind.FEED_GAP, "depth updates dropped, duplicated or reordered (sequence ids show it)",
+             ("ws", "both", "symbol"),
+             (_P("mode", "drop", "drop, duplicate, reorder or mixed",
+                 choices=("drop", "duplicate", "reorder", "mixed")),), (5.0, 120.0)),
+    KindSpec(FaultKind.USER_STREAM, "execution reports missed, duplicated or delivered late (out of order)",
+             ("user", "both"), (_P("mode", "missed", "missed, duplicated, late or mixed",
+                                   choices=("missed", "duplicated", "late", "mixed")),
+                                _P("delay_ms", 2_000.0, "extra delay of a late report", 0, 600_000)), (5.0, 120.0)),
+    KindSpec(FaultKind.STALE_FEED, "market data freezes (REST still works); on heal the withheld updates are "
+             "dropped (a gap) or flushed late", ("ws", "both", "symbol"),
+             (_P("on_heal", "drop", "drop or flush the withheld messages", choices=("drop", "flush")),),
+             (2.0, 120.0)),
+    KindSpec(FaultKind.CANCEL_FILL_RACE, "a cancel (or cancel-replace) arrives just after the order filled: "
+             "-2011 unknown order, or -2022 for the cancel-replace", ("rest", "both", "symbol"), (), (10.0, 300.0)),
+    KindSpec(FaultKind.STP, "a 1-lot IOC in the account's own name meets its order at the front of the touch: "
+             "self-trade prevention expires the resting order (EXPIRED_IN_MATCH)", ("both", "symbol"),
+             (_P("rate_per_s", 0.2, "expiries per second (Poisson)", 0.001, 50),
+              _P("mode", "EXPIRE_BOTH", "STP mode of the injected order", choices=("EXPIRE_BOTH", "EXPIRE_MAKER"))),
+             (10.0, 300.0)),
+    KindSpec(FaultKind.CRASH, "the bot process is killed (no shutdown path) and restarted after a pause",
+             ("bot",), (_P("restart_after_s", 5.0, "pause before the restart", 0, 3_600),), (0.0, 0.0), harness=True),
+    KindSpec(FaultKind.MEMORY_PRESSURE, "a hard memory limit on the bot process and a flood of market data",
+             ("bot",), (_P("limit_mb", 256.0, "memory limit", 16, 65_536),
+                        _P("message_rate_per_s", 1_000.0, "flood rate", 1, 1_000_000)), (10.0, 300.0), harness=True),
+    KindSpec(FaultKind.MARKET_SHOCK, "the latent price jumps and the book is swept to the new level",
+             ("both", "symbol"), (_P("size_bps", -300.0, "jump in basis points (sign = direction)", -5_000, 5_000),
+                                  _P("sweep", "yes", "sweep the book to the new level", choices=("yes", "no"))),
+             (0.0, 0.0)),
+)})
+
+
+def _check_target(spec: KindSpec, target: str) -> None:
+    if target in spec.targets or ("symbol" in spec.targets and _SYMBOL.match(target) and target not in CHANNELS):
+        return
+    raise ValueError(f"target: {spec.kind.value} accepts {', '.join(spec.targets)}, got {target!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault (see module docstring). ``params`` holds every parameter, defaults filled in, read-only."""
+
+    kind: FaultKind
+    target: str
+    start_s: float
+    duration_s: float
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    toxicity: float = 1.0
+
+    def __post_init__(self) -> None:
+        try:
+            kind = FaultKind(self.kind)
+        except ValueError:
+            raise ValueError(f"fault: unknown kind {self.kind!r}; known: {', '.join(k.value for k in FaultKind)}") \
+                from None
+        object.__setattr__(self, "kind", kind)
+        spec = CATALOGUE[kind]
+        _check_target(spec, self.target)
+        if not self.start_s >= 0:
+            raise ValueError(f"start: must be >= 0, got {self.start_s!r}")
+        if not self.duration_s >= 0:
+            raise ValueError(f"duration: must be >= 0, got {self.duration_s!r}")
+        if not 0.0 <= self.toxicity <= 1.0:
+            raise ValueError(f"toxicity: must be within [0, 1], got {self.toxicity!r}")
+        known = {p.name: p for p in spec.params}
+        unknown = sorted(set(self.params) - set(known))
+        if unknown:
+            raise ValueError(f"parameters.{unknown[0]}: unknown parameter of {kind.value}; known: "
+                             f"{', '.join(known) or 'none'}")
+        full = {name: p.validate(self.params[name], f"parameters.{name}") if name in self.params else p.default
+                for name, p in known.items()}
+        object.__setattr__(self, "params", MappingProxyType(full))
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+    @property
+    def spec(self) -> KindSpec:
+        return CATALOGUE[self.kind]
+
+    def num(self, name: str) -> float:
+        """A numeric parameter (``KeyError`` for an unknown name)."""
+        value = self.params[name]
+        if isinstance(value, str):
+            raise TypeError(f"{self.kind.value}.{name} is a choice, not a number")
+        return value
+
+    def text(self, name: str) -> str:
+        return str(self.params[name])
+
+    def is_active(self, now_s: float) -> bool:
+        return self.start_s <= now_s < self.end_s
+
+    def hits(self, channel: str, symbol: str | None = None) -> bool:
+        """Whether this fault's target covers ``channel`` ("rest", "ws", "user") for ``symbol``."""
+        target = self.target
+        if target in ("both", channel):
+            return True
+        return symbol is not None and target == symbol and channel != "user"
+
+    def to_dict(self) -> dict[str, object]:
+        """The YAML/JSON form: fault, target, start, duration, toxicity, parameters (non-defaults only)."""
+        defaults = {p.name: p.default for p in self.spec.params}
+        params = {k: v for k, v in self.params.items() if v != defaults[k]}
+        out: dict[str, object] = {"fault": self.kind.value, "target": self.target, "start": self.start_s,
+                                  "duration": self.duration_s}
+        if self.toxicity != 1.0:
+            out["toxicity"] = self.toxicity
+        if params:
+            out["parameters"] = params
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Faults of one session, in the order given (their index is their id in the event log)."""
+
+    faults: tuple[Fault, ...] = ()
+
+    def active(self, now_s: float) -> tuple[Fault, ...]:
+        """Faults whose window contains ``now_s``."""
+        return tuple(f for f in self.faults if f.is_active(now_s))
+
+    def kinds(self) -> frozenset[FaultKind]:
+        return frozenset(f.kind for f in self.faults)
+
+    @property
+    def end_s(self) -> float:
+        """When the last fault heals (0 for an empty scenario)."""
+        return max((f.end_s for f in self.faults), default=0.0)
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)

@@ -1,0 +1,171 @@
+"""Feed faults: what happens to market-data and user-stream messages between the venue and the client.
+
+Delays (``feed_delay`` wraps a subscription's delay function, so order is kept): ``latency`` adds its delay,
+``bandwidth`` queues messages behind each other at ``rate_kbps``, ``slicer`` adds one chunk delay per chunk.
+
+Per message (the subscription's ``intercept``), first matching rule wins:
+
+* ``partition`` (both/downstream) on the channel: the message is lost (a sequence gap, a missed report);
+* ``stale_feed`` (depth and trades): withheld; on heal dropped (``on_heal=drop``: a gap) or flushed late;
+* ``feed_gap`` (depth diffs only): dropped, duplicated, or held back and delivered after the next one;
+* ``user_stream``: a report missed, duplicated, or delivered ``delay_ms`` late (after later reports);
+* otherwise delivered as usual.
+
+``reset_peer`` closes the target's subscriptions at its start (the reader's ``get`` raises
+``ConnectionResetError``, a ``ConnectionError``); with ``reconnect=refuse`` new subscriptions are closed at once
+until it heals. Each affected message counts as a hit of its fault (counts only, no record per message).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from exchange_sim.faults.model import Fault, FaultKind
+from exchange_sim.faults.requests import latency_ms
+from exchange_sim.feeds import Subscription
+
+if TYPE_CHECKING:
+    from exchange_sim.faults.injector import FaultInjector
+
+MAX_WITHHELD = 100_000  # bound on messages a stale feed keeps for a late flush (older ones are dropped)
+
+
+def _target_channel(channel: str) -> str:
+    return "user" if channel == "user" else "ws"
+
+
+class StreamFaults:
+    """The feed part of a ``FaultInjector``."""
+
+    def __init__(self, injector: FaultInjector) -> None:
+        self._inj = injector
+        self._subs: list[tuple[str, str | None, Subscription[Any]]] = []
+        self._withheld: dict[int, list[tuple[Subscription[Any], Any]]] = {}
+        self._held_back: dict[int, tuple[Subscription[Any], Any]] = {}  # reorder: id(sub) -> message
+
+    # -- delays --
+    def feed_delay(self, channel: str, symbol: str | None, delay_s: Callable[[], float]) -> Callable[[], float]:
+        inj = self._inj
+        target = _target_channel(channel)
+        link_free_at = [0.0]
+
+        def delay() -> float:
+            base = delay_s()
+            now = inj.now_s()
+            extra_ms = 0.0
+            for index, fault in inj.active(FaultKind.LATENCY, target, symbol):
+                extra_ms += latency_ms(fault, inj.rng(index))
+            for _, fault in inj.active(FaultKind.SLICER, target, symbol):
+                chunks = math.ceil(fault.num("message_bytes") / fault.num("average_size_bytes"))
+                extra_ms += (chunks - 1) * fault.num("delay_us") / 1000.0
+            arrival = now + base + extra_ms / 1000.0
+            for index, fault in inj.active(FaultKind.BANDWIDTH, target, symbol):
+                service_s = fault.num("message_bytes") * 8 / (fault.num("rate_kbps") * 1000.0)
+                start = max(arrival, link_free_at[0])
+                if start > arrival:
+                    inj.hit(index)
+                link_free_at[0] = arrival = start + service_s
+            return arrival - now
+
+        return delay
+
+    # -- subscriptions --
+    def on_subscribe(self, channel: str, symbol: str | None, sub: Subscription[Any]) -> None:
+        self._subs = [entry for entry in self._subs if not entry[2].closed]
+        self._subs.append((channel, symbol, sub))
+        sub.intercept = lambda s, message: self._intercept(channel, symbol, s, message)
+        for index, fault in self._inj.active(FaultKind.RESET_PEER, _target_channel(channel), symbol):
+            if fault.text("reconnect") == "refuse":
+                self._inj.hit(index)
+                _reset(sub)
+                return
+
+    def reset(self, index: int, fault: Fault) -> None:
+        """reset_peer starts: close every open subscription it targets."""
+        for channel, symbol, sub in self._subs:
+            if not sub.closed and fault.hits(_target_channel(channel), symbol) and self._inj.toxic(index):
+                self._inj.hit(index)
+                _reset(sub)
+        self._subs = [entry for entry in self._subs if not entry[2].closed]
+
+    def heal(self, index: int, fault: Fault) -> None:
+        """stale_feed / feed_gap heal: flush or drop withheld messages, release held-back ones."""
+        for sub, message in self._withheld.pop(index, ()):
+            if fault.kind is FaultKind.STALE_FEED and fault.text("on_heal") == "flush":
+                sub.enqueue(message)
+        if fault.kind is FaultKind.FEED_GAP:
+            for key, (sub, message) in list(self._held_back.items()):
+                del self._held_back[key]
+                sub.enqueue(message)
+
+    # -- per message --
+    def _intercept(self, channel: str, symbol: str | None, sub: Subscription[Any], message: Any) -> None:
+        inj = self._inj
+        target = _target_channel(channel)
+        for index, fault in inj.active(FaultKind.PARTITION, target, symbol):
+            if fault.text("direction") in ("both", "downstream") and inj.toxic(index):
+                inj.hit(index)
+                return
+        if target == "ws":
+            for index, _ in inj.active(FaultKind.STALE_FEED, target, symbol):
+                inj.hit(index)
+                withheld = self._withheld.setdefault(index, [])
+                if len(withheld) < MAX_WITHHELD:
+                    withheld.append((sub, message))
+                return
+        if channel == "ws":
+            for index, fault in inj.active(FaultKind.FEED_GAP, target, symbol):
+                if inj.toxic(index):
+                    self._depth_fault(index, fault, sub, message)
+                    return
+        if channel == "user":
+            for index, fault in inj.active(FaultKind.USER_STREAM, target, symbol):
+                if inj.toxic(index):
+                    self._user_fault(index, fault, sub, message)
+                    return
+        self._deliver(sub, message)
+
+    def _deliver(self, sub: Subscription[Any], message: Any) -> None:
+        sub.enqueue(message)
+        held = self._held_back.pop(id(sub), None)
+        if held is not None:
+            held[0].enqueue(held[1])
+
+    def _depth_fault(self, index: int, fault: Fault, sub: Subscription[Any], message: Any) -> None:
+        inj = self._inj
+        mode = fault.text("mode")
+        if mode == "mixed":
+            mode = inj.rng(index).choice(("drop", "duplicate", "reorder"))
+        inj.hit(index)
+        if mode == "drop":
+            return
+        if mode == "duplicate":
+            self._deliver(sub, message)
+            sub.enqueue(message)
+            return
+        if id(sub) in self._held_back:  # already holding one back: deliver this one, then the held one
+            self._deliver(sub, message)
+            return
+        self._held_back[id(sub)] = (sub, message)
+
+    def _user_fault(self, index: int, fault: Fault, sub: Subscription[Any], message: Any) -> None:
+        inj = self._inj
+        mode = fault.text("mode")
+        if mode == "mixed":
+            mode = inj.rng(index).choice(("missed", "duplicated", "late"))
+        inj.hit(index)
+        if mode == "missed":
+            return
+        if mode == "duplicated":
+            sub.enqueue(message)
+            sub.enqueue(message)
+            return
+        loop = inj.venue.runtime.loop
+        loop.call_at(loop.time() + fault.num("delay_ms") / 1000.0, sub.enqueue, message)
+
+
+def _reset(sub: Subscription[Any]) -> None:
+    sub.error = ConnectionResetError("connection reset by peer (fault injection)")
+    sub.close()
