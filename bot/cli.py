@@ -22,6 +22,7 @@ from bot.session import SessionSummary, run_sim_session
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
 from reports.market_report import render_market_report, summary_rows
 
@@ -92,6 +93,18 @@ def exchange_simulate(
     if report is not None:
         command = "mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         console.print(f"report: {render_market_report(summary, report, command=command)}")
+
+
+@exchange_app.command("serve")
+def exchange_serve(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port on 127.0.0.1")] = 8765,
+    seed: Annotated[int, typer.Option(help="root seed of the market model and the fault draws")] = 7,
+    scenario: Annotated[Path | None, typer.Option(help="fault scenario (YAML), times from server start")] = None,
+    symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
+    log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
+) -> None:
+    """Serve the simulated exchange over Binance's REST and WebSocket protocol on 127.0.0.1, in real time."""
+    serve_exchange(port, seed, scenario, [s.strip() for s in symbols.split(",") if s.strip()], log)
 
 
 def _session_tables(summary: SessionSummary) -> list[Table]:

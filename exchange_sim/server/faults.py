@@ -1,0 +1,287 @@
+"""Transport faults of the wire server: a ``Scenario`` applied to real HTTP requests and WebSocket messages.
+
+Time is seconds since the server started (``RealTimeDriver.elapsed_s``); a fault hits a request or message
+with probability ``toxicity`` (seeded draws, one stream per fault). What each kind does here:
+
+* REST (``rest_call``): ``partition`` - the request hangs until the fault heals, then the connection is dropped
+  (upstream: never executed; downstream: executed first); ``latency`` - added delay (+ uniform jitter, spikes)
+  before and after execution; ``reset_peer`` (target ``both``) - connection closed before execution;
+  ``timeout_after_processing`` - executed, then HTTP 503 -1007 or the connection dropped; ``outage`` - HTTP 503
+  (writes -1007, possibly executed) or a WAF 403; ``rate_limit`` - its own weight budget, 429 then 418;
+  ``reject`` - a Binance reject of order writes, not executed; ``clock_skew`` - server time moves (-1021 follows).
+* Streams (``FeedGate``): ``partition`` drops messages; ``latency`` delays them in order; ``stale_feed`` withholds
+  them (dropped or flushed at heal); ``feed_gap`` drops, duplicates or reorders depth updates; ``user_stream``
+  misses, duplicates or delays execution reports; ``reset_peer`` closes open sockets at the fault's start and,
+  with ``reconnect=refuse``, new ones during the window.
+
+Every start, end and effect is written to the event log (kinds ``fault`` and ``fault_hit``), as the in-process
+injector does. Kinds that act on the market or the bot process are not transport faults and are ignored here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import simpy
+from aiohttp import web
+
+from exchange_sim.engine.types import ErrorCode
+from exchange_sim.eventlog import EventLog
+from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.rng import stream
+from exchange_sim.server import errors
+from exchange_sim.server.clock import RealTimeDriver
+from exchange_sim.server.errors import ApiError
+from exchange_sim.server.limits import WeightLimiter
+
+Handler = Callable[[], Awaitable[web.StreamResponse]]
+MAX_HANG_S = 300.0  # a partitioned request never hangs longer than this
+_REJECTS = {
+    "insufficient_balance": (int(ErrorCode.NEW_ORDER_REJECTED),
+                             "Account has insufficient balance for requested action."),
+    "filter": (int(ErrorCode.FILTER_FAILURE), "Filter failure: PRICE_FILTER"),
+    "would_match": (int(ErrorCode.NEW_ORDER_REJECTED), "Order would immediately match and take."),
+    "unknown_order": (int(ErrorCode.CANCEL_REJECTED), "Unknown order sent."),
+}
+
+
+class ConnectionDropped(Exception):
+    """The fault layer closed the client's connection: nothing must be written back."""
+
+
+class ServerFaults:
+    """One scenario applied at the transport (see module docstring). An empty scenario does nothing."""
+
+    def __init__(self, scenario: Scenario, *, seed: int, driver: RealTimeDriver, log: EventLog) -> None:
+        self.scenario = scenario
+        self.driver = driver
+        self.log = log
+        self.hits = [0] * len(scenario.faults)
+        self._rngs = [stream(seed, "server-faults", i, f.kind.value) for i, f in enumerate(scenario.faults)]
+        self._limiters: dict[int, WeightLimiter] = {}
+        driver.skew_ms = self._skew_ms
+
+    # -- bookkeeping --
+    def start(self) -> None:
+        """Record each fault's start and end in the event log at its time (simpy processes)."""
+        for index, fault in enumerate(self.scenario.faults):
+            self.driver.env.process(self._lifecycle(index, fault))
+
+    def _lifecycle(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        env = self.driver.env
+        yield env.timeout(max(0.0, fault.start_s - env.now))
+        self.log.record(self.driver.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
+                                                        "ph": "start", "dur": fault.duration_s,
+                                                        "x": fault.toxicity, "prm": dict(fault.params)})
+        yield env.timeout(fault.duration_s)
+        self.log.record(self.driver.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
+                                                        "ph": "end", "hits": self.hits[index]})
+
+    def now_s(self) -> float:
+        return self.driver.elapsed_s()
+
+    def active(self, channel: str, symbol: str | None = None) -> list[tuple[int, Fault]]:
+        now = self.now_s()
+        return [(i, f) for i, f in enumerate(self.scenario.faults) if f.is_active(now) and f.hits(channel, symbol)]
+
+    def strikes(self, index: int, fault: Fault) -> bool:
+        """Whether this request/message is hit (toxicity), counting the hit."""
+        if fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
+            return False
+        self.hits[index] += 1
+        return True
+
+    def record_hit(self, index: int, fault: Fault, effect: str, **fields: object) -> None:
+        self.log.record(self.driver.now_us(), "fault_hit", {"id": index, "f": fault.kind.value, "e": effect,
+                                                            **fields})
+
+    def rng(self, index: int) -> random.Random:
+        return self._rngs[index]
+
+    def _skew_ms(self, now_s: float) -> float:
+        skew = 0.0
+        for fault in self.scenario.faults:
+            if fault.kind is FaultKind.CLOCK_SKEW and fault.is_active(now_s):
+                skew += fault.num("offset_ms") + fault.num("drift_ppm") * (now_s - fault.start_s) / 1000.0
+                period = fault.num("strobe_period_s")
+                if period > 0 and int((now_s - fault.start_s) / period) % 2:
+                    skew += fault.num("strobe_ms")
+        return skew
+
+    def delay_s(self, index: int, fault: Fault) -> float:
+        rng = self._rngs[index]
+        delay = fault.num("latency_ms") + rng.random() * fault.num("jitter_ms")
+        if fault.num("spike_probability") and rng.random() < fault.num("spike_probability"):
+            delay += rng.random() * fault.num("spike_ms")
+        return delay / 1000.0
+
+    # -- REST --
+    async def rest_call(self, request: web.Request, handler: Handler, *, symbol: str | None, write: bool,
+                        weight: int) -> web.StreamResponse:
+        """Run ``handler`` through the active REST faults."""
+        faults = [(i, f) for i, f in self.active("rest", symbol) if self.strikes(i, f)] if self.scenario else []
+        if not faults:
+            return await handler()
+        delay_after = 0.0
+        after: tuple[int, Fault] | None = None
+        for index, fault in faults:
+            kind = fault.kind
+            if kind is FaultKind.PARTITION and fault.text("direction") in ("both", "upstream"):
+                self.record_hit(index, fault, "blackholed", path=request.path)
+                await self._hang_and_drop(request, fault)
+            elif kind is FaultKind.RESET_PEER:
+                self.record_hit(index, fault, "reset", path=request.path)
+                drop(request)
+            elif kind is FaultKind.OUTAGE:
+                await self._outage(request, handler, index, fault, write)
+            elif kind is FaultKind.RATE_LIMIT:
+                limiter = self._limiters.setdefault(index, WeightLimiter(
+                    limit=int(fault.num("weight_limit")) or 0, window_s=fault.num("window_s"),
+                    ban_after=int(fault.num("ban_after")), ban_s=fault.num("ban_s")))
+                try:
+                    limiter.charge(request.remote or "?", weight, self.now_s() - fault.start_s)
+                except ApiError as error:
+                    self.record_hit(index, fault, f"http{error.status}", path=request.path)
+                    raise
+            elif kind is FaultKind.REJECT and write and request.method == "POST":
+                code, msg = _REJECTS[fault.text("reason")]
+                self.record_hit(index, fault, "reject", path=request.path, code=code)
+                raise ApiError(code, msg)
+            elif kind is FaultKind.LATENCY:
+                await asyncio.sleep(self.delay_s(index, fault))
+                delay_after += self.delay_s(index, fault)
+            elif (kind is FaultKind.TIMEOUT_AFTER_PROCESSING and (write or fault.text("ops") == "all")) or (
+                    kind is FaultKind.PARTITION):  # downstream partition: executed, the answer is lost
+                after = (index, fault)
+        response = await handler()
+        if delay_after:
+            await asyncio.sleep(delay_after)
+        if after is not None:
+            index, fault = after
+            if fault.kind is FaultKind.PARTITION:
+                self.record_hit(index, fault, "reply_lost", path=request.path)
+                await self._hang_and_drop(request, fault)
+            elif fault.text("reply") == "lost":
+                self.record_hit(index, fault, "reply_lost", path=request.path)
+                drop(request)
+            else:
+                self.record_hit(index, fault, "timeout_after_processing", path=request.path)
+                raise errors.unknown_outcome()
+        return response
+
+    async def _hang_and_drop(self, request: web.Request, fault: Fault) -> None:
+        await asyncio.sleep(min(MAX_HANG_S, max(0.0, fault.end_s - self.now_s())))
+        drop(request)
+
+    async def _outage(self, request: web.Request, handler: Handler, index: int, fault: Fault, write: bool) -> None:
+        if fault.text("status") == "403":
+            self.record_hit(index, fault, "http403", path=request.path)
+            raise ApiError(errors.UNKNOWN, "Forbidden: request blocked by the web application firewall.", status=403)
+        if write:
+            executed = self._rngs[index].random() < fault.num("executes_probability")
+            if executed:
+                await handler()
+            self.record_hit(index, fault, "http503", path=request.path, executed=executed)
+            raise errors.unknown_outcome()
+        self.record_hit(index, fault, "http503", path=request.path)
+        raise ApiError(errors.SERVER_BUSY, "Service Unavailable.", status=503)
+
+    # -- WebSockets --
+    def refuse_connection(self, channel: str) -> bool:
+        """A reset_peer fault with ``reconnect=refuse`` is active on ``channel``."""
+        return any(f.kind is FaultKind.RESET_PEER and f.text("reconnect") == "refuse"
+                   for _, f in self.active(channel))
+
+    def reset_since(self, channel: str, connected_s: float) -> bool:
+        """A reset_peer fault on ``channel`` started after a socket connected: the socket must be closed."""
+        now = self.now_s()
+        return any(f.kind is FaultKind.RESET_PEER and connected_s < f.start_s <= now and f.hits(channel)
+                   for f in self.scenario.faults)
+
+
+def drop(request: web.Request) -> None:
+    """Close the client's connection without an answer (a reset as the client sees it)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    raise ConnectionDropped()
+
+
+class FeedGate:
+    """Stream faults of one feed (``channel`` "ws" or "user", one symbol or None) between producer and sockets.
+
+    ``push(message)`` forwards to ``emit`` zero, one or two times, now or later; ordering is kept except where a
+    fault reorders on purpose.
+    """
+
+    def __init__(self, faults: ServerFaults, channel: str, symbol: str | None, emit: Callable[[Any], None],
+                 *, depth: bool = False) -> None:
+        self.faults = faults
+        self.channel = channel
+        self.symbol = symbol
+        self.emit = emit
+        self.depth = depth
+        self._withheld: list[Any] = []
+        self._stale_mode = "drop"
+        self._held_back: Any = None
+        self._last_due = 0.0
+
+    def push(self, message: Any) -> None:
+        faults = self.faults
+        active = faults.active(self.channel, self.symbol) if faults.scenario else []
+        stale = [(i, f) for i, f in active if f.kind is FaultKind.STALE_FEED]
+        if stale:
+            self._stale_mode = stale[0][1].text("on_heal")
+            faults.hits[stale[0][0]] += 1
+            self._withheld.append(message)
+            return
+        if self._withheld:
+            withheld, self._withheld = self._withheld, []
+            if self._stale_mode == "flush":
+                for old in withheld:
+                    self._send(old, 0.0)
+        delay = 0.0
+        for index, fault in active:
+            kind = fault.kind
+            if kind is FaultKind.PARTITION and faults.strikes(index, fault):
+                return
+            if kind is FaultKind.LATENCY and faults.strikes(index, fault):
+                delay += faults.delay_s(index, fault)
+            if kind is FaultKind.FEED_GAP and self.depth and faults.strikes(index, fault):
+                mode = fault.text("mode")
+                if mode == "mixed":
+                    mode = faults.rng(index).choice(("drop", "duplicate", "reorder"))
+                if mode == "drop":
+                    return
+                if mode == "duplicate":
+                    self._send(message, delay)
+                elif mode == "reorder" and self._held_back is None:
+                    self._held_back = message
+                    return
+            if kind is FaultKind.USER_STREAM and self.channel == "user" and faults.strikes(index, fault):
+                mode = fault.text("mode")
+                if mode == "mixed":
+                    mode = faults.rng(index).choice(("missed", "duplicated", "late"))
+                if mode == "missed":
+                    return
+                if mode == "duplicated":
+                    self._send(message, delay)
+                else:
+                    asyncio.get_running_loop().call_later(fault.num("delay_ms") / 1000.0, self.emit, message)
+                    return
+        self._send(message, delay)
+        if self._held_back is not None:
+            held, self._held_back = self._held_back, None
+            self._send(held, delay)
+
+    def _send(self, message: Any, delay_s: float) -> None:
+        if delay_s <= 0 and self._last_due <= 0:
+            self.emit(message)
+            return
+        loop = asyncio.get_running_loop()
+        due = max(loop.time() + delay_s, self._last_due)
+        self._last_due = due
+        loop.call_at(due, self.emit, message)

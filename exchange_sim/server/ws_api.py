@@ -1,0 +1,174 @@
+"""The WebSocket API (``/ws-api/v3``): user data stream subscriptions and a few signed requests.
+
+Requests ``{"id", "method", "params"}`` are answered ``{"id", "status": 200, "result", "rateLimits"}`` or
+``{"id", "status": 4XX, "error": {"code", "msg"}}``. Methods: ``ping``, ``time``,
+``userDataStream.subscribe.signature`` (params ``apiKey, timestamp, recvWindow, signature``; the signature covers
+the other params sorted by name), ``userDataStream.unsubscribe``, and the signed ``order.place``,
+``order.cancel``, ``order.status``, ``openOrders.status`` (same parameters as REST plus ``apiKey``).
+
+User data events arrive wrapped ``{"subscriptionId": N, "event": {...}}``: ``executionReport`` per order change
+and ``outboundAccountPosition`` per balance change (changes of one instant grouped into one event). The stream
+is lossless: a client that stops reading is disconnected, never silently skipped (it must reconcile over REST).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from exchange_sim.engine.types import AccountId
+from exchange_sim.feeds import AccountUpdate, ExecutionReport
+from exchange_sim.server import auth, errors, trading, wire
+from exchange_sim.server.errors import ApiError
+from exchange_sim.server.faults import FeedGate
+from exchange_sim.server.params import Params
+from exchange_sim.server.state import ServerState
+from exchange_sim.server.ws_streams import SOCKETS, Connection
+
+Json = dict[str, Any]
+_SUBSCRIPTION_IDS = itertools.count(1)
+SignedCall = Callable[[ServerState, AccountId, Params], Awaitable[object]]
+_SIGNED: dict[str, SignedCall] = {
+    "order.place": trading.place,
+    "order.cancel": trading.cancel,
+    "order.status": trading.get_order,
+    "openOrders.status": trading.open_orders,
+}
+
+
+class UserSession:
+    """One ws-api socket's user data subscriptions (subscription id -> pump task)."""
+
+    def __init__(self, state: ServerState, conn: Connection) -> None:
+        self.state = state
+        self.conn = conn
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    def subscribe(self, account: AccountId) -> int:
+        sub_id = next(_SUBSCRIPTION_IDS)
+        self.tasks[sub_id] = asyncio.get_running_loop().create_task(self._pump(sub_id, account))
+        return sub_id
+
+    def unsubscribe(self, sub_id: int | None) -> None:
+        ids = list(self.tasks) if sub_id is None else [sub_id]
+        for i in ids:
+            task = self.tasks.pop(i, None)
+            if task is not None:
+                task.cancel()
+
+    async def _pump(self, sub_id: int, account: AccountId) -> None:
+        state = self.state
+
+        def emit(event: Json) -> None:
+            self.conn.send_json({"subscriptionId": sub_id, "event": event})
+
+        gate = FeedGate(state.faults, "user", None, emit)
+        sub = state.venue.subscribe_user(account, lambda: 0.0)
+        try:
+            while True:
+                batch = [await sub.get()]
+                while (more := sub.get_nowait()) is not None:
+                    batch.append(more)
+                balances: list[AccountUpdate] = []
+                for item in batch:
+                    if isinstance(item, AccountUpdate):
+                        balances.append(item)
+                        continue
+                    if balances:
+                        gate.push(wire.account_position(balances, state.ms))
+                        balances = []
+                    assert isinstance(item, ExecutionReport)
+                    gate.push(wire.execution_report(state.spec(item.order.symbol), item, state.ms))
+                if balances:
+                    gate.push(wire.account_position(balances, state.ms))
+        except ConnectionError:
+            await self.conn.abort()
+        finally:
+            sub.close()
+
+    async def close(self) -> None:
+        tasks = list(self.tasks.values())
+        self.tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=state.config.ws_heartbeat_s, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    if state.faults.scenario and state.faults.refuse_connection("user"):
+        await ws.close(code=1011, message=b"connection refused (fault)")
+        return ws
+    request.app[SOCKETS].add(ws)
+    conn = Connection(state, ws, request.transport, channel="user", lossless=True)
+    session = UserSession(state, conn)
+    writer = asyncio.get_running_loop().create_task(conn.writer())
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                conn.send_json(await handle_request(state, session, msg.data))
+    finally:
+        await session.close()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    return ws
+
+
+async def handle_request(state: ServerState, session: UserSession, text: str) -> Json:
+    req_id: object = None
+    try:
+        try:
+            request = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: invalid JSON.") from None
+        if not isinstance(request, dict):
+            raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: expected a JSON object.")
+        req_id = request.get("id")
+        method = request.get("method")
+        raw = request.get("params") or {}
+        if not isinstance(method, str) or not isinstance(raw, dict):
+            raise ApiError(errors.MANDATORY_PARAM, "Malformed request: 'method' and 'params' are required.")
+        result = await _dispatch(state, session, method, raw)
+        return {"id": req_id, "status": 200, "result": result, "rateLimits": []}
+    except ApiError as error:
+        return {"id": req_id, "status": error.status, "error": {"code": error.code, "msg": error.msg}}
+
+
+def _signed(state: ServerState, raw: dict[str, Any]) -> tuple[AccountId, Params]:
+    params = Params.from_mapping(raw)
+    principal = state.keys.verify(params.opt_text("apiKey"), params, auth.ws_payload(params.raw()),
+                                  state.driver.epoch_ms())
+    return principal.account, params
+
+
+async def _dispatch(state: ServerState, session: UserSession, method: str, raw: dict[str, Any]) -> object:
+    if method == "ping":
+        return {}
+    if method == "time":
+        return {"serverTime": state.driver.epoch_ms()}
+    if method == "userDataStream.subscribe.signature":
+        account, _ = _signed(state, raw)
+        return {"subscriptionId": session.subscribe(account)}
+    if method == "userDataStream.unsubscribe":
+        sub_id = raw.get("subscriptionId")
+        if sub_id is not None and not isinstance(sub_id, int):
+            raise errors.invalid_value("subscriptionId")
+        session.unsubscribe(sub_id)
+        return {}
+    call = _SIGNED.get(method)
+    if call is None:
+        raise ApiError(errors.UNSUPPORTED_OPERATION, f"Unknown method '{method}'.")
+    account, params = _signed(state, raw)
+    if method == "order.place":
+        state.orders.charge(account, state.faults.now_s())
+    return await call(state, account, params)
