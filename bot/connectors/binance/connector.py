@@ -1,0 +1,333 @@
+"""BinanceConnector: the ``Venue`` of one account on Binance Spot or on the simulator's Binance-compatible server.
+
+One class for both: only ``BinanceConfig.endpoints`` differ. It composes the parts of this package: ``RestClient``
+(signing, weight budget, timeouts, classification, retries of idempotent reads), ``TimeSync`` (server-time
+offset), ``WsStream`` (market streams and the WebSocket API user stream) and ``wire`` (JSON <-> bot types).
+
+Behaviour the order manager relies on (same as ``SimConnector``):
+
+* ``place``/``cancel``/``cancel_replace`` are sent once. A timeout, 5xx, drop after sending or -1006/-1007 raises
+  ``BotError(UNKNOWN_OUTCOME)``: the caller queries by client order id. Rejects raise their fatal ``BotError``.
+* A -1021 (timestamp outside recvWindow) on any signed request resyncs the offset once and retries once; the
+  venue rejected it before doing anything, so the retry is safe. Concurrent -1021s share one resync.
+* ``cancel_replace`` (STOP_ON_FAILURE) returns both halves: -2022 (cancel failed, new order not attempted) gives
+  ``new=None``; -2021 (one half failed) gives the failing half as its ``BotError``.
+* Fills from ``fills()`` carry client order ids from a bounded ``order id -> client order id`` map filled by every
+  order the connector sees; an unknown order id is looked up once with ``GET order``.
+* Streams start connecting when requested; ``book()`` first waits (bounded) for the symbol's depth streams that
+  are still connecting, so "subscribe, then snapshot" loses no diff. A stream that drops raises a recoverable
+  ``BotError(NETWORK)`` once: ``MarketData`` resubscribes and resyncs, the order manager reconciles.
+
+Secrets: the API secret lives in a ``SecretStr``; ``repr`` shows a masked key; errors and logs never carry the
+query string, headers or secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+
+from bot.connectors.binance import wire
+from bot.connectors.binance.config import BinanceConfig, Credentials
+from bot.connectors.binance.http import Answer, Endpoint, RestClient
+from bot.connectors.binance.limiter import Priority, WeightLimiter
+from bot.connectors.binance.streams import ReconnectPolicy, WsStream, combined_stream_url, unwrap_market
+from bot.connectors.binance.time_sync import TimeSync
+from bot.connectors.binance.user_stream import UserEventHandler, open_user_ws
+from bot.core.clock import LoopClock
+from bot.core.errors import BotError, ErrorCode, venue_error
+from bot.core.types import (
+    Balance,
+    BookSnapshot,
+    CancelReplaceOutcome,
+    ClientOrderId,
+    DepthUpdate,
+    Fill,
+    NewOrder,
+    PublicTrade,
+    SymbolInfo,
+    TradeId,
+    UserEvent,
+    VenueOrder,
+)
+from bot.interfaces import Clock
+
+log = logging.getLogger("bot.connectors.binance")
+
+T = TypeVar("T")
+
+FILLS_PAGE_SIZE = 1000  # the most myTrades returns per request
+MAX_FILL_PAGES = 10_000  # fills() refuses to page past 10 million fills in one call
+MAX_REMEMBERED_ORDERS = 100_000  # bound of the order id -> client order id map (oldest forgotten first)
+USER_STREAM_WEIGHT = 2  # WebSocket API connection + subscribe
+
+TIME = Endpoint(method="GET", path="time", weight=1)
+EXCHANGE_INFO = Endpoint(method="GET", path="exchangeInfo", weight=20)
+ACCOUNT = Endpoint(method="GET", path="account", weight=20, signed=True)
+PLACE = Endpoint(method="POST", path="order", weight=1, priority=Priority.ORDER, signed=True, mutating=True,
+                 orders=1)
+CANCEL = Endpoint(method="DELETE", path="order", weight=1, priority=Priority.CANCEL, signed=True, mutating=True)
+CANCEL_REPLACE = Endpoint(method="POST", path="order/cancelReplace", weight=1, priority=Priority.ORDER, signed=True,
+                          mutating=True, orders=1)
+QUERY = Endpoint(method="GET", path="order", weight=4, signed=True)
+OPEN_ORDERS = Endpoint(method="GET", path="openOrders", weight=6, signed=True)
+OPEN_ORDERS_ALL = Endpoint(method="GET", path="openOrders", weight=80, signed=True)
+MY_TRADES = Endpoint(method="GET", path="myTrades", weight=20, signed=True)
+CANCEL_REPLACE_HALF_CODES = frozenset({-2021, -2022})
+
+
+def depth_endpoint(limit: int) -> Endpoint:
+    """``GET depth`` weighs 5 up to 100 levels, 25 to 500, 50 to 1000, 250 beyond."""
+    weight = 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+    return Endpoint(method="GET", path="depth", weight=weight)
+
+
+class BinanceConnector:
+    """One account's ``Venue`` over Binance's REST API, market streams and WebSocket API (module docstring).
+
+    Usable from creation (the HTTP session and the server-time offset are set up lazily by the first request)
+    until ``close()``, which ends every stream and closes the session.
+    """
+
+    def __init__(
+        self,
+        config: BinanceConfig,
+        credentials: Credentials | None = None,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.name = config.name
+        self.config = config
+        self._credentials = credentials
+        self._clock: Clock = clock if clock is not None else LoopClock()
+        self._rng = random.Random(seed)
+        cfg = config
+        self.time = TimeSync(self._clock, self._fetch_server_ms, samples=cfg.time_sync_samples,
+                             max_age_s=cfg.time_sync_max_age_s, min_interval_s=cfg.time_sync_min_interval_s)
+        self.limiter = WeightLimiter(cfg.limiter, monotonic_s=self._clock.monotonic_s, server_ms=self.time.now_ms)
+        self._rest = RestClient(cfg, self.limiter, credentials=credentials, timestamp_ms=self.time.now_ms,
+                                rng=self._rng, session=session)
+        self._policy = ReconnectPolicy(cfg, self._rng, self._clock.monotonic_s)
+        self._infos: dict[str, SymbolInfo] = {}
+        self._client_ids: dict[int, ClientOrderId] = {}
+        self._streams: set[WsStream[Any]] = set()
+        self._depth_streams: dict[str, set[WsStream[Any]]] = {}
+
+    def __repr__(self) -> str:
+        return f"BinanceConnector(name={self.name!r}, rest={self.config.endpoints.rest_url!r}, " \
+               f"credentials={self._credentials!r})"
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    # -- reference data --
+    async def symbols(self) -> list[SymbolInfo]:
+        body = (await self._call(EXCHANGE_INFO)).body
+        weight, orders = wire.rate_limits(body)
+        self.limiter.set_venue_limits(weight or self.limiter.config.weight_limit_1m,
+                                      orders or self.limiter.config.order_limit_10s)
+        infos = []
+        for entry in wire.field(body, "symbols"):
+            try:
+                info = wire.symbol_info(entry)
+            except BotError as error:
+                log.info("skipping symbol %s: %s", entry.get("symbol"), error.message)
+                continue
+            self._infos[info.symbol] = info
+            infos.append(info)
+        return infos
+
+    async def symbol_info(self, symbol: str) -> SymbolInfo:
+        """``symbol``'s rules (exchangeInfo is fetched once, then cached)."""
+        info = self._infos.get(symbol)
+        if info is None:
+            await self.symbols()
+            info = self._infos.get(symbol)
+            if info is None:
+                raise BotError(ErrorCode.BAD_SYMBOL, f"{symbol!r} is not traded on {self.name}")
+        return info
+
+    async def server_time_ms(self) -> int:
+        return await self._fetch_server_ms()
+
+    async def _fetch_server_ms(self) -> int:
+        return int(wire.field((await self._rest.request(TIME)).body, "serverTime"))
+
+    async def book(self, symbol: str, limit: int = 100) -> BookSnapshot:
+        connecting = [s.ready.wait() for s in self._depth_streams.get(symbol, ()) if not s.ready.is_set()]
+        if connecting:  # subscribe-then-snapshot: let the streams connect first (bounded)
+            try:
+                async with asyncio.timeout(self.config.ws_connect_timeout_s):
+                    await asyncio.gather(*connecting)
+            except TimeoutError:
+                pass
+        info = await self.symbol_info(symbol)
+        answer = await self._call(depth_endpoint(limit), [("symbol", symbol), ("limit", str(limit))])
+        return wire.book(info, answer.body)
+
+    # -- orders --
+    async def place(self, order: NewOrder) -> VenueOrder:
+        info = await self.symbol_info(order.symbol)
+        answer = await self._call(PLACE, wire.order_params(info, order))
+        return self._remember(wire.venue_order(info, answer.body))
+
+    async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
+        info = await self.symbol_info(symbol)
+        answer = await self._call(CANCEL, [("symbol", symbol), ("origClientOrderId", client_order_id)])
+        return self._remember(wire.venue_order(info, answer.body))
+
+    async def cancel_replace(
+        self, symbol: str, cancel_client_order_id: ClientOrderId, new: NewOrder
+    ) -> CancelReplaceOutcome:
+        info = await self.symbol_info(symbol)
+        params = [*wire.order_params(info, new), ("cancelReplaceMode", "STOP_ON_FAILURE"),
+                  ("cancelOrigClientOrderId", cancel_client_order_id)]
+        answer = await self._call(CANCEL_REPLACE, params, accept_codes=CANCEL_REPLACE_HALF_CODES)
+        data = answer.body.get("data", answer.body) if "code" in answer.body else answer.body
+        cancel = self._half(info, data.get("cancelResponse"), "cancel")
+        if cancel is None:
+            raise BotError(ErrorCode.UNKNOWN_OUTCOME, "cancelReplace: answer without its cancel half")
+        placed = None if data.get("newOrderResult") == "NOT_ATTEMPTED" else self._half(
+            info, data.get("newOrderResponse"), "new order")
+        return CancelReplaceOutcome(cancel, placed)
+
+    def _half(self, info: SymbolInfo, response: Any, what: str) -> VenueOrder | Exception | None:
+        if not isinstance(response, dict):
+            return None
+        if "code" in response:
+            return venue_error(int(response["code"]), f"cancelReplace {what}: {response.get('msg', '')}")
+        return self._remember(wire.venue_order(info, response))
+
+    async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
+        info = await self.symbol_info(symbol)
+        answer = await self._call(QUERY, [("symbol", symbol), ("origClientOrderId", client_order_id)])
+        return self._remember(wire.venue_order(info, answer.body))
+
+    async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
+        if symbol is None:
+            answer = await self._call(OPEN_ORDERS_ALL)
+        else:
+            answer = await self._call(OPEN_ORDERS, [("symbol", symbol)])
+        return [self._remember(wire.venue_order(await self.symbol_info(o["symbol"]), o)) for o in answer.body]
+
+    async def balances(self) -> dict[str, Balance]:
+        return wire.balances((await self._call(ACCOUNT)).body)
+
+    async def fills(self, symbol: str, from_trade_id: TradeId | None = None) -> list[Fill]:
+        """The account's fills on ``symbol`` from ``from_trade_id`` on (inclusive; all if None), oldest first."""
+        info = await self.symbol_info(symbol)
+        next_id = 0 if from_trade_id is None else int(from_trade_id)
+        trades: list[Any] = []
+        for _ in range(MAX_FILL_PAGES):
+            params = [("symbol", symbol), ("fromId", str(next_id)), ("limit", str(FILLS_PAGE_SIZE))]
+            page = (await self._call(MY_TRADES, params)).body
+            trades.extend(page)
+            if len(page) < FILLS_PAGE_SIZE:
+                break
+            next_id = int(page[-1]["id"]) + 1
+        else:
+            raise BotError(ErrorCode.INTERNAL, f"fills({symbol!r}) passed {MAX_FILL_PAGES} pages of trades")
+        return [wire.my_trade(info, t, await self._client_order_id(info, int(t["orderId"]))) for t in trades]
+
+    async def _client_order_id(self, info: SymbolInfo, order_id: int) -> ClientOrderId:
+        client_order_id = self._client_ids.get(order_id)
+        if client_order_id is None:
+            answer = await self._call(QUERY, [("symbol", info.symbol), ("orderId", str(order_id))])
+            client_order_id = self._remember(wire.venue_order(info, answer.body)).client_order_id
+        return client_order_id
+
+    def _remember(self, order: VenueOrder) -> VenueOrder:
+        client_ids = self._client_ids
+        if order.order_id not in client_ids:
+            if len(client_ids) >= MAX_REMEMBERED_ORDERS:
+                del client_ids[next(iter(client_ids))]
+            client_ids[order.order_id] = order.client_order_id
+        return order
+
+    async def _call(
+        self, endpoint: Endpoint, params: Sequence[tuple[str, str]] = (), *,
+        accept_codes: frozenset[int] = frozenset(),
+    ) -> Answer:
+        """A request after the server-time offset is known (signed timestamps and the limiter's windows use it);
+        on -1021 resync the offset once and retry once."""
+        generation = await self.time.ensure()
+        try:
+            return await self._rest.request(endpoint, params, accept_codes=accept_codes)
+        except BotError as error:
+            if error.code is not ErrorCode.TIMESTAMP_OUT_OF_WINDOW:
+                raise
+            log.warning("%s %s: timestamp outside recvWindow; resyncing server time", endpoint.method, endpoint.path)
+        await self.time.resync(generation)
+        return await self._rest.request(endpoint, params, accept_codes=accept_codes)
+
+    # -- streams --
+    def depth_updates(self, symbol: str) -> WsStream[DepthUpdate]:
+        stream = self._market_stream(symbol, "depth@100ms", "depthUpdate", wire.depth_update)
+        self._depth_streams.setdefault(symbol, set()).add(stream)
+        return stream
+
+    def public_trades(self, symbol: str) -> WsStream[PublicTrade]:
+        return self._market_stream(symbol, "trade", "trade", wire.public_trade)
+
+    def user_events(self) -> WsStream[UserEvent]:
+        credentials = self._credentials
+        if credentials is None:
+            raise BotError(ErrorCode.AUTH_FAILED, "the user stream needs credentials; none configured",
+                           recoverable=False)
+        handler = UserEventHandler(self.symbol_info)
+
+        async def open_ws() -> aiohttp.ClientWebSocketResponse:
+            await self.limiter.acquire(USER_STREAM_WEIGHT, Priority.READ)
+            ws, handler.subscription_id = await open_user_ws(self._rest.session(), self.config, credentials, self.time)
+            return ws
+
+        return self._stream("userData", open_ws, handler)
+
+    def _market_stream(
+        self, symbol: str, suffix: str, event_type: str, translate: Callable[[SymbolInfo, Any], T]
+    ) -> WsStream[T]:
+        name = f"{symbol.lower()}@{suffix}"
+        url = combined_stream_url(self.config.endpoints.stream_url, [name])
+
+        async def handle(message: Any) -> Sequence[T]:
+            event = unwrap_market(message)
+            if event is None or event.get("e") != event_type:
+                return ()
+            return (translate(await self.symbol_info(symbol), event),)
+
+        def open_ws() -> Awaitable[aiohttp.ClientWebSocketResponse]:
+            return self._rest.session().ws_connect(url, heartbeat=self.config.ws_heartbeat_s)
+
+        return self._stream(name, open_ws, handle)
+
+    def _stream(
+        self,
+        key: str,
+        open_ws: Callable[[], Awaitable[aiohttp.ClientWebSocketResponse]],
+        handle: Callable[[Any], Awaitable[Sequence[T]]],
+    ) -> WsStream[T]:
+        stream: WsStream[T] = WsStream(key=key, open_ws=open_ws, handle=handle, config=self.config,
+                                       policy=self._policy, monotonic_s=self._clock.monotonic_s,
+                                       on_end=self._forget)
+        self._streams.add(stream)
+        return stream
+
+    def _forget(self, stream: WsStream[Any]) -> None:
+        self._streams.discard(stream)
+        for streams in self._depth_streams.values():
+            streams.discard(stream)
+
+    async def close(self) -> None:
+        """End every open stream, then close the HTTP session."""
+        await asyncio.gather(*(stream.aclose() for stream in list(self._streams)))
+        self._streams.clear()
+        self._depth_streams.clear()
+        await self._rest.close()

@@ -1,0 +1,156 @@
+"""Client-side request-weight and order-count limiter: the bot never reaches a venue limit, so never a ban.
+
+Binance counts request weight per IP in fixed one-minute windows and new orders per account in fixed 10-second
+windows (both aligned to server time). The limiter counts what it lets through in the current windows, raises its
+counts to what the venue reports (``X-MBX-USED-WEIGHT-1M``, ``X-MBX-ORDER-COUNT-10S``: other clients on the IP
+count too), and admits a request only if it fits a budget below the venue's limit. Cancels go first: a
+``cancel_reserve_fraction`` of the weight budget is usable by cancels only, so pulling quotes still works when
+new orders and reads are held back.
+
+After a 429 or 418 (``block``) nothing is admitted before ``Retry-After`` expires: ``acquire`` raises at once.
+
+Errors (``acquire``): ``BotError(RATE_LIMITED, retry_after_ms)`` when the budget frees later than ``max_wait_s``
+or during a 429 block; ``BotError(IP_BANNED, recoverable=False)`` during a 418 ban; ``ValueError`` for a request
+heavier than the whole budget (a bug).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+
+from bot.connectors.binance.config import LimiterConfig
+from bot.core.errors import BotError, ErrorCode
+
+WEIGHT_WINDOW_MS = 60_000
+ORDER_WINDOW_MS = 10_000
+USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-10S"
+_MAX_WAITS = 4  # an admitted request waits at most this many times (a window always frees budget)
+
+
+class Priority(IntEnum):
+    """Who goes first when budget is short: cancels, then new orders, then reads."""
+
+    CANCEL = 0
+    ORDER = 1
+    READ = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """The windows a request was admitted in, so its response headers update the right counts."""
+
+    weight_window: int
+    order_window: int
+
+
+class WeightLimiter:
+    """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows."""
+
+    def __init__(
+        self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int]
+    ) -> None:
+        self.config = config
+        self._monotonic_s = monotonic_s
+        self._server_ms = server_ms
+        self.set_venue_limits(config.weight_limit_1m, config.order_limit_10s)
+        self._weight_window = -1
+        self._order_window = -1
+        self.used_weight = 0
+        self.order_count = 0
+        self._blocked_until_s = 0.0
+        self._banned = False
+
+    def set_venue_limits(self, weight_limit_1m: int, order_limit_10s: int) -> None:
+        """Adopt the venue's published limits (from exchangeInfo) where they are lower than the configured ones."""
+        cfg = self.config
+        weight_limit = min(weight_limit_1m, cfg.weight_limit_1m)
+        order_limit = min(order_limit_10s, cfg.order_limit_10s)
+        self.weight_budget = max(1, math.floor(weight_limit * cfg.budget_fraction))
+        self.order_budget = max(1, math.floor(order_limit * cfg.budget_fraction))
+        self.shared_weight_budget = max(1, math.floor(self.weight_budget * (1 - cfg.cancel_reserve_fraction)))
+
+    # -- 429 / 418 --
+    def block(self, retry_after_s: float | None, *, banned: bool) -> float:
+        """Send nothing for ``retry_after_s`` (the default when None); returns the block's length in seconds."""
+        seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)
+        self._blocked_until_s = max(self._blocked_until_s, self._monotonic_s() + seconds)
+        self._banned = self._banned or banned
+        return seconds
+
+    def blocked_ms(self) -> int:
+        """Milliseconds left of a 429/418 block (0 when none)."""
+        left = self._blocked_until_s - self._monotonic_s()
+        if left <= 0:
+            self._banned = False
+            return 0
+        return math.ceil(left * 1000)
+
+    # -- admission --
+    async def acquire(self, weight: int, priority: Priority, *, orders: int = 0) -> Ticket:
+        """Wait (at most ``max_wait_s``) until ``weight`` (and ``orders`` new orders) fit, then count them."""
+        if weight > self.weight_budget or orders > self.order_budget:
+            raise ValueError(f"request of weight {weight}, {orders} orders exceeds the whole budget")
+        for _ in range(_MAX_WAITS):
+            blocked_ms = self.blocked_ms()
+            if blocked_ms:
+                if self._banned:
+                    raise BotError(ErrorCode.IP_BANNED, f"IP banned by the venue for {blocked_ms} ms more",
+                                   recoverable=False, retry_after_ms=blocked_ms)
+                raise BotError(ErrorCode.RATE_LIMITED, f"rate limited by the venue for {blocked_ms} ms more",
+                               retry_after_ms=blocked_ms)
+            wait_s = self._try(weight, priority, orders)
+            if wait_s == 0:
+                return Ticket(self._weight_window, self._order_window)
+            if wait_s > self.config.max_wait_s:
+                raise BotError(ErrorCode.RATE_LIMITED, f"client-side budget spent ({priority.name}): "
+                               f"weight {self.used_weight}/{self.weight_budget}, "
+                               f"orders {self.order_count}/{self.order_budget}",
+                               retry_after_ms=math.ceil(wait_s * 1000))
+            await asyncio.sleep(wait_s)
+        raise BotError(ErrorCode.RATE_LIMITED, "budget did not free up", retry_after_ms=ORDER_WINDOW_MS)
+
+    def _try(self, weight: int, priority: Priority, orders: int) -> float:
+        """Count the request and return 0 if it fits; else the seconds until the window that frees budget."""
+        now_ms = self._server_ms()
+        self._roll(now_ms)
+        limit = self.weight_budget if priority is Priority.CANCEL else self.shared_weight_budget
+        if self.used_weight + weight > limit:
+            return (WEIGHT_WINDOW_MS - now_ms % WEIGHT_WINDOW_MS) / 1000
+        if orders and self.order_count + orders > self.order_budget:
+            return (ORDER_WINDOW_MS - now_ms % ORDER_WINDOW_MS) / 1000
+        self.used_weight += weight
+        self.order_count += orders
+        return 0.0
+
+    def _roll(self, now_ms: int) -> None:
+        weight_window, order_window = now_ms // WEIGHT_WINDOW_MS, now_ms // ORDER_WINDOW_MS
+        if weight_window != self._weight_window:
+            self._weight_window, self.used_weight = weight_window, 0
+        if order_window != self._order_window:
+            self._order_window, self.order_count = order_window, 0
+
+    # -- what the venue says --
+    def observe(self, headers: Mapping[str, str], ticket: Ticket) -> None:
+        """Raise the counts to the venue's (never lower them), if still in the windows of ``ticket``."""
+        self._roll(self._server_ms())
+        used = _int_header(headers, USED_WEIGHT_HEADER)
+        if used is not None and ticket.weight_window == self._weight_window:
+            self.used_weight = max(self.used_weight, used)
+        count = _int_header(headers, ORDER_COUNT_HEADER)
+        if count is not None and ticket.order_window == self._order_window:
+            self.order_count = max(self.order_count, count)
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

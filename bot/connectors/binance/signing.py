@@ -1,0 +1,38 @@
+"""HMAC-SHA256 request signing as Binance specifies it (hex digest keyed by the API secret).
+
+REST: the signature covers the exact query string sent (``encode_params``), and is appended last as
+``&signature=<hex>``. WebSocket API: the signature covers the request's params sorted by name and joined as
+``key=value&...`` (``ws_payload``). The secret never leaves ``SecretStr`` except into ``hmac.new``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote
+
+from bot.connectors.binance.config import SecretStr
+
+Params = Sequence[tuple[str, str]]
+
+
+def sign(secret: SecretStr, payload: str) -> str:
+    """The hex HMAC-SHA256 of ``payload`` keyed by ``secret``."""
+    return hmac.new(secret.get_secret_value().encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def encode_params(params: Params) -> str:
+    """``k=v&k=v`` in the given order, percent-encoded (RFC 3986 unreserved characters kept)."""
+    return "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in params)
+
+
+def signed_query(params: Params, secret: SecretStr) -> str:
+    """The query string to send: the encoded params, then ``signature`` over exactly that string."""
+    query = encode_params(params)
+    return f"{query}&signature={sign(secret, query)}"
+
+
+def ws_payload(params: Mapping[str, str]) -> str:
+    """The WebSocket API's signature payload: params sorted by name, ``key=value`` joined by ``&``."""
+    return "&".join(f"{key}={params[key]}" for key in sorted(params))

@@ -1,0 +1,82 @@
+"""Server-time sync: the offset between the bot's clock and the venue's, so signed timestamps are accepted.
+
+Each sample brackets one ``GET /api/v3/time``: sent at local ``t0``, answered at ``t1``; the server read its
+clock at about the midpoint, so ``offset = server - (t0 + t1) / 2``, with an error under ``(t1 - t0) / 2``. A sync
+takes a few samples and keeps the one with the shortest round trip. ``now_ms()`` is local time plus the offset.
+
+Invariants: concurrent ``resync`` calls share one sync (a burst of -1021 answers costs one round of samples,
+never a storm), and no sync starts within ``min_interval_s`` of the previous one; ``generation`` counts syncs, so
+a caller that signed with an older offset knows a newer one exists.
+
+Errors: whatever the fetch raises (``BotError``) propagates; the previous offset is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bot.interfaces import Clock
+
+
+class TimeSync:
+    """The venue's clock estimated from the local ``clock`` and ``fetch_server_ms`` round trips."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        fetch_server_ms: Callable[[], Awaitable[int]],
+        *,
+        samples: int = 3,
+        max_age_s: float = 300.0,
+        min_interval_s: float = 1.0,
+    ) -> None:
+        self._clock = clock
+        self._fetch = fetch_server_ms
+        self._samples = samples
+        self._max_age_s = max_age_s
+        self._min_interval_s = min_interval_s
+        self.offset_ms = 0
+        self.rtt_ms: int | None = None
+        self.generation = 0
+        self._synced_at_s: float | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def synced(self) -> bool:
+        return self._synced_at_s is not None
+
+    def now_ms(self) -> int:
+        """The venue's current time as estimated (the local clock until the first sync)."""
+        return self._clock.now_ms() + self.offset_ms
+
+    def stale(self) -> bool:
+        """Never synced, or synced longer than ``max_age_s`` ago."""
+        return self._synced_at_s is None or self._clock.monotonic_s() - self._synced_at_s > self._max_age_s
+
+    async def ensure(self) -> int:
+        """Sync if stale; return the generation to pass to ``resync`` later."""
+        if self.stale():
+            await self.resync(self.generation)
+        return self.generation
+
+    async def resync(self, seen_generation: int) -> None:
+        """Sync unless a sync newer than ``seen_generation`` happened, or the last one is under ``min_interval_s``
+        old (concurrent callers share one)."""
+        async with self._lock:
+            if self.generation > seen_generation:
+                return
+            if self._synced_at_s is not None and self._clock.monotonic_s() - self._synced_at_s < self._min_interval_s:
+                return
+            best: tuple[int, int] | None = None  # (rtt_ms, offset_ms)
+            for _ in range(self._samples):
+                t0 = self._clock.now_ms()
+                server_ms = await self._fetch()
+                t1 = self._clock.now_ms()
+                sample = (t1 - t0, server_ms - (t0 + t1) // 2)
+                if best is None or sample[0] < best[0]:
+                    best = sample
+            assert best is not None  # samples >= 1
+            self.rtt_ms, self.offset_ms = best
+            self.generation += 1
+            self._synced_at_s = self._clock.monotonic_s()

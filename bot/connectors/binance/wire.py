@@ -1,0 +1,280 @@
+"""Binance JSON <-> bot types. Pure functions: decimals as strings on the wire, ticks/lots/atoms in the bot.
+
+Rules:
+
+* prices become ticks and quantities lots of the symbol's ``SymbolInfo`` (exact on a conforming venue;
+  off-grid values round down); money becomes atoms (1e-8, rounded down); outgoing decimals are written in
+  plain notation (``format(d, "f")``, never ``1E+1``).
+* an order's ``time_ms`` is its last update (``updateTime``, else ``transactTime``, else ``time``); a canceled
+  order's client id is ``origClientOrderId`` (DELETE answers carry the cancel's own id in ``clientOrderId``),
+  an execution report's is ``C`` when set (cancels), else ``c``.
+* ``EXPIRED_IN_MATCH`` (self-trade prevention) is ``EXPIRED``; a price of zero (MARKET) is ``None``.
+* ``LIMIT`` orders carry their time in force; ``LIMIT_MAKER`` and ``MARKET`` carry none.
+
+Errors: ``WireError`` (a ``BotError(INTERNAL)``, not recoverable) for a message that lacks a field or has one
+this bot does not understand (an order type it never sends, a malformed number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.core.errors import BotError, ErrorCode
+from bot.core.types import (
+    ATOMS_PER_UNIT,
+    Balance,
+    BalanceUpdate,
+    BookLevel,
+    BookSnapshot,
+    ClientOrderId,
+    DepthUpdate,
+    Fill,
+    NewOrder,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    PublicTrade,
+    Side,
+    SymbolInfo,
+    TradeId,
+    VenueOrder,
+    VenueOrderId,
+)
+
+Json = Mapping[str, Any]
+
+_STATUS: dict[str, OrderStatus] = {
+    "PENDING_NEW": OrderStatus.PENDING_NEW,
+    "NEW": OrderStatus.NEW,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "PENDING_CANCEL": OrderStatus.PENDING_CANCEL,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
+
+
+class WireError(BotError):
+    """A venue message the connector cannot translate."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INTERNAL, message, recoverable=False)
+
+
+def field(obj: Json, key: str) -> Any:
+    """``obj[key]``, or ``WireError`` when it is missing."""
+    try:
+        return obj[key]
+    except (KeyError, TypeError):
+        raise WireError(f"missing field {key!r}") from None
+
+
+def dec(value: Any) -> Decimal:
+    """A wire decimal (string or int) as ``Decimal``, normalised without exponent above the units."""
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        raise WireError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise WireError(f"not a finite number: {value!r}")
+    return number.quantize(Decimal(1)) if number.as_tuple().exponent > 0 else number  # type: ignore[operator]
+
+
+def plain(value: Decimal) -> str:
+    """``value`` in plain notation for the wire."""
+    return format(value, "f")
+
+
+def atoms(value: Any) -> int:
+    return int(dec(value) * ATOMS_PER_UNIT)
+
+
+def _enum(mapping: Callable[[str], Any], value: Any, what: str) -> Any:
+    try:
+        return mapping(value)
+    except (ValueError, KeyError):
+        raise WireError(f"unsupported {what}: {value!r}") from None
+
+
+# -- exchange info --
+def symbol_info(entry: Json) -> SymbolInfo:
+    """One ``exchangeInfo.symbols[]`` entry (PRICE_FILTER, LOT_SIZE and NOTIONAL or MIN_NOTIONAL filters)."""
+    filters = {f.get("filterType"): f for f in field(entry, "filters")}
+    price, lot = filters.get("PRICE_FILTER"), filters.get("LOT_SIZE")
+    notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL")
+    if price is None or lot is None:
+        raise WireError(f"{entry.get('symbol')!r}: no PRICE_FILTER or LOT_SIZE filter")
+    step = dec(field(lot, "stepSize"))
+    if step <= 0 or dec(field(price, "tickSize")) <= 0:
+        raise WireError(f"{entry.get('symbol')!r}: tick size and step size must be positive")
+    return SymbolInfo(
+        symbol=field(entry, "symbol"),
+        base_asset=field(entry, "baseAsset"),
+        quote_asset=field(entry, "quoteAsset"),
+        tick_size=dec(field(price, "tickSize")),
+        step_size=step,
+        min_notional=dec(notional.get("minNotional", "0")) if notional is not None else Decimal(0),
+        min_qty_lots=max(1, int(dec(lot.get("minQty", "0")) // step)),
+        max_qty_lots=int(dec(lot.get("maxQty", "0")) // step) or 10**12,
+    )
+
+
+def rate_limits(info: Json) -> tuple[int | None, int | None]:
+    """(REQUEST_WEIGHT per minute, ORDERS per 10 s) from exchangeInfo's ``rateLimits``, None when absent."""
+    weight = orders = None
+    for limit in info.get("rateLimits", ()):
+        seconds = {"SECOND": 1, "MINUTE": 60, "DAY": 86_400}.get(limit.get("interval"), 0) * limit.get("intervalNum", 1)
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT" and seconds == 60:
+            weight = int(limit["limit"])
+        elif limit.get("rateLimitType") == "ORDERS" and seconds == 10:
+            orders = int(limit["limit"])
+    return weight, orders
+
+
+# -- market data --
+def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
+    return tuple(BookLevel(info.to_ticks(dec(price)), info.to_lots(dec(qty))) for price, qty in levels)
+
+
+def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
+    """A REST ``depth`` answer."""
+    return BookSnapshot(
+        symbol=info.symbol,
+        last_update_id=int(field(snapshot, "lastUpdateId")),
+        bids=_levels(info, field(snapshot, "bids")),
+        asks=_levels(info, field(snapshot, "asks")),
+    )
+
+
+def depth_update(info: SymbolInfo, event: Json) -> DepthUpdate:
+    """A ``depthUpdate`` stream event."""
+    return DepthUpdate(
+        symbol=info.symbol,
+        first_update_id=int(field(event, "U")),
+        last_update_id=int(field(event, "u")),
+        bids=_levels(info, field(event, "b")),
+        asks=_levels(info, field(event, "a")),
+        time_ms=int(field(event, "E")),
+    )
+
+
+def public_trade(info: SymbolInfo, event: Json) -> PublicTrade:
+    """A ``trade`` stream event."""
+    return PublicTrade(
+        symbol=info.symbol,
+        trade_id=int(field(event, "t")),
+        price_ticks=info.to_ticks(dec(field(event, "p"))),
+        qty_lots=info.to_lots(dec(field(event, "q"))),
+        buyer_is_maker=bool(field(event, "m")),
+        time_ms=int(field(event, "T")),
+    )
+
+
+# -- orders --
+def order_params(info: SymbolInfo, order: NewOrder) -> list[tuple[str, str]]:
+    """``POST order`` parameters of ``order`` (answer type RESULT)."""
+    params = [("symbol", order.symbol), ("side", order.side.value), ("type", order.type.value)]
+    if order.type is OrderType.LIMIT:
+        params.append(("timeInForce", order.time_in_force.value))
+    params.append(("quantity", plain(info.qty(order.qty_lots))))
+    if order.type is not OrderType.MARKET:
+        if order.price_ticks is None:
+            raise BotError(ErrorCode.BAD_REQUEST, f"{order.type.value} order {order.client_order_id} needs a price")
+        params.append(("price", plain(info.price(order.price_ticks))))
+    params += [("newClientOrderId", order.client_order_id), ("newOrderRespType", "RESULT")]
+    return params
+
+
+def venue_order(info: SymbolInfo, answer: Json) -> VenueOrder:
+    """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves)."""
+    price = dec(answer.get("price", "0"))
+    time_ms = answer.get("updateTime") or answer.get("transactTime") or answer.get("time") or 0
+    return VenueOrder(
+        symbol=info.symbol,
+        order_id=VenueOrderId(int(field(answer, "orderId"))),
+        client_order_id=ClientOrderId(answer.get("origClientOrderId") or field(answer, "clientOrderId")),
+        side=_enum(Side, field(answer, "side"), "side"),
+        type=_enum(OrderType, field(answer, "type"), "order type"),
+        status=_enum(_STATUS.__getitem__, field(answer, "status"), "order status"),
+        price_ticks=info.to_ticks(price) if price else None,
+        orig_qty_lots=info.to_lots(dec(field(answer, "origQty"))),
+        executed_qty_lots=info.to_lots(dec(field(answer, "executedQty"))),
+        cum_quote_atoms=atoms(answer.get("cummulativeQuoteQty", "0")),
+        time_ms=int(time_ms),
+    )
+
+
+def my_trade(info: SymbolInfo, trade: Json, client_order_id: ClientOrderId) -> Fill:
+    """One ``myTrades`` entry (which names the order by id only: the caller supplies its client id)."""
+    return Fill(
+        symbol=info.symbol,
+        trade_id=TradeId(int(field(trade, "id"))),
+        order_id=VenueOrderId(int(field(trade, "orderId"))),
+        client_order_id=client_order_id,
+        side=Side.BUY if field(trade, "isBuyer") else Side.SELL,
+        price_ticks=info.to_ticks(dec(field(trade, "price"))),
+        qty_lots=info.to_lots(dec(field(trade, "qty"))),
+        quote_atoms=atoms(field(trade, "quoteQty")),
+        fee_atoms=atoms(trade.get("commission", "0")),
+        fee_asset=trade.get("commissionAsset") or "",
+        is_maker=bool(field(trade, "isMaker")),
+        time_ms=int(field(trade, "time")),
+    )
+
+
+def balances(account: Json) -> dict[str, Balance]:
+    """``GET account``'s balances."""
+    return {
+        b["asset"]: Balance(atoms(field(b, "free")), atoms(field(b, "locked"))) for b in field(account, "balances")
+    }
+
+
+# -- user data events --
+def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
+    """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill."""
+    client_order_id = ClientOrderId(event.get("C") or field(event, "c"))
+    price = dec(field(event, "p"))
+    order = VenueOrder(
+        symbol=info.symbol,
+        order_id=VenueOrderId(int(field(event, "i"))),
+        client_order_id=client_order_id,
+        side=_enum(Side, field(event, "S"), "side"),
+        type=_enum(OrderType, field(event, "o"), "order type"),
+        status=_enum(_STATUS.__getitem__, field(event, "X"), "order status"),
+        price_ticks=info.to_ticks(price) if price else None,
+        orig_qty_lots=info.to_lots(dec(field(event, "q"))),
+        executed_qty_lots=info.to_lots(dec(field(event, "z"))),
+        cum_quote_atoms=atoms(field(event, "Z")),
+        time_ms=int(event.get("T") or field(event, "E")),
+    )
+    fill = None
+    if field(event, "x") == "TRADE":
+        last_price, last_qty = dec(field(event, "L")), dec(field(event, "l"))
+        fill = Fill(
+            symbol=info.symbol,
+            trade_id=TradeId(int(field(event, "t"))),
+            order_id=order.order_id,
+            client_order_id=client_order_id,
+            side=order.side,
+            price_ticks=info.to_ticks(last_price),
+            qty_lots=info.to_lots(last_qty),
+            quote_atoms=atoms(event["Y"]) if "Y" in event else int(last_price * last_qty * ATOMS_PER_UNIT),
+            fee_atoms=atoms(event.get("n") or "0"),
+            fee_asset=event.get("N") or "",
+            is_maker=bool(field(event, "m")),
+            time_ms=order.time_ms,
+        )
+    return OrderUpdate(order=order, fill=fill)
+
+
+def account_position(event: Json) -> list[BalanceUpdate]:
+    """An ``outboundAccountPosition``: one update per asset."""
+    time_ms = int(event.get("u") or field(event, "E"))
+    return [
+        BalanceUpdate(asset=field(b, "a"), balance=Balance(atoms(field(b, "f")), atoms(field(b, "l"))), time_ms=time_ms)
+        for b in field(event, "B")
+    ]
