@@ -19,12 +19,17 @@ from rich.table import Table
 from bot.config import load_config, parse_config
 from bot.core.errors import BotError
 from bot.session import SessionSummary, run_sim_session
+from bot.tools.cli import load_raw_with
+from bot.tools.cli import register as register_tools
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
+from reports.baseline import load_baseline
+from reports.lab import run_point, write_run_dir
 from reports.market_report import render_market_report, summary_rows
+from reports.session_report import render_session_report
 
 app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-and-simulation harness.",
                   no_args_is_help=True, add_completion=False)
@@ -158,6 +163,9 @@ def sim(
         help="override strategy.kind: reference, fixed_spread, avellaneda_stoikov")] = None,
     log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
     summary_json: Annotated[Path | None, typer.Option("--json", help="write the summary as JSON here")] = None,
+    run_dir: Annotated[Path | None, typer.Option(
+        help="write summary.json, events.jsonl, config.yaml and report.html into this run directory")] = None,
+    report: Annotated[bool, typer.Option(help="with --run-dir: render report.html")] = True,
 ) -> None:
     """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent."""
     console.print(f"seed {seed}")
@@ -184,12 +192,22 @@ def sim(
         TimeElapsedColumn(), console=console, transient=True,
     ) as progress:
         task = progress.add_task("session", total=total_s)
+        if run_dir is not None and log is None:
+            log = run_dir / "events.jsonl"
         summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
                                   progress=lambda t: progress.update(task, completed=t))
     for table in _session_tables(summary):
         console.print(table)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
+    if run_dir is not None:
+        write_run_dir(run_dir, summary.as_dict(), bot_config,
+                      command="mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        if report:
+            console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
+
+
+register_tools(app, run_point, load_raw_with(load_config, lambda c: c.model_dump(mode="json")))
 
 
 def main() -> None:

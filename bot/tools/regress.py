@@ -1,0 +1,80 @@
+"""The regression matrix: the reference strategy on fixed seeds across every regime, gated and compared.
+
+``run_regression`` runs ``seeds x regimes`` sessions of one config (in parallel, ``bot.tools.matrix``), applies
+the audit gates (``reports.baseline.check_gates``) to each regime's mean over seeds, and compares every session
+with the baseline's numbers for the same seed (``reports.baseline.compare``). ``degraded_config`` is the
+deliberately bad config the regression suite uses to show a gate failing.
+
+Sessions are deterministic: the same code, config and seed give the same numbers, so any drift is a change.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.tools import SessionRunner
+from bot.tools.matrix import Point, run_matrix
+from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, session_metrics
+
+__all__ = ["DEFAULT_HOURS", "DEFAULT_SEEDS", "REGIMES", "RegimeResult", "degraded_config", "run_regression"]
+
+REGIMES: tuple[str, ...] = ("calm", "trending", "volatile", "illiquid", "flash_crash")
+DEFAULT_SEEDS: tuple[int, ...] = (1, 2, 3)
+DEFAULT_HOURS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeResult:
+    """One regime: each seed's summary and metrics, the mean metrics, the gates on the mean, and drifts."""
+
+    regime: str
+    summaries: dict[int, dict[str, Any]]
+    metrics: dict[int, dict[str, float]]
+    mean: dict[str, float]
+    gates: list[GateResult]
+    drifts: dict[int, list[Drift]]
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    @property
+    def flagged(self) -> list[tuple[int, Drift]]:
+        return [(seed, d) for seed, ds in self.drifts.items() for d in ds if d.status in ("regressed", "moved")]
+
+
+def degraded_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A deliberately bad setup: a touch-pegged fixed spread (no adaptive spread, no inventory skew, no fast
+    cancel) on a fee tier that charges makers 10 bps, the taker rate (a misconfigured account)."""
+    out = copy.deepcopy(dict(raw))
+    strategy = out.setdefault("strategy", {})
+    strategy["kind"] = "fixed_spread"
+    strategy["fixed_spread"] = {**strategy.get("fixed_spread", {}), "half_spread_bps": 0.1}
+    out["sim"] = {**out.get("sim", {}), "maker_fee_bps": 10}
+    return out
+
+
+def run_regression(
+    runner: SessionRunner, raw_config: Mapping[str, Any], *, seeds: Sequence[int] = DEFAULT_SEEDS,
+    regimes: Sequence[str] = REGIMES, hours: float = DEFAULT_HOURS, baseline: Baseline | None = None,
+    workers: int = 2, scheduler: str | None = None, mode: str = "sim",
+) -> list[RegimeResult]:
+    """Run the matrix and evaluate it; one ``RegimeResult`` per regime, in ``regimes`` order."""
+    points = [Point("config", seed, regime, hours) for regime in regimes for seed in seeds]
+    results = run_matrix(runner, {"config": raw_config}, points, workers=workers, scheduler=scheduler)
+    out = []
+    for regime in regimes:
+        summaries = {p.seed: results[p] for p in points if p.regime == regime}
+        metrics = {seed: session_metrics(s, mode=mode) for seed, s in summaries.items()}
+        names = next(iter(metrics.values())).keys()
+        mean = {k: statistics.fmean(m[k] for m in metrics.values()) for k in names}
+        out.append(RegimeResult(
+            regime=regime, summaries=summaries, metrics=metrics, mean=mean,
+            gates=check_gates(mean, regime=regime, baseline=baseline, mode=mode),
+            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours) for seed, m in metrics.items()},
+        ))
+    return out

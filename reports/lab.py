@@ -1,0 +1,51 @@
+"""Run simulated sessions for offline experiments and into run directories, from plain data, in any process.
+
+``run_point`` takes a JSON-ready config mapping, a seed, a regime and a length and returns the session summary
+as a dict: it is a top-level function of plain arguments, so worker processes (``ProcessPoolExecutor``, Dask)
+can run it. ``bot.tools`` (calibration, regression, profiling) receives it as a callable from ``bot.cli`` and never
+imports this module: inside ``bot`` only composition roots may import ``bot.session`` and ``bot.config``
+(``tests/unit/test_imports.py``), so this glue lives outside the package.
+
+``run_to_dir`` runs a session into a run directory (``reports.rundir`` layout: summary, event log, config).
+Errors: ``BotError(CONFIG_INVALID)`` for an invalid config mapping; whatever the session raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.config import BotConfig, dump_config, parse_config
+from bot.session import run_sim_session
+from exchange_sim.market.config import MarketConfig
+from reports.rundir import CONFIG, EVENTS, write_summary
+
+__all__ = ["run_point", "run_to_dir", "write_run_dir"]
+
+
+def run_point(raw_config: Mapping[str, Any], seed: int, regime: str, hours: float,
+              log_path: str | None = None) -> dict[str, Any]:
+    """One session of ``raw_config`` (state kept in memory) on ``regime``; its summary as a dict."""
+    data = {**raw_config, "execution": {**raw_config.get("execution", {}), "state_path": ":memory:"}}
+    config = parse_config(data, source="experiment config")
+    market = MarketConfig(symbols=config.symbols, regime=regime)
+    return run_sim_session(config, seed=seed, hours=hours, market=market, log_path=log_path).as_dict()
+
+
+def write_run_dir(run_dir: Path, summary: Mapping[str, Any], config: BotConfig, *, command: str = "",
+                  mode: str = "sim") -> None:
+    """Write ``summary.json`` (with the command and mode) and ``config.yaml`` into ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_summary(run_dir, {**summary, "command": command, "mode": mode})
+    (run_dir / CONFIG).write_text(dump_config(config), encoding="utf-8")
+
+
+def run_to_dir(config: BotConfig, run_dir: Path, *, seed: int, hours: float, market: MarketConfig,
+               command: str = "", progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Run a session writing its event log, summary and config into ``run_dir``; the summary dict."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    summary = run_sim_session(config, seed=seed, hours=hours, market=market, log_path=run_dir / EVENTS,
+                              progress=progress).as_dict()
+    write_run_dir(run_dir, summary, config, command=command)
+    return summary
