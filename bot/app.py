@@ -8,12 +8,19 @@ The context is the only place that knows concrete classes; each part receives th
 ``kill`` is the kill switch: the risk engine goes HARD (no new order passes pre-trade checks), the order
 manager stops sending, every open order is cancelled and the venue is polled until none remain (bounded),
 and the report says whether that was verified.
+
+What the bot does is also written to the injected ``Recorder`` (``bot.core.recorder``; the session's event log
+in simulation): ``bot.restart`` when an instance starts, ``bot.hard_limit`` and ``bot.taker_cap`` (at start, and
+the taker cap whenever a taker order meets a different cap), ``bot.guard`` on every change of guard level.
+Long-lived tasks started with ``spawn_supervised`` are restarted with a bounded backoff when they fail with a
+``BotError`` (a market-data feed that gave up during a long outage comes back once the venue does).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,10 +28,11 @@ from typing import Any
 
 from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
+from bot.core.recorder import NULL_RECORDER
 from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
 from bot.execution.state import StateStore
-from bot.interfaces import Clock, Venue
+from bot.interfaces import Clock, Recorder, Venue
 from bot.quoting.quoter import SymbolMarks
 from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
@@ -34,6 +42,10 @@ from bot.risk.pretrade import PreTradeCheck
 from bot.risk.taker_cap import TakerCap
 
 log = logging.getLogger("bot.app")
+SUPERVISE_BACKOFF_S = (1.0, 30.0)  # a failed supervised task restarts after 1 s, doubling up to 30 s
+HARD_RESWEEP_S = 1.0  # while HARD and orders remain, a new cancel sweep starts this often (not after timeouts)
+MAX_SWEEPS = 4  # cancel sweeps in flight at once under a HARD guard
+HARD_LATCH_KEY = "risk.hard_latched"  # store meta: a latched HARD guard survives a restart until reset_guards()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +77,14 @@ class AppContext:
     marks: dict[str, SymbolMarks] = field(default_factory=dict)  # mark-based guard inputs, fed by the quoters
     fill_listeners: list[Callable[[Fill], None]] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    recorder: Recorder = NULL_RECORDER
+    restarts: dict[str, int] = field(default_factory=dict)  # supervised task name -> restarts
+    _taker_cap_recorded: int | None = None
 
     @classmethod
     async def build(
-        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: StateStore | None = None
+        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: StateStore | None = None,
+        recorder: Recorder | None = None,
     ) -> AppContext:
         """Read the venue's symbols and wire everything; nothing is sent to the venue yet."""
         infos = {s.symbol: s for s in await venue.symbols()}
@@ -86,12 +102,18 @@ class AppContext:
             kill_switch=KillSwitch(venue, clock, verify_timeout_s=config.execution.cancel_verify_timeout_s,
                                    poll_interval_s=0.25),
             orders=None,  # type: ignore[arg-type]  # set below: the hook needs the context
+            recorder=recorder if recorder is not None else NULL_RECORDER,
         )
         ctx.orders = OrderManager(
             venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, on_outcome=circuit.record,
-            on_fill=ctx.on_fill,
+            on_fill=ctx.on_fill, recorder=ctx.recorder, touch=ctx.touch,
         )
         return ctx
+
+    def touch(self, symbol: str) -> tuple[int | None, int | None]:
+        """Best bid and ask (ticks) of the local book the symbol's quoter last decided on."""
+        marks = self.marks.get(symbol)
+        return (None, None) if marks is None else (marks.bid_ticks, marks.ask_ticks)
 
     def check_order(self, order: NewOrder) -> None:
         """The pre-trade hook of every order: circuit breaker, guard level, band, notional, balance, rate."""
@@ -100,6 +122,10 @@ class AppContext:
                            retry_after_ms=int(self.circuit.retry_after_s * 1000))
         if order.type is OrderType.MARKET or order.time_in_force is not TimeInForce.GTC:
             volatility = self.volatility_bps.get(order.symbol, 0.0)
+            cap = self.taker_cap.cap_per_hour(volatility)
+            if cap != self._taker_cap_recorded:
+                self._taker_cap_recorded = cap
+                self.recorder.record("bot.taker_cap", {"per_hour": cap})
             if not self.taker_cap.allowed(self.clock.monotonic_s(), volatility):
                 raise BotError(ErrorCode.RISK_REJECTED, f"taker_cap: {self.taker_cap.cap_per_hour(volatility)} taker "
                                f"fills per hour reached ({self.taker_cap.regime(volatility)} regime)")
@@ -138,7 +164,19 @@ class AppContext:
 
     async def start(self) -> None:
         """Restore, reconcile, then start the user stream, reconciler and risk monitor; quoting may begin after."""
+        latched = self.store.get_meta(HARD_LATCH_KEY) if self.config.risk.hard_latches else None
+        if self.recorder.enabled:
+            self.recorder.record("bot.restart", {})
+            for symbol in sorted(self.symbols):
+                self.recorder.record("bot.hard_limit", {"s": symbol, "lots": self.max_inventory_lots(symbol)})
+            self._taker_cap_recorded = self.taker_cap.cap_per_hour(0.0)
+            self.recorder.record("bot.taker_cap", {"per_hour": self._taker_cap_recorded})
+        if latched:  # a HARD guard of an earlier instance still holds: start halted (cancels only)
+            self.risk.kill(f"restored: {latched}")
+            self._record_guard()
         await self.orders.start()
+        if latched:
+            await self.orders.cancel_all()
         self.spawn(self.orders.run_user_stream(), "user-stream")
         self.spawn(self.orders.run_reconciler(), "reconciler")
         self.spawn(self.monitor_risk(), "risk-monitor")
@@ -162,17 +200,68 @@ class AppContext:
         )
 
     async def monitor_risk(self, interval_s: float = 0.5) -> None:
-        """Assess the guards every ``interval_s``; on HARD, cancel every open order (HARD halts: cancels only)."""
-        while True:
-            before = self.risk.guard_level
-            assessment = self.risk.update(self.risk_snapshot())
-            if assessment.level is GuardLevel.HARD and before is not GuardLevel.HARD:
-                log.warning("HARD guard: %s; cancelling all orders", ", ".join(r.value for r in assessment.reasons),
-                            extra={"code": ErrorCode.HALTED.value})
-                await self.orders.cancel_all()
-            elif self.risk.guard_level is GuardLevel.HARD and self.orders.open_orders():
-                await self.orders.cancel_all()  # stragglers (e.g. acknowledged after the first sweep)
-            await asyncio.sleep(interval_s)
+        """Assess the guards every ``interval_s``; while HARD, sweep (cancel) every open order.
+
+        A sweep runs in the background and a new one starts every ``HARD_RESWEEP_S`` while orders remain (at most
+        ``MAX_SWEEPS`` at once), so a cancel lost in a partition is sent again long before its own timeout fires.
+        """
+        sweeps: list[asyncio.Task[None]] = []
+        last_sweep_s = -math.inf
+        try:
+            while True:
+                before = self.risk.guard_level
+                assessment = self.risk.update(self.risk_snapshot())
+                if assessment.level is not before:
+                    self._record_guard()
+                if assessment.level is GuardLevel.HARD:
+                    sweeps = [t for t in sweeps if not t.done()]
+                    now_s = self.clock.monotonic_s()
+                    due = before is not GuardLevel.HARD or (
+                        self.orders.open_orders() and now_s - last_sweep_s >= HARD_RESWEEP_S)
+                    if due and len(sweeps) < MAX_SWEEPS:
+                        if before is not GuardLevel.HARD:
+                            log.warning("HARD guard: %s; cancelling all orders",
+                                        ", ".join(r.value for r in assessment.reasons),
+                                        extra={"code": ErrorCode.HALTED.value})
+                        last_sweep_s = now_s
+                        sweeps.append(asyncio.ensure_future(self.orders.cancel_all()))
+                await asyncio.sleep(interval_s)
+        finally:
+            for task in sweeps:
+                task.cancel()
+            await asyncio.gather(*sweeps, return_exceptions=True)
+
+    def reset_guards(self) -> None:
+        """Operator reset: drop latched HARD guards and the kill switch (here and in the store)."""
+        self.store.set_meta(HARD_LATCH_KEY, "")
+        before = self.risk.guard_level
+        self.risk.reset()
+        if self.risk.guard_level is not before:
+            self._record_guard()
+
+    def _record_guard(self) -> None:
+        if self.risk.guard_level is GuardLevel.HARD and self.config.risk.hard_latches:
+            self.store.set_meta(HARD_LATCH_KEY, ",".join(self.risk.reasons()) or "HARD")
+        reasons = ",".join(self.risk.reasons())
+        self.recorder.record("bot.guard", {"level": self.risk.guard_level.name, "reason": reasons})
+
+    def spawn_supervised(self, factory: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
+        """Run ``factory()`` as a task; when it fails with a ``BotError`` run it again after a bounded backoff."""
+
+        async def supervise() -> None:
+            delay, cap = SUPERVISE_BACKOFF_S
+            while True:
+                try:
+                    await factory()
+                    return
+                except BotError as error:
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    log.warning("%s failed, restarting in %.1fs: %s", name, delay, error,
+                                extra={"code": error.code.value})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, cap)
+
+        return self.spawn(supervise(), name)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -189,6 +278,12 @@ class AppContext:
                 log.error("task %s failed", task.get_name(), exc_info=result, extra={"code": ErrorCode.INTERNAL.value})
         self.tasks.clear()
 
+    async def crash(self) -> None:
+        """Die like a killed process (test harness): every task stops where it is, nothing is cancelled on the
+        venue and nothing is written; the state store stays as it was for the next instance."""
+        self.orders.abandon()
+        await self._cancel_tasks()
+
     async def stop(self, reason: str) -> StopReport:
         """Orderly stop: no order after this begins; cancel all, verify none open, close state."""
         await self._cancel_tasks()
@@ -197,7 +292,10 @@ class AppContext:
 
     async def kill(self, reason: str) -> StopReport:
         """The kill switch: HARD, stop sending, cancel everything, verify on the venue, stop."""
+        before = self.risk.guard_level
         self.risk.kill(reason)
+        if self.risk.guard_level is not before:
+            self._record_guard()
         await self._cancel_tasks()
         shutdown = await self.orders.shutdown()
         report = await self.kill_switch.trigger(sorted(self.symbols), reason)

@@ -21,6 +21,7 @@ from bot.core.errors import BotError
 from bot.session import SessionSummary, run_sim_session
 from bot.tools.cli import load_raw_with
 from bot.tools.cli import register as register_tools
+from chaos.cli import chaos_app
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
@@ -35,6 +36,7 @@ app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-
                   no_args_is_help=True, add_completion=False)
 exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(chaos_app, name="chaos")
 console = Console()
 
 

@@ -8,7 +8,7 @@ Concrete classes depend on these, never on each other's modules: the strategy se
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.types import (
     Balance,
@@ -101,3 +101,16 @@ class RiskView(Protocol):
         ...
 
     def reasons(self) -> Sequence[str]: ...
+
+
+class Recorder(Protocol):
+    """Where the bot writes its own facts for an independent checker (``bot.core.recorder``).
+
+    ``enabled`` is False for a recorder that drops everything, so hot paths can skip building records.
+    """
+
+    enabled: bool
+
+    def record(self, kind: str, fields: dict[str, Any]) -> None:
+        """Append one record of ``kind`` (``bot.intent``, ``bot.fill_applied``, ...) now; never raises."""
+        ...

@@ -6,6 +6,12 @@ order manager (reconcile first), one ``MarketData`` and one ``SymbolQuoter`` per
 simulated duration and stops the bot the orderly way (cancel all, verify). Everything follows from the seed: the
 same seed and config give the same event log, byte for byte.
 
+The bot writes its own facts into the same event log through ``LogRecorder`` (the checker's bot records). With a
+``Scenario`` a ``FaultInjector`` is installed first; a ``crash`` fault tears the running instance down with no
+shutdown path and, after its pause, a new instance starts on the same state store (restore, reconcile, then
+quote). At the end the bot stops, reconciles once more and records its final position and open orders; with
+checking on, ``exchange_sim.checker.check_session`` judges the log and the venue's end state.
+
 The summary (``SessionSummary``) is computed from the bot's own books (PnL trackers) and cross-checked against
 the venue: the bot's position per symbol must equal the venue's signed trades of the bot's account.
 
@@ -16,6 +22,9 @@ session and propagates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +41,11 @@ from bot.market.data import MarketData
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
 from bot.strategy import build_strategy
+from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.engine.types import Side as SimSide
+from exchange_sim.eventlog import read_events
+from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.world import SimWorld
@@ -41,6 +53,7 @@ from exchange_sim.world import SimWorld
 __all__ = ["SessionSummary", "SymbolSummary", "run_sim_session"]
 
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
+START_BACKOFF_S = (1.0, 30.0)  # an instance that cannot read the venue at start retries after 1 s, doubling to 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,8 @@ class SessionSummary:
     book_events: int
     stop_verified: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()  # broken invariants (when the session was checked)
+    reactions: dict[str, int] = field(default_factory=dict)  # how the bot met trouble (reconciles, resyncs, ...)
 
     @property
     def net_pnl_quote(self) -> float:
@@ -125,12 +140,64 @@ class SessionSummary:
             "guard_triggers": self.guard_triggers, "halts": self.halts, "pulls": self.pulls, "errors": self.errors,
             "latency": self.latency, "orders_placed": self.orders_placed, "orders_cancelled": self.orders_cancelled,
             "digest": self.digest, "wall_s": self.wall_s, "speedup": self.speedup, "book_events": self.book_events,
-            "stop_verified": self.stop_verified, **self.extra,
+            "stop_verified": self.stop_verified,
+            "violations": [{"invariant": v.invariant, "t_s": v.t_s, "orders": list(v.orders), "detail": v.detail}
+                           for v in self.violations],
+            "reactions": self.reactions, **self.extra,
         }
 
 
 def _fee_ppm(bps: Any) -> int:
     return round(float(bps) * 100)
+
+
+class LogRecorder:
+    """The bot's ``Recorder`` in a simulated session: appends to the world's event log at the virtual time."""
+
+    __slots__ = ("_account", "_log", "_runtime")
+
+    enabled = True
+
+    def __init__(self, world: SimWorld, account: str) -> None:
+        self._log = world.log
+        self._runtime = world.runtime
+        self._account = account
+
+    def record(self, kind: str, fields: dict[str, Any]) -> None:
+        self._log.record(self._runtime.now_us(), kind, {"a": self._account, **fields})
+
+
+@dataclass(slots=True)
+class _Life:
+    """One bot instance (one process in real life): its connector, context, feeds and quote loops."""
+
+    connector: SimConnector
+    app: AppContext
+    markets: list[MarketData]
+    quoters: list[SymbolQuoter]
+
+
+def _reactions(lives: list[_Life]) -> dict[str, int]:
+    """How the bot reacted to trouble, summed over every instance (the chaos table's columns)."""
+    out: dict[str, int] = {"restarts": max(0, len(lives) - 1)}
+
+    def add(name: str, n: int) -> None:
+        out[name] = out.get(name, 0) + n
+
+    for life in lives:
+        stats = life.app.orders.stats
+        for name in ("reconciles", "retries", "unknown_outcomes", "lost", "duplicate_fills", "adopted"):
+            add(name, getattr(stats, name))
+        conn = life.connector.stats
+        for name in ("time_syncs", "timestamp_rejects", "rate_limited", "banned", "held_back"):
+            add(name, getattr(conn, name))
+        add("book_resyncs", sum(m.resyncs for m in life.markets))
+        add("book_gaps", sum(m.gaps for m in life.markets))
+        add("task_restarts", sum(life.app.restarts.values()))
+        add("quote_pulls", sum(sum(q.stats.pulls.values()) for q in life.quoters))
+        for (level, _reason, _threshold), n in life.app.risk.counters.items():
+            add(f"guard_{level.lower()}", n)
+    return dict(sorted(out.items()))
 
 
 def run_sim_session(
@@ -142,8 +209,17 @@ def run_sim_session(
     log_path: Path | str | None = None,
     progress: Callable[[float], None] | None = None,
     timer: Callable[[], int] | None = time.perf_counter_ns,
+    scenario: Scenario | None = None,
+    check: bool | None = None,
+    check_config: CheckConfig | None = None,
 ) -> SessionSummary:
-    """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols)."""
+    """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
+
+    ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash`` kills the bot with no shutdown path and
+    starts a new instance on the same state store after ``restart_after_s``). ``check`` (default: whether a
+    scenario is given) runs the invariant checker on the event log and the venue's end state; its violations
+    are in ``SessionSummary.violations``.
+    """
     unknown = [s for s in config.symbols if s not in DEFAULT_SYMBOLS]
     if unknown:
         raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {unknown} are not simulated; known: "
@@ -151,52 +227,111 @@ def run_sim_session(
     market_config = market if market is not None else MarketConfig(symbols=config.symbols)
     if tuple(market_config.symbols) != tuple(config.symbols):
         market_config = market_config.model_copy(update={"symbols": tuple(config.symbols)})
+    run_checks = scenario is not None if check is None else check
     duration_s = hours * 3600.0
     wall_start = time.perf_counter()
-    world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path)
-    account = AccountId(config.venue.account)
-    world.venue.open_account(
-        account, {asset: int(amount * ATOMS_PER_UNIT) for asset, amount in sorted(config.sim.balances.items())},
-        maker_fee_ppm=_fee_ppm(config.sim.maker_fee_bps), taker_fee_ppm=_fee_ppm(config.sim.taker_fee_bps),
-    )
-    connector = SimConnector(world.venue.connect(account), request_timeout_s=config.execution.request_timeout_s)
-    holder: dict[str, Any] = {}
+    with contextlib.ExitStack() as cleanup:
+        if run_checks and log_path is None:
+            tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mmbot-session-")))
+            log_path = tmp / "events.jsonl"
+        world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path)
+        cleanup.callback(world.close)
+        account = AccountId(config.venue.account)
+        opening = {asset: int(amount * ATOMS_PER_UNIT) for asset, amount in sorted(config.sim.balances.items())}
+        world.venue.open_account(account, opening, maker_fee_ppm=_fee_ppm(config.sim.maker_fee_bps),
+                                 taker_fee_ppm=_fee_ppm(config.sim.taker_fee_bps))
+        injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
+        store = StateStore(":memory:")  # shared by every instance: the state that survives a crash
+        cleanup.callback(store.close)
+        recorder = LogRecorder(world, account)
+        lives: list[_Life] = []
+        crashes: list[float] = []  # restart delays of crash faults not yet handled
+        crashed = asyncio.Event()
 
-    async def main() -> None:
-        app = await AppContext.build(config, connector, LoopClock(), store=StateStore(":memory:"))
-        holder["app"] = app
-        await app.start()
-        quoters: list[SymbolQuoter] = []
-        for symbol in sorted(app.symbols):
-            data = MarketData(connector, symbol)
-            strategy = build_strategy(config.strategy, app.symbols[symbol], timer=timer)
-            quoter = SymbolQuoter(app=app, symbol=symbol, market=data, strategy=strategy, config=config.quoting,
-                                  timer=timer)
-            app.marks[symbol] = quoter.marks
-            quoters.append(quoter)
-            app.spawn(data.run(), f"market-{symbol}")
-            app.spawn(quoter.run(), f"quoter-{symbol}")
-        holder["quoters"] = quoters
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        while (elapsed := loop.time() - start) < duration_s:
-            await asyncio.sleep(min(PROGRESS_STEP_S, duration_s - elapsed))
-            for task in app.tasks:  # a crashed task ends the session loudly, not silently
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-            if progress is not None:
-                progress(min(duration_s, loop.time() - start))
-        holder["stop"] = await app.stop("session end")
+        def on_harness(fault: Fault, started: bool) -> None:
+            if started and fault.kind is FaultKind.CRASH:
+                crashes.append(fault.num("restart_after_s"))
+                crashed.set()
 
-    try:
-        world.run(main())
-        app: AppContext = holder["app"]
-        return _summarise(config, world, app, holder["quoters"], holder["stop"].shutdown.verified, seed, hours,
-                          market_config, time.perf_counter() - wall_start)
-    finally:
-        if "app" in holder:
-            holder["app"].close()
-        world.close()
+        if injector is not None:
+            injector.on_harness(on_harness)
+
+        async def start_app(connector: SimConnector) -> AppContext:
+            """Build and start (restore, reconcile) an instance; while the venue cannot be read, the instance
+            refuses to start and is started again after a backoff (as a process supervisor would)."""
+            delay_s = START_BACKOFF_S[0]
+            while True:
+                try:
+                    await connector.sync_time()
+                    app = await AppContext.build(config, connector, LoopClock(), store=store, recorder=recorder)
+                    await app.start()
+                    return app
+                except BotError as error:
+                    if not (error.recoverable or error.outcome_unknown):
+                        raise
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, START_BACKOFF_S[1])
+
+        async def start_life() -> _Life:
+            connector = SimConnector(world.venue.connect(account),
+                                     request_timeout_s=config.execution.request_timeout_s)
+            app = await start_app(connector)
+            life = _Life(connector, app, [], [])
+            lives.append(life)
+            for symbol in sorted(app.symbols):
+                data = MarketData(connector, symbol)
+                strategy = build_strategy(config.strategy, app.symbols[symbol], timer=timer)
+                quoter = SymbolQuoter(app=app, symbol=symbol, market=data, strategy=strategy, config=config.quoting,
+                                      timer=timer, recorder=recorder)
+                app.marks[symbol] = quoter.marks
+                life.markets.append(data)
+                life.quoters.append(quoter)
+                app.spawn_supervised(data.run, f"market-{symbol}")
+                app.spawn(quoter.run(), f"quoter-{symbol}")
+            return life
+
+        async def main() -> Any:
+            loop = asyncio.get_running_loop()
+            begin = loop.time()
+            life = await start_life()
+            while (elapsed := loop.time() - begin) < duration_s:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(PROGRESS_STEP_S, duration_s - elapsed)):
+                        await crashed.wait()
+                for task in life.app.tasks:  # a crashed task ends the session loudly, not silently
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                if crashed.is_set():
+                    crashed.clear()
+                    await life.app.crash()
+                    await life.connector.close()
+                    pause = max(crashes)
+                    crashes.clear()
+                    await asyncio.sleep(min(pause, max(0.0, duration_s - (loop.time() - begin))))
+                    life = await start_life()
+                if progress is not None:
+                    progress(min(duration_s, loop.time() - begin))
+            stop = await life.app.stop("session end")
+            with contextlib.suppress(BotError):
+                await life.app.orders.reconcile()  # the final books, after shutdown
+            for symbol in sorted(life.app.symbols):
+                recorder.record("bot.position", {"s": symbol, "lots": life.app.orders.inventory_lots(symbol),
+                                                 "final": True})
+            life.app.orders.record_open_orders("final")
+            return stop
+
+        stop = world.run(main())
+        life = lives[-1]
+        violations: tuple[Violation, ...] = ()
+        if run_checks:
+            world.log.close()
+            assert log_path is not None
+            venue_state = VenueState.capture(world.engine, [account], {account: opening})
+            cfg = check_config if check_config is not None else CheckConfig(account=account)
+            violations = tuple(check_session(read_events(log_path), venue_state, cfg))
+        summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
+                             market_config, time.perf_counter() - wall_start)
+        return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives))
 
 
 def _summarise(

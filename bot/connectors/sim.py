@@ -19,6 +19,19 @@ Errors: every request runs under ``asyncio.timeout(request_timeout_s)``. An ``En
 venue may have executed them) and a recoverable ``BotError(NETWORK)`` for reads. A user stream the venue closes
 because its reader fell behind raises a recoverable ``BotError(NETWORK)``: reconnect and reconcile.
 
+HTTP-level failures (``VenueHttpError``, injected by the fault injector) keep their meaning: 429 becomes
+``RATE_LIMITED`` and 418 ``IP_BANNED``, both with ``retry_after_ms`` from Retry-After, and from the moment the
+answer arrives until Retry-After expires *no request is sent*: every call fails at once with the same code and
+the time left (a global gate, so no part of the bot can provoke the 418 ban by sending during Retry-After). A 503
+on a write is ``UNKNOWN_OUTCOME`` (-1007: it may have executed); a 503 on a read (-1001) or a WAF 403 is a
+recoverable ``VENUE_UNAVAILABLE`` (not processed), and so is a read answered -1006/-1007 (a read has nothing
+to resolve: it is simply retried).
+
+Time sync: signed requests carry ``timestamp = local time + client.timestamp_offset_us``. The offset is estimated
+from the server's time (``sync_time``: server time minus the midpoint of the round trip; the owner calls it at
+start), again every ``time_resync_s`` once synced, and after a -1021 answer (at most once per ``TIME_RESYNC_MIN_S``;
+concurrent -1021s share one resync), so a skewed or drifting venue clock costs a few -1021s, never a storm.
+
 Streams (``Stream``) subscribe when the method is called, not at the first ``__anext__``, so a consumer can
 subscribe, then take a snapshot or place an order, then read, and miss nothing in between. Each stream closes
 its subscription when the consumer stops it (``aclose()``, ``contextlib.aclosing``, or dropping it);
@@ -29,6 +42,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from bot.core.errors import BotError, ErrorCode, venue_error
@@ -54,6 +69,8 @@ from bot.core.types import (
     VenueOrderId,
 )
 from exchange_sim.engine import types as sim
+from exchange_sim.engine.matching import CancelReplaceResult
+from exchange_sim.faults.errors import VenueHttpError
 from exchange_sim.feeds import (
     AccountUpdate,
     DepthDiff,
@@ -71,6 +88,24 @@ T = TypeVar("T")
 FILLS_PAGE_SIZE = 1000  # the most myTrades returns per request
 MAX_FILL_PAGES = 10_000  # fills() refuses to page past 10 million fills in one call
 MAX_REMEMBERED_ORDERS = 100_000  # bound of the order id -> client order id map (oldest forgotten first)
+TIME_RESYNC_MIN_S = 1.0  # -1021-triggered time resyncs are at least this far apart
+SIGNED_OPS = frozenset({"place", "cancel", "cancelAll", "cancelReplace", "getOrder", "openOrders", "account",
+                        "myTrades"})
+_INVALID_TIMESTAMP = -1021
+_DISCONNECTED = -1001
+_UNKNOWN_STATUS = frozenset({-1006, -1007})  # execution status unknown: only a write can have done anything
+_READ_OPS = frozenset({"exchangeInfo", "depth", "time", "getOrder", "openOrders", "account", "myTrades"})
+
+
+@dataclass(slots=True)
+class ConnectorStats:
+    """What the connector did about venue trouble (counts)."""
+
+    time_syncs: int = 0
+    timestamp_rejects: int = 0  # -1021 answers
+    rate_limited: int = 0  # 429 answers
+    banned: int = 0  # 418 answers (must stay 0)
+    held_back: int = 0  # requests refused locally during a Retry-After
 
 _STATUS: dict[sim.OrderStatus, OrderStatus] = {
     sim.OrderStatus.NEW: OrderStatus.NEW,
@@ -89,11 +124,19 @@ class SimConnector:
 
     name: str = "sim"
 
-    def __init__(self, client: VenueClient, *, request_timeout_s: float = 5.0) -> None:
-        if request_timeout_s <= 0:
-            raise ValueError(f"request_timeout_s must be positive, got {request_timeout_s!r}")
+    def __init__(self, client: VenueClient, *, request_timeout_s: float = 5.0, time_resync_s: float = 60.0) -> None:
+        if request_timeout_s <= 0 or time_resync_s <= 0:
+            raise ValueError(f"request_timeout_s and time_resync_s must be positive, got {request_timeout_s!r}, "
+                             f"{time_resync_s!r}")
         self._client = client
         self._request_timeout_s = request_timeout_s
+        self._time_resync_s = time_resync_s
+        self._synced_at_s: float | None = None  # loop time of the last time sync
+        self._sync: asyncio.Future[None] | None = None  # a time sync in progress
+        self._resync_due = False  # a -1021 asked for a resync before the next signed request
+        self._blocked_until_s = 0.0  # loop time until which Retry-After forbids sending
+        self._blocked_code = ErrorCode.RATE_LIMITED
+        self.stats = ConnectorStats()
         self._client_ids: dict[sim.OrderId, ClientOrderId] = {}
         self._subscriptions: list[Subscription[Any]] = []
 
@@ -104,28 +147,32 @@ class SimConnector:
 
     # -- requests --
     async def symbols(self) -> list[SymbolInfo]:
-        specs = await self._request("exchangeInfo", self._client.exchange_info(), mutating=False)
+        specs = await self._request("exchangeInfo", self._client.exchange_info, mutating=False)
         return [_symbol_info(spec) for spec in specs]
 
     async def book(self, symbol: str, limit: int = 100) -> BookSnapshot:
-        return _book(await self._request("depth", self._client.depth(symbol, limit), mutating=False))
+        return _book(await self._request("depth", lambda: self._client.depth(symbol, limit), mutating=False))
 
     async def place(self, order: NewOrder) -> VenueOrder:
         request = _place_request(self._client.account, order)
-        result = await self._request("place", self._client.place(request), mutating=True)
+        result = await self._request("place", lambda: self._client.place(request), mutating=True)
         return self._remember(result.order)
 
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
-        call = self._client.cancel(symbol, client_order_id=sim.ClientOrderId(client_order_id))
+        def call() -> Awaitable[sim.Order]:
+            return self._client.cancel(symbol, client_order_id=sim.ClientOrderId(client_order_id))
+
         return self._remember(await self._request("cancel", call, mutating=True))
 
     async def cancel_replace(
         self, symbol: str, cancel_client_order_id: ClientOrderId, new: NewOrder
     ) -> CancelReplaceOutcome:
-        call = self._client.cancel_replace(
-            symbol, _place_request(self._client.account, new),
-            cancel_client_order_id=sim.ClientOrderId(cancel_client_order_id),
-        )
+        def call() -> Awaitable[CancelReplaceResult]:
+            return self._client.cancel_replace(
+                symbol, _place_request(self._client.account, new),
+                cancel_client_order_id=sim.ClientOrderId(cancel_client_order_id),
+            )
+
         result = await self._request("cancelReplace", call, mutating=True)
         cancel: VenueOrder | Exception = (
             venue_error(int(result.cancel.code), result.cancel.msg)
@@ -141,15 +188,17 @@ class SimConnector:
         return CancelReplaceOutcome(cancel, placed)
 
     async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
-        call = self._client.get_order(symbol, client_order_id=sim.ClientOrderId(client_order_id))
+        def call() -> Awaitable[sim.Order]:
+            return self._client.get_order(symbol, client_order_id=sim.ClientOrderId(client_order_id))
+
         return self._remember(await self._request("getOrder", call, mutating=False))
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        orders = await self._request("openOrders", self._client.open_orders(symbol), mutating=False)
+        orders = await self._request("openOrders", lambda: self._client.open_orders(symbol), mutating=False)
         return [self._remember(order) for order in orders]
 
     async def balances(self) -> dict[str, Balance]:
-        balances = await self._request("account", self._client.balances(), mutating=False)
+        balances = await self._request("account", self._client.balances, mutating=False)
         return {asset: Balance(b.free_atoms, b.locked_atoms) for asset, b in balances.items()}
 
     async def fills(self, symbol: str, from_trade_id: TradeId | None = None) -> list[Fill]:
@@ -158,8 +207,9 @@ class SimConnector:
         next_id = sim.TradeId(0 if from_trade_id is None else from_trade_id)
         trades: list[sim.Trade] = []
         for _ in range(MAX_FILL_PAGES):
-            call = self._client.my_trades(symbol, from_id=next_id, limit=FILLS_PAGE_SIZE)
-            page = await self._request("myTrades", call, mutating=False)
+            page = await self._request(
+                "myTrades", partial(self._client.my_trades, symbol, from_id=next_id, limit=FILLS_PAGE_SIZE),
+                mutating=False)
             trades.extend(page)
             if len(page) < FILLS_PAGE_SIZE:
                 break
@@ -176,7 +226,26 @@ class SimConnector:
         return fills
 
     async def server_time_ms(self) -> int:
-        return await self._request("time", self._client.server_time_us(), mutating=False) // 1000
+        return await self._request("time", self._client.server_time_us, mutating=False) // 1000
+
+    async def sync_time(self) -> None:
+        """Estimate the server clock's offset from one ``time`` round trip and sign with it from now on."""
+        if self._sync is not None:  # share a resync in progress
+            await asyncio.shield(self._sync)
+            return
+        loop = asyncio.get_running_loop()
+        self._sync = loop.create_future()
+        try:
+            started = loop.time()
+            server_us = await self._request("time", self._client.server_time_us, mutating=False)
+            ended = loop.time()
+            self._client.timestamp_offset_us = server_us - round((started + ended) / 2 * 1_000_000)
+            self._synced_at_s = ended
+            self._resync_due = False
+            self.stats.time_syncs += 1
+        finally:
+            self._sync.set_result(None)
+            self._sync = None
 
     # -- streams --
     def depth_updates(self, symbol: str) -> Stream[DepthUpdate]:
@@ -195,18 +264,62 @@ class SimConnector:
         self._subscriptions.clear()
 
     # -- internals --
-    async def _request(self, op: str, call: Awaitable[R], *, mutating: bool) -> R:
-        """Await one venue request under the timeout, translating engine errors and timeouts to ``BotError``."""
+    async def _request(self, op: str, call: Callable[[], Awaitable[R]], *, mutating: bool) -> R:
+        """Send one venue request under the timeout (after the Retry-After gate and, for signed requests, a time
+        sync when due), translating engine errors and timeouts to ``BotError``."""
+        loop = asyncio.get_running_loop()
+        self._check_gate(op, loop.time())
+        if op in SIGNED_OPS and (self._resync_due or (
+                self._synced_at_s is not None and loop.time() - self._synced_at_s >= self._time_resync_s)):
+            await self.sync_time()
+            self._check_gate(op, loop.time())  # a 429 may have arrived during the sync
         try:
             async with asyncio.timeout(self._request_timeout_s):
-                return await call
+                return await call()
+        except VenueHttpError as error:
+            raise self._http_error(op, error, loop.time()) from error
         except sim.EngineError as error:
-            raise venue_error(int(error.code), error.msg) from error
+            code = int(error.code)
+            if code == _INVALID_TIMESTAMP:
+                self.stats.timestamp_rejects += 1
+                if self._synced_at_s is None or loop.time() - self._synced_at_s >= TIME_RESYNC_MIN_S:
+                    self._resync_due = True  # the next signed request resyncs first (shared, rate-limited)
+            if code == _DISCONNECTED or (not mutating and code in _UNKNOWN_STATUS):
+                # not processed (-1001), or a read whose answer was lost (-1006/-1007): nothing to resolve, retry
+                raise BotError(ErrorCode.VENUE_UNAVAILABLE, f"{op}: {error.msg}", venue_code=code) from error
+            raise venue_error(code, error.msg) from error
         except TimeoutError as error:
             message = f"{op}: no answer within {self._request_timeout_s}s"
             if mutating:
                 raise BotError(ErrorCode.UNKNOWN_OUTCOME, f"{message}; the venue may have executed it") from error
             raise BotError(ErrorCode.NETWORK, message, recoverable=True) from error
+
+    def _check_gate(self, op: str, now_s: float) -> None:
+        """Refuse to send while a Retry-After runs (``RATE_LIMITED``/``IP_BANNED`` with the time left)."""
+        left_s = self._blocked_until_s - now_s
+        if left_s > 0:
+            self.stats.held_back += 1
+            raise BotError(self._blocked_code, f"{op}: not sent, Retry-After has {left_s:.3f}s left",
+                           retry_after_ms=max(1, round(left_s * 1000)))
+
+    def _http_error(self, op: str, error: VenueHttpError, now_s: float) -> BotError:
+        """429/418: close the gate until Retry-After expires; 503/403: unavailable (or unknown for a 503'd write)."""
+        status = error.http_status
+        if status in (429, 418):
+            retry_after_s = float(error.retry_after_s if error.retry_after_s is not None else 1)
+            code = ErrorCode.IP_BANNED if status == 418 else ErrorCode.RATE_LIMITED
+            if status == 418:
+                self.stats.banned += 1
+            else:
+                self.stats.rate_limited += 1
+            if now_s + retry_after_s > self._blocked_until_s:
+                self._blocked_until_s = now_s + retry_after_s
+                self._blocked_code = code
+            return BotError(code, f"{op}: HTTP {status} {error.msg}", retry_after_ms=round(retry_after_s * 1000),
+                            venue_code=int(error.code))
+        if int(error.code) in _UNKNOWN_STATUS and op not in _READ_OPS:
+            return venue_error(int(error.code), error.msg)  # a 503'd write may have executed: UNKNOWN_OUTCOME
+        return BotError(ErrorCode.VENUE_UNAVAILABLE, f"{op}: HTTP {status} {error.msg}", venue_code=int(error.code))
 
     def _remember(self, order: sim.Order) -> VenueOrder:
         """Translate ``order`` and note its client order id for fills that carry only the order id."""
@@ -220,7 +333,8 @@ class SimConnector:
     async def _client_order_id(self, symbol: str, order_id: sim.OrderId) -> ClientOrderId:
         client_order_id = self._client_ids.get(order_id)
         if client_order_id is None:
-            order = await self._request("getOrder", self._client.get_order(symbol, order_id=order_id), mutating=False)
+            order = await self._request("getOrder", partial(self._client.get_order, symbol, order_id=order_id),
+                                        mutating=False)
             client_order_id = self._remember(order).client_order_id
         return client_order_id
 

@@ -14,6 +14,13 @@ Invariants it keeps (DESIGN section 4, items 2, 4, 5):
 * Placement and cancellation run concurrently (``asyncio.gather`` with per-order error handling), bounded by
   ``max_in_flight``; once ``shutdown()`` starts no order is sent again.
 
+* Missed fills are backfilled from a per-symbol watermark (``fills.synced.<symbol>`` in the store): the highest
+  trade id the venue's own trade list has been read up to. Fills that arrive on the user stream never move it,
+  so a missed report older than a received one is still found by the next reconcile.
+* Every fact a checker needs is written to the injected ``Recorder`` (``bot.core.recorder``): ``bot.intent``
+  just before an order is sent, ``bot.order_final`` when an order of this life turns terminal,
+  ``bot.fill_applied`` for each newly booked fill, ``bot.open_orders`` after each reconcile.
+
 Errors: venue and risk failures are ``BotError``s handled per order (logged with their code); anything else
 is a bug and propagates.
 """
@@ -30,6 +37,7 @@ from functools import partial
 from typing import TypeVar
 
 from bot.core.errors import BotError, ErrorCode
+from bot.core.recorder import NULL_RECORDER
 from bot.core.types import (
     Balance,
     BalanceUpdate,
@@ -50,11 +58,13 @@ from bot.core.types import (
 from bot.execution.config import ExecutionConfig
 from bot.execution.state import OrderRecord, StateStore
 from bot.execution.transitions import add_fill, mark_unknown_query, merge
-from bot.interfaces import Clock, Venue
+from bot.interfaces import Clock, Recorder, Venue
 
 log = logging.getLogger("bot.execution")
 R = TypeVar("R")
 PreTradeHook = Callable[[NewOrder], None]
+TouchView = Callable[[str], tuple[int | None, int | None]]  # symbol -> (best bid, best ask) the quotes came from
+_WATERMARK = "fills.synced."  # store meta key prefix: trade id the venue's trade list was read up to
 _QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
 _TERMINAL_KEPT = 10_000  # recently finished orders kept in memory for late reports
@@ -72,6 +82,7 @@ class ExecutionStats:
     duplicate_fills: int = 0
     adopted: int = 0
     retries: int = 0
+    reconciles: int = 0
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, code: ErrorCode) -> None:
@@ -110,8 +121,12 @@ class OrderManager:
         on_outcome: Callable[[bool], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         rng: random.Random | None = None,
+        recorder: Recorder | None = None,
+        touch: TouchView | None = None,
     ) -> None:
         self._venue = venue
+        self._recorder = recorder if recorder is not None else NULL_RECORDER
+        self._touch = touch
         self._store = store
         self._clock = clock
         self.config = config
@@ -170,7 +185,8 @@ class OrderManager:
         if not record.status.is_terminal:
             self._orders[cid] = record
             return record
-        self._orders.pop(cid, None)
+        if self._orders.pop(cid, None) is not None and self._recorder.enabled:
+            self._recorder.record("bot.order_final", {"c": cid, "X": record.status.value})
         self._terminal[cid] = record
         self._terminal.move_to_end(cid)
         while len(self._terminal) > _TERMINAL_KEPT:
@@ -183,6 +199,10 @@ class OrderManager:
             self.stats.duplicate_fills += 1
             return
         self.stats.fills += 1
+        if self._recorder.enabled:
+            self._recorder.record("bot.fill_applied", {"s": fill.symbol, "tid": fill.trade_id,
+                                                       "c": fill.client_order_id, "S": fill.side.value,
+                                                       "q": fill.qty_lots})
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots
         if self._on_fill is not None:
             self._on_fill(fill)
@@ -293,6 +313,7 @@ class OrderManager:
             self._check_accepting()
             self._in_flight += 1
             self._sending.add(cid)
+            self._record_intent(new)
             try:
                 report = await self._call("place", lambda: self._venue.place(new))
             except BotError as error:
@@ -309,6 +330,16 @@ class OrderManager:
                 self._sending.discard(cid)
         self.stats.placed += 1
         return self._apply_report(report) or self._get(cid)
+
+    def _record_intent(self, new: NewOrder) -> None:
+        """``bot.intent``: the order and the touch of the local book its price came from, just before sending."""
+        if not self._recorder.enabled:
+            return
+        bid, ask = self._touch(new.symbol) if self._touch is not None else (None, None)
+        self._recorder.record("bot.intent", {
+            "c": new.client_order_id, "s": new.symbol, "S": new.side.value, "o": new.type.value,
+            "p": new.price_ticks, "q": new.qty_lots, "bb": bid, "ba": ask,
+        })
 
     async def place_many(
         self, symbol: str, quotes: Sequence[Quote], *, order_type: OrderType = OrderType.LIMIT_MAKER
@@ -393,6 +424,7 @@ class OrderManager:
         async with self._slots:
             self._in_flight += 1
             self._sending.update(pair)
+            self._record_intent(new)
             try:
                 outcome = await self._call(
                     "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
@@ -489,15 +521,18 @@ class OrderManager:
     async def reconcile(self, symbols: Sequence[str] | None = None) -> ReconcileReport:
         """Bring local state in line with the venue: open orders, doubtful orders, missed fills, balances."""
         names = sorted(symbols if symbols is not None else self.symbols)
+        self.stats.reconciles += 1
         fills_before = self.stats.fills
         for symbol in names:
-            last = self._store.last_trade_id(symbol)
-            if last is None and not self._store.has_orders(symbol):
+            synced = self._store.get_meta(_WATERMARK + symbol)
+            if synced is None and self._store.last_trade_id(symbol) is None and not self._store.has_orders(symbol):
                 continue  # we never traded this symbol: no fill of ours to miss
-            start = None if last is None else TradeId(last + 1)
+            start = None if synced is None else TradeId(int(synced) + 1)
             fills = await self._fetch_fills(symbol, start)
             for fill in fills:
                 self._apply_fill(fill)
+            if fills:
+                self._store.set_meta(_WATERMARK + symbol, str(max(f.trade_id for f in fills)))
         backfilled = self.stats.fills - fills_before
         venue_open = [o for o in await self._call("openOrders", self._venue.open_orders) if o.symbol in names]
         adopted_before = self.stats.adopted
@@ -509,10 +544,25 @@ class OrderManager:
                     and r.client_order_id not in listed and r.client_order_id not in self._sending]
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
         self.balances = await self._call("balances", self._venue.balances)
+        self.record_open_orders("reconciled")
         return ReconcileReport(
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),
         )
+
+    def record_open_orders(self, phase: str) -> None:
+        """``bot.open_orders``: what the bot believes rests on the venue, and what is in flight or in doubt."""
+        if not self._recorder.enabled:
+            return
+        resting, pending = [], []
+        for record in self._orders.values():
+            cid = record.client_order_id
+            if record.status in _QUOTING and cid not in self._sending:
+                resting.append(cid)
+            elif not record.status.is_terminal:
+                pending.append(cid)
+        self._recorder.record("bot.open_orders", {"cids": sorted(resting), "pending": sorted(pending),
+                                                  "phase": phase})
 
     async def _fetch_fills(self, symbol: str, start: TradeId | None) -> list[Fill]:
         return await self._call("fills", lambda: self._venue.fills(symbol, start))
@@ -548,6 +598,10 @@ class OrderManager:
             await self.reconcile()
         except BotError as error:
             log.warning("reconcile failed: %s", error, extra={"code": error.code.value})
+
+    def abandon(self) -> None:
+        """Stop sending at once, with no cleanup (the instance is being torn down as if it crashed)."""
+        self._accepting = False
 
     # -- shutdown --
     async def shutdown(self) -> ShutdownReport:

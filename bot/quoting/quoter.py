@@ -16,6 +16,11 @@ as the seed audit does: guards, spread, skew, queue, plus the other stage names)
 strategy, ``rest_ms`` for the venue round trips of a cycle's order changes and ``ws_ms`` for how late depth
 updates reach the bot (both on the loop clock: virtual in simulation).
 
+Records (to the injected ``Recorder``, when enabled): ``bot.book`` after each applied depth diff (``snap`` marks
+the first diff of a new synced segment: after a snapshot or resync) and ``bot.quoting_resumed`` when quotes are
+placed again after a pause (pull, halt, start). The touch a decision used is kept in ``marks`` (``bid_ticks``,
+``ask_ticks``) so the order manager can record the book each order was priced on.
+
 Invariants: the loop never raises on a venue error (counted by code in ``QuoterStats.errors``; the order
 manager and circuit breaker already handle them); nothing reads the wall clock except the injected ``timer``,
 which only measures; every buffer is bounded.
@@ -31,9 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.errors import BotError
+from bot.core.recorder import NULL_RECORDER
 from bot.core.types import DepthUpdate, Fill, PublicTrade, Side, SymbolInfo
 from bot.execution.pnl import PnlTracker
 from bot.execution.state import OrderRecord
+from bot.interfaces import Recorder
 from bot.market.data import MarketData
 from bot.market.queue import QueueTracker
 from bot.quoting.config import QuotingConfig
@@ -69,6 +76,8 @@ class SymbolMarks:
     pnl_per_hour_quote: float = 0.0
     latency_p95_ms: float = 0.0
     data_age_ms: float = 0.0
+    bid_ticks: int | None = None  # touch of the book the last decision was made on
+    ask_ticks: int | None = None
 
 
 @dataclass(slots=True)
@@ -103,8 +112,13 @@ class SymbolQuoter:
         strategy: QuoteStrategy,
         config: QuotingConfig,
         timer: Callable[[], int] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._app = app
+        self._recorder = recorder if recorder is not None else NULL_RECORDER
+        self._record = self._recorder.enabled
+        self._resyncs_seen = -1  # market.resyncs at the last recorded diff (-1: none yet)
+        self._quoting = False
         self.symbol = symbol
         self.info: SymbolInfo = app.symbols[symbol]
         self.market = market
@@ -137,6 +151,8 @@ class SymbolQuoter:
     # -- feeds --
     def _on_diff(self, diff: DepthUpdate) -> None:
         self._ws_hist.record(max(0, self._app.clock.now_ms() - diff.time_ms))
+        if self._record:
+            self._record_book(diff)
         queue = self.queue
         if len(queue):
             for level in diff.bids:
@@ -165,6 +181,18 @@ class SymbolQuoter:
         self.pnl.on_fill(fill, mid_ticks=self._mid)
         self._last_fill_s[fill.side] = self._app.clock.monotonic_s()
         self.queue.on_fill(fill.client_order_id, fill.qty_lots)
+
+    def _record_book(self, diff: DepthUpdate) -> None:
+        book = self.market.book
+        resyncs = self.market.resyncs
+        bid, ask = book.best_bid(), book.best_ask()
+        fields: dict[str, object] = {"s": self.symbol, "U": diff.first_update_id, "u": diff.last_update_id,
+                                     "bb": None if bid is None else bid.price_ticks,
+                                     "ba": None if ask is None else ask.price_ticks}
+        if resyncs != self._resyncs_seen:
+            self._resyncs_seen = resyncs
+            fields["snap"] = True
+        self._recorder.record("bot.book", fields)
 
     # -- the loop --
     async def run(self) -> None:
@@ -215,6 +243,9 @@ class SymbolQuoter:
             return
         self._last_key = key
         self._last_decision_s = now_s
+        marks = self.marks
+        marks.bid_ticks = bid.price_ticks
+        marks.ask_ticks = ask.price_ticks
         ctx = self._context(now_s, bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, mid, volatility,
                             inventory, level, open_orders)
         timer = self._timer
@@ -231,6 +262,8 @@ class SymbolQuoter:
             for reason in ctx.halt_reasons:
                 stats.halts[reason] = stats.halts.get(reason, 0) + 1
         desired = ctx.desired
+        if not desired:
+            self._quoting = False
         resting = {(r.side, r.price_ticks) for r in open_orders if _resting_limit(r)}
         wanted = {(q.side, q.price_ticks) for q in desired}
         if wanted != resting or len(open_orders) != len(resting):
@@ -292,6 +325,10 @@ class SymbolQuoter:
         except BotError as error:
             self.stats.errors[error.code.value] = self.stats.errors.get(error.code.value, 0) + 1
             return
+        if desired and not self._quoting:
+            self._quoting = True
+            if self._record:
+                self._recorder.record("bot.quoting_resumed", {"s": self.symbol})
         elapsed_ms = (app.clock.monotonic_s() - started) * 1000
         self.stats.replaces += 1
         self._rest_hist.record(elapsed_ms)
@@ -300,6 +337,7 @@ class SymbolQuoter:
     async def _pull(self, reason: str) -> None:
         """Pull every quote of the symbol (bad market data), once per episode."""
         self.stats.pulls[reason] = self.stats.pulls.get(reason, 0) + 1
+        self._quoting = False
         self._last_key = None
         self._mid_at_last_quote = None
         if self._app.orders.open_orders(self.symbol):

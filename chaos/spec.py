@@ -1,0 +1,75 @@
+"""SessionSpec: everything that determines one chaos session, and the bot config the gate runs.
+
+A spec is plain data (picklable, hashable): ``seed`` (market, latencies and, unless a scenario is given, the fault
+schedule via ``draw_scenario``), ``minutes`` of simulated time, ``kinds`` (the fault kinds the swarm may draw;
+empty: all), ``scenario_yaml`` (an explicit schedule, e.g. a shrunk one; overrides the draw) and ``sabotage`` (a
+test-only switch from ``chaos.sabotage``; None in real gates). The same spec gives the same event-log digest in
+any process (the replay key is spec + code version).
+
+Errors: ``ValueError`` for a non-positive length or an unknown fault kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from bot.config import BotConfig
+from bot.execution.config import ExecutionConfig
+from bot.quoting.config import QuotingConfig
+from exchange_sim.faults import FaultKind, Scenario, draw_scenario, scenario_from_data
+
+SYMBOL = "BTCUSDT"
+CYCLE_INTERVAL_S = 0.25  # the gate's quote loop: 4 cycles/s keeps a 10-minute session near 1 s of CPU
+RECONCILE_INTERVAL_S = 10.0  # reconcile often: short sessions must still heal and be checked
+
+
+def chaos_config() -> BotConfig:
+    """The bot as the gate runs it: one symbol, the default strategy and risk, a cheaper quote loop."""
+    return BotConfig(
+        symbols=(SYMBOL,),
+        quoting=QuotingConfig(cycle_interval_s=CYCLE_INTERVAL_S),
+        execution=ExecutionConfig(state_path=":memory:", reconcile_interval_s=RECONCILE_INTERVAL_S),
+    )
+
+
+def parse_kinds(text: str | None) -> tuple[FaultKind, ...]:
+    """``"partition,clock_skew"`` -> kinds (empty or None: every kind). ``ValueError`` names an unknown kind."""
+    if not text:
+        return ()
+    out = []
+    for name in (n.strip() for n in text.split(",")):
+        if not name:
+            continue
+        try:
+            out.append(FaultKind(name))
+        except ValueError:
+            raise ValueError(f"unknown fault kind {name!r}; known: {', '.join(k.value for k in FaultKind)}") \
+                from None
+    return tuple(sorted(set(out), key=lambda k: k.value))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    seed: int
+    minutes: float = 10.0
+    kinds: tuple[str, ...] = ()  # fault kinds the draw may use (empty: all)
+    scenario_yaml: str | None = None  # explicit schedule (overrides the draw)
+    sabotage: str | None = None  # test-only: a safety mechanism switched off (chaos.sabotage)
+
+    def __post_init__(self) -> None:
+        if not self.minutes > 0:
+            raise ValueError(f"minutes must be positive, got {self.minutes!r}")
+        parse_kinds(",".join(self.kinds))
+
+    @property
+    def duration_s(self) -> float:
+        return self.minutes * 60.0
+
+    def scenario(self) -> Scenario:
+        """The fault schedule: the explicit one, or the one drawn from the seed."""
+        if self.scenario_yaml is not None:
+            return scenario_from_data(yaml.safe_load(self.scenario_yaml), f"seed {self.seed} scenario")
+        kinds = parse_kinds(",".join(self.kinds)) or None
+        return draw_scenario(self.seed, self.duration_s, kinds)
