@@ -246,6 +246,20 @@ class BotMetrics:
             for score_type, value in scores.items():
                 self._scores.child(symbol, score_type).set(value)
 
+    def set_quote_state(
+        self, symbol: str, *, spread_bps: float | None = None, scores: Mapping[str, float] | None = None
+    ) -> None:
+        """The latest decided spread and adaptive-spread scores, without a cycle sample (the bridge's gauges)."""
+        if spread_bps is not None:
+            self._spread.child(symbol).set(spread_bps)
+        if scores:
+            for score_type, value in scores.items():
+                self._scores.child(symbol, score_type).set(value)
+
+    def observe_decision(self, symbol: str, ms: float) -> None:
+        """One decision-latency sample outside ``observe_quote_cycle`` (the pull-model bridge replays samples)."""
+        self._decision.child(symbol).observe(ms)
+
     def observe_component(self, component: str, ms: float) -> None:
         """One latency-breakdown sample outside a cycle (e.g. ``ws``: how late a depth update arrived)."""
         self._breakdown.child(component).observe(ms)
