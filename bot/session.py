@@ -38,6 +38,8 @@ from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
+from bot.metrics.bridge import MetricsSampler, SamplerConfig
+from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
 from bot.strategy import build_strategy
@@ -212,13 +214,16 @@ def run_sim_session(
     scenario: Scenario | None = None,
     check: bool | None = None,
     check_config: CheckConfig | None = None,
+    sample_metrics: bool = True,
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
     ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash`` kills the bot with no shutdown path and
     starts a new instance on the same state store after ``restart_after_s``). ``check`` (default: whether a
     scenario is given) runs the invariant checker on the event log and the venue's end state; its violations
-    are in ``SessionSummary.violations``.
+    are in ``SessionSummary.violations``. ``sample_metrics`` samples the bot's Prometheus metrics
+    (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
+    reports can plot them; the sample is deterministic (no wall-clock family).
     """
     unknown = [s for s in config.symbols if s not in DEFAULT_SYMBOLS]
     if unknown:
@@ -245,6 +250,8 @@ def run_sim_session(
         cleanup.callback(store.close)
         recorder = LogRecorder(world, account)
         lives: list[_Life] = []
+        metrics = BotMetrics() if sample_metrics else None
+        samplers: list[MetricsSampler] = []
         crashes: list[float] = []  # restart delays of crash faults not yet handled
         crashed = asyncio.Event()
 
@@ -278,6 +285,7 @@ def run_sim_session(
             app = await start_app(connector)
             life = _Life(connector, app, [], [])
             lives.append(life)
+            samplers.clear()
             for symbol in sorted(app.symbols):
                 data = MarketData(connector, symbol)
                 strategy = build_strategy(config.strategy, app.symbols[symbol], timer=timer)
@@ -288,7 +296,15 @@ def run_sim_session(
                 life.quoters.append(quoter)
                 app.spawn_supervised(data.run, f"market-{symbol}")
                 app.spawn(quoter.run(), f"quoter-{symbol}")
+            if metrics is not None:
+                samplers.append(MetricsSampler(app, life.quoters, metrics,
+                                               config=SamplerConfig(wall_clock=False, venue=connector.name)))
             return life
+
+        def sample() -> None:
+            for sampler in samplers:
+                sampler.sample()
+                world.log.record(world.runtime.now_us(), "metrics", sampler.snapshot_record())
 
         async def main() -> Any:
             loop = asyncio.get_running_loop()
@@ -309,9 +325,11 @@ def run_sim_session(
                     crashes.clear()
                     await asyncio.sleep(min(pause, max(0.0, duration_s - (loop.time() - begin))))
                     life = await start_life()
+                sample()
                 if progress is not None:
                     progress(min(duration_s, loop.time() - begin))
             stop = await life.app.stop("session end")
+            sample()
             with contextlib.suppress(BotError):
                 await life.app.orders.reconcile()  # the final books, after shutdown
             for symbol in sorted(life.app.symbols):

@@ -12,6 +12,7 @@ from bot.cli import app
 from bot.config import BotConfig
 from bot.session import SessionSummary, run_sim_session
 from bot.strategy.config import StrategyConfig
+from exchange_sim.eventlog import read_events
 from exchange_sim.market.config import MarketConfig
 
 pytestmark = pytest.mark.e2e
@@ -86,3 +87,13 @@ def test_mmbot_sim_names_a_bad_config_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sim", "--hours", "0.01", "--config", str(bad)])
     assert result.exit_code == 2
     assert "strategy.adaptive_spread.min_spread_bps" in result.output
+
+
+def test_metrics_are_sampled_on_the_virtual_clock_into_the_event_log(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    run_sim_session(BotConfig(symbols=("BTCUSDT",)), seed=5, hours=0.05, log_path=log, timer=None)
+    samples = [e for e in read_events(log) if e.get("k") == "metrics"]
+    assert len(samples) >= 3  # one per simulated minute and one after the stop
+    text = json.dumps(samples[-1])
+    for family in ("mmbot_inventory_lots", "mmbot_net_bps", "mmbot_risk_level"):
+        assert family in text, family
