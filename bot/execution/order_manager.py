@@ -139,6 +139,7 @@ class OrderManager:
         # working set: open orders only; terminal ones move to a bounded LRU (the store keeps all of them)
         self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
         self._terminal: OrderedDict[ClientOrderId, OrderRecord] = OrderedDict()
+        self.changes = 0  # bumped on every order-state change: lets a quote loop skip when nothing changed
         self._fill_totals: dict[ClientOrderId, tuple[int, int]] = {}
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
         self.balances: dict[str, Balance] = {}
@@ -182,6 +183,7 @@ class OrderManager:
         """Persist ``record``; keep it in the working set while open, in the bounded LRU once terminal."""
         cid = record.client_order_id
         self._store.save_order(record)
+        self.changes += 1
         if not record.status.is_terminal:
             self._orders[cid] = record
             return record

@@ -15,7 +15,7 @@ Marks use floats: they are reports and guard inputs, never booked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.types import Fill, SymbolInfo
 
@@ -37,6 +37,7 @@ class PnlTracker:
     taker_notional_atoms: int = 0
     peak_equity_atoms: float = 0.0
     equity_atoms: float = 0.0
+    _per_lot: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     def on_fill(self, fill: Fill, *, mid_ticks: float | None = None) -> None:
         """Book one fill (call once per fill: the order manager deduplicates by trade id)."""
@@ -61,9 +62,11 @@ class PnlTracker:
 
     def value_atoms(self, mid_ticks: float) -> float:
         """Equity in quote atoms at ``mid_ticks``."""
-        base_atoms = self.position_lots * self.info.base_atoms_per_lot - self.base_fee_atoms
-        quote_per_base_atom = mid_ticks * self.info.quote_atoms_per_tick_lot / self.info.base_atoms_per_lot
-        return self.cash_atoms + base_atoms * quote_per_base_atom
+        if self._per_lot is None:  # SymbolInfo's unit sizes are Decimal arithmetic: compute them once
+            self._per_lot = (self.info.base_atoms_per_lot, self.info.quote_atoms_per_tick_lot)
+        base_per_lot, quote_per_tick_lot = self._per_lot
+        base_atoms = self.position_lots * base_per_lot - self.base_fee_atoms
+        return self.cash_atoms + base_atoms * (mid_ticks * quote_per_tick_lot / base_per_lot)
 
     def mark(self, mid_ticks: float) -> float:
         """Update equity, peak and drawdown at ``mid_ticks``; returns the equity in quote atoms."""

@@ -13,6 +13,7 @@ __all__ = ["OrdersView", "QuoterHost", "RiskLevelView", "TakerCapView"]
 
 
 class OrdersView(Protocol):
+    changes: int  # bumped on every order-state change
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]: ...
 
     def inventory_lots(self, symbol: str) -> int: ...

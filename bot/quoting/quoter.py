@@ -23,7 +23,8 @@ placed again after a pause (pull, halt, start). The touch a decision used is kep
 
 Invariants: the loop never raises on a venue error (counted by code in ``QuoterStats.errors``; the order
 manager and circuit breaker already handle them); nothing reads the wall clock except the injected ``timer``,
-which only measures; every buffer is bounded.
+which only measures; every buffer is bounded. Round trips older than ``LATENCY_MAX_AGE_S`` leave the latency p95:
+a guard that stopped the quoting (so no new round trips are measured) must not be held up by its own old samples.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ STAGE_COMPONENTS: dict[str, str] = {
 """Pipeline stage name -> latency component name (the seed audit's ``latency_breakdown_ms{component}``)."""
 
 _QUOTING_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
+LATENCY_MAX_AGE_S = 30.0  # round trips older than this no longer count towards the latency p95 (the guard's input)
 
 
 def _resting_limit(record: OrderRecord) -> bool:
@@ -135,8 +137,11 @@ class SymbolQuoter:
         self._mid_at_last_quote: float | None = None
         self._last_fill_s: dict[Side, float] = {}
         self._trades_seen = 0
+        self._book_version = 0  # diffs applied so far
+        self._last_version: tuple[object, ...] | None = None
+        self._idle_s = config.idle_requote_s
         self._last_trade_through = False
-        self._rest_ms: deque[float] = deque(maxlen=config.latency_window)
+        self._rest_ms: deque[tuple[float, float]] = deque(maxlen=config.latency_window)  # (loop time s, ms)
         self._latency_p95_ms = 0.0
         self._equity: deque[tuple[float, float, int]] = deque(maxlen=int(config.pnl_window_s) + 2)
         self._next_sample_s = 0.0
@@ -150,6 +155,7 @@ class SymbolQuoter:
 
     # -- feeds --
     def _on_diff(self, diff: DepthUpdate) -> None:
+        self._book_version += 1
         self._ws_hist.record(max(0, self._app.clock.now_ms() - diff.time_ms))
         if self._record:
             self._record_book(diff)
@@ -207,6 +213,11 @@ class SymbolQuoter:
         stats = self.stats
         stats.cycles += 1
         app = self._app
+        version = (self._book_version, self._trades_seen, app.orders.changes, app.risk.level())
+        if version == self._last_version and app.clock.monotonic_s() - self._last_decision_s < self._idle_s:
+            stats.skipped += 1  # nothing the decision depends on changed: not even the book was read
+            return
+        self._last_version = version
         book = self.market.book
         if not book.is_synced:
             await self._pull("unsynced")
@@ -332,7 +343,7 @@ class SymbolQuoter:
         elapsed_ms = (app.clock.monotonic_s() - started) * 1000
         self.stats.replaces += 1
         self._rest_hist.record(elapsed_ms)
-        self._rest_ms.append(elapsed_ms)
+        self._rest_ms.append((app.clock.monotonic_s(), elapsed_ms))
 
     async def _pull(self, reason: str) -> None:
         """Pull every quote of the symbol (bad market data), once per episode."""
@@ -357,9 +368,14 @@ class SymbolQuoter:
         t0, e0, _ = self._equity[0]
         span_s = now_s - t0
         self.marks.pnl_per_hour_quote = (pnl.equity_atoms - e0) * scale * 3600 / span_s if span_s >= 60 else 0.0
-        if self._rest_ms:
-            ordered = sorted(self._rest_ms)
+        rest = self._rest_ms
+        while rest and rest[0][0] < now_s - LATENCY_MAX_AGE_S:
+            rest.popleft()
+        if rest:
+            ordered = sorted(ms for _, ms in rest)
             self._latency_p95_ms = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        else:
+            self._latency_p95_ms = 0.0
         self.marks.latency_p95_ms = self._latency_p95_ms
 
     def _recent_pnl_bps(self) -> float:
