@@ -34,7 +34,9 @@ def ctx(**overrides: Any) -> QuoteContext:
 
 
 # -- adaptive spread --
-SPREAD = AdaptiveSpreadStage(AdaptiveSpreadConfig(base_spread_bps=1.0, min_spread_bps=0.6, max_spread_bps=2.5))
+SPREAD = AdaptiveSpreadStage(AdaptiveSpreadConfig(
+    base_spread_bps=1.0, min_spread_bps=0.6, max_spread_bps=2.5, vol_sensitivity=0.6, vol_full_bps=10.0
+))  # the seed audit's values: the formula's unit tests do not depend on the tuned defaults
 
 
 def test_unit_score_clamps_and_counts_nan_as_worst() -> None:
@@ -86,7 +88,9 @@ def test_nan_inputs_give_the_widest_spread() -> None:
 
 
 # -- inventory skew --
-SKEW = InventorySkewStage(InventorySkewConfig(max_skew_bps=1.0, size_skew=0.5, max_inventory_lots=1000), 100)
+SKEW = InventorySkewStage(
+    InventorySkewConfig(max_skew_bps=1.0, size_skew=0.5, max_inventory_lots=1000, max_inventory_quote=None), 100
+)
 
 
 def test_skew_is_zero_at_target() -> None:
@@ -167,3 +171,14 @@ def test_queue_backs_off_the_side_the_imbalance_runs_against() -> None:
 
 def test_queue_imbalance_of_an_empty_touch_is_zero() -> None:
     assert QueueAwareStage.imbalance(ctx(best_bid_lots=0, best_ask_lots=0)) == 0.0
+
+
+def test_skew_saturates_at_the_notional_limit_when_it_is_smaller() -> None:
+    context = ctx(inventory_lots=0)
+    per_lot_quote = context.mid_ticks * float(context.info.tick_size * context.info.step_size)
+    limit_lots = max(1, int(50.0 / per_lot_quote))
+    stage = InventorySkewStage(
+        InventorySkewConfig(max_skew_bps=1.0, max_inventory_lots=10**9, max_inventory_quote=50.0), 100
+    )
+    assert stage.q_norm(ctx(inventory_lots=limit_lots)) == pytest.approx(1.0)
+    assert stage.q_norm(ctx(inventory_lots=limit_lots // 2)) == pytest.approx((limit_lots // 2) / limit_lots)
