@@ -49,7 +49,9 @@ from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
 from bot.metrics.logs import configure_json_logging
 from bot.metrics.registry import BotMetrics
+from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
+from bot.quoting.tracing import TracedVenue, trace_strategy
 from bot.strategy import build_strategy
 
 __all__ = ["LiveSummary", "print_summary", "run_realtime"]
@@ -162,11 +164,14 @@ async def run_realtime(
     metrics_interval_s: float = 1.0,
     stop_event: asyncio.Event | None = None,
     handle_signals: bool = True,
+    tracer: BotTracer | None = None,
 ) -> LiveSummary:
     """Run the bot on ``venue`` in real time until a signal, ``stop_event`` or ``duration_s``; return the summary.
 
     ``venue`` is closed at the end. ``store`` defaults to ``config.execution.state_path`` (in memory in paper
     mode); ``recorder`` receives the bot's records (an e2e test writes them into the server's event log).
+    ``tracer`` (enabled: console or OTLP exporter) puts each decided quote cycle, its stages and its venue calls
+    in one span tree (``bot.quoting.tracing``).
     """
     secrets = [s for s in secrets if s]
     logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets)
@@ -176,6 +181,7 @@ async def run_realtime(
     started_s = loop.time()
     paper_venue = PaperVenue(venue, clock) if paper else None
     metered = MeteredVenue(paper_venue if paper_venue is not None else venue, metrics, clock)
+    bot_venue: Venue = TracedVenue(metered, tracer) if tracer is not None and tracer.enabled else metered
     state = store if store is not None else StateStore(":memory:" if paper else config.execution.state_path)
     server: MetricsServer | None = None
     stop = _Stop()
@@ -185,9 +191,9 @@ async def run_realtime(
     try:
         log.info("starting %s run on %s: symbols %s", "paper" if paper else "live", venue.name,
                  ",".join(config.symbols))
-        app = await AppContext.build(config, metered, clock, store=state, recorder=recorder)
+        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder)
         await app.start()
-        markets, quoters = _start_quoting(app, config, metered, recorder)
+        markets, quoters = _start_quoting(app, config, bot_venue, recorder, tracer)
         sampler = MetricsSampler(app, quoters, metrics, venue_up=lambda: metered.up and all(
             m.book.is_synced for m in markets), weight=_weight_of(venue),
             config=SamplerConfig(venue=venue.name))
@@ -224,15 +230,18 @@ async def run_realtime(
 
 
 def _start_quoting(
-    app: AppContext, config: BotConfig, venue: Venue, recorder: Recorder | None
+    app: AppContext, config: BotConfig, venue: Venue, recorder: Recorder | None, tracer: BotTracer | None = None
 ) -> tuple[list[MarketData], list[SymbolQuoter]]:
     """One ``MarketData`` and one ``SymbolQuoter`` per symbol, as in a simulated session (``bot.session``)."""
     markets, quoters = [], []
     for symbol in sorted(app.symbols):
         data = MarketData(venue, symbol)
-        strategy = DecisionTap(build_strategy(config.strategy, app.symbols[symbol], timer=time.perf_counter_ns))
+        decide = build_strategy(config.strategy, app.symbols[symbol], timer=time.perf_counter_ns)
+        if tracer is not None:
+            decide = trace_strategy(decide, tracer, time.perf_counter_ns)
+        strategy = DecisionTap(decide)
         quoter = SymbolQuoter(app=app, symbol=symbol, market=data, strategy=strategy, config=config.quoting,
-                              timer=time.perf_counter_ns, recorder=recorder)
+                              timer=time.perf_counter_ns, recorder=recorder, tracer=tracer)
         app.marks[symbol] = quoter.marks
         markets.append(data)
         quoters.append(quoter)

@@ -28,6 +28,7 @@ from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError
 from bot.execution.state import StateStore
 from bot.live import run_realtime
+from bot.metrics.tracing import BotTracer, TracingConfig
 
 __all__ = ["REAL_MONEY_FLAG", "confirmation_text", "register"]
 
@@ -78,6 +79,9 @@ def run(
     minutes: Annotated[float | None, typer.Option(min=0.01, help="stop after this many minutes")] = None,
     paper: Annotated[bool, typer.Option(help="paper mode: real market data, orders answered locally")] = False,
     metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="/metrics on 127.0.0.1 (0: any port)")] = 9108,
+    trace: Annotated[str, typer.Option(help="OpenTelemetry spans: none, console (stderr) or otlp")] = "none",
+    trace_every: Annotated[int, typer.Option(min=1, help="trace one decided quote cycle in N")] = 1,
+    otlp_endpoint: Annotated[str | None, typer.Option(help="OTLP collector URL (with --trace otlp)")] = None,
     state: Annotated[Path | None, typer.Option(help="order state file (default: the config's; local: memory)")] = None,
     real_money: Annotated[bool, typer.Option(REAL_MONEY_FLAG, help="required for --venue binance")] = False,
     confirm: Annotated[str | None, typer.Option(help="mainnet: the symbols and limits, e.g. BTCUSDT:max_inventory=1")
@@ -99,6 +103,12 @@ def run(
     typer.echo(f"mmbot run: {venue}{' (paper)' if paper else ''} {binance_config.endpoints.rest_url}, symbols "
                f"{','.join(bot_config.symbols)}, key {credentials!r}", err=True)
 
+    try:
+        tracer = BotTracer(TracingConfig(exporter=trace, otlp_endpoint=otlp_endpoint,  # type: ignore[arg-type]
+                                         sample_every=trace_every))
+    except (ValueError, RuntimeError) as error:
+        raise _refuse(f"--trace: {error}") from None
+
     async def main() -> int:
         connector = BinanceConnector(binance_config, credentials)
         store = StateStore(state_path) if state_path is not None else None
@@ -106,9 +116,10 @@ def run(
             summary = await run_realtime(
                 bot_config, connector, duration_s=None if minutes is None else minutes * 60, paper=paper,
                 metrics_port=metrics_port, secrets=[credentials.api_key, credentials.api_secret.get_secret_value()],
-                store=store,
+                store=store, tracer=tracer,
             )
         finally:
+            tracer.shutdown()
             if store is not None:
                 store.close()
         return 1 if summary.failed else 0

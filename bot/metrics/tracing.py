@@ -51,7 +51,7 @@ _EXPORTERS: tuple[str, ...] = ("none", "console", "otlp")
 class TracingConfig:
     """Where spans go.
 
-    ``exporter``: ``none`` (default: no spans, near-zero cost), ``console`` (stdout) or ``otlp``.
+    ``exporter``: ``none`` (default: no spans, near-zero cost), ``console`` (stderr, beside the JSON logs) or ``otlp``.
     ``otlp_endpoint``: the collector URL; ``None`` uses the exporter's default (or ``OTEL_EXPORTER_OTLP_*``).
     ``service_name``: the ``service.name`` resource attribute (default ``mmbot``).
     ``sample_every``: trace one quote cycle in N, chosen by ``cycle_id % N == 0`` (default 1: every cycle). A
@@ -159,7 +159,7 @@ class BotTracer:
         if span_exporter is not None:
             provider.add_span_processor(SimpleSpanProcessor(span_exporter))
         elif self.config.exporter == "console":
-            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout)))
+            provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         else:
             provider.add_span_processor(BatchSpanProcessor(_otlp_exporter(self.config.otlp_endpoint)))
         self._provider = provider

@@ -44,6 +44,7 @@ from bot.execution.state import OrderRecord
 from bot.interfaces import Recorder
 from bot.market.data import MarketData
 from bot.market.queue import QueueTracker
+from bot.metrics.tracing import BotTracer
 from bot.quoting.config import QuotingConfig
 from bot.quoting.host import QuoterHost
 from bot.quoting.latency import LatencyHistogram
@@ -115,8 +116,10 @@ class SymbolQuoter:
         config: QuotingConfig,
         timer: Callable[[], int] | None = None,
         recorder: Recorder | None = None,
+        tracer: BotTracer | None = None,
     ) -> None:
         self._app = app
+        self._tracer = tracer if tracer is not None and tracer.enabled else None
         self._recorder = recorder if recorder is not None else NULL_RECORDER
         self._record = self._recorder.enabled
         self._resyncs_seen = -1  # market.resyncs at the last recorded diff (-1: none yet)
@@ -259,6 +262,14 @@ class SymbolQuoter:
         marks.ask_ticks = ask.price_ticks
         ctx = self._context(now_s, bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, mid, volatility,
                             inventory, level, open_orders)
+        if self._tracer is not None:  # one span per decided cycle; stage and venue spans are its children
+            with self._tracer.cycle(self.symbol, stats.decisions):
+                await self._decide_and_send(ctx, mid, open_orders)
+        else:
+            await self._decide_and_send(ctx, mid, open_orders)
+
+    async def _decide_and_send(self, ctx: QuoteContext, mid: float, open_orders: list[OrderRecord]) -> None:
+        stats = self.stats
         timer = self._timer
         if timer is not None:
             started = timer()
