@@ -77,6 +77,22 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("fixed_spread_p50_us", "us", "... fixed-spread baseline p50"),
         ("avellaneda_stoikov_p50_us", "us", "... Avellaneda-Stoikov baseline p50"),
     ],
+    "quote_cycle": [
+        ("concurrent_1_p95", "ms", "quote cycle over the wire, 50 ms injected RTT, concurrent bot, 1 symbol: p95"),
+        ("concurrent_4_p95", "ms", "... 4 symbols: p95"),
+        ("concurrent_8_p95", "ms", "... 8 symbols: p95"),
+        ("concurrent_16_p95", "ms", "... 16 symbols: p95 (target <= 62.5 ms = 1.25x RTT)"),
+        ("concurrent_16_p99", "ms", "... 16 symbols: p99"),
+        ("sequential_4_p95", "ms", "... sequential variant (one loop), 4 symbols: p95"),
+        ("sequential_16_p95", "ms", "... sequential variant, 16 symbols: p95"),
+        ("concurrent_p95_over_rtt_worst", "x RTT", "... concurrent p95 / RTT, worst symbol count (target <= 1.25)"),
+    ],
+    "metrics_overhead": [
+        ("decision_plain_us", "us", "decision latency (mean), instrumentation off"),
+        ("decision_with_metrics_us", "us", "... with the cycle's metrics recorded"),
+        ("decision_with_metrics_and_tracing_us", "us", "... with metrics and a traced cycle (span per stage)"),
+        ("cycle_sampled_1pct_us", "us", "metrics + tracing sampled 1 cycle in 100, per cycle"),
+    ],
     "simulator": [
         ("wall_s", "s wall", "24 simulated hours of the default market alone (target < 20 s)"),
         ("events_per_wall_s", "events/s", "simulator book events per wall second"),
@@ -185,6 +201,25 @@ def decision(calls: Annotated[int, typer.Option(help="decisions timed per strate
     from bench.decision import run
 
     _run("decision", lambda: run(calls, seed))
+
+
+@app.command("quote-cycle")
+def quote_cycle(
+    rtt_ms: Annotated[float, typer.Option(help="injected round trip")] = 50.0,
+    seconds: Annotated[float, typer.Option(help="wall seconds per symbol count and variant")] = 20.0,
+) -> None:
+    """Quote-cycle latency over real sockets (local mode) for 1/4/8/16 symbols, concurrent vs sequential bot."""
+    from bench.quote_cycle import bench_quote_cycle
+
+    _run("quote_cycle", lambda: bench_quote_cycle(rtt_ms=rtt_ms, seconds=seconds))
+
+
+@app.command("metrics-overhead")
+def metrics_overhead(n: Annotated[int, typer.Option(help="cycles per measurement")] = 20_000) -> None:
+    """Cost of metrics and tracing per quote cycle, and decision latency with them on versus off."""
+    from bench.metrics_overhead import run
+
+    _run("metrics_overhead", lambda: run(n))
 
 
 @app.command("render")

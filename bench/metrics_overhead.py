@@ -27,8 +27,11 @@ from typing import Any
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
+from bench.decision import CONFIG, INFO, contexts, measure
 from bot.metrics.registry import LATENCY_BUCKETS_MS, BotMetrics
 from bot.metrics.tracing import BotTracer, TracingConfig
+from bot.quoting.tracing import trace_strategy
+from bot.strategy import build_strategy
 
 STAGES = ("guard", "taker_cap", "adaptive_spread", "inventory_skew", "queue_aware", "fast_cancel", "ladder", "band")
 COMPONENTS = {"guards": 0.004, "taker_cap": 0.001, "spread": 0.006, "skew": 0.003, "queue": 0.004,
@@ -91,6 +94,49 @@ def _per_call_us(step: Callable[[int], None], n: int, repeats: int, clear: Calla
     return best / n * 1e6
 
 
+def _decision_with_and_without(n: int) -> dict[str, float]:
+    """Decision latency (reference pipeline, mean us) with instrumentation off and on: plain ``decide``; with
+    the cycle's metrics recorded; inside a traced cycle with a span per stage (in-memory exporter)."""
+    pool = contexts(2_000, 1)
+    plain = build_strategy(CONFIG, INFO)
+    exporter = InMemorySpanExporter()
+    tracer = BotTracer(span_exporter=exporter)
+    traced = trace_strategy(build_strategy(CONFIG, INFO), tracer)
+    metrics = BotMetrics()
+    metrics_step = _metrics_step(metrics)
+
+    class _Metered:
+        name = "metered"
+
+        def decide(self, ctx: Any) -> Any:
+            out = plain.decide(ctx)
+            metrics_step(0)
+            return out
+
+    class _Traced:
+        name = "traced"
+
+        def __init__(self) -> None:
+            self.i = 0
+
+        def decide(self, ctx: Any) -> Any:
+            self.i += 1
+            with tracer.cycle("BTCUSDT", self.i):
+                out = traced.decide(ctx)
+            metrics_step(self.i)
+            return out
+
+    calls = max(2_000, n // 4)
+    results = {
+        "decision_plain_us": measure(plain, pool, calls)["mean_us"],
+        "decision_with_metrics_us": measure(_Metered(), pool, calls)["mean_us"],
+        "decision_with_metrics_and_tracing_us": measure(_Traced(), pool, calls)["mean_us"],
+    }
+    exporter.clear()
+    tracer.shutdown()
+    return results
+
+
 def run(n: int = 20_000, repeats: int = 3) -> dict[str, Any]:
     """The figures in the module docstring, in microseconds per cycle (rounded to 0.01)."""
     exporter = InMemorySpanExporter()
@@ -116,6 +162,7 @@ def run(n: int = 20_000, repeats: int = 3) -> dict[str, Any]:
         "cycle_sampled_1pct_us": _per_call_us(both(_spans_step(sampled_tracer)), n, repeats, exporter.clear),
         "prometheus_client_metrics_us": _per_call_us(_prometheus_client_step(), n, repeats),
     }
+    figures |= _decision_with_and_without(n)
     sdk_tracer.shutdown()
     sampled_tracer.shutdown()
     out: dict[str, Any] = {key: round(max(value - empty, 0.0), 2) for key, value in figures.items()}

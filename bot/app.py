@@ -48,6 +48,17 @@ MAX_SWEEPS = 4  # cancel sweeps in flight at once under a HARD guard
 HARD_LATCH_KEY = "risk.hard_latched"  # store meta: a latched HARD guard survives a restart until reset_guards()
 
 
+def restart_backoff_cap_s(config: BotConfig, store: StateStore, cap_s: float) -> float:
+    """The longest a supervisor may wait between attempts to start an instance that could not read the venue.
+
+    ``cap_s`` normally; but while a latched HARD guard is in ``store`` the next instance starts halted and must
+    cancel what an earlier one left resting, within ``risk.cancel_bound_s`` of the venue being readable again,
+    so it must not sleep longer than that between attempts (a 30 s backoff left orders resting ~12 s after a
+    403 outage healed: chaos seed 170)."""
+    latched = config.risk.hard_latches and bool(store.get_meta(HARD_LATCH_KEY))
+    return min(cap_s, config.risk.cancel_bound_s) if latched else cap_s
+
+
 @dataclass(frozen=True, slots=True)
 class StopReport:
     reason: str

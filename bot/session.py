@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import AppContext
+from bot.app import AppContext, restart_backoff_cap_s
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
@@ -56,6 +56,7 @@ __all__ = ["SessionSummary", "SymbolSummary", "run_sim_session"]
 
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
 START_BACKOFF_S = (1.0, 30.0)  # an instance that cannot read the venue at start retries after 1 s, doubling to 30
+# (to the HARD cancel bound while a HARD guard is latched: ``bot.app.restart_backoff_cap_s``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +277,7 @@ def run_sim_session(
                 except BotError as error:
                     if not (error.recoverable or error.outcome_unknown):
                         raise
+                delay_s = min(delay_s, restart_backoff_cap_s(config, store, START_BACKOFF_S[1]))
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, START_BACKOFF_S[1])
 

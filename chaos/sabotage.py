@@ -9,7 +9,8 @@ Real gates never set one. Names and what they break:
   instead of being queried by client id;
 * ``retry_after``: 429/418 answers carry no Retry-After to the bot and the connector's global gate stays open;
 * ``sequence_gap``: the local book applies a diff after a gap instead of resyncing from a snapshot;
-* ``hard_guard_cancel``: the HARD guard no longer cancels resting orders (nor re-checks for stragglers).
+* ``hard_guard_cancel``: the HARD guard no longer cancels resting orders (nor re-checks for stragglers), and the
+  quote loops stand still under it (so their own pull does not cancel for it either).
 
 Errors: ``KeyError`` for an unknown name.
 """
@@ -29,6 +30,8 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.types import DepthUpdate
 from bot.execution.order_manager import OrderManager, ReconcileReport
 from bot.market.book import LocalBook
+from bot.quoting.quoter import SymbolQuoter
+from bot.risk.guards import GuardLevel
 
 
 async def _no_reconcile(self: OrderManager, symbols: Any = None) -> ReconcileReport:
@@ -59,13 +62,29 @@ async def _monitor_without_cancel(self: AppContext, interval_s: float = 0.5) -> 
         await asyncio.sleep(interval_s)
 
 
+_ORIGINAL_CYCLE = SymbolQuoter.cycle
+
+
+async def _cycle_frozen_under_hard(self: SymbolQuoter) -> None:
+    if self._app.risk.guard_level is GuardLevel.HARD:  # type: ignore[attr-defined]
+        return
+    await _ORIGINAL_CYCLE(self)
+
+
+@contextlib.contextmanager
+def _no_hard_cancel() -> Iterator[None]:
+    with mock.patch.object(AppContext, "monitor_risk", _monitor_without_cancel), \
+            mock.patch.object(SymbolQuoter, "cycle", _cycle_frozen_under_hard):
+        yield
+
+
 def _patches() -> dict[str, Callable[[], contextlib.AbstractContextManager[Any]]]:
     return {
         "reconcile": lambda: mock.patch.object(OrderManager, "reconcile", _no_reconcile),
         "query_before_retry": lambda: mock.patch.object(BotError, "outcome_unknown", property(lambda self: False)),
         "retry_after": lambda: mock.patch.object(SimConnector, "_http_error", _no_retry_after),
         "sequence_gap": lambda: mock.patch.object(LocalBook, "apply", _apply_through_gaps),
-        "hard_guard_cancel": lambda: mock.patch.object(AppContext, "monitor_risk", _monitor_without_cancel),
+        "hard_guard_cancel": _no_hard_cancel,
     }
 
 

@@ -56,6 +56,7 @@ class SessionIndex:
     requests: list[Event] = field(default_factory=list)
     rejects: list[Event] = field(default_factory=list)
     faults: list[Event] = field(default_factory=list)
+    fault_hits: list[Event] = field(default_factory=list)  # effects of faults on the bot's requests and orders
     bot: dict[str, list[Event]] = field(default_factory=dict)
     order_reports: list[Event] = field(default_factory=list)  # every tracked account's order records
 
@@ -91,6 +92,8 @@ class SessionIndex:
             self.rejects.append(event)
         elif kind == "fault":
             self.faults.append(event)
+        elif kind == "fault_hit" and event.get("a") == self.account:
+            self.fault_hits.append(event)
         elif kind.startswith("bot.") and event.get("a", self.account) == self.account:
             self.bot.setdefault(kind, []).append(event)
 
@@ -109,10 +112,24 @@ class SessionIndex:
         return signed
 
     def fault_windows(self) -> list[tuple[int, int, str]]:
-        """(start, end, kind) of every fault, from its start and end records (unfinished: end of session)."""
-        starts = {e["id"]: e for e in self.faults if e["ph"] == "start"}
-        ends = {e["id"]: int(e["t"]) for e in self.faults if e["ph"] == "end"}
-        return sorted((int(s["t"]), ends.get(i, self.end_t), str(s["f"])) for i, s in starts.items())
+        """(start, end, kind) of every fault, from its start and end records (unfinished: end of session). A crash
+        lasts until the next bot instance starts (its ``bot.restart``), not just the instant of the kill."""
+        return sorted(self.fault_windows_by_id().values())
+
+    def fault_windows_by_id(self) -> dict[int, tuple[int, int, str]]:
+        """``fault_windows`` keyed by the fault's id."""
+        ends = {int(e["id"]): int(e["t"]) for e in self.faults if e["ph"] == "end"}
+        restarts = sorted(int(r["t"]) for r in self.records("bot.restart"))
+        out = {}
+        for event in self.faults:
+            if event["ph"] != "start":
+                continue
+            fault_id, start = int(event["id"]), int(event["t"])
+            end = ends.get(fault_id, self.end_t)
+            if event["f"] == "crash":
+                end = max(end, next((t for t in restarts if t >= start), self.end_t))
+            out[fault_id] = (start, end, str(event["f"]))
+        return out
 
 
 def seconds(t_us: int | float) -> float:

@@ -13,6 +13,7 @@ from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import Violation
 from exchange_sim.checker.state import VenueState
+from exchange_sim.checker.trading import reachable_from, unreachable_windows
 
 Check = Callable[[SessionIndex, CheckConfig, VenueState | None], list[Violation]]
 
@@ -103,8 +104,13 @@ def check_conservation(index: SessionIndex, config: CheckConfig, venue: VenueSta
 
 
 def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """4. After each reconcile and at session end, the venue's open orders equal the bot's."""
+    """4. After each reconcile and at session end, the venue's open orders equal the bot's.
+
+    A reconcile's view is the venue's listing (its last ``openOrders`` request before the record) plus what
+    the user stream told it since: an order whose state changed on the venue between the listing and the
+    record (filled or placed while the answer was on its way) is judged by neither side."""
     out = []
+    listings = sorted(int(r["t"]) for r in index.requests if r.get("op") == "openOrders")
     for record in index.records("bot.open_orders"):
         t = int(record["t"])
         believed, pending = set(record.get("cids", ())), set(record.get("pending", ()))
@@ -112,6 +118,10 @@ def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState
             on_venue = set(venue.open_orders.get(config.account, frozenset()))
         else:
             on_venue = {cid for cid, h in index.orders.items() if h.live_at(t)}
+            listed_t = next((lt for lt in reversed(listings) if lt <= t), None)
+            if listed_t is not None:
+                changed = {cid for cid, h in index.orders.items() if h.live_at(listed_t) != h.live_at(t)}
+                believed, on_venue = believed - changed, on_venue - changed
         for cid in sorted(on_venue - believed - pending):
             out.append(Violation("4.no_orphans", seconds(t), (cid,), "open on the venue, unknown to the bot"))
         for cid in sorted(believed - on_venue):
@@ -120,7 +130,8 @@ def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState
 
 
 def check_order_lifecycle(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """5. Ids never reused; one terminal state per intent, known to the bot within the bound; an order that reached
+    """5. Ids never reused; one terminal state per intent, known to the bot within the bound (counted from when
+    the venue was reachable again, as for invariant 8: ``trading.unreachable_windows``); an order that reached
     the venue is never booked as REJECTED unless the venue rejected it."""
     out = []
     intents = index.records("bot.intent")
@@ -136,15 +147,16 @@ def check_order_lifecycle(index: SessionIndex, config: CheckConfig, venue: Venue
         finals[str(record["c"])].append(record)
     rejected_by_venue = {str(r.get("c")) for r in index.rejects if r.get("op") in ("place", "cancelReplace")}
     open_at_end = set(venue.open_orders.get(config.account, ())) if venue is not None else set()
+    windows = unreachable_windows(index)
     for intent in intents:
         out += _lifecycle_of(str(intent["c"]), int(intent["t"]), index, config, finals, rejected_by_venue,
-                             open_at_end)
+                             open_at_end, windows)
     return out
 
 
 def _lifecycle_of(
     cid: str, t: int, index: SessionIndex, config: CheckConfig, finals: dict[str, list[Event]],
-    rejected_by_venue: set[str], open_at_end: set[str],
+    rejected_by_venue: set[str], open_at_end: set[str], windows: list[tuple[int, int]],
 ) -> list[Violation]:
     out = []
     booked = finals.get(cid, [])
@@ -158,7 +170,8 @@ def _lifecycle_of(
         out.append(Violation("5.order_lifecycle", seconds(booked[0]["t"]), (cid,),
                              "booked as REJECTED but the venue accepted it (an unknown outcome booked as failure)"))
     if terminal is not None and booked:
-        late = seconds(int(booked[0]["t"]) - int(terminal["t"]))
+        bound_us = round(config.terminal_bound_s * 1_000_000)  # counted from when the bot could read the venue
+        late = seconds(int(booked[0]["t"]) - reachable_from(int(terminal["t"]), bound_us, windows))
         if late > config.terminal_bound_s:
             out.append(Violation("5.order_lifecycle", seconds(booked[0]["t"]), (cid,),
                                  f"the bot learned the terminal state {late:.1f}s after the venue"))

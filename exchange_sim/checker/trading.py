@@ -97,10 +97,44 @@ def _own_quotes_cross(index: SessionIndex) -> list[Violation]:
     return out
 
 
+BLOCKING_EFFECTS = frozenset({  # fault_hit effects that kept one of the bot's requests from working
+    "request_lost", "reply_lost", "http_503", "http_403", "http_429", "http_418", "timestamp", "processed_lost",
+    "processed_error"})
+CANCEL_OPS = frozenset({"cancel", "cancelReplace", "cancelAll"})
+
+
+def unreachable_windows(index: SessionIndex) -> list[tuple[int, int]]:
+    """When the bot could not act on the venue: (start, end) of every fault that blocked at least one of its
+    requests (a ``fault_hit`` on the bot's account with a ``BLOCKING_EFFECTS`` effect, or a reject of one of its
+    cancels), over the fault's whole window; and of every crash, from the crash until the next instance starts
+    (``bot.restart``)."""
+    blocking = {int(h["id"]) for h in index.fault_hits
+                if h.get("e") in BLOCKING_EFFECTS or (h.get("e") == "reject" and h.get("op") in CANCEL_OPS)}
+    return sorted((start, end) for fault_id, (start, end, kind) in index.fault_windows_by_id().items()
+                  if kind == "crash" or fault_id in blocking)
+
+
+def reachable_from(start: int, bound_us: int, windows: list[tuple[int, int]]) -> int:
+    """When the bound of a reaction due from ``start`` starts counting: the end of the last unreachable window
+    that overlaps the reaction's (so far) allowed time, ``start`` itself when none does."""
+    reachable = start
+    for begin, end in windows:  # sorted by start; ``reachable`` only grows
+        if begin <= reachable + bound_us and end > reachable:
+            reachable = end
+    return reachable
+
+
 def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound."""
+    """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound.
+
+    The bound counts from when the bot could act on the venue again: while a fault blocked its requests (a full
+    partition, a long WAF 403, a ban) or the bot was down (a crash), no cancel can land; ``unreachable_windows``
+    reads those periods from the ``fault`` and ``fault_hit`` records, and the deadline is the bound after the
+    last of them that overlaps the guard's allowed time (``reachable_from``)."""
     out = []
     guards = index.records("bot.guard")
+    bound_us = round(config.hard_cancel_bound_s * 1_000_000)
+    windows = unreachable_windows(index)
     for i, guard in enumerate(guards):
         if guard["level"] != "HARD":
             continue
@@ -110,12 +144,15 @@ def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState
             if start < intent["t"] < end:
                 out.append(Violation("8.hard_guard", seconds(intent["t"]), (str(intent["c"]),),
                                      f"new order under the HARD guard ({guard.get('reason')})"))
-        deadline = start + round(config.hard_cancel_bound_s * 1_000_000)
+        reachable = reachable_from(start, bound_us, windows)
+        deadline = reachable + bound_us
         if deadline < end and deadline <= index.end_t:
             resting = sorted(cid for cid, h in index.orders.items() if h.live_at(deadline))
             if resting:
+                since = "" if reachable == start else f", venue reachable again at {seconds(reachable):.3f}s"
                 out.append(Violation("8.hard_guard", seconds(deadline), tuple(resting), f"still open "
-                                     f"{config.hard_cancel_bound_s}s after the HARD guard ({guard.get('reason')})"))
+                                     f"{config.hard_cancel_bound_s}s after the HARD guard ({guard.get('reason')}"
+                                     f"{since})"))
     return out
 
 

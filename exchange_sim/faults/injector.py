@@ -95,9 +95,11 @@ class FaultInjector:
     def now_us(self) -> int:
         return self.venue.runtime.now_us()
 
-    def active(self, kind: FaultKind, channel: str | None = None, symbol: str | None = None) -> list[tuple[int, Fault]]:
-        """Active faults of ``kind`` (hitting ``channel``/``symbol`` when a channel is given), in scenario order."""
-        now = self.now_s()
+    def active(self, kind: FaultKind, channel: str | None = None, symbol: str | None = None, *,
+               at_s: float | None = None) -> list[tuple[int, Fault]]:
+        """Faults of ``kind`` active now (or at ``at_s``), hitting ``channel``/``symbol`` when a channel is given,
+        in scenario order."""
+        now = self.now_s() if at_s is None else at_s
         return [(i, f) for i, f in self._by_kind.get(kind, ())
                 if f.is_active(now) and (channel is None or f.hits(channel, symbol))]
 

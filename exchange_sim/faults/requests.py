@@ -5,13 +5,17 @@ The path, in order (each step only when a fault of that kind is active for the r
 1. send: one-way delay from the client's latency model plus every active ``latency`` fault's delay;
 2. arrival: a ``partition`` (both/upstream) swallows the request: it is never executed, no answer comes;
 3. the request is recorded (``sent`` = send time), then gated: ``outage`` (503/403; a 503'd write may have been
-   executed), ``rate_limit`` (429 with Retry-After, 418 ban after requests sent inside a Retry-After), the
+   executed), ``rate_limit`` (429 with Retry-After; a 418 ban after ``ban_after`` requests the client *sent after
+   a 429 reached it* and before its Retry-After expired: a request already in flight when the 429 was answered,
+   or sent after a lost 429, is answered 429 but is not a failure to back off, as on Binance), the
    timestamp check against recvWindow (-1021 when the server clock is skewed by ``clock_skew`` beyond what the
    client corrected with ``timestamp_offset_us``), ``reject``;
 4. ``cancel_fill_race``: a cancel's order is filled just before the cancel executes;
 5. execution by the engine (its rejects answer as usual);
 6. ``timeout_after_processing``: the executed request answers -1007 or its answer is lost;
-7. reply: one-way delay back; a ``partition`` (both/downstream) active when it lands loses it.
+7. reply: one-way delay back; a ``partition`` (both/downstream) active when it lands loses it. For an error
+   answer the fate is drawn when it is sent (for the moment it will land), so its ``reject`` record carries
+   ``rcv`` (when the client received it) only when it is actually delivered.
 
 A lost answer never resolves: the client's own timeout (``asyncio.timeout``) must fire. ``time`` answers the
 server's skewed clock.
@@ -56,6 +60,7 @@ class _RateState:
 
     window: deque[tuple[float, int]] = field(default_factory=deque)
     retry_until_s: float = 0.0
+    told_s: float = math.inf  # when the first 429 of the current Retry-After reached the client (inf: not yet)
     violations: int = 0
     banned_until_s: float = 0.0
 
@@ -114,8 +119,8 @@ class RequestFaults:
             extra_ms += latency_ms(fault, self._inj.rng(index))
         return extra_ms / 1000.0
 
-    def _partitioned(self, symbol: str | None, directions: tuple[str, ...]) -> int | None:
-        for index, fault in self._inj.active(FaultKind.PARTITION, "rest", symbol):
+    def _partitioned(self, symbol: str | None, directions: tuple[str, ...], at_s: float | None = None) -> int | None:
+        for index, fault in self._inj.active(FaultKind.PARTITION, "rest", symbol, at_s=at_s):
             if fault.text("direction") in directions and self._inj.toxic(index):
                 return index
         return None
@@ -131,15 +136,25 @@ class RequestFaults:
         self, client: VenueClient, op: str, fields: dict[str, Any], symbol: str | None, error: EngineError,
         *, record: bool = True,
     ) -> NoReturn:
+        inj = self._inj
         back_s = client.latency.request_s() + self._extra_delay_s(symbol)
+        lands_s = inj.now_s() + back_s
+        lost = self._partitioned(symbol, ("both", "downstream"), at_s=lands_s)  # drawn now, for when it lands
         if record:
             extra: dict[str, Any] = {}
             if isinstance(error, errors.VenueHttpError):
                 extra = {"http": error.http_status, "ra_ms": None if error.retry_after_s is None
-                         else error.retry_after_s * 1000, "rcv": self._inj.now_us() + round(back_s * 1_000_000)}
+                         else error.retry_after_s * 1000}
+                if lost is None:
+                    extra["rcv"] = inj.now_us() + round(back_s * 1_000_000)
             client.venue.record_reject(client.account, op, error, {**fields, **extra})
+        if lost is None and isinstance(error, errors.VenueHttpError) and error.http_status in (429, 418):
+            state = self._rate.get(client.account)
+            if state is not None:
+                state.told_s = min(state.told_s, lands_s)
         await asyncio.sleep(back_s)
-        if self._reply_lost(client, op, symbol):
+        if lost is not None:
+            inj.hit(lost, "reply_lost", a=client.account, op=op)
             await _never()
         raise error
 
@@ -162,7 +177,7 @@ class RequestFaults:
                     action()
             inj.hit(index, "http_503", a=client.account, op=op, c=fields.get("c"), executed=executed)
             return errors.unavailable(write)
-        error = self._rate_limit(client, op, fields)
+        error = self._rate_limit(client, op, fields, sent_us / 1_000_000)
         if error is not None:
             return error
         if op in SIGNED_OPS:
@@ -179,7 +194,7 @@ class RequestFaults:
                 return EngineError(code, msg)
         return None
 
-    def _rate_limit(self, client: VenueClient, op: str, fields: dict[str, Any]) -> EngineError | None:
+    def _rate_limit(self, client: VenueClient, op: str, fields: dict[str, Any], sent_s: float) -> EngineError | None:
         inj = self._inj
         now = inj.now_s()
         state = self._rate.get(client.account)
@@ -193,7 +208,7 @@ class RequestFaults:
             return self._note(index, client, op, errors.banned(round(state.banned_until_s * 1000),
                                                                _ceil_s(state.banned_until_s - now)))
         if state.retry_until_s > now and fault is not None:
-            state.violations += 1
+            state.violations += sent_s >= state.told_s  # only a request sent after the client was told
             if state.violations >= fault.num("ban_after"):
                 state.banned_until_s = now + fault.num("ban_s")
                 return self._note(index, client, op, errors.banned(round(state.banned_until_s * 1000),
@@ -211,6 +226,7 @@ class RequestFaults:
             oldest = state.window[0][0] if state.window else now
             retry_s = _ceil_s(max(oldest + window_s - now, 1.0))
             state.retry_until_s = now + retry_s
+            state.told_s = math.inf
             state.violations = 0
             return self._note(index, client, op, errors.too_many_requests(int(fault.num("weight_limit")), window_s,
                                                                           retry_s))

@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from exchange_sim.faults.model import Scenario
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.symbols import SymbolMarket
 
 DEMO_API_KEY = "mmbot-demo-api-key"
 DEMO_SECRET = "mmbot-demo-secret"
@@ -84,6 +85,7 @@ class ServerConfig:
     ws_heartbeat_s: float = 20.0  # server pings on every WebSocket
     ws_queue_max: int = 10_000  # per-connection outbound buffer (market data beyond it is dropped)
     duration_s: float = 7 * 24 * 3600.0  # horizon of the market's regime timeline
+    symbols: Mapping[str, SymbolMarket] | None = None  # symbol catalogue (None: DEFAULT_SYMBOLS); benchmarks add some
 
     def __post_init__(self) -> None:
         if self.host != LOOPBACK:

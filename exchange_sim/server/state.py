@@ -34,19 +34,20 @@ class ServerState:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        unknown = [s for s in config.market.symbols if s not in DEFAULT_SYMBOLS]
+        catalogue = config.symbols if config.symbols is not None else DEFAULT_SYMBOLS
+        unknown = [s for s in config.market.symbols if s not in catalogue]
         if unknown:
-            raise ValueError(f"unknown symbols {unknown}; known: {', '.join(sorted(DEFAULT_SYMBOLS))}")
+            raise ValueError(f"unknown symbols {unknown}; known: {', '.join(sorted(catalogue))}")
         self.driver = RealTimeDriver(tick_s=config.tick_s)
         self.log = EventLog(config.log_path)
         self.log.record(0, "session", {"seed": config.seed, "mode": "server", "duration_s": config.duration_s,
                                        "market": config.market.model_dump(mode="json")})
-        specs = [DEFAULT_SYMBOLS[s].spec for s in config.market.symbols]
+        specs = [catalogue[s].spec for s in config.market.symbols]
         self.venue = SimVenue(self.driver, specs, self.log, seed=config.seed, latency=NO_LATENCY,
                               depth_interval_ms=config.depth_interval_ms)
         self.engine = self.venue.engine
         self.market = MarketFlow(self.driver.env, self.engine, config.market, config.seed,
-                                 duration_s=config.duration_s, on_regime=self._on_regime)
+                                 duration_s=config.duration_s, symbols=catalogue, on_regime=self._on_regime)
         self.keys = KeyStore(config.accounts)
         self.fee_ppm: dict[AccountId, tuple[int, int]] = {}
         self.clients: dict[AccountId, VenueClient] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import AppContext
+from bot.app import HARD_LATCH_KEY, AppContext, restart_backoff_cap_s
 from bot.config import parse_config
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
@@ -140,3 +140,20 @@ def test_symbols_run_as_concurrent_tasks(world: SimWorld) -> None:
         return world.runtime.now() - start
 
     assert world.run(main()) == pytest.approx(1.0)
+
+
+def test_a_latched_hard_guard_caps_the_restart_backoff_at_the_cancel_bound() -> None:
+    """An instance that cannot read the venue at start is retried by its supervisor; while a HARD guard is
+    latched it starts halted and must cancel what an earlier instance left resting, so it may not sleep past
+    the HARD cancel bound (chaos seed 170: a 30 s backoff left an order resting 11.7 s after a 403 outage)."""
+    config = parse_config({"version": 2, "symbols": [SYMBOL]})
+    store = StateStore(":memory:")
+    assert restart_backoff_cap_s(config, store, 30.0) == 30.0  # nothing to cancel on the caller's behalf
+    store.set_meta(HARD_LATCH_KEY, "KILL_SWITCH")
+    assert restart_backoff_cap_s(config, store, 30.0) == config.risk.cancel_bound_s < 10.0
+    assert restart_backoff_cap_s(config, store, 2.0) == 2.0
+    unlatched = config.model_copy(update={"risk": config.risk.model_copy(update={"hard_latches": False})})
+    assert restart_backoff_cap_s(unlatched, store, 30.0) == 30.0
+    store.set_meta(HARD_LATCH_KEY, "")  # reset_guards()
+    assert restart_backoff_cap_s(config, store, 30.0) == 30.0
+    store.close()

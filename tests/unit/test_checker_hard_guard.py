@@ -19,3 +19,48 @@ def test_an_order_still_open_after_the_cancel_bound_is_a_violation() -> None:
                bot(1.5, "order_final", a="bot", c="c1", X="CANCELED")]
     assert invariants(events, venue_state(btc=10_000, usdt=1_000_000), CheckConfig(hard_cancel_bound_s=0.2)) == {
         "8.hard_guard"}
+
+
+def _cancelled_late(*extra: dict[str, object]) -> set[str]:
+    """c1 rests from 1.01 s; HARD at 1.02 s; the cancel lands at 1.5 s; the bound is 0.2 s."""
+    events = [e for e in clean_session() if e["k"] != "trade" and not (e["k"] == "order" and e["x"] == "TRADE")]
+    events = [e for e in events if e["k"] not in ("bot.fill_applied", "bot.order_final", "bot.position")]
+    events += [bot(1.02, "guard", level="HARD", reason="inventory"), order(1.5, "c1", "CANCELED", "CANCELED"),
+               bot(1.5, "order_final", a="bot", c="c1", X="CANCELED"), *extra]
+    return invariants(events, venue_state(btc=10_000, usdt=1_000_000), CheckConfig(hard_cancel_bound_s=0.2))
+
+
+def _fault(t: float, phase: str, kind: str = "partition", fault_id: int = 0) -> dict[str, object]:
+    return {"t": round(t * 1_000_000), "k": "fault", "id": fault_id, "f": kind, "tg": "rest", "ph": phase}
+
+
+def _hit(t: float, effect: str, fault_id: int = 0, **fields: object) -> dict[str, object]:
+    return {"t": round(t * 1_000_000), "k": "fault_hit", "id": fault_id, "f": "partition", "e": effect, "a": "bot",
+            **fields}
+
+
+def test_the_cancel_bound_counts_from_when_a_blocking_fault_heals() -> None:
+    assert "8.hard_guard" not in _cancelled_late(_fault(1.0, "start"), _hit(1.1, "request_lost", op="cancel"),
+                                                 _fault(1.4, "end"))
+
+
+def test_an_order_still_open_the_bound_after_the_venue_is_reachable_again_is_a_violation() -> None:
+    assert "8.hard_guard" in _cancelled_late(_fault(1.0, "start"), _hit(1.1, "request_lost", op="cancel"),
+                                             _fault(1.2, "end"))
+
+
+def test_a_fault_that_never_blocked_the_bot_does_not_extend_the_bound() -> None:
+    assert "8.hard_guard" in _cancelled_late(_fault(1.0, "start"), _fault(1.4, "end"))
+
+
+def test_a_rejected_cancel_blocks_but_a_rejected_order_does_not() -> None:
+    assert "8.hard_guard" not in _cancelled_late(_fault(1.0, "start", "reject"), _hit(1.1, "reject", op="cancel"),
+                                                 _fault(1.4, "end", "reject"))
+    assert "8.hard_guard" in _cancelled_late(_fault(1.0, "start", "reject"), _hit(1.1, "reject", op="place"),
+                                             _fault(1.4, "end", "reject"))
+
+
+def test_a_crashed_bot_is_given_the_bound_from_its_restart() -> None:
+    crash = [_fault(1.03, "start", "crash"), _fault(1.03, "end", "crash")]
+    assert "8.hard_guard" not in _cancelled_late(*crash, bot(1.4, "restart", a="bot"))
+    assert "8.hard_guard" in _cancelled_late(*crash, bot(1.1, "restart", a="bot"))

@@ -18,3 +18,17 @@ def test_a_reconciled_view_missing_a_resting_order_is_a_violation() -> None:
 def test_an_in_flight_order_is_not_an_orphan() -> None:
     events = [*clean_session(), bot(1.5, "open_orders", a="bot", cids=[], pending=["c1"], phase="reconciled")]
     assert violations(events) == []
+
+
+def test_an_order_filled_after_the_listing_was_read_is_judged_by_neither_side() -> None:
+    listing = {"t": 1_900_000, "k": "request", "a": "bot", "op": "openOrders", "s": None, "sent": 1_890_000}
+    events = [*clean_session(), listing, bot(2.005, "open_orders", a="bot", cids=["c1"], pending=[],
+                                             phase="reconciled")]  # c1 filled at 2.0, its report not yet in
+    assert violations(events) == []
+
+
+def test_an_order_that_was_gone_before_the_listing_is_still_an_orphan_of_the_bots_view() -> None:
+    listing = {"t": 2_500_000, "k": "request", "a": "bot", "op": "openOrders", "s": None, "sent": 2_490_000}
+    events = [*clean_session(), listing, bot(2.6, "open_orders", a="bot", cids=["c1"], pending=[],
+                                             phase="reconciled")]
+    assert [(v.invariant, v.orders) for v in violations(events)] == [("4.no_orphans", ("c1",))]

@@ -4,6 +4,7 @@ rate limits, outages, rejects and the cancel/fill race, each recorded in the eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -180,6 +181,40 @@ def test_rate_limit_answers_429_with_retry_after_then_418_if_the_client_keeps_se
     answers = world.run(at(1.0, main()))
     assert [status for status, _ in answers] == [200, 200, 200, 429, 429, 418]
     assert answers[3][1] == 10 and answers[5][1] == 30
+
+
+def test_requests_in_flight_when_the_429_was_answered_never_count_towards_the_ban(faulty: WorldFactory) -> None:
+    world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0,
+                                 {"weight_limit": 1, "window_s": 10, "ban_after": 1, "ban_s": 30}))
+
+    async def main() -> list[int]:
+        async def one() -> int:
+            try:
+                await client.server_time_us()
+                return 200
+            except VenueHttpError as error:
+                return error.http_status
+        return list(await asyncio.gather(*(one() for _ in range(5))))  # all sent before any answer arrived
+
+    assert world.run(at(1.0, main())) == [200, 429, 429, 429, 429]
+
+
+def test_a_429_whose_reply_a_partition_drops_carries_no_receipt_time(faulty: WorldFactory, tmp_path: Path) -> None:
+    world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0, {"weight_limit": 1}),
+                           Fault(FaultKind.PARTITION, "rest", 2.0, 30.0, {"direction": "downstream"}))
+
+    async def main() -> None:
+        await client.server_time_us()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await at(2.5, client.server_time_us())
+
+    world.run(at(1.0, main()))
+    world.close()
+    events = read_events(tmp_path / "log.jsonl")
+    reject = next(e for e in events if e["k"] == "reject")
+    assert reject["http"] == 429 and "rcv" not in reject
+    assert any(e["k"] == "fault_hit" and e["e"] == "reply_lost" for e in events)
 
 
 def test_a_client_that_waits_out_retry_after_is_served_again(faulty: WorldFactory) -> None:

@@ -1,0 +1,65 @@
+"""The fixed-seed chaos gate of CI: 200 drawn sessions of 10 simulated minutes, every invariant holding.
+
+The swarm is split into ``CHUNKS`` parametrised tests so pytest-xdist spreads it over its workers alongside the
+rest of the suite (one test running its own process pool would compete with them for the same cores). A failing
+chunk names every violation with its seed, invariant and the one-line command that replays that session.
+Bigger swarms are ``chaos_deep`` (deselected by default; ``pytest -m chaos_deep chaos/test_swarm.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pytest
+
+from chaos.report import replay_command
+from chaos.runner import SessionResult, run_spec, run_swarm
+from chaos.spec import SessionSpec
+
+pytestmark = pytest.mark.chaos
+
+CI_SEEDS = 200  # seeds 0..199: the CI gate
+CI_MINUTES = 10.0
+CHUNKS = 20  # parametrised chunks of CI_SEEDS // CHUNKS seeds each
+DEEP_SEEDS = 2_000  # the deep swarm: seeds CI_SEEDS .. CI_SEEDS + DEEP_SEEDS - 1
+
+
+def failure_report(results: Sequence[SessionResult]) -> str:
+    """Every violation of ``results`` as ``seed S: invariant at t: detail`` with its replay command."""
+    lines = []
+    for result in results:
+        if result.ok:
+            continue
+        replay = replay_command(result, None)
+        for violation in result.violations:
+            lines.append(f"seed {result.spec.seed}: {violation['invariant']} at {violation['t_s']:.3f}s: "
+                         f"{violation['detail']}")
+            lines.append(f"    replay: {replay}")
+    failed = sum(not r.ok for r in results)
+    return f"{failed} of {len(results)} sessions broke an invariant:\n" + "\n".join(lines)
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_ci_swarm_holds_every_invariant(chunk: int) -> None:
+    per_chunk = CI_SEEDS // CHUNKS
+    seeds = range(chunk * per_chunk, (chunk + 1) * per_chunk)
+    results = [run_spec(SessionSpec(seed=seed, minutes=CI_MINUTES)) for seed in seeds]
+    assert all(r.ok for r in results), failure_report(results)
+    assert all(r.digest for r in results)
+
+
+@pytest.mark.chaos_deep
+def test_deep_swarm_holds_every_invariant() -> None:
+    specs = [SessionSpec(seed=seed, minutes=CI_MINUTES) for seed in range(CI_SEEDS, CI_SEEDS + DEEP_SEEDS)]
+    results = run_swarm(specs, jobs=os.cpu_count() or 1)
+    assert all(r.ok for r in results), failure_report(results)
+
+
+def test_a_failure_report_names_the_seed_the_invariant_and_the_replay_command() -> None:
+    spec = SessionSpec(seed=42, minutes=10.0)
+    failing = SessionResult(spec=spec, schedule=(), scenario_yaml="faults: []\n", digest="d",
+                            violations=({"invariant": "8.hard_guard", "t_s": 12.5, "orders": [], "detail": "open"},))
+    report = failure_report([failing])
+    assert "seed 42: 8.hard_guard at 12.500s: open" in report
+    assert "replay: mmbot chaos replay --seed 42 --minutes 10" in report

@@ -1,0 +1,112 @@
+"""Soak driver: the whole bot on the simulated exchange for many simulated hours, sampling its structures' sizes.
+
+The bot is wired as a simulated session wires it (``AppContext``, one ``MarketData`` and one ``SymbolQuoter``
+per symbol, the order manager's user stream and reconciler) on a ``SimWorld`` whose event log is written (to
+``log_path``). Every ``sample_every_s`` simulated seconds a ``Sample`` records RSS and the size of every
+structure that could grow with time: the order manager's maps, the connector's id map and open subscriptions,
+the feed queues, the quoters' queue trackers and latency windows, the local books, the recent trades, the
+event-log writer's counters and the app's task list. ``run_soak`` returns the samples; the caller judges them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import AppContext
+from bot.config import BotConfig
+from bot.connectors.sim import SimConnector
+from bot.core.clock import LoopClock
+from bot.execution.state import StateStore
+from bot.market.data import MarketData
+from bot.quoting.quoter import SymbolQuoter
+from bot.strategy import build_strategy
+from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
+from exchange_sim.market.config import MarketConfig
+from exchange_sim.world import SimWorld
+from stress.support import rss_mb
+
+ACCOUNT = AccountId("soak")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    sim_hours: float
+    rss_mb: float
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def _sizes(app: AppContext, connector: SimConnector, markets: list[MarketData], quoters: list[SymbolQuoter],
+           world: SimWorld) -> dict[str, int]:
+    om: Any = app.orders
+    conn: Any = connector
+    subs = list(conn._subscriptions)
+    return {
+        "om.open": len(om._orders),
+        "om.terminal_lru": len(om._terminal),
+        "om.fill_totals": len(om._fill_totals),
+        "om.sending": len(om._sending),
+        "connector.client_ids": len(conn._client_ids),
+        "connector.subscriptions": len(subs),
+        "feed.queued": sum(len(s._in_flight) + len(s._ready) for s in subs),
+        "queue_tracker.orders": sum(len(q.queue) for q in quoters),
+        "quoter.rest_window": sum(len(q._rest_ms) for q in quoters),
+        "quoter.equity_window": sum(len(q._equity) for q in quoters),
+        "book.levels": sum(len(m.book._bids._qty) + len(m.book._asks._qty) for m in markets),
+        "book.buffered_diffs": sum(len(m.book._buffer) for m in markets),
+        "market.trades": sum(len(m.trades) for m in markets),
+        "app.tasks": len(app.tasks),
+        "app.fill_listeners": len(app.fill_listeners),
+        "eventlog.kinds": len(world.log.counts()),
+    }
+
+
+def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_s: float, log_path: Path,
+             state_path: Path, on_sample: Callable[[Sample], None] | None = None) -> list[Sample]:
+    """Run the bot for ``hours`` simulated hours on ``symbols`` and return a sample every ``sample_every_s``."""
+    config = BotConfig(symbols=symbols)
+    duration_s = hours * 3600.0
+    world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=MarketConfig(symbols=symbols),
+                     log_path=log_path)
+    world.venue.open_account(ACCOUNT, {a: int(v * ATOMS_PER_UNIT) for a, v in sorted(config.sim.balances.items())})
+    store = StateStore(state_path)
+    samples: list[Sample] = []
+
+    async def main() -> None:
+        connector = SimConnector(world.venue.connect(ACCOUNT), request_timeout_s=config.execution.request_timeout_s)
+        await connector.sync_time()
+        app = await AppContext.build(config, connector, LoopClock(), store=store)
+        await app.start()
+        markets, quoters = [], []
+        for symbol in sorted(app.symbols):
+            data = MarketData(connector, symbol)
+            quoter = SymbolQuoter(app=app, symbol=symbol, market=data,
+                                  strategy=build_strategy(config.strategy, app.symbols[symbol]), config=config.quoting)
+            app.marks[symbol] = quoter.marks
+            markets.append(data)
+            quoters.append(quoter)
+            app.spawn_supervised(data.run, f"market-{symbol}")
+            app.spawn(quoter.run(), f"quoter-{symbol}")
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        for index in range(1, max(1, round(duration_s / sample_every_s)) + 1):
+            await asyncio.sleep(max(0.0, begin + index * sample_every_s - loop.time()))
+            for task in app.tasks:  # a crashed task ends the soak loudly
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            sample = Sample((loop.time() - begin) / 3600.0, rss_mb(), _sizes(app, connector, markets, quoters, world))
+            samples.append(sample)
+            if on_sample is not None:
+                on_sample(sample)
+        await app.stop("soak end")
+        await connector.close()
+
+    try:
+        world.run(main())
+    finally:
+        store.close()
+        world.close()
+    return samples
