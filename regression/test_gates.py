@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.config import load_config
-from bot.tools.regress import REGIMES, RegimeResult, degraded_config, run_regression
+from bot.tools.regress import REGIMES, RegimeResult, degraded_config, degraded_strategy_config, run_regression
 from reports.baseline import AUDIT_GATES, load_baseline
 from reports.lab import run_point
 
@@ -57,3 +57,12 @@ def test_degraded_setup_fails_the_net_bps_gate_on_calm() -> None:
     gate = next(g for g in result.gates if g.name == "net_bps")
     assert not gate.passed, gate
     assert any(d.metric == "net_bps" and d.status == "regressed" for _, d in result.flagged)
+
+
+def test_a_strategy_without_its_risk_shaping_fails_the_gate_in_a_flash_crash() -> None:
+    """A purely strategic degradation (no fee change): the gate fails it where the reference passes."""
+    assert BASELINE is not None
+    (result,) = run_regression(run_point, degraded_strategy_config(reference_raw()), seeds=BASELINE.seeds[:1],
+                               regimes=("flash_crash",), hours=BASELINE.hours, baseline=BASELINE, workers=1)
+    gate = next(g for g in result.gates if g.name == "net_bps")
+    assert not gate.passed, gate

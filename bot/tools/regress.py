@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.strategy.config import STAGE_NAMES
 from bot.tools import SessionRunner
 from bot.tools.matrix import Point, run_matrix
 from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, session_metrics
@@ -55,6 +56,19 @@ def degraded_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     strategy["kind"] = "fixed_spread"
     strategy["fixed_spread"] = {**strategy.get("fixed_spread", {}), "half_spread_bps": 0.1}
     out["sim"] = {**out.get("sim", {}), "maker_fee_bps": 10}
+    return out
+
+
+def degraded_strategy_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The reference pipeline with its risk shaping switched off, on the normal fee tier: no inventory skew and
+    the seed audit's narrow spread band (0.6-2.5 bps, volatility sensitivity 0.6), i.e. a maker that keeps
+    quoting near the touch however fast the market runs and however much inventory it holds."""
+    out = copy.deepcopy(dict(raw))
+    strategy = out.setdefault("strategy", {})
+    strategy["kind"] = "reference"
+    strategy["stages"] = [s for s in strategy.get("stages", STAGE_NAMES) if s != "inventory_skew"]
+    strategy["adaptive_spread"] = {**strategy.get("adaptive_spread", {}), "max_spread_bps": 2.5,
+                                   "vol_sensitivity": 0.6, "vol_full_bps": 10.0}
     return out
 
 
