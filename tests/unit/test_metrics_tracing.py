@@ -117,7 +117,7 @@ def test_console_exporter_prints_spans(capsys: pytest.CaptureFixture[str]) -> No
     tracer = BotTracer(TracingConfig(exporter="console"))
     run_cycle(tracer)
     tracer.shutdown()
-    assert '"name": "quote_cycle"' in capsys.readouterr().out
+    assert '"name": "quote_cycle"' in capsys.readouterr().err  # stderr: stdout carries the run summary
 
 
 def test_otlp_without_its_package_is_a_clear_config_error() -> None:
