@@ -39,9 +39,9 @@ __all__ = [
 ]
 
 PARAMS: tuple[str, ...] = ("vol_sensitivity", "liq_sensitivity", "lat_sensitivity", "pnl_sensitivity")
-DEFAULT_GRID: Mapping[str, tuple[float, ...]] = {"vol_sensitivity": (0.0, 0.6, 1.2, 2.4),
+DEFAULT_GRID: Mapping[str, tuple[float, ...]] = {"vol_sensitivity": (0.0, 5.0, 10.0, 15.0, 20.0),
                                                  "liq_sensitivity": (0.0, 0.4, 0.8, 1.6)}
-BOUNDS: Mapping[str, tuple[float, float]] = {"vol_sensitivity": (0.0, 3.0), "liq_sensitivity": (0.0, 2.0),
+BOUNDS: Mapping[str, tuple[float, float]] = {"vol_sensitivity": (0.0, 30.0), "liq_sensitivity": (0.0, 2.0),
                                              "lat_sensitivity": (0.0, 1.0), "pnl_sensitivity": (0.0, 2.0)}
 
 
