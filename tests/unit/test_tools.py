@@ -86,7 +86,9 @@ def fake_runner(raw: Any, seed: int, regime: str, hours: float) -> dict[str, Any
 
 
 def test_grid_search_finds_the_peak_of_the_surface() -> None:
-    grid = grid_search(fake_runner, {"strategy": {}}, seeds=[1], regimes=["calm"], hours=0.1, workers=1)
+    surface = {"vol_sensitivity": (0.0, 0.6, 1.2, 2.4), "liq_sensitivity": (0.0, 0.4, 0.8, 1.6)}
+    grid = grid_search(fake_runner, {"strategy": {}}, grid=surface, seeds=[1], regimes=["calm"], hours=0.1,
+                       workers=1)
     assert grid[0].params == {"vol_sensitivity": 1.2, "liq_sensitivity": 0.4}
 
 
