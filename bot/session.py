@@ -283,7 +283,7 @@ def run_sim_session(
 
         async def start_life() -> _Life:
             connector = SimConnector(world.venue.connect(account),
-                                     request_timeout_s=config.execution.request_timeout_s)
+                                     request_timeout_s=config.execution.request_timeout_s, store=store)
             app = await start_app(connector)
             life = _Life(connector, app, [], [])
             lives.append(life)

@@ -264,9 +264,12 @@ class SimVenue:
     def record_request(self, account: AccountId, op: str, fields: dict[str, Any]) -> None:
         self.log.record(self.runtime.now_us(), "request", {"a": account, "op": op, **fields})
 
-    def record_reject(self, account: AccountId, op: str, error: EngineError, fields: dict[str, Any]) -> None:
+    def record_reject(self, account: AccountId, op: str, error: EngineError, fields: dict[str, Any],
+                      *, t_us: int | None = None) -> None:
+        """Log a rejected request, at ``t_us`` (when it was answered; default now)."""
         self.log.record(
-            self.runtime.now_us(), "reject", {"a": account, "op": op, "code": int(error.code), "m": error.msg, **fields}
+            self.runtime.now_us() if t_us is None else t_us, "reject",
+            {"a": account, "op": op, "code": int(error.code), "m": error.msg, **fields},
         )
 
 

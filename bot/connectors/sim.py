@@ -22,7 +22,10 @@ because its reader fell behind raises a recoverable ``BotError(NETWORK)``: recon
 HTTP-level failures (``VenueHttpError``, injected by the fault injector) keep their meaning: 429 becomes
 ``RATE_LIMITED`` and 418 ``IP_BANNED``, both with ``retry_after_ms`` from Retry-After, and from the moment the
 answer arrives until Retry-After expires *no request is sent*: every call fails at once with the same code and
-the time left (a global gate, so no part of the bot can provoke the 418 ban by sending during Retry-After). A 503
+the time left (a global gate, so no part of the bot can provoke the 418 ban by sending during Retry-After). With
+a ``store`` (anything with ``get_meta``/``set_meta``, e.g. the ``StateStore``) the gate's deadline (loop time, the
+simulation's one clock) is persisted, so an instance started after a crash honours its predecessor's Retry-After
+instead of sending into it. A 503
 on a write is ``UNKNOWN_OUTCOME`` (-1007: it may have executed); a 503 on a read (-1001) or a WAF 403 is a
 recoverable ``VENUE_UNAVAILABLE`` (not processed), and so is a read answered -1006/-1007 (a read has nothing
 to resolve: it is simply retried).
@@ -44,7 +47,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.errors import BotError, ErrorCode, venue_error
 from bot.core.types import (
@@ -88,6 +91,7 @@ T = TypeVar("T")
 FILLS_PAGE_SIZE = 1000  # the most myTrades returns per request
 MAX_FILL_PAGES = 10_000  # fills() refuses to page past 10 million fills in one call
 MAX_REMEMBERED_ORDERS = 100_000  # bound of the order id -> client order id map (oldest forgotten first)
+RETRY_AFTER_META = "sim.retry_after_until"  # store meta: "<loop time s> <error code>" of the Retry-After gate
 TIME_RESYNC_MIN_S = 1.0  # -1021-triggered time resyncs are at least this far apart
 SIGNED_OPS = frozenset({"place", "cancel", "cancelAll", "cancelReplace", "getOrder", "openOrders", "account",
                         "myTrades"})
@@ -118,13 +122,22 @@ _STATUS: dict[sim.OrderStatus, OrderStatus] = {
 }
 
 
+class MetaStore(Protocol):
+    """Where the connector keeps state that must survive a crash (``StateStore`` is one)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
 class SimConnector:
     """One account's ``Venue`` over one ``VenueClient``. Usable until ``close()``; requests after it still work,
     streams are ended."""
 
     name: str = "sim"
 
-    def __init__(self, client: VenueClient, *, request_timeout_s: float = 5.0, time_resync_s: float = 60.0) -> None:
+    def __init__(self, client: VenueClient, *, request_timeout_s: float = 5.0, time_resync_s: float = 60.0,
+                 store: MetaStore | None = None) -> None:
         if request_timeout_s <= 0 or time_resync_s <= 0:
             raise ValueError(f"request_timeout_s and time_resync_s must be positive, got {request_timeout_s!r}, "
                              f"{time_resync_s!r}")
@@ -136,6 +149,12 @@ class SimConnector:
         self._resync_due = False  # a -1021 asked for a resync before the next signed request
         self._blocked_until_s = 0.0  # loop time until which Retry-After forbids sending
         self._blocked_code = ErrorCode.RATE_LIMITED
+        self._store = store
+        saved = store.get_meta(RETRY_AFTER_META) if store is not None else None
+        if saved:  # a predecessor's Retry-After (a crash does not end it)
+            until_s, _, code = saved.partition(" ")
+            self._blocked_until_s = float(until_s)
+            self._blocked_code = ErrorCode(code) if code else ErrorCode.RATE_LIMITED
         self.stats = ConnectorStats()
         self._client_ids: dict[sim.OrderId, ClientOrderId] = {}
         self._subscriptions: list[Subscription[Any]] = []
@@ -315,6 +334,8 @@ class SimConnector:
             if now_s + retry_after_s > self._blocked_until_s:
                 self._blocked_until_s = now_s + retry_after_s
                 self._blocked_code = code
+                if self._store is not None:
+                    self._store.set_meta(RETRY_AFTER_META, f"{self._blocked_until_s!r} {code.value}")
             return BotError(code, f"{op}: HTTP {status} {error.msg}", retry_after_ms=round(retry_after_s * 1000),
                             venue_code=int(error.code))
         if int(error.code) in _UNKNOWN_STATUS and op not in _READ_OPS:

@@ -14,8 +14,11 @@ The path, in order (each step only when a fault of that kind is active for the r
 5. execution by the engine (its rejects answer as usual);
 6. ``timeout_after_processing``: the executed request answers -1007 or its answer is lost;
 7. reply: one-way delay back; a ``partition`` (both/downstream) active when it lands loses it. For an error
-   answer the fate is drawn when it is sent (for the moment it will land), so its ``reject`` record carries
-   ``rcv`` (when the client received it) only when it is actually delivered.
+   answer the fate is drawn when it is sent (for the moment it will land); an HTTP error answer's ``reject``
+   record (stamped with the answer's time) is written once its fate is known and carries ``rcv`` (when the
+   client received it) only when it was actually delivered: not when lost, nor when the client had already
+   given up on the request (its timeout cancelled the wait), so a 429 the client never read neither obliges it
+   to back off nor counts towards the 418 ban.
 
 A lost answer never resolves: the client's own timeout (``asyncio.timeout``) must fire. ``time`` answers the
 server's skewed clock.
@@ -140,19 +143,28 @@ class RequestFaults:
         back_s = client.latency.request_s() + self._extra_delay_s(symbol)
         lands_s = inj.now_s() + back_s
         lost = self._partitioned(symbol, ("both", "downstream"), at_s=lands_s)  # drawn now, for when it lands
-        if record:
-            extra: dict[str, Any] = {}
-            if isinstance(error, errors.VenueHttpError):
-                extra = {"http": error.http_status, "ra_ms": None if error.retry_after_s is None
-                         else error.retry_after_s * 1000}
-                if lost is None:
-                    extra["rcv"] = inj.now_us() + round(back_s * 1_000_000)
+        http = isinstance(error, errors.VenueHttpError)
+        answered_us = inj.now_us()
+        extra: dict[str, Any] = {}
+        if isinstance(error, errors.VenueHttpError):
+            extra = {"http": error.http_status, "ra_ms": None if error.retry_after_s is None
+                     else error.retry_after_s * 1000}
+        if record and (lost is not None or not http):
             client.venue.record_reject(client.account, op, error, {**fields, **extra})
+        try:
+            await asyncio.sleep(back_s)
+        except asyncio.CancelledError:
+            # the client gave up (its timeout) before the answer landed: it never learnt of it, so no ``rcv``
+            if record and lost is None and http:
+                client.venue.record_reject(client.account, op, error, {**fields, **extra}, t_us=answered_us)
+            raise
+        if record and lost is None and http:  # recorded once its fate is known: ``rcv`` only when it was read
+            client.venue.record_reject(client.account, op, error, {**fields, **extra, "rcv": inj.now_us()},
+                                       t_us=answered_us)
         if lost is None and isinstance(error, errors.VenueHttpError) and error.http_status in (429, 418):
             state = self._rate.get(client.account)
             if state is not None:
-                state.told_s = min(state.told_s, lands_s)
-        await asyncio.sleep(back_s)
+                state.told_s = min(state.told_s, inj.now_s())
         if lost is not None:
             inj.hit(lost, "reply_lost", a=client.account, op=op)
             await _never()

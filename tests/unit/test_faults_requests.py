@@ -217,6 +217,21 @@ def test_a_429_whose_reply_a_partition_drops_carries_no_receipt_time(faulty: Wor
     assert any(e["k"] == "fault_hit" and e["e"] == "reply_lost" for e in events)
 
 
+def test_a_429_that_lands_after_the_client_gave_up_carries_no_receipt_time(faulty: WorldFactory,
+                                                                             tmp_path: Path) -> None:
+    world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0, {"weight_limit": 1}),
+                           Fault(FaultKind.LATENCY, "rest", 2.0, 30.0, {"latency_ms": 3000}))
+
+    async def main() -> None:
+        await client.server_time_us()
+        assert await timed_out(at(1.5, client.server_time_us()), timeout_s=6.0)  # the 429 would land at ~8.5s
+
+    world.run(at(1.0, main()))
+    world.close()
+    reject = next(e for e in read_events(tmp_path / "log.jsonl") if e["k"] == "reject")
+    assert reject["http"] == 429 and "rcv" not in reject
+
+
 def test_a_client_that_waits_out_retry_after_is_served_again(faulty: WorldFactory) -> None:
     world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0, {"weight_limit": 1, "window_s": 5}))
 
@@ -296,3 +311,24 @@ def test_requests_carry_their_send_time_and_rejects_their_retry_after(faulty: Wo
     reject = next(e for e in events if e["k"] == "reject")
     assert all(e["sent"] < e["t"] for e in requests)
     assert reject["http"] == 429 and reject["ra_ms"] == 10_000 and reject["rcv"] > reject["t"]
+
+
+def test_a_connector_started_after_a_crash_honours_its_predecessors_retry_after(faulty: WorldFactory) -> None:
+    from bot.execution.state import StateStore  # noqa: PLC0415
+
+    world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0, {"weight_limit": 1, "window_s": 10}))
+    store = StateStore(":memory:")
+
+    async def main() -> BotError:
+        first = SimConnector(client, store=store)
+        await first.server_time_ms()
+        with pytest.raises(BotError):
+            await first.server_time_ms()  # 429: Retry-After 10 s
+        second = SimConnector(world.venue.connect(BOT), store=store)  # a new instance, as after a crash
+        with pytest.raises(BotError) as error:
+            await second.server_time_ms()
+        return error.value
+
+    error = world.run(at(1.0, main()))
+    store.close()
+    assert error.code is ErrorCode.RATE_LIMITED and "not sent" in str(error)
