@@ -185,12 +185,20 @@ class AppContext:
         if latched:  # a HARD guard of an earlier instance still holds: start halted (cancels only)
             self.risk.kill(f"restored: {latched}")
             self._record_guard()
-        await self.orders.start()
-        if latched:
-            await self.orders.cancel_all()
+            # Cancel what the store says may rest FIRST: the HARD sweeps start now, not behind the reconcile
+            # (which can take longer than the cancel bound under latency: chaos seed 873).
+            self.spawn(self.monitor_risk(), "risk-monitor")
+        try:
+            await self.orders.start()
+            if latched:
+                await self.orders.cancel_all()
+        except BaseException:
+            await self._cancel_tasks()  # this instance did not start: leave no task of it behind
+            raise
         self.spawn(self.orders.run_user_stream(), "user-stream")
         self.spawn(self.orders.run_reconciler(), "reconciler")
-        self.spawn(self.monitor_risk(), "risk-monitor")
+        if not latched:
+            self.spawn(self.monitor_risk(), "risk-monitor")
 
     def risk_snapshot(self) -> RiskSnapshot:
         """What the guards can measure from the execution layer: inventory and venue health.

@@ -120,7 +120,9 @@ def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState
             on_venue = {cid for cid, h in index.orders.items() if h.live_at(t)}
             listed_t = next((lt for lt in reversed(listings) if lt <= t), None)
             if listed_t is not None:
-                changed = {cid for cid, h in index.orders.items() if h.live_at(listed_t) != h.live_at(t)}
+                changed = {cid for cid, h in index.orders.items()  # any change, even one undone since
+                           if h.live_at(listed_t) != h.live_at(t)
+                           or any(listed_t < int(r["t"]) <= t for r in h.reports)}
                 believed, on_venue = believed - changed, on_venue - changed
         for cid in sorted(on_venue - believed - pending):
             out.append(Violation("4.no_orphans", seconds(t), (cid,), "open on the venue, unknown to the bot"))

@@ -110,8 +110,12 @@ def unreachable_windows(index: SessionIndex) -> list[tuple[int, int]]:
     (``bot.restart``)."""
     blocking = {int(h["id"]) for h in index.fault_hits
                 if h.get("e") in BLOCKING_EFFECTS or (h.get("e") == "reject" and h.get("op") in CANCEL_OPS)}
-    return sorted((start, end) for fault_id, (start, end, kind) in index.fault_windows_by_id().items()
-                  if kind == "crash" or fault_id in blocking)
+    windows = [(start, end) for fault_id, (start, end, kind) in index.fault_windows_by_id().items()
+               if kind == "crash" or fault_id in blocking]
+    # A Retry-After forbids sending until it expires (invariant 9), whether or not the fault that caused it is over.
+    windows += [(int(r["t"]), int(r["t"]) + int(r["ra_ms"]) * 1000) for r in index.rejects
+                if r.get("ra_ms") is not None]
+    return sorted(windows)
 
 
 def reachable_from(start: int, bound_us: int, windows: list[tuple[int, int]]) -> int:

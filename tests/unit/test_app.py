@@ -157,3 +157,33 @@ def test_a_latched_hard_guard_caps_the_restart_backoff_at_the_cancel_bound() -> 
     store.set_meta(HARD_LATCH_KEY, "")  # reset_guards()
     assert restart_backoff_cap_s(config, store, 30.0) == 30.0
     store.close()
+
+
+class _SlowFills(SimConnector):
+    """A connector whose trade list takes 30 s to read (a reconcile stuck behind latency)."""
+
+    async def fills(self, symbol: str, from_trade_id: Any = None) -> Any:
+        await asyncio.sleep(30.0)
+        return await super().fills(symbol, from_trade_id)
+
+
+def test_an_instance_restarted_with_a_latched_hard_guard_cancels_before_it_reconciles(world: SimWorld) -> None:
+    """Chaos seed 873: the restarted instance spent longer than the cancel bound reconciling before it cancelled
+    what its predecessor left resting; it must cancel first."""
+
+    async def main() -> Any:
+        first, mid = await started(world)
+        await first.orders.place_many(SYMBOL, [Quote(side=Side.BUY, price_ticks=mid - 5, qty_lots=200)])
+        assert world.engine.open_orders(BOT, SYMBOL) != []
+        first.store.set_meta(HARD_LATCH_KEY, "KILL_SWITCH")
+        await first.crash()
+        second = await AppContext.build(first.config, _SlowFills(world.venue.connect(BOT)), LoopClock(),
+                                        store=first.store)
+        starting = asyncio.ensure_future(second.start())
+        await asyncio.sleep(second.config.risk.cancel_bound_s)
+        resting = world.engine.open_orders(BOT, SYMBOL)
+        await starting
+        await second.stop("test end")
+        return resting
+
+    assert world.run(main()) == []

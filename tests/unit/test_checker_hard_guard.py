@@ -64,3 +64,13 @@ def test_a_crashed_bot_is_given_the_bound_from_its_restart() -> None:
     crash = [_fault(1.03, "start", "crash"), _fault(1.03, "end", "crash")]
     assert "8.hard_guard" not in _cancelled_late(*crash, bot(1.4, "restart", a="bot"))
     assert "8.hard_guard" in _cancelled_late(*crash, bot(1.1, "restart", a="bot"))
+
+
+def test_the_cancel_bound_counts_from_when_a_retry_after_expires() -> None:
+    # chaos seed 760: a 429's Retry-After outlasts the rate-limit fault; the bot may send nothing until it expires
+    retry_after = {"t": 1_050_000, "k": "reject", "a": "bot", "op": "myTrades", "code": -1003, "http": 429,
+                   "ra_ms": 400, "rcv": 1_060_000}
+    assert "8.hard_guard" not in _cancelled_late(_fault(1.0, "start", "rate_limit"), _hit(1.05, "http_429"),
+                                                 _fault(1.1, "end", "rate_limit"), retry_after)
+    assert "8.hard_guard" in _cancelled_late(_fault(1.0, "start", "rate_limit"), _hit(1.05, "http_429"),
+                                             _fault(1.1, "end", "rate_limit"))
