@@ -11,29 +11,26 @@ sessions; a cell with no dispersion reports its mean sign times infinity as 0-sa
 from __future__ import annotations
 
 import statistics
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from bot.config import BotConfig
-from bot.session import run_sim_session
 from bot.strategy.config import StrategyConfig
-from exchange_sim.market.config import MarketConfig
+from bot.tools.matrix import Point, run_matrix
+from reports.lab import run_point
 
 REGIMES = ("calm", "trending", "volatile", "illiquid", "flash_crash")
 KINDS = ("reference", "fixed_spread", "avellaneda_stoikov")
 
 
-def one_session(job: tuple[str, str, int, float, str]) -> dict[str, Any]:
-    regime, kind, seed, hours, symbol = job
-    config = BotConfig(symbols=(symbol,), strategy=StrategyConfig(kind=kind))  # type: ignore[arg-type]
-    summary = run_sim_session(config, seed=seed, hours=hours, market=MarketConfig(symbols=(symbol,), regime=regime),
-                              timer=None)
-    (s,) = summary.symbols
+def row(point: Point, summary: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a session summary (``SessionSummary.as_dict()``)."""
+    (s,) = summary["symbols"]
     return {
-        "regime": regime, "kind": kind, "seed": seed, "net_bps": summary.net_bps, "pnl": summary.net_pnl_quote,
-        "drawdown": s.drawdown_quote, "inventory_fraction": s.max_abs_inventory_lots / s.hard_limit_lots,
-        "fills": summary.maker_fills + summary.taker_fills, "notional": summary.traded_notional_quote,
-        "wall_s": summary.wall_s,
+        "regime": point.regime, "kind": point.config, "seed": point.seed, "net_bps": summary["net_bps"],
+        "pnl": summary["net_pnl_quote"], "drawdown": s["drawdown_quote"],
+        "inventory_fraction": s["max_abs_inventory_lots"] / s["hard_limit_lots"],
+        "fills": summary["maker_fills"] + summary["taker_fills"], "notional": summary["traded_notional_quote"],
+        "wall_s": summary["wall_s"],
     }
 
 
@@ -92,10 +89,10 @@ def verdict(summary: dict[tuple[str, str], dict[str, float]]) -> dict[str, Any]:
 
 def bench_strategies(seeds: int = 10, hours: float = 1.0, jobs: int = 2, symbol: str = "BTCUSDT",
                      first_seed: int = 200) -> dict[str, Any]:
-    work = [(regime, kind, first_seed + i, hours, symbol) for regime in REGIMES for kind in KINDS
-            for i in range(seeds)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(one_session, work, chunksize=1))
+    configs = {kind: BotConfig(symbols=(symbol,), strategy=StrategyConfig(kind=kind)).model_dump(mode="json")
+               for kind in KINDS}
+    points = [Point(kind, first_seed + i, regime, hours) for regime in REGIMES for kind in KINDS for i in range(seeds)]
+    rows = [row(point, summary) for point, summary in run_matrix(run_point, configs, points, workers=jobs).items()]
     summary = cells(rows)
     return {"rows": rows, "cells": {f"{r}/{k}": v for (r, k), v in summary.items()}, "table": table(summary),
             "verdict": verdict(summary), "seeds": seeds, "hours": hours, "symbol": symbol}

@@ -45,7 +45,6 @@ from bot.quoting.quoter import SymbolQuoter
 from bot.strategy import build_strategy
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
-from exchange_sim.engine.types import Side as SimSide
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
@@ -409,7 +408,7 @@ def _venue_position_lots(world: SimWorld, account: AccountId, symbol: str) -> in
     from_id = TradeId(0)
     while page := world.engine.trades(account, symbol, from_id=from_id, limit=1000):
         for t in page:
-            bought = (t.maker_account == account) == (t.taker_side is SimSide.SELL)
+            bought = (t.maker_account == account) == t.buyer_is_maker
             position += t.qty_lots if bought else -t.qty_lots
         from_id = TradeId(page[-1].trade_id + 1)
     return position

@@ -216,8 +216,9 @@ class SymbolQuoter:
         stats = self.stats
         stats.cycles += 1
         app = self._app
+        now_s = app.clock.monotonic_s()
         version = (self._book_version, self._trades_seen, app.orders.changes, app.risk.level())
-        if version == self._last_version and app.clock.monotonic_s() - self._last_decision_s < self._idle_s:
+        if version == self._last_version and now_s - self._last_decision_s < self._idle_s:
             stats.skipped += 1  # nothing the decision depends on changed: not even the book was read
             return
         self._last_version = version
@@ -229,7 +230,6 @@ class SymbolQuoter:
         if bid is None or ask is None:
             await self._pull("one_sided")
             return
-        now_s = app.clock.monotonic_s()
         age_ms = self.market.data_age_ms(app.clock.now_ms())
         self.marks.data_age_ms = float(age_ms or 0)
         if age_ms is not None and age_ms > self.config.stale_data_ms:
@@ -252,7 +252,7 @@ class SymbolQuoter:
         level = app.risk.level()
         key = (bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, inventory, level,
                tuple(r.client_order_id for r in open_orders), self._trades_seen)
-        if key == self._last_key and now_s - self._last_decision_s < self.config.idle_requote_s:
+        if key == self._last_key and now_s - self._last_decision_s < self._idle_s:
             stats.skipped += 1
             return
         self._last_key = key
