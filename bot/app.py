@@ -38,7 +38,7 @@ from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
 from bot.risk.guards import GuardLevel, RiskSnapshot
 from bot.risk.kill_switch import KillReport, KillSwitch
-from bot.risk.pretrade import PreTradeCheck
+from bot.risk.pretrade import PreTradeCheck, check_level
 from bot.risk.taker_cap import TakerCap
 
 log = logging.getLogger("bot.app")
@@ -116,8 +116,8 @@ class AppContext:
             recorder=recorder if recorder is not None else NULL_RECORDER,
         )
         ctx.orders = OrderManager(
-            venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, on_outcome=circuit.record,
-            on_fill=ctx.on_fill, recorder=ctx.recorder, touch=ctx.touch,
+            venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, recheck=ctx.recheck_order,
+            on_outcome=circuit.record, on_fill=ctx.on_fill, recorder=ctx.recorder, touch=ctx.touch,
         )
         return ctx
 
@@ -152,6 +152,11 @@ class AppContext:
             level=self.risk.guard_level,
             inventory_lots=self.orders.inventory_lots(order.symbol),
         )
+
+    def recheck_order(self, order: NewOrder) -> None:
+        """Before an order held back by a retry is sent again: the guard level as it is now (HARD: none; SOFT:
+        reduce-only). The order was already counted against the rate and band checks when it was decided."""
+        check_level(order, self.risk.guard_level, self.orders.inventory_lots(order.symbol))
 
     def on_fill(self, fill: Fill) -> None:
         """Every newly booked fill: taker fills count against the taker cap; then the fill listeners."""

@@ -26,16 +26,19 @@ import contextlib
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import simpy
 
 from bot.app import AppContext, restart_backoff_cap_s
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
+from bot.core.memory import MemoryWatch
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.metrics.bridge import MetricsSampler, SamplerConfig
@@ -54,6 +57,7 @@ from exchange_sim.world import SimWorld
 __all__ = ["SessionSummary", "SymbolSummary", "run_sim_session"]
 
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
+MEMORY_SAMPLE_S = 1.0  # simulated seconds between RSS samples during a memory_pressure fault
 START_BACKOFF_S = (1.0, 30.0)  # an instance that cannot read the venue at start retries after 1 s, doubling to 30
 # (to the HARD cancel bound while a HARD guard is latched: ``bot.app.restart_backoff_cap_s``)
 
@@ -193,6 +197,7 @@ def _reactions(lives: list[_Life]) -> dict[str, int]:
         conn = life.connector.stats
         for name in ("time_syncs", "timestamp_rejects", "rate_limited", "banned", "held_back"):
             add(name, getattr(conn, name))
+        add("feed_shed", life.connector.feed_shed())
         add("book_resyncs", sum(m.resyncs for m in life.markets))
         add("book_gaps", sum(m.gaps for m in life.markets))
         add("task_restarts", sum(life.app.restarts.values()))
@@ -219,7 +224,10 @@ def run_sim_session(
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
     ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash`` kills the bot with no shutdown path and
-    starts a new instance on the same state store after ``restart_after_s``). ``check`` (default: whether a
+    starts a new instance on the same state store after ``restart_after_s``; ``memory_pressure`` floods the
+    depth streams and holds the process to ``limit_mb`` of growth over the window, sampled every
+    ``MEMORY_SAMPLE_S`` - a breach is a ``memory_limit`` violation. The resident size is a wall-world figure,
+    so it never enters the event log: the digest stays deterministic). ``check`` (default: whether a
     scenario is given) runs the invariant checker on the event log and the venue's end state; its violations
     are in ``SessionSummary.violations``. ``sample_metrics`` samples the bot's Prometheus metrics
     (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
@@ -255,10 +263,30 @@ def run_sim_session(
         crashes: list[float] = []  # restart delays of crash faults not yet handled
         crashed = asyncio.Event()
 
+        memory: dict[int, MemoryWatch] = {}  # memory_pressure faults in progress (by identity)
+        memory_violations: list[Violation] = []
+
+        def watch_memory(watch: MemoryWatch) -> Generator[simpy.Event, Any, None]:
+            while watch.active:
+                watch.sample()
+                yield world.runtime.env.timeout(MEMORY_SAMPLE_S)
+
         def on_harness(fault: Fault, started: bool) -> None:
             if started and fault.kind is FaultKind.CRASH:
                 crashes.append(fault.num("restart_after_s"))
                 crashed.set()
+            elif fault.kind is FaultKind.MEMORY_PRESSURE:
+                if started:
+                    watch = MemoryWatch(fault.num("limit_mb"))
+                    memory[id(fault)] = watch
+                    world.runtime.env.process(watch_memory(watch))
+                    return
+                watch = memory.pop(id(fault))
+                if watch.close():
+                    memory_violations.append(Violation(
+                        "memory_limit", world.runtime.now(), (),
+                        f"the process grew {watch.growth_mb():.1f} MB during a memory_pressure window "
+                        f"(limit {watch.limit_mb:g} MB): a buffer is not bounded"))
 
         if injector is not None:
             injector.on_harness(on_harness)
@@ -347,7 +375,7 @@ def run_sim_session(
             assert log_path is not None
             venue_state = VenueState.capture(world.engine, [account], {account: opening})
             cfg = check_config if check_config is not None else CheckConfig(account=account)
-            violations = tuple(check_session(read_events(log_path), venue_state, cfg))
+            violations = (*check_session(read_events(log_path), venue_state, cfg), *memory_violations)
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)
         return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives))

@@ -19,6 +19,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Generic, TypeVar
 
 from exchange_sim.engine.types import AccountId, ExecType, Order, Trade
@@ -118,6 +119,17 @@ class Subscription(Generic[T]):
         when = max(now + self._delay_s(), self._last_delivery)
         self._last_delivery = when
         self._in_flight.append((when, message))
+        if self._timer is None:
+            self._timer = self._loop.call_at(when, self._deliver_due)
+
+    def enqueue_burst(self, message: T, count: int) -> None:
+        """Send ``count`` copies of ``message`` that arrive together (a flood; ``enqueue`` semantics otherwise)."""
+        if self.closed or count <= 0:
+            return
+        now = self._loop.time()
+        when = max(now + self._delay_s(), self._last_delivery)
+        self._last_delivery = when
+        self._in_flight.extend(repeat((when, message), count))
         if self._timer is None:
             self._timer = self._loop.call_at(when, self._deliver_due)
 

@@ -20,6 +20,7 @@ from bot.app import AppContext
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
+from bot.core.memory import rss_mb
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
@@ -27,7 +28,6 @@ from bot.strategy import build_strategy
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
-from stress.support import rss_mb
 
 ACCOUNT = AccountId("soak")
 

@@ -127,14 +127,3 @@ def store_statuses(path: Path) -> dict[str, str]:
     """Client id -> status of every order in a state file, read with plain SQL (independent of the bot)."""
     with sqlite3.connect(path) as db:
         return {str(c): str(s) for c, s in db.execute("SELECT client_order_id, status FROM orders")}
-
-
-def rss_mb() -> float:
-    """Resident set size of this process now (Linux /proc), in MB; 0.0 where unavailable."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0

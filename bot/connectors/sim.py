@@ -91,6 +91,7 @@ T = TypeVar("T")
 FILLS_PAGE_SIZE = 1000  # the most myTrades returns per request
 MAX_FILL_PAGES = 10_000  # fills() refuses to page past 10 million fills in one call
 MAX_REMEMBERED_ORDERS = 100_000  # bound of the order id -> client order id map (oldest forgotten first)
+FEED_BUFFER_MESSAGES = 2_000  # undelivered messages a market-data stream holds; a flood beyond it sheds the oldest
 RETRY_AFTER_META = "sim.retry_after_until"  # store meta: "<loop time s> <error code>" of the Retry-After gate
 TIME_RESYNC_MIN_S = 1.0  # -1021-triggered time resyncs are at least this far apart
 SIGNED_OPS = frozenset({"place", "cancel", "cancelAll", "cancelReplace", "getOrder", "openOrders", "account",
@@ -110,6 +111,7 @@ class ConnectorStats:
     rate_limited: int = 0  # 429 answers
     banned: int = 0  # 418 answers (must stay 0)
     held_back: int = 0  # requests refused locally during a Retry-After
+    feed_shed: int = 0  # market-data messages a full stream buffer dropped (closed streams; see ``feed_shed``)
 
 _STATUS: dict[sim.OrderStatus, OrderStatus] = {
     sim.OrderStatus.NEW: OrderStatus.NEW,
@@ -137,11 +139,14 @@ class SimConnector:
     name: str = "sim"
 
     def __init__(self, client: VenueClient, *, request_timeout_s: float = 5.0, time_resync_s: float = 60.0,
-                 store: MetaStore | None = None) -> None:
+                 store: MetaStore | None = None, feed_buffer: int = FEED_BUFFER_MESSAGES) -> None:
         if request_timeout_s <= 0 or time_resync_s <= 0:
             raise ValueError(f"request_timeout_s and time_resync_s must be positive, got {request_timeout_s!r}, "
                              f"{time_resync_s!r}")
+        if feed_buffer < 1:
+            raise ValueError(f"feed_buffer must be at least 1, got {feed_buffer!r}")
         self._client = client
+        self._feed_buffer = feed_buffer
         self._request_timeout_s = request_timeout_s
         self._time_resync_s = time_resync_s
         self._synced_at_s: float | None = None  # loop time of the last time sync
@@ -268,10 +273,11 @@ class SimConnector:
 
     # -- streams --
     def depth_updates(self, symbol: str) -> Stream[DepthUpdate]:
-        return self._stream(lambda: self._client.subscribe_depth(symbol), _depth_update)
+        return self._stream(lambda: self._client.subscribe_depth(symbol, maxsize=self._feed_buffer), _depth_update)
 
     def public_trades(self, symbol: str) -> Stream[PublicTrade]:
-        return self._stream(lambda: self._client.subscribe_trades(symbol), _public_trade)
+        return self._stream(lambda: self._client.subscribe_trades(symbol, maxsize=self._feed_buffer),
+                            _public_trade)
 
     def user_events(self) -> Stream[UserEvent]:
         return self._stream(self._client.subscribe_user, self._user_event)
@@ -280,7 +286,7 @@ class SimConnector:
         """End every open stream (their consumers' loops finish)."""
         for subscription in list(self._subscriptions):
             subscription.close()
-        self._subscriptions.clear()
+            self._forget(subscription)
 
     # -- internals --
     async def _request(self, op: str, call: Callable[[], Awaitable[R]], *, mutating: bool) -> R:
@@ -379,9 +385,15 @@ class SimConnector:
         self._subscriptions.append(subscription)
         return Stream(subscription, translate, self._forget)
 
+    def feed_shed(self) -> int:
+        """Market-data messages dropped because a stream's bounded buffer was full (stale data shed; the user
+        stream never sheds), over every stream this connector opened."""
+        return self.stats.feed_shed + sum(s.dropped for s in self._subscriptions)
+
     def _forget(self, subscription: Subscription[Any]) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
+            self.stats.feed_shed += subscription.dropped
 
 
 class Stream(Generic[T]):

@@ -118,6 +118,7 @@ class OrderManager:
         symbols: Mapping[str, SymbolInfo],
         *,
         pretrade: PreTradeHook | None = None,
+        recheck: PreTradeHook | None = None,
         on_outcome: Callable[[bool], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         rng: random.Random | None = None,
@@ -132,6 +133,7 @@ class OrderManager:
         self.config = config
         self.symbols = dict(symbols)
         self._pretrade = pretrade
+        self._recheck = recheck
         self._on_outcome = on_outcome
         self._on_fill = on_fill
         self._rng = rng if rng is not None else random.Random(0)
@@ -248,11 +250,18 @@ class OrderManager:
             self._apply_report(event.order)
 
     # -- requests with retries --
-    async def _call(self, op: str, request: Callable[[], Awaitable[R]]) -> R:
-        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects."""
+    async def _call(self, op: str, request: Callable[[], Awaitable[R]], *,
+                    before_retry: Callable[[], None] | None = None) -> R:
+        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects.
+
+        ``before_retry`` runs before every re-send (not the first send); its ``BotError`` ends the retries.
+        Only requests the venue did not process are retried, so abandoning one leaves nothing behind.
+        """
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1 and before_retry is not None:
+                before_retry()
             try:
                 result = await request()
             except BotError as error:
@@ -317,7 +326,8 @@ class OrderManager:
             self._sending.add(cid)
             self._record_intent(new)
             try:
-                report = await self._call("place", lambda: self._venue.place(new))
+                report = await self._call("place", lambda: self._venue.place(new),
+                                          before_retry=self._recheck_hook(new))
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
@@ -332,6 +342,20 @@ class OrderManager:
                 self._sending.discard(cid)
         self.stats.placed += 1
         return self._apply_report(report) or self._get(cid)
+
+    def _recheck_hook(self, new: NewOrder) -> Callable[[], None] | None:
+        recheck = self._recheck
+        if recheck is None:
+            return None
+
+        def before_retry() -> None:
+            try:
+                recheck(new)
+            except BotError:
+                self.stats.risk_rejected += 1
+                raise
+
+        return before_retry
 
     def _record_intent(self, new: NewOrder) -> None:
         """``bot.intent``: the order and the touch of the local book its price came from, just before sending."""

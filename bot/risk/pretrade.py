@@ -92,7 +92,7 @@ class PreTradeCheck:
         inventory_lots: int,
     ) -> None:
         """Raise ``BotError`` naming the first failed check; return ``None`` (and take a token) if all pass."""
-        _check_level(order, level, inventory_lots)
+        check_level(order, level, inventory_lots)
         price_ticks = self._check_band(order, reference_mid_ticks)
         notional_atoms = info.notional_atoms(price_ticks, order.qty_lots)
         self._check_notional(order, notional_atoms)
@@ -132,7 +132,10 @@ class PreTradeCheck:
             )
 
 
-def _check_level(order: NewOrder, level: GuardLevel, inventory_lots: int) -> None:
+def check_level(order: NewOrder, level: GuardLevel, inventory_lots: int) -> None:
+    """The guard-level part of the pre-trade check: HARD refuses every order, SOFT only reduce-only ones that do
+    not flip the position. Also run before every re-send of a held-back order (a retry after a 429 or an
+    unprocessed request), so an order decided before a guard fired never reaches the venue after it."""
     if level is GuardLevel.HARD:
         raise BotError(ErrorCode.HALTED, f"guard_level: HARD, no new orders ({order.client_order_id})")
     if level is GuardLevel.SOFT:

@@ -8,7 +8,8 @@ What it writes to the event log (kind ``fault``; ``id`` is the fault's index in 
 
 * ``{"k": "fault", "id", "f": kind, "tg": target, "ph": "start", "dur", "x": toxicity, "prm": {...}}`` at start,
 * ``{"k": "fault", "id", "f", "tg", "ph": "end", "hits": n}`` when it heals (``hits``: requests, messages or
-  orders it affected),
+  orders it affected; a memory_pressure end also carries ``shed``: flood messages the clients' bounded
+  buffers dropped),
 * ``{"k": "fault_hit", "id", "f", "e": effect, ...}`` for every request-level or order-level effect (a request
   blackholed, a reply lost, a 429/418/503/-1021/reject answer, an injected fill, an STP expiry, a shock), so
   a checker can tell an injected failure from a bot bug.
@@ -140,12 +141,16 @@ class FaultInjector:
         self._on_start(index, fault)
         if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
             yield from self.market.poisson(index, fault)
+        elif fault.kind is FaultKind.MEMORY_PRESSURE:
+            yield from self.streams.flood(index, fault)
         else:
             yield env.timeout(max(fault.end_s - env.now, 0.0))
         self._on_end(index, fault)
-        self.venue.log.record(self.now_us(), "fault", {
-            "id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end", "hits": self.hits[index],
-        })
+        end: dict[str, Any] = {"id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end",
+                               "hits": self.hits[index]}
+        if fault.kind is FaultKind.MEMORY_PRESSURE:
+            end["shed"] = self.streams.shed(index)
+        self.venue.log.record(self.now_us(), "fault", end)
 
     def _on_start(self, index: int, fault: Fault) -> None:
         kind = fault.kind

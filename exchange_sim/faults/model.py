@@ -168,9 +168,12 @@ CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
              (10.0, 300.0)),
     KindSpec(FaultKind.CRASH, "the bot process is killed (no shutdown path) and restarted after a pause",
              ("bot",), (_P("restart_after_s", 5.0, "pause before the restart", 0, 3_600),), (0.0, 0.0), harness=True),
-    KindSpec(FaultKind.MEMORY_PRESSURE, "a hard memory limit on the bot process and a flood of market data",
-             ("bot",), (_P("limit_mb", 256.0, "memory limit", 16, 65_536),
-                        _P("message_rate_per_s", 1_000.0, "flood rate", 1, 1_000_000)), (10.0, 300.0), harness=True),
+    KindSpec(FaultKind.MEMORY_PRESSURE, "a flood of market data into the bot's bounded buffers and a memory "
+             "limit on the bot: every second a burst of stale depth updates (replays of the last one sent) "
+             "reaches each depth stream at once; the harness holds the process to the limit",
+             ("bot",), (_P("limit_mb", 256.0, "how much the process may grow during the window", 16, 65_536),
+                        _P("message_rate_per_s", 1_000.0, "flood messages per second per depth stream, delivered "
+                           "as one burst a second", 1, 1_000_000)), (10.0, 60.0), harness=True),
     KindSpec(FaultKind.MARKET_SHOCK, "the latent price jumps and the book is swept to the new level",
              ("both", "symbol"), (_P("size_bps", -300.0, "jump in basis points (sign = direction)", -5_000, 5_000),
                                   _P("sweep", "yes", "sweep the book to the new level", choices=("yes", "no"))),

@@ -149,6 +149,6 @@ _SWARM_CAPS = {  # keep drawn values in a range where a session still makes prog
     "latency_ms": 2_000.0, "jitter_ms": 500.0, "spike_ms": 5_000.0, "offset_ms": 120_000.0, "drift_ppm": 1_000.0,
     "strobe_ms": 10_000.0, "strobe_period_s": 60.0, "weight_limit": 1_200.0, "window_s": 60.0, "ban_after": 10.0,
     "ban_s": 120.0, "delay_ms": 10_000.0, "rate_per_s": 2.0, "restart_after_s": 60.0, "delay_us": 10_000.0,
-    "rate_kbps": 10_000.0, "message_bytes": 4_096.0, "limit_mb": 1_024.0, "message_rate_per_s": 20_000.0,
+    "rate_kbps": 10_000.0, "message_bytes": 4_096.0, "limit_mb": 1_024.0, "message_rate_per_s": 5_000.0,
 }
 

@@ -11,6 +11,11 @@ Per message (the subscription's ``intercept``), first matching rule wins:
 * ``user_stream``: a report missed, duplicated, or delivered ``delay_ms`` late (after later reports);
 * otherwise delivered as usual.
 
+``memory_pressure`` floods every open depth stream: once a second during the window, ``message_rate_per_s``
+replays of the last depth update that stream carried arrive as one burst (stale data, as a backlog flushed
+after a stall would be). The client's buffer is bounded, so a burst larger than it sheds the oldest messages;
+the shed count goes into the fault's end record (``shed``). Order state (the user stream) is never flooded.
+
 ``reset_peer`` closes the target's subscriptions at its start (the reader's ``get`` raises
 ``ConnectionResetError``, a ``ConnectionError``); with ``reconnect=refuse`` new subscriptions are closed at once
 until it heals. Each affected message counts as a hit of its fault (counts only, no record per message).
@@ -19,8 +24,10 @@ until it heals. Each affected message counts as a hit of its fault (counts only,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
+
+import simpy
 
 from exchange_sim.faults.model import Fault, FaultKind
 from exchange_sim.faults.requests import latency_ms
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
     from exchange_sim.faults.injector import FaultInjector
 
 MAX_WITHHELD = 100_000  # bound on messages a stale feed keeps for a late flush (older ones are dropped)
+FLOOD_BURST_S = 1.0  # memory_pressure: one burst per stream per second
 
 
 def _target_channel(channel: str) -> str:
@@ -44,6 +52,8 @@ class StreamFaults:
         self._subs: list[tuple[str, str | None, Subscription[Any]]] = []
         self._withheld: dict[int, list[tuple[Subscription[Any], Any]]] = {}
         self._held_back: dict[int, tuple[Subscription[Any], Any]] = {}  # reorder: id(sub) -> message
+        self._last_depth: dict[int, Any] = {}  # id(sub) -> the last depth update it carried (memory_pressure)
+        self._flooded: dict[int, dict[int, tuple[Subscription[Any], int]]] = {}  # fault -> id(sub) -> (sub, dropped)
 
     # -- delays --
     def feed_delay(self, channel: str, symbol: str | None, delay_s: Callable[[], float]) -> Callable[[], float]:
@@ -100,10 +110,32 @@ class StreamFaults:
                 del self._held_back[key]
                 sub.enqueue(message)
 
+    def flood(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        """memory_pressure (module docstring): a burst per depth stream per second until the window ends."""
+        inj = self._inj
+        env = inj.venue.runtime.env
+        burst = max(1, round(fault.num("message_rate_per_s") * FLOOD_BURST_S))
+        flooded = self._flooded.setdefault(index, {})
+        while env.now < fault.end_s:
+            for channel, _symbol, sub in self._subs:
+                last = self._last_depth.get(id(sub))
+                if channel != "ws" or sub.closed or last is None or not inj.toxic(index):
+                    continue
+                inj.hit(index)
+                flooded.setdefault(id(sub), (sub, sub.dropped))
+                sub.enqueue_burst(last, burst)
+            yield env.timeout(min(FLOOD_BURST_S, fault.end_s - env.now))
+
+    def shed(self, index: int) -> int:
+        """Messages the clients' bounded buffers dropped since fault ``index``'s flood first reached them."""
+        return sum(sub.dropped - before for sub, before in self._flooded.pop(index, {}).values())
+
     # -- per message --
     def _intercept(self, channel: str, symbol: str | None, sub: Subscription[Any], message: Any) -> None:
         inj = self._inj
         target = _target_channel(channel)
+        if channel == "ws":
+            self._last_depth[id(sub)] = message
         for index, fault in inj.active(FaultKind.PARTITION, target, symbol):
             if fault.text("direction") in ("both", "downstream") and inj.toxic(index):
                 inj.hit(index)

@@ -20,6 +20,7 @@ from exchange_sim.engine.types import (
     PlaceRequest,
     Side,
 )
+from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.feeds import DepthDiff, ExecutionReport, Subscription
 from exchange_sim.latency import LatencyConfig
@@ -202,3 +203,31 @@ def test_reset_peer_makes_a_raw_subscription_raise_connection_reset() -> None:
     collect(world, sub, 2.0)
     with pytest.raises(ConnectionResetError):
         world.run(sub.get())
+
+
+def test_memory_pressure_floods_depth_streams_with_stale_replays_once_a_second() -> None:
+    world, client = make(Fault(FaultKind.MEMORY_PRESSURE, "bot", 2.0, 3.0, {"message_rate_per_s": 50.0}))
+    got = [(t, m) for t, m in collect(world, client.subscribe_depth(SYMBOL), 8.0) if isinstance(m, DepthDiff)]
+    ids = [d.last_update_id for _, d in got]
+    assert len(ids) - len(set(ids)) == 3 * 50  # bursts at 2, 3 and 4 s of 50 replays each
+    replayed_at = sorted({int(t) for t, d in got if ids.count(d.last_update_id) > 1 and t >= 2.0})
+    assert replayed_at == [2, 3, 4]  # inside the window only
+    assert list(dict.fromkeys(ids)) == sorted(set(ids))  # replays are stale: no id ever goes backwards first
+
+
+def test_memory_pressure_never_floods_the_user_stream_and_sheds_beyond_the_buffer(tmp_path: Any) -> None:
+    world = SimWorld(seed=4, duration_s=600, market=MarketConfig(symbols=(SYMBOL,)), latency=FIXED,
+                     log_path=tmp_path / "log.jsonl")
+    world.venue.open_account(BOT, {"BTC": ATOMS_PER_UNIT, "USDT": 100_000 * ATOMS_PER_UNIT})
+    FaultInjector.for_world(world, Scenario((Fault(FaultKind.MEMORY_PRESSURE, "bot", 1.0, 2.0,
+                                                   {"message_rate_per_s": 300.0}),)))
+    world.start()
+    client = world.venue.connect(BOT)
+    depth = client.subscribe_depth(SYMBOL, maxsize=100)
+    user = client.subscribe_user()
+    world.run_until(5.0)
+    world.log.close()
+    assert depth.dropped >= 2 * 200  # each 300-message burst overflows the 100-message buffer
+    assert user.delivered == 0 and user.dropped == 0
+    (end,) = [r for r in read_events(tmp_path / "log.jsonl") if r.get("k") == "fault" and r.get("ph") == "end"]
+    assert 2 * 200 <= end["shed"] <= depth.dropped  # later drops: nobody reads this stream

@@ -57,6 +57,8 @@ class FlakyVenue:
         fault = self._fault("place")
         if fault == "network":  # connect failed: the request never left
             raise BotError(ErrorCode.NETWORK, "connection refused", recoverable=True)
+        if fault == "rate_limited":  # 429: not processed, try again after Retry-After
+            raise BotError(ErrorCode.RATE_LIMITED, "429", recoverable=True, retry_after_ms=2_000)
         if fault == "lost":  # sent, timed out, never arrived
             raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout")
         result = await self.inner.place(order)
@@ -151,6 +153,58 @@ def test_network_error_before_sending_is_retried_with_the_same_id(world: SimWorl
     assert record.status is OrderStatus.NEW
     assert venue.calls["place"] == 2
     assert [o.client_order_id for o in world.engine.open_orders(BOT, SYMBOL)] == [record.client_order_id]
+
+
+def test_an_order_held_back_by_retry_after_is_rechecked_against_the_guard_before_it_is_resent(
+    world: SimWorld,
+) -> None:
+    """Seed 760 of the chaos swarm: a placement decided before a HARD guard, held back by a 429's Retry-After,
+    must not reach the venue after the guard fired."""
+    halted = [False]
+
+    def recheck(order: NewOrder) -> None:
+        if halted[0]:
+            raise BotError(ErrorCode.HALTED, f"guard_level: HARD, no new orders ({order.client_order_id})")
+
+    venue = FlakyVenue(SimConnector(world.venue.connect(BOT)))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(retry_base_delay_s=0.05),  # type: ignore[arg-type]
+                      info, recheck=recheck)
+    venue.faults["place"] = ["rate_limited"]
+
+    async def main() -> Any:
+        placing = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+        await asyncio.sleep(1.0)  # inside the 2 s Retry-After: the guard goes HARD
+        halted[0] = True
+        with pytest.raises(BotError) as error:
+            await placing
+        return error.value
+
+    error = world.run(main())
+    assert error.code is ErrorCode.HALTED
+    assert venue.calls["place"] == 1  # never re-sent
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+    assert [r.status for r in om.open_orders()] == []
+    assert om.stats.risk_rejected == 1
+
+
+def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: SimWorld) -> None:
+    venue = FlakyVenue(SimConnector(world.venue.connect(BOT)))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    checked: list[str] = []
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(retry_base_delay_s=0.05),  # type: ignore[arg-type]
+                      info, recheck=lambda order: checked.append(order.client_order_id))
+    venue.faults["place"] = ["rate_limited"]
+
+    async def main() -> tuple[Any, float]:
+        start = world.runtime.now()
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        return record, world.runtime.now() - start
+
+    record, elapsed = world.run(main())
+    assert record.status is OrderStatus.NEW
+    assert venue.calls["place"] == 2 and checked == [record.client_order_id]  # checked once, before the re-send
+    assert elapsed >= 2.0  # not before Retry-After expired
 
 
 def test_a_reject_is_final_and_not_retried(world: SimWorld) -> None:
