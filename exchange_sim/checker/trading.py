@@ -128,6 +128,9 @@ def reachable_from(start: int, bound_us: int, windows: list[tuple[int, int]]) ->
     return reachable
 
 
+_PLACING = {"place": "c", "cancelReplace": "nc"}  # request op -> field holding the new order's client id
+
+
 def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
     """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound.
 
@@ -144,10 +147,20 @@ def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState
             continue
         start = int(guard["t"])
         end = next((int(g["t"]) for g in guards[i + 1:] if g["level"] != "HARD"), index.end_t + 1)
+        decided_before: set[str] = set()
         for intent in index.records("bot.intent"):
             if start < intent["t"] < end:
                 out.append(Violation("8.hard_guard", seconds(intent["t"]), (str(intent["c"]),),
                                      f"new order under the HARD guard ({guard.get('reason')})"))
+            elif intent["t"] <= start:
+                decided_before.add(str(intent["c"]))
+        for request in index.requests:  # a retry of an order decided before the guard must not go out after it
+            sent = int(request["sent"] if "sent" in request else request["t"])
+            new_cid = str(request.get(_PLACING.get(str(request.get("op")), "")))
+            if start < sent < end and new_cid in decided_before:
+                out.append(Violation("8.hard_guard", seconds(sent), (new_cid,),
+                                     f"order decided before the HARD guard ({guard.get('reason')}) sent after it "
+                                     "(a held-back retry must be re-checked against the guard)"))
         reachable = reachable_from(start, bound_us, windows)
         deadline = reachable + bound_us
         if deadline < end and deadline <= index.end_t:

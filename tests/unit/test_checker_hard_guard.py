@@ -74,3 +74,21 @@ def test_the_cancel_bound_counts_from_when_a_retry_after_expires() -> None:
                                                  _fault(1.1, "end", "rate_limit"), retry_after)
     assert "8.hard_guard" in _cancelled_late(_fault(1.0, "start", "rate_limit"), _hit(1.05, "http_429"),
                                              _fault(1.1, "end", "rate_limit"))
+
+
+def _retried(sent_s: float) -> set[str]:
+    """c1 was decided (and first sent) at 1.0 s; HARD fires at 1.005 s; a retry of c1 is sent at ``sent_s``."""
+    retry = {"t": round((sent_s + 0.01) * 1_000_000), "k": "request", "a": "bot", "op": "place", "c": "c1",
+             "sent": round(sent_s * 1_000_000)}
+    events = [*clean_session(), bot(1.005, "guard", level="HARD", reason="drawdown"),
+              bot(2.9, "guard", level="OK", reason="reset"), retry]
+    return invariants(events)
+
+
+def test_a_retry_sent_after_the_hard_guard_of_an_order_decided_before_it_is_a_violation() -> None:
+    assert "8.hard_guard" in _retried(1.5)
+
+
+def test_a_retry_sent_before_the_guard_or_after_its_reset_is_not() -> None:
+    assert "8.hard_guard" not in _retried(1.002)
+    assert "8.hard_guard" not in _retried(2.95)
