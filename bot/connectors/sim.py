@@ -50,6 +50,7 @@ from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.errors import BotError, ErrorCode, venue_error
+from bot.core.sending import check_before_send
 from bot.core.types import (
     Balance,
     BalanceUpdate,
@@ -298,6 +299,8 @@ class SimConnector:
                 self._synced_at_s is not None and loop.time() - self._synced_at_s >= self._time_resync_s)):
             await self.sync_time()
             self._check_gate(op, loop.time())  # a 429 may have arrived during the sync
+        if mutating:
+            check_before_send()  # still wanted? a guard may have fired while the request waited
         try:
             async with asyncio.timeout(self._request_timeout_s):
                 return await call()

@@ -38,6 +38,7 @@ from typing import TypeVar
 
 from bot.core.errors import BotError, ErrorCode
 from bot.core.recorder import NULL_RECORDER
+from bot.core.sending import send_check
 from bot.core.types import (
     Balance,
     BalanceUpdate,
@@ -250,18 +251,11 @@ class OrderManager:
             self._apply_report(event.order)
 
     # -- requests with retries --
-    async def _call(self, op: str, request: Callable[[], Awaitable[R]], *,
-                    before_retry: Callable[[], None] | None = None) -> R:
-        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects.
-
-        ``before_retry`` runs before every re-send (not the first send); its ``BotError`` ends the retries.
-        Only requests the venue did not process are retried, so abandoning one leaves nothing behind.
-        """
+    async def _call(self, op: str, request: Callable[[], Awaitable[R]]) -> R:
+        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects."""
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1 and before_retry is not None:
-                before_retry()
             try:
                 result = await request()
             except BotError as error:
@@ -326,8 +320,8 @@ class OrderManager:
             self._sending.add(cid)
             self._record_intent(new)
             try:
-                report = await self._call("place", lambda: self._venue.place(new),
-                                          before_retry=self._recheck_hook(new))
+                with send_check(self._recheck_hook(new)):
+                    report = await self._call("place", lambda: self._venue.place(new))
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
@@ -344,18 +338,20 @@ class OrderManager:
         return self._apply_report(report) or self._get(cid)
 
     def _recheck_hook(self, new: NewOrder) -> Callable[[], None] | None:
+        """The check a connector runs right before ``new`` goes on the wire (``bot.core.sending``): the guard
+        level as it is then, which may have changed while the request waited (time sync, limiter, retries)."""
         recheck = self._recheck
         if recheck is None:
             return None
 
-        def before_retry() -> None:
+        def before_send() -> None:
             try:
                 recheck(new)
             except BotError:
                 self.stats.risk_rejected += 1
                 raise
 
-        return before_retry
+        return before_send
 
     def _record_intent(self, new: NewOrder) -> None:
         """``bot.intent``: the order and the touch of the local book its price came from, just before sending."""
@@ -452,9 +448,10 @@ class OrderManager:
             self._sending.update(pair)
             self._record_intent(new)
             try:
-                outcome = await self._call(
-                    "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
-                )
+                with send_check(self._recheck_hook(new)):
+                    outcome = await self._call(
+                        "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
+                    )
             except BotError as error:
                 if not error.outcome_unknown:
                     self._save(replace(self._get(client_order_id), status=old.status, updated_ms=self._now_ms()))

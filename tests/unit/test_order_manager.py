@@ -182,10 +182,37 @@ def test_an_order_held_back_by_retry_after_is_rechecked_against_the_guard_before
 
     error = world.run(main())
     assert error.code is ErrorCode.HALTED
-    assert venue.calls["place"] == 1  # never re-sent
-    assert world.engine.open_orders(BOT, SYMBOL) == []
-    assert [r.status for r in om.open_orders()] == []
+    assert world.engine.open_orders(BOT, SYMBOL) == []  # the retry never reached the venue
+    assert om.open_orders() == []
     assert om.stats.risk_rejected == 1
+
+
+def test_an_order_held_by_a_time_sync_is_rechecked_before_it_goes_on_the_wire(world: SimWorld) -> None:
+    """Chaos seed 494: the connector synced its clock before a signed request (a slow round trip under a latency
+    fault) and the HARD guard fired meanwhile; the order must not be sent after the sync."""
+    halted = [False]
+
+    def recheck(order: NewOrder) -> None:
+        if halted[0]:
+            raise BotError(ErrorCode.HALTED, f"guard_level: HARD, no new orders ({order.client_order_id})")
+
+    connector = SimConnector(world.venue.connect(BOT), time_resync_s=0.001)
+    info = {s.symbol: s for s in world.run(connector.symbols())}
+    om = OrderManager(connector, StateStore(":memory:"), LoopClock(), ExecutionConfig(), info, recheck=recheck)
+
+    async def main() -> Any:
+        await connector.sync_time()
+        await asyncio.sleep(0.01)  # the next signed request syncs first (one 10 ms round trip)
+        placing = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+        await asyncio.sleep(RTT_S / 2)  # the sync is on the wire: the guard goes HARD
+        halted[0] = True
+        with pytest.raises(BotError) as error:
+            await placing
+        return error.value
+
+    assert world.run(main()).code is ErrorCode.HALTED
+    assert connector.stats.time_syncs == 2
+    assert world.engine.open_orders(BOT, SYMBOL) == []
 
 
 def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: SimWorld) -> None:

@@ -41,6 +41,7 @@ from bot.connectors.binance.config import BinanceConfig, Credentials
 from bot.connectors.binance.limiter import Priority, WeightLimiter
 from bot.connectors.binance.signing import encode_params, signed_query
 from bot.core.errors import BotError, ErrorCode, venue_error
+from bot.core.sending import check_before_send
 
 log = logging.getLogger("bot.connectors.binance")
 
@@ -127,6 +128,8 @@ class RestClient:
 
     async def _once(self, endpoint: Endpoint, params: Params, accept_codes: frozenset[int]) -> Answer:
         ticket = await self._limiter.acquire(endpoint.weight, endpoint.priority, orders=endpoint.orders)
+        if endpoint.mutating:
+            check_before_send()  # still wanted? a guard may have fired while the limiter held the request
         query, headers = self._build(endpoint, params)
         url = URL(f"{self._config.endpoints.rest_url}/v3/{endpoint.path}" + (f"?{query}" if query else ""),
                   encoded=True)

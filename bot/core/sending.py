@@ -1,0 +1,38 @@
+"""The last check before an order leaves the process.
+
+A connector may hold a request after the order manager decided it: a time sync before a signed request, a
+client-side weight limiter, a Retry-After gate, a retry after an unprocessed attempt. Seconds can pass, and a
+HARD guard can fire meanwhile (chaos seeds 494 and 760: an order decided before the guard reached the venue
+after it). The order manager installs a check for the order it is sending (``send_check``); a connector calls
+``check_before_send()`` right before a write goes on the wire, and the check's ``BotError`` stops it there.
+
+It is a context variable, so it follows the sending task through every ``await`` without changing the
+``Venue`` protocol, and a request sent from anywhere else (a cancel, a query) is never checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+__all__ = ["check_before_send", "send_check"]
+
+_CHECK: ContextVar[Callable[[], None] | None] = ContextVar("mmbot_send_check", default=None)
+
+
+@contextmanager
+def send_check(check: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``check`` before every write this task sends inside the block (``None``: no check)."""
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        _CHECK.reset(token)
+
+
+def check_before_send() -> None:
+    """Call the installed check, if any; its ``BotError`` means: do not send."""
+    check = _CHECK.get()
+    if check is not None:
+        check()
