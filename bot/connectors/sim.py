@@ -142,6 +142,7 @@ class SimConnector:
             raise ValueError(f"request_timeout_s and time_resync_s must be positive, got {request_timeout_s!r}, "
                              f"{time_resync_s!r}")
         self._client = client
+        self._loop = client.venue.runtime.loop  # the venue's loop (read directly: no getpid per request)
         self._request_timeout_s = request_timeout_s
         self._time_resync_s = time_resync_s
         self._synced_at_s: float | None = None  # loop time of the last time sync
@@ -286,14 +287,14 @@ class SimConnector:
     async def _request(self, op: str, call: Callable[[], Awaitable[R]], *, mutating: bool) -> R:
         """Send one venue request under the timeout (after the Retry-After gate and, for signed requests, a time
         sync when due), translating engine errors and timeouts to ``BotError``."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         self._check_gate(op, loop.time())
         if op in SIGNED_OPS and (self._resync_due or (
                 self._synced_at_s is not None and loop.time() - self._synced_at_s >= self._time_resync_s)):
             await self.sync_time()
             self._check_gate(op, loop.time())  # a 429 may have arrived during the sync
         try:
-            async with asyncio.timeout(self._request_timeout_s):
+            async with asyncio.timeout_at(loop.time() + self._request_timeout_s):  # = timeout(), one loop read less
                 return await call()
         except VenueHttpError as error:
             raise self._http_error(op, error, loop.time()) from error
