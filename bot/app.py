@@ -31,7 +31,7 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.recorder import NULL_RECORDER
 from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
-from bot.execution.state import StateStore
+from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Clock, Recorder, Venue
 from bot.quoting.quoter import SymbolMarks
 from bot.risk.circuit import CircuitBreaker, CircuitState
@@ -48,7 +48,7 @@ MAX_SWEEPS = 4  # cancel sweeps in flight at once under a HARD guard
 HARD_LATCH_KEY = "risk.hard_latched"  # store meta: a latched HARD guard survives a restart until reset_guards()
 
 
-def restart_backoff_cap_s(config: BotConfig, store: StateStore, cap_s: float) -> float:
+def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) -> float:
     """The longest a supervisor may wait between attempts to start an instance that could not read the venue.
 
     ``cap_s`` normally; but while a latched HARD guard is in ``store`` the next instance starts halted and must
@@ -75,7 +75,7 @@ class AppContext:
     config: BotConfig
     clock: Clock
     venue: Venue
-    store: StateStore
+    store: OrderStore
     symbols: dict[str, SymbolInfo]
     risk: RiskEngine
     pretrade: PreTradeCheck
@@ -91,10 +91,11 @@ class AppContext:
     recorder: Recorder = NULL_RECORDER
     restarts: dict[str, int] = field(default_factory=dict)  # supervised task name -> restarts
     _taker_cap_recorded: int | None = None
+    _max_inventory_lots: dict[str, int] = field(default_factory=dict)  # per symbol; the config is frozen
 
     @classmethod
     async def build(
-        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: StateStore | None = None,
+        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: OrderStore | None = None,
         recorder: Recorder | None = None,
     ) -> AppContext:
         """Read the venue's symbols and wire everything; nothing is sent to the venue yet."""
@@ -171,8 +172,12 @@ class AppContext:
 
     def max_inventory_lots(self, symbol: str) -> int:
         """The HARD inventory limit of ``symbol`` in lots."""
-        info = self.symbols[symbol]
-        return max(1, info.to_lots(self.config.risk.inventory.hard_max_for(symbol)))
+        lots = self._max_inventory_lots.get(symbol)
+        if lots is None:
+            info = self.symbols[symbol]
+            hard_max = self.config.risk.inventory.hard_max_for(symbol)
+            lots = self._max_inventory_lots[symbol] = max(1, info.to_lots(hard_max))
+        return lots
 
     def run_per_symbol(self, task: Callable[[str], Coroutine[Any, Any, Any]]) -> list[asyncio.Task[Any]]:
         """One concurrent task per symbol (never a sequential loop over symbols): a slow symbol delays no other."""

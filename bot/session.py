@@ -39,7 +39,7 @@ from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.memory import MemoryWatch
-from bot.execution.state import StateStore
+from bot.execution.memory_store import MemoryStateStore
 from bot.market.data import MarketData
 from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
@@ -254,7 +254,7 @@ def run_sim_session(
         world.venue.open_account(account, opening, maker_fee_ppm=_fee_ppm(config.sim.maker_fee_bps),
                                  taker_fee_ppm=_fee_ppm(config.sim.taker_fee_bps))
         injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
-        store = StateStore(":memory:")  # shared by every instance: the state that survives a crash
+        store = MemoryStateStore()  # shared by every instance: the state that survives a crash (one process)
         cleanup.callback(store.close)
         recorder = LogRecorder(world, account)
         lives: list[_Life] = []
@@ -298,7 +298,8 @@ def run_sim_session(
             while True:
                 try:
                     await connector.sync_time()
-                    app = await AppContext.build(config, connector, LoopClock(), store=store, recorder=recorder)
+                    clock = LoopClock(loop=world.runtime.loop)  # the world's loop, read without a getpid per call
+                    app = await AppContext.build(config, connector, clock, store=store, recorder=recorder)
                     await app.start()
                     return app
                 except BotError as error:

@@ -11,24 +11,27 @@ quantity changed), ``balance`` (a tracked account's balance changed), ``request`
 venue), ``regime`` (the market changed regime), plus whatever a harness adds (faults, guards).
 
 The log is bounded in memory: records stream into the hash and, when a path is given, into a buffered
-file; only per-kind counts are kept.
+file; only per-kind counts are kept. Encoded lines are handed to the hash and the file in batches of
+``_BATCH_LINES`` (hashing the concatenation gives the same digest as hashing line by line); ``digest()``,
+``flush()`` and ``close()`` hand over what is pending first.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 import orjson
 
+_BATCH_LINES = 512  # encoded lines kept before they go to the hash and the file (bounded memory)
+
 
 class EventLog:
     """Append-only JSON-lines log with a running SHA-256 digest of its exact bytes."""
 
-    __slots__ = ("_counts", "_file", "_hash", "path", "records")
+    __slots__ = ("_counts", "_file", "_hash", "_pending", "path", "records")
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else None
@@ -37,20 +40,34 @@ class EventLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("wb", buffering=1 << 20)
         self._hash = hashlib.sha256()
-        self._counts: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}
+        self._pending: list[bytes] = []
         self.records = 0
 
     def record(self, t_us: int, kind: str, fields: dict[str, Any]) -> None:
         """Append one record. ``fields`` must hold only JSON-encodable values (ints, strs, lists, dicts)."""
-        line = orjson.dumps({"t": t_us, "k": kind, **fields}) + b"\n"
-        self._hash.update(line)
-        if self._file is not None:
-            self._file.write(line)
-        self._counts[kind] += 1
+        pending = self._pending
+        pending.append(orjson.dumps({"t": t_us, "k": kind, **fields}))
+        counts = self._counts
+        counts[kind] = counts.get(kind, 0) + 1
         self.records += 1
+        if len(pending) >= _BATCH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand pending lines to the hash and the file (the file's own buffer may still hold them)."""
+        pending = self._pending
+        if not pending:
+            return
+        chunk = b"\n".join(pending) + b"\n"
+        pending.clear()
+        self._hash.update(chunk)
+        if self._file is not None:
+            self._file.write(chunk)
 
     def digest(self) -> str:
         """Hex SHA-256 of every byte written so far."""
+        self.flush()
         return self._hash.hexdigest()
 
     def counts(self) -> dict[str, int]:
@@ -58,6 +75,7 @@ class EventLog:
         return dict(sorted(self._counts.items()))
 
     def close(self) -> None:
+        self.flush()
         if self._file is not None:
             self._file.close()
             self._file = None

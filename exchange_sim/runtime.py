@@ -8,7 +8,8 @@ How: :class:`VirtualTimeLoop` is a stock ``SelectorEventLoop`` with two public s
 returns ``env.now``, and its selector is virtual. When asyncio would block for ``timeout`` seconds the
 virtual selector does not block; it drives simpy instead (steps simpy's next event if it is due no later
 than ``now + timeout``, else moves simpy's clock to ``now + timeout`` with a scheduled ``env.timeout``) and
-returns. asyncio's own timer heap, ready queue and task machinery are used unchanged.
+returns. asyncio's own timer heap, ready queue and task machinery are used unchanged; one loop iteration
+(``_run_once``) is stock asyncio's with the virtual wait fused in (see :class:`VirtualTimeLoop`).
 
 Invariants and ordering guarantees:
 
@@ -49,10 +50,13 @@ Errors raised (out of ``run``, ``run_until`` and ``run_until_complete``):
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import heapq
 import math
 import selectors
-from collections.abc import Callable, Coroutine, Mapping
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sized
 from contextvars import Context
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
@@ -68,9 +72,16 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 _POLL_EVERY = 256
-# Most simpy steps one select() may run back to back while no asyncio work appears (market-only stretches).
-_BATCH_STEPS = 4096
 """Poll the real selector at least every this many iterations (drains the self-pipe; signal handlers)."""
+_BATCH_STEPS = 4096
+"""Most simpy steps one select() may run back to back while no asyncio work appears (market-only stretches)."""
+_MAX_SELECT_TIMEOUT_S = 24 * 3600.0  # asyncio.base_events.MAXIMUM_SELECT_TIMEOUT
+_MIN_SCHEDULED_TIMER_HANDLES = 100  # asyncio.base_events: purge cancelled timers past this many ...
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5  # ... when more than this fraction of them is cancelled
+_NO_EVENTS: list[tuple[selectors.SelectorKey, int]] = []  # never mutated: the empty answer of a busy poll
+_LOOP_INTERNALS = ("_ready", "_scheduled", "_stopping", "_timer_cancelled_count", "_clock_resolution",
+                   "_process_events")
+"""What VirtualTimeLoop._run_once reads of BaseEventLoop (CPython 3.11); without them it runs the stock one."""
 
 _TASKS_IN_MESSAGE = 5
 """How many pending tasks a SimulationStalled message lists."""
@@ -108,8 +119,6 @@ class _VirtualSelector(selectors.BaseSelector):
         """Executor jobs in flight; while positive the virtual clock is frozen."""
         self.horizon: float | None = None
         """When set, stop the loop once it is idle at this simulated time instead of passing it."""
-        self.asyncio_work = False
-        """Set whenever asyncio work is scheduled (call_soon / call_at); ends a batch of simpy steps."""
 
     def attach(self, loop: VirtualTimeLoop) -> None:
         self._loop = loop
@@ -145,9 +154,11 @@ class _VirtualSelector(selectors.BaseSelector):
             self._has_foreign = len(self._real.get_map()) > self._baseline_fds
 
     # -- the virtual wait ----------------------------------------------------------------------------
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        env = self._env
-        now: float = env.now
+    def poll(self) -> list[tuple[selectors.SelectorKey, int]]:
+        """One loop iteration's bookkeeping without waiting: the livelock count, and a poll of the real
+        selector when a thread woke the loop, foreign I/O or executor work is pending, or every
+        ``_POLL_EVERY`` iterations. Returns the real selector's events (usually none)."""
+        now: float = self._env.now
         if now == self._last_now:
             self._spins += 1
             if self._spins > self._spin_limit:
@@ -155,14 +166,19 @@ class _VirtualSelector(selectors.BaseSelector):
         else:
             self._last_now = now
             self._spins = 0
-        events: list[tuple[selectors.SelectorKey, int]] = []
         self._ticks += 1
         if self.wakeup or self._has_foreign or self.external_pending or self._ticks >= _POLL_EVERY:
             self.wakeup = False
             self._ticks = 0
-            events = self._real.select(0)
+            return self._real.select(0)
+        return _NO_EVENTS
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        env = self._env
+        events = self.poll()
         if timeout == 0 or events:
             return events
+        now: float = env.now
         if self.external_pending:
             return self._wait_real(now, f"{self.external_pending} executor job(s) in flight")
         target = math.inf if timeout is None else now + timeout
@@ -175,16 +191,22 @@ class _VirtualSelector(selectors.BaseSelector):
                 self._loop.stop()
             return events
         if next_simpy <= target and next_simpy != math.inf:
-            # Step simpy until it schedules asyncio work, passes the deadline or horizon, or the batch ends:
-            # the same order of events as one step per select(), without an asyncio iteration per step.
+            # Step simpy until asyncio has a ready callback, simpy's next event passes the deadline, the
+            # horizon or asyncio's earliest timer (one a step may just have scheduled), or the batch ends: the
+            # same order of events as one step per select(), without an asyncio iteration per step.
             limit = target if horizon is None else min(target, horizon)
-            self.asyncio_work = False
+            loop = self._loop
+            ready, scheduled = (loop.ready_view, loop.timers_view) if loop is not None else ((), [])
             for _ in range(_BATCH_STEPS):
                 stepped_at = env.peek()
                 env.step()
                 if env.peek() <= stepped_at:
                     self._drain_instant()
-                if self.asyncio_work or env.peek() > limit:
+                if ready:
+                    break
+                if scheduled and scheduled[0].when() < limit:
+                    limit = scheduled[0].when()
+                if env.peek() > limit:
                     break
             return events
         if timeout is not None:
@@ -255,6 +277,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     Lifecycle: built around one simpy Environment (a fresh one if none is given); run with the usual
     ``run_until_complete`` / ``run_forever`` or :meth:`run_until`; closed with ``close()``.
+
+    Speed: a simulated session runs millions of loop iterations, so ``_run_once`` is CPython 3.11's own
+    iteration (same cancelled-timer purge, timeout, due-timer and ready-queue handling, in the same order) with
+    the selector call made only when the loop would wait; a busy iteration just does the selector's
+    bookkeeping (``_VirtualSelector.poll``). It reads asyncio's ready queue and timer heap, which is why it
+    lives here and nowhere else; with asyncio debug mode on, or on any Python but 3.11 (whose iteration it
+    mirrors), the stock iteration runs instead.
     """
 
     env: simpy.Environment
@@ -274,10 +303,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._vt_selector = _VirtualSelector(self.env, stall_timeout_s, spin_limit)
         super().__init__(selector=self._vt_selector)
         self._vt_selector.attach(self)
+        # the fused iteration mirrors CPython 3.11's; on any other version the stock one runs (correct, slower)
+        self._vt_fast = sys.version_info[:2] == (3, 11) and all(hasattr(self, name) for name in _LOOP_INTERNALS)
 
     def time(self) -> float:
-        """Simulated seconds: ``env.now``."""
-        now: float = self.env.now
+        """Simulated seconds: ``env.now`` (read from simpy's ``_now`` behind the property: the hottest call)."""
+        now: float = self.env._now
         return now
 
     def run_until(self, t: float) -> None:
@@ -294,17 +325,64 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         finally:
             self._vt_selector.horizon = None
 
-    def call_soon(
-        self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
-    ) -> asyncio.Handle:
-        self._vt_selector.asyncio_work = True
-        return super().call_soon(callback, *args, context=context)
+    @property
+    def ready_view(self) -> Sized:
+        """asyncio's ready queue (read-only use: is any callback ready?)."""
+        internals: Any = self
+        ready: Sized = internals._ready
+        return ready
 
-    def call_at(
-        self, when: float, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
-    ) -> asyncio.TimerHandle:
-        self._vt_selector.asyncio_work = True
-        return super().call_at(when, callback, *args, context=context)
+    @property
+    def timers_view(self) -> list[asyncio.TimerHandle]:
+        """asyncio's timer heap (read-only use: ``[0]`` is the earliest timer, possibly a cancelled one)."""
+        internals: Any = self
+        scheduled: list[asyncio.TimerHandle] = internals._scheduled
+        return scheduled
+
+    def _run_once(self) -> None:
+        """One loop iteration: CPython 3.11's ``BaseEventLoop._run_once`` with the virtual wait fused in."""
+        internals: Any = self  # asyncio's private state, read and written exactly as the stock iteration does
+        if not self._vt_fast or self.get_debug():
+            internals_run_once: Callable[[], None] = super()._run_once  # type: ignore[misc]
+            internals_run_once()
+            return
+        scheduled: list[Any] = internals._scheduled
+        count = len(scheduled)
+        if (count > _MIN_SCHEDULED_TIMER_HANDLES
+                and internals._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+            live = []
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False
+                else:
+                    live.append(handle)
+            heapq.heapify(live)
+            internals._scheduled = scheduled = live
+            internals._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                internals._timer_cancelled_count -= 1
+                heapq.heappop(scheduled)._scheduled = False
+        ready: collections.deque[Any] = internals._ready
+        selector = self._vt_selector
+        env = self.env
+        if ready or internals._stopping:
+            events = selector.poll()
+        elif scheduled:
+            events = selector.select(min(max(0, scheduled[0]._when - env.now), _MAX_SELECT_TIMEOUT_S))
+        else:
+            events = selector.select(None)
+        if events:
+            internals._process_events(events)
+        end_time = env.now + internals._clock_resolution
+        while scheduled and scheduled[0]._when < end_time:
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+            ready.append(handle)
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
 
     def call_soon_threadsafe(
         self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None

@@ -148,6 +148,7 @@ class SimConnector:
             raise ValueError(f"feed_buffer must be at least 1, got {feed_buffer!r}")
         self._client = client
         self._feed_buffer = feed_buffer
+        self._loop = client.venue.runtime.loop  # the venue's loop (read directly: no getpid per request)
         self._request_timeout_s = request_timeout_s
         self._time_resync_s = time_resync_s
         self._synced_at_s: float | None = None  # loop time of the last time sync
@@ -293,7 +294,7 @@ class SimConnector:
     async def _request(self, op: str, call: Callable[[], Awaitable[R]], *, mutating: bool) -> R:
         """Send one venue request under the timeout (after the Retry-After gate and, for signed requests, a time
         sync when due), translating engine errors and timeouts to ``BotError``."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         self._check_gate(op, loop.time())
         if op in SIGNED_OPS and (self._resync_due or (
                 self._synced_at_s is not None and loop.time() - self._synced_at_s >= self._time_resync_s)):
@@ -302,7 +303,7 @@ class SimConnector:
         if mutating:
             check_before_send()  # still wanted? a guard may have fired while the request waited
         try:
-            async with asyncio.timeout(self._request_timeout_s):
+            async with asyncio.timeout_at(loop.time() + self._request_timeout_s):  # = timeout(), one loop read less
                 return await call()
         except VenueHttpError as error:
             raise self._http_error(op, error, loop.time()) from error

@@ -2,7 +2,7 @@
 
 Invariants it keeps (DESIGN section 4, items 2, 4, 5):
 
-* Every order gets a fresh client order id from the persistent counter of the ``StateStore`` and is saved
+* Every order gets a fresh client order id from the persistent counter of the ``OrderStore`` and is saved
   as PENDING_NEW *before* it is sent, so a crash at any point leaves a record to reconcile. An id is never
   reused, across restarts too; a retry of the same intent reuses the same id (idempotent).
 * An unknown outcome (timeout after sending, 5xx, -1007, a duplicate-id answer) is never a failure and is
@@ -57,7 +57,7 @@ from bot.core.types import (
     VenueOrder,
 )
 from bot.execution.config import ExecutionConfig
-from bot.execution.state import OrderRecord, StateStore
+from bot.execution.state import OrderRecord, OrderStore
 from bot.execution.transitions import add_fill, mark_unknown_query, merge
 from bot.interfaces import Clock, Recorder, Venue
 
@@ -113,7 +113,7 @@ class OrderManager:
     def __init__(
         self,
         venue: Venue,
-        store: StateStore,
+        store: OrderStore,
         clock: Clock,
         config: ExecutionConfig,
         symbols: Mapping[str, SymbolInfo],
@@ -172,7 +172,10 @@ class OrderManager:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
         """Orders that may rest on the venue (incl. in-flight and doubtful ones), in creation order."""
-        return [r for r in self._orders.values() if r.status.is_open and (symbol is None or r.symbol == symbol)]
+        # the working set holds open orders only (``_save`` moves terminal ones out): no status check needed
+        if symbol is None:
+            return list(self._orders.values())
+        return [r for r in self._orders.values() if r.symbol == symbol]
 
     @property
     def in_flight(self) -> int:
@@ -508,7 +511,15 @@ class OrderManager:
                 wanted.remove(match)
             elif record.status in _QUOTING:
                 stale.append(record.client_order_id)
-        await asyncio.gather(self.cancel_many(stale), self.place_many(symbol, wanted))
+        # one flat gather (cancels first, then placements): a task per order and no wrapper tasks
+        results = await asyncio.gather(
+            *(self.cancel(c) for c in stale),
+            *(self.place(symbol, q.side, q.qty_lots, q.price_ticks) for q in wanted),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                self._per_order(result)
 
     # -- resolving unknown outcomes and reconciling --
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:

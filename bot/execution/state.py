@@ -25,20 +25,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, Fill, OrderStatus, OrderType, Side, TradeId, VenueOrderId
 
-__all__ = ["MAX_CLIENT_ORDER_ID_LEN", "SCHEMA_VERSION", "OrderRecord", "StateStore"]
+__all__ = ["COUNTER_KEY", "MAX_CLIENT_ORDER_ID_LEN", "PREFIX_PATTERN", "RESERVED_META_PREFIX", "SCHEMA_VERSION",
+           "OrderRecord", "OrderStore", "StateStore"]
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4D4D4254  # "MMBT" in the SQLite header: marks a file as ours
 MAX_CLIENT_ORDER_ID_LEN = 36  # Binance's newClientOrderId limit
-_PREFIX = re.compile(r"[A-Za-z0-9_-]+")
-_RESERVED_META = "store."  # meta keys the store itself owns
-_VERSION_KEY = "store.schema_version"
-_COUNTER_KEY = "store.client_seq"
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]+")  # what a client order id prefix may be
+RESERVED_META_PREFIX = "store."  # meta keys the store itself owns
+VERSION_KEY = "store.schema_version"  # meta key of the schema version
+COUNTER_KEY = "store.client_seq"  # meta key of the client order id counter
 _TERMINAL = tuple(sorted(s.value for s in OrderStatus if s.is_terminal))
 _TERMINAL_MARKS = ",".join("?" * len(_TERMINAL))
 
@@ -98,6 +99,8 @@ class OrderRecord:
     unknown_queries: int = 0
 
     def __post_init__(self) -> None:
+        if min(self.qty_lots, self.filled_lots, self.cum_quote_atoms, self.unknown_queries) >= 0:
+            return  # the common case, checked without building the error report
         counts = {
             "qty_lots": self.qty_lots, "filled_lots": self.filled_lots, "cum_quote_atoms": self.cum_quote_atoms,
             "unknown_queries": self.unknown_queries,
@@ -105,6 +108,47 @@ class OrderRecord:
         negative = {name: value for name, value in counts.items() if value < 0}
         if negative:
             raise ValueError(f"order {self.client_order_id}: negative {negative}")
+
+
+class OrderStore(Protocol):
+    """What the execution layer needs of durable state: ``StateStore`` (SQLite, a file survives the process) and
+    ``bot.execution.memory_store.MemoryStateStore`` (one simulated process: the object survives an instance).
+
+    Every implementation keeps this module's invariants: ids never repeat, fills are booked once, open orders
+    come in first-save order, terminal orders stay until pruned.
+    """
+
+    path: str
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def next_client_order_id(self, prefix: str) -> ClientOrderId: ...
+
+    def save_order(self, record: OrderRecord) -> None: ...
+
+    def save_orders(self, records: Iterable[OrderRecord]) -> None: ...
+
+    def order(self, cid: ClientOrderId) -> OrderRecord | None: ...
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderRecord]: ...
+
+    def prune_terminal(self, older_than_ms: int) -> int: ...
+
+    def record_fill(self, fill: Fill, *, order: OrderRecord | None = None) -> bool: ...
+
+    def fills(self, symbol: str | None = None) -> list[Fill]: ...
+
+    def has_orders(self, symbol: str) -> bool: ...
+
+    def fill_totals(self, client_order_id: ClientOrderId) -> tuple[int, int]: ...
+
+    def last_trade_id(self, symbol: str) -> TradeId | None: ...
+
+    def position_lots(self, symbol: str) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class StateStore:
@@ -145,13 +189,13 @@ class StateStore:
                             if statement.strip():
                                 db.execute(statement)
                         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_VERSION_KEY, str(SCHEMA_VERSION)))
+                        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (VERSION_KEY, str(SCHEMA_VERSION)))
                         return
                 return self._check_or_create(db)
             check = db.execute("PRAGMA quick_check").fetchall()
             version_row = None
             if app_id == APPLICATION_ID and "meta" in tables:
-                version_row = db.execute("SELECT value FROM meta WHERE key=?", (_VERSION_KEY,)).fetchone()
+                version_row = db.execute("SELECT value FROM meta WHERE key=?", (VERSION_KEY,)).fetchone()
         except sqlite3.Error as error:
             raise self._invalid(f"is not a readable state database: {error}") from error
         if check != [("ok",)]:
@@ -189,7 +233,7 @@ class StateStore:
     # -- meta and the client-id counter --
     def set_meta(self, key: str, value: str) -> None:
         """Store a string under ``key`` (keys starting with ``store.`` are the store's own: ``ValueError``)."""
-        if key.startswith(_RESERVED_META):
+        if key.startswith(RESERVED_META_PREFIX):
             raise ValueError(f"meta key {key!r} is reserved for the state store")
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -204,17 +248,17 @@ class StateStore:
         ``prefix`` is ``[A-Za-z0-9_-]+``; the id is at most 36 characters. ``BotError(CONFIG_INVALID)``
         for a bad prefix; nothing is consumed then.
         """
-        if _PREFIX.fullmatch(prefix) is None:
+        if PREFIX_PATTERN.fullmatch(prefix) is None:
             raise BotError(ErrorCode.CONFIG_INVALID, f"client order id prefix {prefix!r} must be [A-Za-z0-9_-]+")
         with self._write() as db:
-            row = db.execute("SELECT value FROM meta WHERE key=?", (_COUNTER_KEY,)).fetchone()
+            row = db.execute("SELECT value FROM meta WHERE key=?", (COUNTER_KEY,)).fetchone()
             seq = (int(row[0]) if row is not None else 0) + 1
             cid = f"{prefix}-{seq}"
             if len(cid) > MAX_CLIENT_ORDER_ID_LEN:
                 raise BotError(
                     ErrorCode.CONFIG_INVALID, f"client order id {cid!r} is longer than {MAX_CLIENT_ORDER_ID_LEN}"
                 )
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_COUNTER_KEY, str(seq)))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COUNTER_KEY, str(seq)))
         return ClientOrderId(cid)
 
     # -- orders --

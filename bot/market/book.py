@@ -38,18 +38,21 @@ DEFAULT_MAX_BUFFERED = 10_000  # diffs kept while waiting for a snapshot (~16 mi
 class _Side:
     """One side's levels: a price -> qty map plus sorted keys, best first (bids are keyed by -price)."""
 
-    __slots__ = ("_keys", "_qty", "_sign")
+    __slots__ = ("_best", "_keys", "_qty", "_sign")
 
     def __init__(self, sign: int) -> None:
         self._sign = sign  # -1 for bids (highest first), +1 for asks (lowest first)
         self._qty: dict[int, int] = {}
         self._keys: list[int] = []
+        self._best: BookLevel | None = None  # cached best level; None: recompute (or the side is empty)
 
     def clear(self) -> None:
         self._qty.clear()
         self._keys.clear()
+        self._best = None
 
     def set(self, price: int, qty: int) -> None:
+        self._best = None
         key = self._sign * price
         if qty > 0:
             if price not in self._qty:
@@ -60,10 +63,11 @@ class _Side:
             del self._keys[bisect_left(self._keys, key)]
 
     def best(self) -> BookLevel | None:
-        if not self._keys:
-            return None
-        price = self._sign * self._keys[0]
-        return BookLevel(price, self._qty[price])
+        best = self._best
+        if best is None and self._keys:
+            price = self._sign * self._keys[0]
+            best = self._best = BookLevel(price, self._qty[price])
+        return best
 
     def top(self, n: int) -> list[BookLevel]:
         return [BookLevel(self._sign * k, self._qty[self._sign * k]) for k in self._keys[:n]]

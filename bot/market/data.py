@@ -110,10 +110,11 @@ class MarketData:
 
     def data_age_ms(self, now_ms: int) -> int | None:
         """``now_ms`` minus the newest event time (diff or trade); None if nothing arrived or while unsynced."""
-        times = [t for t in (self.book.last_event_ms, self._last_trade_ms) if t is not None]
-        if not times or not self.book.is_synced:
+        book_ms, trade_ms = self.book.last_event_ms, self._last_trade_ms
+        newest = book_ms if trade_ms is None else trade_ms if book_ms is None else max(book_ms, trade_ms)
+        if newest is None or not self.book.is_synced:
             return None
-        return max(0, now_ms - max(times))
+        return max(0, now_ms - newest)
 
     def on_diff(self, listener: Callable[[DepthUpdate], None]) -> None:
         """Call ``listener(diff)`` with every diff applied to the book (before ``on_update`` callbacks)."""

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from bot.core.errors import BotError
 from bot.core.recorder import NULL_RECORDER
-from bot.core.types import DepthUpdate, Fill, PublicTrade, Side, SymbolInfo
+from bot.core.types import DepthUpdate, Fill, OrderStatus, PublicTrade, Side, SymbolInfo
 from bot.execution.pnl import PnlTracker
 from bot.execution.state import OrderRecord
 from bot.interfaces import Recorder
@@ -62,13 +62,13 @@ STAGE_COMPONENTS: dict[str, str] = {
 }
 """Pipeline stage name -> latency component name (the seed audit's ``latency_breakdown_ms{component}``)."""
 
-_QUOTING_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
+_QUOTING_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})  # StrEnum: no ``.value`` needed
 LATENCY_MAX_AGE_S = 30.0  # round trips older than this no longer count towards the latency p95 (the guard's input)
 
 
 def _resting_limit(record: OrderRecord) -> bool:
     """A resting limit order (has a price) in a quoting state."""
-    return record.price_ticks is not None and record.status.value in _QUOTING_STATUSES
+    return record.price_ticks is not None and record.status in _QUOTING_STATUSES
 
 
 @dataclass(slots=True)
@@ -304,7 +304,7 @@ class SymbolQuoter:
             Resting(client_order_id=r.client_order_id, side=r.side, price_ticks=r.price_ticks,
                     qty_lots=r.qty_lots - r.filled_lots, age_s=max(0.0, (now_ms - r.created_ms) / 1000),
                     queue_ahead_lots=queue.ahead(r.client_order_id) or 0)
-            for r in open_orders if r.price_ticks is not None and r.status.value in _QUOTING_STATUSES
+            for r in open_orders if r.price_ticks is not None and r.status in _QUOTING_STATUSES
         )
         return QuoteContext(
             symbol=self.symbol, info=self.info, now_s=now_s,
@@ -325,7 +325,7 @@ class SymbolQuoter:
         book = self.market.book
         for record in open_orders:
             price = record.price_ticks
-            if price is None or record.status.value not in _QUOTING_STATUSES:
+            if price is None or record.status not in _QUOTING_STATUSES:
                 continue
             cid = record.client_order_id
             live.add(cid)

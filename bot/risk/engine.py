@@ -50,6 +50,8 @@ class RiskEngine:
         self._clock = clock
         self._raw = Assessment(GuardLevel.OK)
         self._current = Assessment(GuardLevel.OK)
+        self._level_name = self._current.level.name  # level() and reasons() of _current, read every quote cycle
+        self._reason_values: tuple[str, ...] = ()
         self._latched: dict[_Key, GuardSignal] = {}
         self._kill: GuardSignal | None = None
         self._manual: GuardSignal | None = None
@@ -60,11 +62,11 @@ class RiskEngine:
     # --- RiskView ---------------------------------------------------------------------------------------------
     def level(self) -> str:
         """"OK", "SOFT" or "HARD"."""
-        return self._current.level.name
+        return self._level_name
 
     def reasons(self) -> list[str]:
         """Distinct reasons of the current assessment, e.g. ``["INVENTORY", "LATENCY"]``."""
-        return [r.value for r in self._current.reasons]
+        return list(self._reason_values)
 
     # --- state ------------------------------------------------------------------------------------------------
     @property
@@ -144,6 +146,8 @@ class RiskEngine:
             self._history.append(Transition(now_s, self._clock.now_ms(), self._current.level, new.level, reasons))
             self._hard_since_s = now_s if new.level is GuardLevel.HARD else None
         self._current = new
+        self._level_name = new.level.name
+        self._reason_values = tuple(r.value for r in new.reasons)
         return new
 
     def _count_rising_edges(self, old: Assessment, new: Assessment) -> None:

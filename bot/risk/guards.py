@@ -108,6 +108,10 @@ class RiskSnapshot:
     circuit_open: bool = False
 
     def __post_init__(self) -> None:
+        if self.venue_requests >= 0 and not any(map(_is_nan, (
+                self.drawdown_quote, self.pnl_per_hour_quote, self.venue_error_rate, self.latency_p95_ms,
+                *self.inventory_base.values(), *self.data_age_ms.values()))):
+            return  # the common case, checked without naming every input
         scalars: list[tuple[str, Number]] = [
             ("drawdown_quote", self.drawdown_quote),
             ("pnl_per_hour_quote", self.pnl_per_hour_quote),

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, Fill, OrderStatus, OrderType, Side, TradeId, VenueOrderId
-from bot.execution.state import SCHEMA_VERSION, OrderRecord, StateStore
+from bot.execution.memory_store import MemoryStateStore
+from bot.execution.state import SCHEMA_VERSION, OrderRecord, OrderStore, StateStore
 
 
 def record(cid: str, *, symbol: str = "BTCUSDT", status: OrderStatus = OrderStatus.NEW, updated_ms: int = 1_000,
@@ -38,10 +39,14 @@ def fill(trade_id: int, *, symbol: str = "BTCUSDT", side: Side = Side.BUY, qty_l
     )
 
 
-@pytest.fixture
-def store() -> Iterator[StateStore]:
-    with StateStore(":memory:") as s:
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[OrderStore]:
+    """Every behaviour below holds for the SQLite store and for the simulation's in-memory one."""
+    s: OrderStore = StateStore(":memory:") if request.param == "sqlite" else MemoryStateStore()
+    try:
         yield s
+    finally:
+        s.close()
 
 
 # -- orders --
