@@ -5,6 +5,8 @@
   every bid < mid < every ask, never crossing the touch, at distinct prices, with positive sizes, over random
   contexts and configs.
 * Inventory skew is monotone in inventory, zero at target, bounded by max_skew_bps, and never makes a side cross.
+* The trade-flow fair value is monotone in the flow, zero for no (or a non-finite) flow, bounded by max_shift_bps,
+  and never makes a side cross, alone or on top of the inventory skew.
 * The local book, fed any sequence of diffs (some lost, some duplicated) and resynced from snapshots when it
   detects a gap, is never crossed and always equals a book rebuilt from scratch at its update id.
 
@@ -28,6 +30,8 @@ from bot.strategy import (
     AdaptiveSpreadStage,
     AvellanedaStoikovConfig,
     BandConfig,
+    FairValueConfig,
+    FairValueStage,
     FixedSpreadConfig,
     GLFTConfig,
     InventorySkewConfig,
@@ -101,7 +105,8 @@ def contexts(draw: st.DrawFn) -> QuoteContext:
         volatility_bps=draw(st.one_of(st.floats(0, 50), anything)), touch_depth_lots=draw(st.integers(0, 10**6)),
         latency_ms=draw(st.one_of(st.floats(0, 2000), anything)), pnl_bps=draw(st.one_of(finite, anything)),
         reference_ticks=draw(st.none() | st.floats(mid * 0.99, mid * 1.01)),
-        trade_through=draw(st.booleans()), inventory_lots=draw(st.integers(-10**6, 10**6)),
+        trade_through=draw(st.booleans()), trade_flow=draw(st.one_of(st.floats(-100, 100), anything)),
+        inventory_lots=draw(st.integers(-10**6, 10**6)),
         max_inventory_lots=draw(st.none() | st.integers(1, 10**6)),
         risk_level=draw(st.sampled_from(["OK", "OK", "SOFT", "HARD"])),
         taker_fills_remaining=draw(st.integers(0, 5)), resting=resting,
@@ -118,6 +123,8 @@ def strategy_configs(draw: st.DrawFn) -> StrategyConfig:
                                              base_spread_bps=draw(st.floats(0.01, 50))),
         inventory_skew=InventorySkewConfig(max_skew_bps=draw(st.floats(0, 500)), size_skew=draw(st.floats(0, 1)),
                                            target_inventory_lots=draw(st.integers(-1000, 1000))),
+        fair_value=FairValueConfig(flow_bps_per_unit=draw(st.floats(0, 100)), gain=draw(st.floats(0, 10)),
+                                   max_shift_bps=draw(st.floats(0, 100))),
         ladder=LadderConfig(levels=draw(st.integers(1, 5)), level_spacing_bps=draw(st.floats(0.001, 50)),
                             level_size_lots=draw(st.integers(1, 1000)),
                             refresh_tolerance_ticks=draw(st.integers(0, 20)), fill_delay_s=draw(st.floats(0, 20))),
@@ -205,6 +212,47 @@ def test_skew_never_makes_a_side_cross(
     ctx = InventorySkewStage(config, 100).process(ctx)
     ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0).process(ctx)
     assert_maker_quotes(ctx, "skew+ladder")
+
+
+# -- trade-flow fair value --
+fair_value_configs = st.builds(FairValueConfig, flow_bps_per_unit=st.floats(0, 100), gain=st.floats(0, 10),
+                               max_shift_bps=st.floats(0, 100))
+
+
+def _fair_reservation(config: FairValueConfig, flow: float, mid: float) -> float:
+    ctx = base_ctx(mid=mid)
+    ctx.trade_flow = flow
+    return FairValueStage(config).process(ctx).reservation_or_mid_ticks
+
+
+@given(config=fair_value_configs, a=finite, b=finite, mid=st.floats(1, 1e9))
+def test_fair_value_is_monotone_non_decreasing_in_the_flow(config: FairValueConfig, a: float, b: float,
+                                                           mid: float) -> None:
+    low, high = min(a, b), max(a, b)
+    assert _fair_reservation(config, low, mid) <= _fair_reservation(config, high, mid)
+
+
+@given(config=fair_value_configs, flow=anything, mid=st.floats(1, 1e9))
+def test_fair_value_is_zero_without_flow_and_bounded(config: FairValueConfig, flow: float, mid: float) -> None:
+    assert _fair_reservation(config, 0.0, mid) == mid
+    if not math.isfinite(flow):
+        assert _fair_reservation(config, flow, mid) == mid
+    bound = config.max_shift_bps * mid / 1e4
+    assert abs(_fair_reservation(config, flow, mid) - mid) <= bound * (1 + 1e-12) + 4 * math.ulp(mid)
+
+
+@given(fair=fair_value_configs, skew=skew_configs, flow=anything, inventory=st.integers(-10**6, 10**6),
+       bid=st.integers(1, 10**8), width=st.integers(1, 50), spread_bps=st.floats(0.01, 100))
+def test_fair_value_never_makes_a_side_cross(
+    fair: FairValueConfig, skew: InventorySkewConfig, flow: float, inventory: int, bid: int, width: int,
+    spread_bps: float,
+) -> None:
+    ctx = base_ctx(mid=bid + width / 2, bid=bid, ask=bid + width)
+    ctx.trade_flow, ctx.inventory_lots, ctx.spread_bps = flow, inventory, spread_bps
+    ctx = InventorySkewStage(skew, 100).process(ctx)
+    ctx = FairValueStage(fair).process(ctx)
+    ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0).process(ctx)
+    assert_maker_quotes(ctx, "skew+fair_value+ladder")
 
 
 # -- local book --

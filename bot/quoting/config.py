@@ -31,3 +31,11 @@ class QuotingConfig(BaseModel):
     use_microprice: bool = Field(
         False, description="Centre on the size-weighted microprice instead of the book mid."
     )
+    trade_flow_tau_s: float = Field(
+        3.0, gt=0, le=3600, allow_inf_nan=False,
+        description="Time constant of the decayed signed public-trade flow fed to the strategy (s).",
+    )
+    trade_flow_unit_quote: float = Field(
+        500.0, gt=0, allow_inf_nan=False,
+        description="Trade notional (quote) that weighs 1 in the trade flow (weights grow like sqrt(notional)).",
+    )

@@ -8,7 +8,8 @@ Every ``cycle_interval_s`` (virtual seconds in simulation) a cycle:
    mark-based guard inputs (drawdown, PnL rate, latency p95, data age);
 3. skips the decision when nothing it depends on changed (touch, inventory, risk level, open orders, trades)
    and the last decision is younger than ``idle_requote_s`` - re-quote when something changed, not on every tick;
-4. builds a ``QuoteContext`` and lets the strategy decide (pure, timed per stage when a timer is injected);
+4. builds a ``QuoteContext`` (with the decayed signed public-trade flow of ``bot.market.flow.TradeFlow``, fed
+   by the trade stream) and lets the strategy decide (pure, timed per stage when a timer is injected);
 5. sends ``replace_quotes`` only when the desired (side, price) set differs from what rests.
 
 Latency components recorded (``QuoterStats.latency``): each pipeline stage's CPU time in microseconds (named
@@ -43,6 +44,7 @@ from bot.execution.pnl import PnlTracker
 from bot.execution.state import OrderRecord
 from bot.interfaces import Recorder
 from bot.market.data import MarketData
+from bot.market.flow import TradeFlow
 from bot.market.queue import QueueTracker
 from bot.metrics.tracing import BotTracer
 from bot.quoting.config import QuotingConfig
@@ -134,6 +136,7 @@ class SymbolQuoter:
         self.marks = SymbolMarks()
         self.stats = QuoterStats()
         self.queue = QueueTracker()
+        self.flow = TradeFlow(self.info, tau_s=config.trade_flow_tau_s, unit_quote=config.trade_flow_unit_quote)
         self._mid: float | None = None
         self._last_key: tuple[object, ...] | None = None
         self._last_decision_s = -math.inf
@@ -171,6 +174,7 @@ class SymbolQuoter:
 
     def _on_trade(self, trade: PublicTrade) -> None:
         self._trades_seen += 1
+        self.flow.on_trade(trade)
         if len(self.queue):
             self.queue.on_trade(trade)
         if self._mid_at_last_quote is not None:
@@ -311,7 +315,7 @@ class SymbolQuoter:
             best_bid_ticks=bid_ticks, best_ask_ticks=ask_ticks, best_bid_lots=bid_lots, best_ask_lots=ask_lots,
             mid_ticks=mid, volatility_bps=volatility, touch_depth_lots=bid_lots + ask_lots,
             latency_ms=self._latency_p95_ms, pnl_bps=self._recent_pnl_bps(),
-            trade_through=self._last_trade_through, inventory_lots=inventory,
+            trade_through=self._last_trade_through, trade_flow=self.flow.value(now_ms), inventory_lots=inventory,
             max_inventory_lots=app.max_inventory_lots(self.symbol), risk_level=level,
             risk_reasons=tuple(app.risk.reasons()),
             taker_fills_remaining=app.taker_cap.remaining(now_s, volatility), resting=resting,

@@ -1,9 +1,9 @@
 """The strategy half of the bot: a ``QuoteContext`` flows through pure stages and comes out as desired quotes.
 
 ``build_strategy(config, info)`` gives the reference ``QuotePipeline`` (guard, taker cap, adaptive spread,
-inventory skew, queue-aware nudges, fast cancel, ladder, band, in ``config.stages`` order) or a baseline
-(fixed spread, Avellaneda-Stoikov, GLFT). Everything here is pure: no I/O and no clock reads. This package imports
-only ``bot.core``, ``bot.interfaces`` and itself.
+inventory skew, trade-flow fair value, queue-aware nudges, fast cancel, ladder, band, in ``config.stages``
+order) or a baseline (fixed spread, Avellaneda-Stoikov, GLFT). Everything here is pure: no I/O and no clock
+reads. This package imports only ``bot.core``, ``bot.interfaces`` and itself.
 """
 
 from bot.strategy.band import BandStage
@@ -13,6 +13,7 @@ from bot.strategy.config import (
     AdaptiveSpreadConfig,
     AvellanedaStoikovConfig,
     BandConfig,
+    FairValueConfig,
     FastCancelConfig,
     FixedSpreadConfig,
     GLFTConfig,
@@ -25,6 +26,7 @@ from bot.strategy.config import (
 )
 from bot.strategy.context import QuoteContext, Resting
 from bot.strategy.factory import build_stage, build_strategy
+from bot.strategy.fair_value import FairValueStage
 from bot.strategy.gates import FastCancelStage, GuardStage, TakerCapStage
 from bot.strategy.ladder import LadderStage
 from bot.strategy.pipeline import QuotePipeline, QuoteStage, QuoteStrategy
@@ -38,6 +40,8 @@ __all__ = [
     "AvellanedaStoikovStrategy",
     "BandConfig",
     "BandStage",
+    "FairValueConfig",
+    "FairValueStage",
     "FastCancelConfig",
     "FastCancelStage",
     "FixedSpreadConfig",

@@ -55,6 +55,7 @@ class QuoteContext:
     pnl_bps: float = 0.0  # recent PnL in bps of traded notional (negative: losing)
     reference_ticks: float | None = None  # reference for a moving price band (index, last trade); None: mid
     trade_through: bool = False  # a public trade went through one of our resting prices since the last quote
+    trade_flow: float = 0.0  # decayed signed public-trade flow, buys positive (bot.market.flow.TradeFlow units)
     # -- inputs: account and risk ---------------------------------------------------------------------------------
     inventory_lots: int = 0
     max_inventory_lots: int | None = None  # None: the skew config's max_inventory_lots

@@ -14,6 +14,7 @@ from bot.core.types import SymbolInfo
 from bot.strategy.band import BandStage
 from bot.strategy.baselines import AvellanedaStoikovStrategy, FixedSpreadStrategy, GLFTStrategy
 from bot.strategy.config import StrategyConfig
+from bot.strategy.fair_value import FairValueStage
 from bot.strategy.gates import FastCancelStage, GuardStage, TakerCapStage
 from bot.strategy.ladder import LadderStage
 from bot.strategy.pipeline import QuotePipeline, QuoteStage, QuoteStrategy
@@ -34,6 +35,8 @@ def build_stage(name: str, config: StrategyConfig, info: SymbolInfo) -> QuoteSta
         return AdaptiveSpreadStage(config.adaptive_spread)
     if name == "inventory_skew":
         return InventorySkewStage(config.inventory_skew, size)
+    if name == "fair_value":
+        return FairValueStage(config.fair_value)
     if name == "queue_aware":
         return QueueAwareStage(config.queue_aware)
     if name == "fast_cancel":
