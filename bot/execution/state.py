@@ -58,6 +58,10 @@ CREATE TABLE fills (
     fee_atoms INTEGER NOT NULL, fee_asset TEXT NOT NULL, is_maker INTEGER NOT NULL, time_ms INTEGER NOT NULL,
     PRIMARY KEY (symbol, trade_id)) WITHOUT ROWID;
 """
+# Indexes are not part of the data format: created when missing on every open, so files written before an index
+# existed get it too (no schema version change). fills_by_order keeps ``fill_totals`` O(log n): without it every
+# fill scanned the whole table (6.8 ms a fill at 100,000 fills in the side-by-side benchmark).
+_INDEXES = ("CREATE INDEX IF NOT EXISTS fills_by_order ON fills (client_order_id)",)
 _ORDER_COLUMNS = (
     "client_order_id, symbol, side, type, price_ticks, qty_lots, status, venue_order_id, filled_lots,"
     " cum_quote_atoms, created_ms, updated_ms, unknown_queries"
@@ -190,6 +194,8 @@ class StateStore:
                                 db.execute(statement)
                         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                         db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (VERSION_KEY, str(SCHEMA_VERSION)))
+                        for statement in _INDEXES:
+                            db.execute(statement)
                         return
                 return self._check_or_create(db)
             check = db.execute("PRAGMA quick_check").fetchall()
@@ -211,6 +217,15 @@ class StateStore:
                 f"has schema version {version}, {newer} the version {SCHEMA_VERSION} this bot reads; "
                 "upgrade the bot or point execution.state_path at another file"
             )
+        self._create_indexes(db)
+
+    def _create_indexes(self, db: sqlite3.Connection) -> None:
+        try:
+            with _transaction(db):
+                for statement in _INDEXES:
+                    db.execute(statement)
+        except sqlite3.Error as error:
+            raise self._invalid(f"cannot create its indexes: {error}") from error
 
     def _invalid(self, what: str) -> BotError:
         return BotError(ErrorCode.STATE_INVALID, f"state file {self.path} {what}")

@@ -322,3 +322,15 @@ def test_file_uses_wal_journaling(tmp_path: Path) -> None:
         with sqlite3.connect(path) as db:
             assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.close()
+
+
+def test_fill_totals_reads_an_index_also_in_files_written_before_it_existed(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    StateStore(path).close()
+    with sqlite3.connect(path) as db:  # a file from before the index
+        db.execute("DROP INDEX fills_by_order")
+    StateStore(path).close()
+    with sqlite3.connect(path) as db:
+        plan = " ".join(str(row) for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT SUM(qty_lots) FROM fills WHERE client_order_id=?", ("x",)))
+    assert "fills_by_order" in plan
