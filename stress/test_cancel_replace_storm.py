@@ -55,8 +55,9 @@ async def test_cancel_replace_storm_stays_under_the_rate_limit_and_ends_with_eve
     trace, statuses = _status_counter()
     async with running_server() as server, aiohttp.ClientSession(trace_configs=[trace]) as session:
         port = int(server.base.rsplit(":", 1)[1])
+        config = BinanceConfig(endpoints=Endpoints.local(port=port), request_timeout_s=5.0)
         venue = BinanceConnector(
-            BinanceConfig(endpoints=Endpoints.local(port=port), request_timeout_s=5.0),
+            config,
             Credentials(api_key=DEMO_API_KEY, api_secret=SecretStr(DEMO_SECRET)), session=session)
         info = {s.symbol: s for s in await venue.symbols()}
         store = StateStore(tmp_path / "state.sqlite3")
@@ -98,7 +99,11 @@ async def test_cancel_replace_storm_stays_under_the_rate_limit_and_ends_with_eve
           f"{dict(refused)}, venue requests {orders_sent}, limiter {om.stats.errors_by_code}")
     assert len(tasks) == LOOPS
     assert statuses[418] == 0 and statuses[429] == 0  # never over the venue's limits, never banned
-    assert len(final) >= 0.6 * ORDER_LIMIT_10S * seconds / 10  # the storm really ran at the limit
+    # the storm really ran at the limit: the bot's own limiter braked it, and it used most of the budget the bot
+    # allows itself (budget_fraction of the venue's limit, in fixed 10 s windows; refusals and round trips waste
+    # some of each window, so ~75 % of it is what a storm achieves)
+    assert om.stats.errors_by_code.get("RATE_LIMITED", 0) > 0
+    assert len(final) >= 0.6 * config.limiter.budget_fraction * ORDER_LIMIT_10S * seconds / 10
     assert len(final) <= ORDER_LIMIT_10S * (seconds / 10 + 1)
     assert shutdown.verified and resting == []
     assert [(c, s) for c, s in final.items() if s not in ("CANCELED", "REJECTED", "EXPIRED", "FILLED")] == []
