@@ -130,6 +130,19 @@ def render() -> None:
     PERFORMANCE_MD.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
 
 
+def _write_block(begin: str, end: str, block: str, heading: str) -> None:
+    """Put ``block`` (which starts with ``begin`` and ends with ``end``) in place of the one between those markers
+    in docs/PERFORMANCE.md, or append it under ``## heading`` the first time."""
+    text = PERFORMANCE_MD.read_text()
+    if begin in text:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        text = f"{head}{block}{tail}"
+    else:
+        text = f"{text.rstrip()}\n\n## {heading}\n\n{block}\n"
+    PERFORMANCE_MD.write_text(text)
+
+
 def _run(name: str, fn: Callable[[], dict[str, Any]]) -> None:
     _save(name, fn())
 
@@ -193,14 +206,7 @@ def strategies(
     block = (f"{STRATEGY_BEGIN}\nCommand: `{command}` on {machine()}, "
              f"{datetime.now(UTC).strftime('%Y-%m-%d')}.\n\n{result['table']}\n\n"
              f"Verdict: `{json.dumps(result['verdict'])}`\n{STRATEGY_END}")
-    text = PERFORMANCE_MD.read_text()
-    if STRATEGY_BEGIN in text:
-        head, _, rest = text.partition(STRATEGY_BEGIN)
-        _, _, tail = rest.partition(STRATEGY_END)
-        text = f"{head}{block}{tail}"
-    else:
-        text = f"{text.rstrip()}\n\n## Strategy table\n\n{block}\n"
-    PERFORMANCE_MD.write_text(text)
+    _write_block(STRATEGY_BEGIN, STRATEGY_END, block, "Strategy table")
     typer.echo(result["table"])
 
 
@@ -279,14 +285,7 @@ def nautilus(
     block = (f"{NAUTILUS_BEGIN}\nCommand: `{command}` on {machine()}, {datetime.now(UTC).strftime('%Y-%m-%d')}; "
              f"load average (1 / 5 min, as `uptime` shows it) {load_before[0]:.2f} / {load_before[1]:.2f} before, "
              f"{load_after[0]:.2f} / {load_after[1]:.2f} after.\n\n{markdown_table(ours, theirs)}\n{NAUTILUS_END}")
-    text = PERFORMANCE_MD.read_text()
-    if NAUTILUS_BEGIN in text:
-        head, _, rest = text.partition(NAUTILUS_BEGIN)
-        _, _, tail = rest.partition(NAUTILUS_END)
-        text = f"{head}{block}{tail}"
-    else:
-        text = f"{text.rstrip()}\n\n## Side by side with NautilusTrader\n\n{block}\n"
-    PERFORMANCE_MD.write_text(text)
+    _write_block(NAUTILUS_BEGIN, NAUTILUS_END, block, "Side by side with NautilusTrader")
 
 
 @app.command("render")

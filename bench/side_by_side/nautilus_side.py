@@ -34,7 +34,7 @@ from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantit
 from nautilus_trader.test_kit.providers import TestInstrumentProvider  # type: ignore[import-not-found,unused-ignore]
 from nautilus_trader.trading.strategy import Strategy  # type: ignore[import-not-found,unused-ignore]
 
-from bench.side_by_side.result import SideResult, current_rss_mb, peak_rss_mb
+from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import (
     MAKER_QTY_LOTS,
     STEP_SIZE,
@@ -45,6 +45,7 @@ from bench.side_by_side.workload import (
     requote_due,
     top_of_book_updates,
 )
+from bot.core.memory import peak_rss_mb, rss_mb
 
 EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z: the first tick is one interval after it
 PRICE_RAW_PER_TICK = int(TICK_SIZE * 10**FIXED_PRECISION)  # Nautilus raw values are fixed-point integers
@@ -136,7 +137,7 @@ def run_nautilus(config: WorkloadConfig) -> SideResult:
                                             quote_qty=STEP_SIZE * MAKER_QTY_LOTS))
     engine.add_strategy(maker)
     setup_s = time.perf_counter() - setup_started
-    rss_before = current_rss_mb()
+    rss_before = rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
     engine.run()
     wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 
-from bench.side_by_side.result import SideResult, current_rss_mb, peak_rss_mb
+from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import (
     BASE_ASSET,
     MAKER_QTY_LOTS,
@@ -46,6 +46,7 @@ from bench.side_by_side.workload import (
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError
+from bot.core.memory import peak_rss_mb, rss_mb
 from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
 from bot.execution.order_manager import OrderManager
@@ -129,7 +130,7 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
     lp, maker = LiquidityProvider(venue.engine), Maker(orders)
     interval_s, every = config.interval_ms / 1000.0, config.requote_every
     setup_s = time.perf_counter() - setup_started
-    rss_before = current_rss_mb()
+    rss_before = rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
     n = 0
     for n, update in enumerate(updates, 1):

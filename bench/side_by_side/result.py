@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -46,19 +44,3 @@ class SideResult:
     @classmethod
     def from_json(cls, text: str) -> SideResult:
         return cls(**json.loads(text))
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now, in MB (0.0 where /proc is not available)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
