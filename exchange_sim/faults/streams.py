@@ -84,6 +84,8 @@ class StreamFaults:
     # -- subscriptions --
     def on_subscribe(self, channel: str, symbol: str | None, sub: Subscription[Any]) -> None:
         self._subs = [entry for entry in self._subs if not entry[2].closed]
+        live = {id(entry[2]) for entry in self._subs}  # a new stream may reuse a closed one's id: never its data
+        self._last_depth = {key: message for key, message in self._last_depth.items() if key in live}
         self._subs.append((channel, symbol, sub))
         sub.intercept = lambda s, message: self._intercept(channel, symbol, s, message)
         for index, fault in self._inj.active(FaultKind.RESET_PEER, _target_channel(channel), symbol):
