@@ -246,6 +246,8 @@ def nautilus(
     updates: Annotated[int, typer.Option(help="top-of-book updates in the stream")] = 1_000_000,
     requote_every: Annotated[int, typer.Option(help="the maker requotes on every Nth update")] = 10,
     seed: Annotated[int, typer.Option(help="seed of the update stream")] = 7,
+    store: Annotated[str, typer.Option(help="our order-state store: memory (as mmbot sim) or sqlite (as live)")] = (
+        "memory"),
 ) -> None:
     """Side by side with NautilusTrader: the same workload through our simulator + bot and its BacktestEngine.
 
@@ -265,15 +267,17 @@ def nautilus(
     )
     from bench.side_by_side.workload import WorkloadConfig
 
-    config = WorkloadConfig(updates=updates, requote_every=requote_every, seed=seed)
+    config = WorkloadConfig(updates=updates, requote_every=requote_every, seed=seed, store=store)
     console = Console()
-    console.print(f"seed {config.seed}: {config.updates:,} updates, requote every {config.requote_every}")
+    console.print(f"seed {config.seed}: {config.updates:,} updates, requote every {config.requote_every}, "
+                  f"our store {config.store}")
     with_nautilus = nautilus_available()
     load_before = load_average()
     ours = run_side("ours", config)
     theirs = run_side("nautilus", config) if with_nautilus else None
     load_after = load_average()
-    title = f"{config.updates:,} top-of-book updates, requote every {config.requote_every}, seed {config.seed}"
+    title = (f"{config.updates:,} top-of-book updates, requote every {config.requote_every}, seed {config.seed}, "
+             f"our order store {config.store}")
     if theirs is None:
         console.print(rich_table(ours, None, title))
         console.print(f"NautilusTrader is not installed: only our side ran and nothing was saved. Install the "

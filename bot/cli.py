@@ -18,6 +18,7 @@ from rich.table import Table
 
 from bot.config import load_config, parse_config
 from bot.core.errors import BotError
+from bot.guards_cli import register as register_guards
 from bot.live_cli import register as register_live
 from bot.session import SessionSummary, run_sim_session
 from bot.tools.cli import load_raw_with
@@ -212,6 +213,7 @@ def sim(
 
 register_tools(app, run_point, load_raw_with(load_config, lambda c: c.model_dump(mode="json")))
 register_live(app)
+register_guards(app)
 
 
 def main() -> None:

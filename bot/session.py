@@ -54,7 +54,7 @@ from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.world import SimWorld
 
-__all__ = ["SessionSummary", "SymbolSummary", "run_sim_session"]
+__all__ = ["SessionSummary", "SymbolSummary", "open_sim_account", "run_sim_session"]
 
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
 MEMORY_SAMPLE_S = 1.0  # simulated seconds between RSS samples during a memory_pressure fault
@@ -157,6 +157,17 @@ def _fee_ppm(bps: Any) -> int:
     return round(float(bps) * 100)
 
 
+def open_sim_account(world: SimWorld, config: BotConfig, account: AccountId | None = None) -> dict[str, int]:
+    """Open the bot's account on ``world``'s venue as every simulated run must: ``config.sim``'s balances and
+    its fee tier (ADR 0005: 0 bps maker by default; the venue's own default is the retail 10 bps). Returns the
+    opening balances in atoms (the checker's conservation baseline). ``account``: ``config.venue.account``."""
+    opening = {asset: int(amount * ATOMS_PER_UNIT) for asset, amount in sorted(config.sim.balances.items())}
+    world.venue.open_account(account if account is not None else AccountId(config.venue.account), opening,
+                             maker_fee_ppm=_fee_ppm(config.sim.maker_fee_bps),
+                             taker_fee_ppm=_fee_ppm(config.sim.taker_fee_bps))
+    return opening
+
+
 class LogRecorder:
     """The bot's ``Recorder`` in a simulated session: appends to the world's event log at the virtual time."""
 
@@ -250,9 +261,7 @@ def run_sim_session(
         world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path)
         cleanup.callback(world.close)
         account = AccountId(config.venue.account)
-        opening = {asset: int(amount * ATOMS_PER_UNIT) for asset, amount in sorted(config.sim.balances.items())}
-        world.venue.open_account(account, opening, maker_fee_ppm=_fee_ppm(config.sim.maker_fee_bps),
-                                 taker_fee_ppm=_fee_ppm(config.sim.taker_fee_bps))
+        opening = open_sim_account(world, config, account)
         injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
         store = MemoryStateStore()  # shared by every instance: the state that survives a crash (one process)
         cleanup.callback(store.close)

@@ -24,8 +24,9 @@ from bot.core.memory import rss_mb
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
+from bot.session import open_sim_account
 from bot.strategy import build_strategy
-from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
+from exchange_sim.engine.types import AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
 
@@ -37,6 +38,7 @@ class Sample:
     sim_hours: float
     rss_mb: float
     sizes: dict[str, int] = field(default_factory=dict)
+    guard: str = "OK"  # the risk engine's level at the sample, with its reasons: "SOFT DRAWDOWN"
 
 
 def _sizes(app: AppContext, connector: SimConnector, markets: list[MarketData], quoters: list[SymbolQuoter],
@@ -71,7 +73,7 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
     duration_s = hours * 3600.0
     world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=MarketConfig(symbols=symbols),
                      log_path=log_path)
-    world.venue.open_account(ACCOUNT, {a: int(v * ATOMS_PER_UNIT) for a, v in sorted(config.sim.balances.items())})
+    open_sim_account(world, config, ACCOUNT)  # the session's balances and fee tier (ADR 0005), not the venue's
     store = StateStore(state_path)
     samples: list[Sample] = []
 
@@ -97,7 +99,9 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
             for task in app.tasks:  # a crashed task ends the soak loudly
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
-            sample = Sample((loop.time() - begin) / 3600.0, rss_mb(), _sizes(app, connector, markets, quoters, world))
+            guard = " ".join([app.risk.level(), *app.risk.reasons()])
+            sample = Sample((loop.time() - begin) / 3600.0, rss_mb(), _sizes(app, connector, markets, quoters, world),
+                            guard)
             samples.append(sample)
             if on_sample is not None:
                 on_sample(sample)

@@ -1,9 +1,10 @@
 """A long simulated soak (several symbols): RSS and every internal structure stay bounded after warm-up.
 
-CI runs one simulated hour sampled every 5 simulated minutes; the full run (``-m slow`` or
+CI runs half a simulated hour sampled every 2.5 simulated minutes; the full run (``-m slow`` or
 ``MMBOT_STRESS_FULL=1``) runs 24 simulated hours sampled every simulated hour. The first 40 % of the samples
 are warm-up. Structures with a documented cap (the order manager's LRU of finished orders, the connector's
-order-id map: about 12,000 orders an hour on three symbols fill it in ~8 hours) never pass it. Every other
+order-id map: about 12,000 orders an hour on three symbols fill it in ~8 hours; the quoters' latency and
+equity windows, whose length also follows the trading rate) never pass it. Every other
 structure, once warm, may not end larger than the largest value seen in the first half of the post-warm-up
 samples by more than ``SIZE_TOLERANCE`` (plus a small absolute slack for counts that move with the market, like
 book levels), and RSS may not grow by more than ``RSS_TOLERANCE_MB`` between those two halves.
@@ -17,6 +18,7 @@ import pytest
 
 from bot.connectors.sim import MAX_REMEMBERED_ORDERS
 from bot.execution.order_manager import _TERMINAL_KEPT
+from bot.quoting.config import QuotingConfig
 from stress.soak import Sample, run_soak
 from stress.support import full_size
 
@@ -26,8 +28,12 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 SIZE_TOLERANCE = 0.10
 SIZE_SLACK = 20  # absolute slack: counts that move with the market (levels, open orders, queued messages)
 RSS_TOLERANCE_MB = 16.0
+_QUOTING = QuotingConfig()
 CAPS = {"om.terminal_lru": _TERMINAL_KEPT, "om.fill_totals": _TERMINAL_KEPT,  # evicted with the LRU
-        "connector.client_ids": MAX_REMEMBERED_ORDERS}
+        "connector.client_ids": MAX_REMEMBERED_ORDERS,
+        # per-quoter windows with a maxlen, also trimmed by age: their size follows the trading rate
+        "quoter.rest_window": len(SYMBOLS) * _QUOTING.latency_window,
+        "quoter.equity_window": len(SYMBOLS) * (int(_QUOTING.pnl_window_s) + 2)}
 
 
 def _judge(samples: list[Sample]) -> list[str]:
@@ -49,7 +55,8 @@ def _judge(samples: list[Sample]) -> list[str]:
 def test_soak_keeps_rss_and_every_structure_bounded(tmp_path: Path, hours: float, sample_every_s: float) -> None:
     samples = run_soak(hours=hours, symbols=SYMBOLS, seed=5, sample_every_s=sample_every_s,
                        log_path=tmp_path / "events.jsonl", state_path=tmp_path / "state.sqlite3",
-                       on_sample=lambda s: print(f"\n{s.sim_hours:5.2f} h rss {s.rss_mb:7.1f} MB {s.sizes}", end=""))
+                       on_sample=lambda s: print(f"\n{s.sim_hours:5.2f} h rss {s.rss_mb:7.1f} MB {s.guard} {s.sizes}",
+                                                 end=""))
     print()
     assert len(samples) >= 8
     assert all(max(s.sizes["om.open"] for s in samples[i:i + 3]) > 0 for i in range(len(samples) - 2))  # quoting

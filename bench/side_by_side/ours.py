@@ -8,8 +8,9 @@ What runs, per update ``n`` at simulated ``t = n * interval``:
    quote trades with it (the book "moves through" the quote), exactly as in ``exchange_sim.market``;
 2. the *maker*, when ``requote_due(n)``: ``REACTION_S`` later it cancels every open quote and places two
    ``LIMIT_MAKER`` quotes at the update's touch, concurrently, through ``OrderManager`` -> ``SimConnector`` ->
-   ``VenueClient`` -> ``SimVenue``: fresh client ids from the SQLite ``StateStore`` (in memory), every state
-   change persisted, fills booked exactly once from the user stream (``run_user_stream``).
+   ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store (``config.store``: the
+   ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite ``StateStore`` in memory), every
+   state change persisted, fills booked exactly once from the user stream (``run_user_stream``).
 
 Both request and feed latency are zero (NautilusTrader's backtest runs without a latency model by default),
 so a requote is settled long before the next update and fills depend only on the stream. Everything runs on
@@ -49,8 +50,9 @@ from bot.core.errors import BotError
 from bot.core.memory import peak_rss_mb, rss_mb
 from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
+from bot.execution.memory_store import MemoryStateStore
 from bot.execution.order_manager import OrderManager
-from bot.execution.state import StateStore
+from bot.execution.state import OrderStore, StateStore
 from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, OrderId, OrderType, PlaceRequest, SymbolSpec
 from exchange_sim.engine.types import Side as EngineSide
@@ -121,7 +123,7 @@ def _mmbot_version() -> str:
 async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[TopOfBook]) -> SideResult:
     setup_started = time.perf_counter()
     connector = SimConnector(venue.connect(MAKER))
-    store = StateStore(":memory:")
+    store: OrderStore = StateStore(":memory:") if config.store == "sqlite" else MemoryStateStore()
     infos = {s.symbol: s for s in await connector.symbols()}
     orders = OrderManager(connector, store, LoopClock(), ExecutionConfig(state_path=":memory:"), infos)
     await orders.start()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,8 @@ class WorkloadConfig(BaseModel):
     start_bid_ticks: int = Field(5_000_000, ge=1_000, description="first best bid (50,000.00 USDT)")
     size_lots_min: int = Field(10_000, gt=MAKER_QTY_LOTS, description="smallest size at the touch (0.1 BTC)")
     size_lots_max: int = Field(500_000, description="largest size at the touch (5 BTC)")
+    store: Literal["memory", "sqlite"] = Field(
+        "memory", description="our side's order-state store: memory (as `mmbot sim` runs) or sqlite (as live runs)")
 
 
 class TopOfBook(NamedTuple):

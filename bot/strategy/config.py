@@ -186,6 +186,11 @@ class LadderConfig(_Frozen):
     refresh_tolerance_ticks: int = Field(
         default=0, ge=0, description="Keep a resting order within this many ticks of the desired price."
     )
+    refresh_tolerance_behind_only: bool = Field(
+        default=False,
+        description="Apply the tolerance only to an order behind the desired price (farther from the touch); "
+        "an order ahead of it is moved back at once.",
+    )
     fill_delay_s: float = Field(
         default=0.0, ge=0, description="After a fill on a side, place no new order on that side for this long."
     )

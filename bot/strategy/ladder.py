@@ -54,6 +54,7 @@ class LadderStage:
         self._spacing = config.level_spacing_bps / 1e4
         self._size = config.level_size_lots
         self._tolerance = config.refresh_tolerance_ticks
+        self._behind_only = config.refresh_tolerance_behind_only
         self._fill_delay_s = config.fill_delay_s
         self._max_age_s = config.max_order_age_s
         self._fallback_spread = fallback_spread_bps
@@ -115,7 +116,7 @@ class LadderStage:
         self, quotes: list[Quote], resting: tuple[Resting, ...], bid_cap: int, ask_floor: int
     ) -> list[Quote]:
         """Swap each desired quote for the nearest keepable resting order within the tolerance (docstring)."""
-        max_age, tolerance = self._max_age_s, self._tolerance
+        max_age, tolerance, behind_only = self._max_age_s, self._tolerance, self._behind_only
         candidates = [
             r for r in resting
             if r.age_s < max_age and r.qty_lots > 0
@@ -130,7 +131,12 @@ class LadderStage:
             best: Resting | None = None
             best_distance = tolerance + 1
             for r in candidates:
-                distance = abs(r.price_ticks - quote.price_ticks)
+                ahead = r.price_ticks - quote.price_ticks  # > 0: the resting order is nearer the touch
+                if quote.side is _SELL:
+                    ahead = -ahead
+                if behind_only and ahead > 0:
+                    continue
+                distance = abs(ahead)
                 if r.side is quote.side and distance < best_distance:
                     if distance and (r.side, r.price_ticks) in taken:
                         continue  # another desired quote sits at that price

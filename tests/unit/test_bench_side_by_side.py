@@ -119,3 +119,12 @@ def test_nautilus_side_counts_match_ours_on_the_same_workload(ours_small: SideRe
     assert (theirs.side, theirs.updates) == ("nautilus", SMALL.updates)
     mine = (ours_small.orders, ours_small.cancels, ours_small.fills, ours_small.open_at_end)
     assert (theirs.orders, theirs.cancels, theirs.fills, theirs.open_at_end) == mine
+
+
+def test_both_order_stores_run_the_same_session(ours_small: SideResult) -> None:
+    """The store is bookkeeping only: the SQLite store gives the same orders, fills and venue event log."""
+    sqlite = run_ours(SMALL.model_copy(update={"store": "sqlite"}))
+    assert SMALL.store == "memory"
+    assert (sqlite.orders, sqlite.cancels, sqlite.fills, sqlite.open_at_end) == (
+        ours_small.orders, ours_small.cancels, ours_small.fills, ours_small.open_at_end)
+    assert sqlite.checks["event_log_digest"] == ours_small.checks["event_log_digest"]
