@@ -17,8 +17,10 @@ are capped at the symbol's ``max_qty_lots`` and a size below ``min_qty_lots`` (o
 price <= 0 and any quote below the symbol's min notional are dropped. Order-refresh tolerance: a resting order of
 ours on the same side, within ``refresh_tolerance_ticks`` of a desired price, younger than ``max_order_age_s``
 and still within the caps replaces that desired quote with its own price and qty, so the order manager (which
-keeps a resting order whose (side, price) is desired) keeps it and its queue place. Each resting order is kept
-at most once and two desired quotes never share a (side, price).
+keeps a resting order whose (side, price) is desired) keeps it and its queue place. With
+``refresh_tolerance_behind_only`` only an order *behind* the desired price (a lower bid, a higher ask: farther
+from the touch) is kept; one ahead of it is moved back at once, because the flow it is leaning away from is
+about to pick it off. Each resting order is kept at most once and two desired quotes never share a (side, price).
 
 ``desired`` lists bids best first, then asks best first. The stage halts (``ladder:bad_mid``,
 ``ladder:bad_spread``, ``ladder:bad_reservation``) rather than price from a non-finite or non-positive mid, a

@@ -142,6 +142,21 @@ def test_a_resting_order_beyond_the_tolerance_is_replaced() -> None:
     assert out.desired == (bid(999_950), ask(1_000_050))
 
 
+@pytest.mark.parametrize(("side", "behind", "ahead"), [
+    (Side.BUY, 999_948, 999_952),  # desired bid 999,950: a lower bid is behind, a higher one ahead
+    (Side.SELL, 1_000_052, 1_000_048),  # desired ask 1,000,050: a higher ask is behind
+])
+def test_behind_only_keeps_an_order_farther_from_the_touch_and_moves_one_nearer_it(
+        side: Side, behind: int, ahead: int) -> None:
+    stage = ladder(refresh_tolerance_ticks=3, refresh_tolerance_behind_only=True)
+    kept = stage.process(ctx(resting=(resting(side, behind),))).desired
+    assert behind in [q.price_ticks for q in kept if q.side is side]
+    moved = stage.process(ctx(resting=(resting(side, ahead),))).desired
+    assert [q.price_ticks for q in moved if q.side is side] == [999_950 if side is Side.BUY else 1_000_050]
+    both_ways = ladder(refresh_tolerance_ticks=3).process(ctx(resting=(resting(side, ahead),))).desired
+    assert ahead in [q.price_ticks for q in both_ways if q.side is side]
+
+
 def test_an_order_as_old_as_max_order_age_is_not_kept() -> None:
     stage = ladder(refresh_tolerance_ticks=3, max_order_age_s=30.0)
     assert stage.process(ctx(resting=(resting(Side.SELL, 1_000_052, age_s=30.0),))).desired[-1] == ask(1_000_050)
