@@ -1,8 +1,9 @@
 """Cost per quote cycle of recording its metrics and spans, in wall-clock microseconds.
 
 One cycle records what the reference quote loop records: ``observe_quote_cycle`` (cycle and decision latency,
-8 latency-breakdown components, the quoted spread, 4 adaptive-spread scores), ``set_inventory``, ``set_pnl``,
-one ``record_guards`` (no change), and the spans ``quote_cycle`` > 8 ``stage.*`` + 1 ``venue.place``. Figures
+one latency-breakdown component per stage of the default pipeline plus ``rest``, the quoted spread, 4
+adaptive-spread scores), ``set_inventory``, ``set_pnl``, one ``record_guards`` (no change), and the spans
+``quote_cycle`` > one ``stage.*`` per default stage + 1 ``venue.place``. Figures
 (best of ``repeats`` runs of ``n`` cycles, the empty loop subtracted):
 
 * ``metrics_us``: BotMetrics alone;
@@ -32,10 +33,11 @@ from bot.metrics.registry import LATENCY_BUCKETS_MS, BotMetrics
 from bot.metrics.tracing import BotTracer, TracingConfig
 from bot.quoting.tracing import trace_strategy
 from bot.strategy import build_strategy
+from bot.strategy.config import StrategyConfig
 
-STAGES = ("guard", "taker_cap", "adaptive_spread", "inventory_skew", "queue_aware", "fast_cancel", "ladder", "band")
-COMPONENTS = {"guards": 0.004, "taker_cap": 0.001, "spread": 0.006, "skew": 0.003, "queue": 0.004,
-              "fast_cancel": 0.002, "ladder": 0.008, "rest": 12.5}
+STAGES = StrategyConfig().stages  # the default reference pipeline, in order
+COMPONENTS = {"guards": 0.004, "taker_cap": 0.001, "spread": 0.006, "skew": 0.003, "fair_value": 0.002,
+              "queue": 0.004, "fast_cancel": 0.002, "ladder": 0.008, "band": 0.001, "rest": 12.5}
 SCORES = {"vol": 0.4, "liq": 0.7, "lat": 0.1, "pnl": 0.5}
 
 
@@ -166,7 +168,7 @@ def run(n: int = 20_000, repeats: int = 3) -> dict[str, Any]:
     sdk_tracer.shutdown()
     sampled_tracer.shutdown()
     out: dict[str, Any] = {key: round(max(value - empty, 0.0), 2) for key, value in figures.items()}
-    out |= {"cycles": n, "repeats": repeats, "values_per_cycle": 20, "spans_per_cycle": 1 + len(STAGES) + 1}
+    out |= {"cycles": n, "repeats": repeats, "values_per_cycle": 2 + len(COMPONENTS) + 1 + len(SCORES) + 6,  # + inventory (2), PnL (4) "spans_per_cycle": 1 + len(STAGES) + 1}
     return out
 
 
