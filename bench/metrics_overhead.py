@@ -168,7 +168,9 @@ def run(n: int = 20_000, repeats: int = 3) -> dict[str, Any]:
     sdk_tracer.shutdown()
     sampled_tracer.shutdown()
     out: dict[str, Any] = {key: round(max(value - empty, 0.0), 2) for key, value in figures.items()}
-    out |= {"cycles": n, "repeats": repeats, "values_per_cycle": 2 + len(COMPONENTS) + 1 + len(SCORES) + 6,  # + inventory (2), PnL (4) "spans_per_cycle": 1 + len(STAGES) + 1}
+    # values: cycle + decision, the breakdown, spread, scores, inventory (2) and PnL (4)
+    out |= {"cycles": n, "repeats": repeats,
+            "values_per_cycle": 2 + len(COMPONENTS) + 1 + len(SCORES) + 6, "spans_per_cycle": 1 + len(STAGES) + 1}
     return out
 
 
