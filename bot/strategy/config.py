@@ -184,10 +184,10 @@ class LadderConfig(_Frozen):
     level_spacing_bps: float = Field(default=1.0, gt=0, description="Gap between levels (at least one tick).")
     level_size_lots: int = Field(default=100, ge=1, description="Size of each level before inventory skew.")
     refresh_tolerance_ticks: int = Field(
-        default=0, ge=0, description="Keep a resting order within this many ticks of the desired price."
+        default=1, ge=0, description="Keep a resting order within this many ticks of the desired price."
     )
     refresh_tolerance_behind_only: bool = Field(
-        default=False,
+        default=True,
         description="Apply the tolerance only to an order behind the desired price (farther from the touch); "
         "an order ahead of it is moved back at once.",
     )

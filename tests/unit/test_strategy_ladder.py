@@ -153,7 +153,8 @@ def test_behind_only_keeps_an_order_farther_from_the_touch_and_moves_one_nearer_
     assert behind in [q.price_ticks for q in kept if q.side is side]
     moved = stage.process(ctx(resting=(resting(side, ahead),))).desired
     assert [q.price_ticks for q in moved if q.side is side] == [999_950 if side is Side.BUY else 1_000_050]
-    both_ways = ladder(refresh_tolerance_ticks=3).process(ctx(resting=(resting(side, ahead),))).desired
+    both_ways = ladder(refresh_tolerance_ticks=3, refresh_tolerance_behind_only=False).process(
+        ctx(resting=(resting(side, ahead),))).desired
     assert ahead in [q.price_ticks for q in both_ways if q.side is side]
 
 
@@ -169,7 +170,8 @@ def test_a_resting_order_on_the_wrong_side_of_mid_is_not_kept() -> None:
 
 
 def test_the_nearest_resting_order_is_kept_and_each_only_once() -> None:
-    stage = ladder(levels=2, level_spacing_bps=0.02, refresh_tolerance_ticks=2)  # bids 999,950 and 999,948
+    stage = ladder(levels=2, level_spacing_bps=0.02, refresh_tolerance_ticks=2,  # bids 999,950 and 999,948
+                   refresh_tolerance_behind_only=False)
     out = stage.process(ctx(resting=(resting(Side.BUY, 999_951), resting(Side.BUY, 999_949, qty=30))))
     assert out.bids() == (bid(999_951, 40), bid(999_949, 30))
 
