@@ -1,7 +1,8 @@
 """Configuration of the Binance-compatible wire server: accounts, limits, market and faults, frozen.
 
-Every default is documented and describes a usable local exchange: one demo account with generous balances,
-Binance's published rate limits, the default market model, no faults. Build a new object to change anything.
+Every default is documented and describes a usable local exchange: one demo account with generous balances and
+the market-maker fee tier of a simulated session, Binance's published rate limits, the default market model, no
+faults. Build a new object to change anything.
 
 Errors: ``ValueError`` for an account without a key or secret, duplicate API keys, a non-loopback host or
 limits that are not positive.
@@ -46,6 +47,10 @@ DEMO_ACCOUNT = AccountConfig(
     api_key=DEMO_API_KEY,
     secret=DEMO_SECRET,
     balances={"USDT": Decimal(1_000_000), "BTC": Decimal(10), "ETH": Decimal(200), "SOL": Decimal(5_000)},
+    # the market-maker tier a simulated session gives the bot (ADR 0005: 0 bps maker, 10 bps taker), so that
+    # `mmbot run --venue local` trades under the same fees as `mmbot sim`; the background market keeps its own
+    maker_fee_ppm=0,
+    taker_fee_ppm=1_000,
 )
 
 
