@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import simpy
 
+from exchange_sim.engine.accounts import DEFAULT_HISTORY_LIMIT
 from exchange_sim.engine.matching import CancelReplaceMode, CancelReplaceResult, MatchingEngine
 from exchange_sim.engine.types import (
     AccountId,
@@ -91,13 +92,14 @@ class SimVenue:
         seed: int,
         latency: LatencyConfig | None = None,
         depth_interval_ms: int = 100,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
     ) -> None:
         self.runtime = runtime
         self.log = log
         self.seed = seed
         self.latency = latency if latency is not None else LatencyConfig()
         self.depth_interval_s = depth_interval_ms / 1000.0
-        self.engine = MatchingEngine(symbols, clock_us=runtime.now_us, listener=self)
+        self.engine = MatchingEngine(symbols, clock_us=runtime.now_us, listener=self, history_limit=history_limit)
         self.trades = 0
         self._tracked: set[AccountId] = set()
         self._depth_subs: dict[str, list[Subscription[DepthDiff]]] = {}

@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from exchange_sim.engine.accounts import DEFAULT_HISTORY_LIMIT
 from exchange_sim.eventlog import EventLog
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
@@ -34,7 +35,11 @@ class SimWorld:
         latency: LatencyConfig | None = None,
         log_path: Path | str | None = None,
         symbols: Mapping[str, SymbolMarket] | None = None,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
     ) -> None:
+        """``history_limit``: terminal orders (and trades per symbol) the venue keeps per tracked account for
+        queries, oldest dropped first (Binance keeps an account's order history; the default 200,000 is about
+        a day of a busy bot)."""
         self.seed = seed
         self.duration_s = duration_s
         self.market_config = market if market is not None else MarketConfig()
@@ -47,7 +52,7 @@ class SimWorld:
         self.log.record(0, "session", {"seed": seed, "duration_s": duration_s,
                                        "market": self.market_config.model_dump(mode="json")})
         specs = [catalogue[s].spec for s in self.market_config.symbols]
-        self.venue = SimVenue(self.runtime, specs, self.log, seed=seed, latency=latency)
+        self.venue = SimVenue(self.runtime, specs, self.log, seed=seed, latency=latency, history_limit=history_limit)
         self.engine = self.venue.engine
         self.market = MarketFlow(
             self.runtime.env, self.engine, self.market_config, seed,

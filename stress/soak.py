@@ -31,6 +31,10 @@ from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
 
 ACCOUNT = AccountId("soak")
+VENUE_HISTORY = 20_000
+"""Terminal orders the simulated venue keeps for the soak's account (default 200,000, a day of a busy bot).
+The process's RSS holds the simulator too; with the default cap the venue's own history would still be filling
+at the end of a 24 h soak (~1 KB an order) and hide the bot's steady state. Reached within the warm-up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ def _sizes(app: AppContext, connector: SimConnector, markets: list[MarketData], 
         "app.tasks": len(app.tasks),
         "app.fill_listeners": len(app.fill_listeners),
         "eventlog.kinds": len(world.log.counts()),
+        **{f"venue.{name}": size for name, size in world.engine.account_sizes(ACCOUNT).items()},
     }
 
 
@@ -72,7 +77,7 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
     config = BotConfig(symbols=symbols)
     duration_s = hours * 3600.0
     world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=MarketConfig(symbols=symbols),
-                     log_path=log_path)
+                     log_path=log_path, history_limit=VENUE_HISTORY)
     open_sim_account(world, config, ACCOUNT)  # the session's balances and fee tier (ADR 0005), not the venue's
     store = StateStore(state_path)
     samples: list[Sample] = []

@@ -4,7 +4,8 @@ CI runs half a simulated hour sampled every 2.5 simulated minutes; the full run 
 ``MMBOT_STRESS_FULL=1``) runs 24 simulated hours sampled every simulated hour. The first 40 % of the samples
 are warm-up. Structures with a documented cap (the order manager's LRU of finished orders, the connector's
 order-id map: about 12,000 orders an hour on three symbols fill it in ~8 hours; the quoters' latency and
-equity windows, whose length also follows the trading rate) never pass it. Every other
+equity windows, whose length also follows the trading rate; the simulated venue's order history of the account,
+capped at ``VENUE_HISTORY``) never pass it. Every other
 structure, once warm, may not end larger than the largest value seen in the first half of the post-warm-up
 samples by more than ``SIZE_TOLERANCE`` (plus a small absolute slack for counts that move with the market, like
 book levels), and RSS may not grow by more than ``RSS_TOLERANCE_MB`` between those two halves.
@@ -19,7 +20,7 @@ import pytest
 from bot.connectors.sim import MAX_REMEMBERED_ORDERS
 from bot.execution.order_manager import _TERMINAL_KEPT
 from bot.quoting.config import QuotingConfig
-from stress.soak import Sample, run_soak
+from stress.soak import VENUE_HISTORY, Sample, run_soak
 from stress.support import full_size
 
 pytestmark = pytest.mark.stress
@@ -33,7 +34,9 @@ CAPS = {"om.terminal_lru": _TERMINAL_KEPT, "om.fill_totals": _TERMINAL_KEPT,  # 
         "connector.client_ids": MAX_REMEMBERED_ORDERS,
         # per-quoter windows with a maxlen, also trimmed by age: their size follows the trading rate
         "quoter.rest_window": len(SYMBOLS) * _QUOTING.latency_window,
-        "quoter.equity_window": len(SYMBOLS) * (int(_QUOTING.pnl_window_s) + 2)}
+        "quoter.equity_window": len(SYMBOLS) * (int(_QUOTING.pnl_window_s) + 2),
+        # the simulated venue's kept history of the soak's account (its trades are trimmed in batches)
+        "venue.history": VENUE_HISTORY, "venue.trades": len(SYMBOLS) * 2 * VENUE_HISTORY}
 
 
 def _judge(samples: list[Sample]) -> list[str]:

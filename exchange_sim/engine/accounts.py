@@ -94,6 +94,13 @@ class AccountState:
             del trades[: len(trades) - self.history_limit]
 
     # -- queries --
+    def sizes(self) -> dict[str, int]:
+        """What this account holds: open orders, terminal orders in the history, kept trades (all symbols).
+        Bounds: the history holds at most ``history_limit``, the trades fewer than ``2 * history_limit`` per
+        symbol (trimmed in batches)."""
+        return {"open": len(self.open), "history": len(self._history),
+                "trades": sum(len(t) for t in self._trades.values())}
+
     def handed_back(self, order: Order) -> Order:
         """``order`` as a request returns it: a snapshot, unless the account has already forgotten it (terminal,
         untracked: no history), when nothing can change or reach it any more and a copy would be waste."""

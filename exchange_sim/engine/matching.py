@@ -107,6 +107,10 @@ class MatchingEngine:
             raise _bad_symbol()
         return spec
 
+    def account_sizes(self, account: AccountId) -> dict[str, int]:
+        """``AccountState.sizes`` of ``account``: open orders, kept history and trades (memory probes)."""
+        return self._account(account).sizes()
+
     def _account(self, account: AccountId) -> AccountState:
         state = self._accounts.get(account)
         if state is None:

@@ -166,3 +166,24 @@ def test_same_seed_same_session_digest() -> None:
         digests.append(w.log.digest())
         w.close()
     assert digests[0] == digests[1]
+
+
+def test_the_venue_keeps_at_most_history_limit_terminal_orders_of_an_account() -> None:
+    world = SimWorld(seed=1, duration_s=600, market=MarketConfig(symbols=(SYMBOL,)), latency=FIXED, history_limit=2)
+    world.venue.open_account(BOT, {"BTC": ATOMS_PER_UNIT, "USDT": 100_000 * ATOMS_PER_UNIT})
+    client = world.venue.connect(BOT)
+
+    async def main() -> list[dict[str, int]]:
+        sizes = []
+        for n in range(4):
+            await client.place(_bid(10_000 + n, client_id=f"h{n}"))
+            await client.cancel_all(SYMBOL)
+            sizes.append(world.engine.account_sizes(BOT))
+        await client.place(_bid(10_000, client_id="open"))
+        sizes.append(world.engine.account_sizes(BOT))
+        return sizes
+
+    sizes = world.run(main())
+    assert [s["history"] for s in sizes] == [1, 2, 2, 2, 2]
+    assert sizes[-1]["open"] == 1 and sizes[-2]["open"] == 0
+    world.close()
