@@ -60,13 +60,14 @@ def degraded_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def degraded_strategy_config(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The reference pipeline with its risk shaping switched off, on the normal fee tier: no inventory skew and
-    the seed audit's narrow spread band (0.6-2.5 bps, volatility sensitivity 0.6), i.e. a maker that keeps
-    quoting near the touch however fast the market runs and however much inventory it holds."""
+    """The reference pipeline with its risk shaping switched off, on the normal fee tier: no inventory skew, no
+    trade-flow fair value (which leans the quotes away from informed flow) and the seed audit's narrow spread
+    band (0.6-2.5 bps, volatility sensitivity 0.6), i.e. a maker that keeps quoting near the touch however fast
+    the market runs, whoever trades against it and however much inventory it holds."""
     out = copy.deepcopy(dict(raw))
     strategy = out.setdefault("strategy", {})
     strategy["kind"] = "reference"
-    strategy["stages"] = [s for s in strategy.get("stages", STAGE_NAMES) if s != "inventory_skew"]
+    strategy["stages"] = [s for s in strategy.get("stages", STAGE_NAMES) if s not in ("inventory_skew", "fair_value")]
     strategy["adaptive_spread"] = {**strategy.get("adaptive_spread", {}), "max_spread_bps": 2.5,
                                    "vol_sensitivity": 0.6, "vol_full_bps": 10.0}
     return out
