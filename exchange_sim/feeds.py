@@ -165,6 +165,10 @@ class Subscription(Generic[T]):
         """Messages delivered and not yet read."""
         return len(self._ready)
 
+    def queued(self) -> int:
+        """Messages held: in flight (not yet delivered) plus delivered and not yet read."""
+        return len(self._in_flight) + len(self._ready)
+
     async def get(self) -> T:
         """Wait for the next message. Raises ``ConnectionError`` once the subscription is closed (its
         ``SubscriptionOverflow`` if it was closed for overflowing)."""

@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bot.app import AppContext
 from bot.config import BotConfig
@@ -47,22 +46,20 @@ class Sample:
 
 def _sizes(app: AppContext, connector: SimConnector, markets: list[MarketData], quoters: list[SymbolQuoter],
            world: SimWorld) -> dict[str, int]:
-    om: Any = app.orders
-    conn: Any = connector
-    subs = list(conn._subscriptions)
+    """Every component's public ``sizes()`` probe, summed over symbols, plus the app's and the event log's."""
+    books = [m.book.sizes() for m in markets]
+    quoting = [q.sizes() for q in quoters]
+    conn = connector.sizes()
     return {
-        "om.open": len(om._orders),
-        "om.terminal_lru": len(om._terminal),
-        "om.fill_totals": len(om._fill_totals),
-        "om.sending": len(om._sending),
-        "connector.client_ids": len(conn._client_ids),
-        "connector.subscriptions": len(subs),
-        "feed.queued": sum(len(s._in_flight) + len(s._ready) for s in subs),
-        "queue_tracker.orders": sum(len(q.queue) for q in quoters),
-        "quoter.rest_window": sum(len(q._rest_ms) for q in quoters),
-        "quoter.equity_window": sum(len(q._equity) for q in quoters),
-        "book.levels": sum(len(m.book._bids._qty) + len(m.book._asks._qty) for m in markets),
-        "book.buffered_diffs": sum(len(m.book._buffer) for m in markets),
+        **{f"om.{name}": size for name, size in app.orders.sizes().items()},
+        "connector.client_ids": conn["client_ids"],
+        "connector.subscriptions": conn["subscriptions"],
+        "feed.queued": conn["feed_queued"],
+        "queue_tracker.orders": sum(q["queue_tracker_orders"] for q in quoting),
+        "quoter.rest_window": sum(q["rest_window"] for q in quoting),
+        "quoter.equity_window": sum(q["equity_window"] for q in quoting),
+        "book.levels": sum(b["levels"] for b in books),
+        "book.buffered_diffs": sum(b["buffered_diffs"] for b in books),
         "market.trades": sum(len(m.trades) for m in markets),
         "app.tasks": len(app.tasks),
         "app.fill_listeners": len(app.fill_listeners),

@@ -284,6 +284,12 @@ class SimConnector:
     def user_events(self) -> Stream[UserEvent]:
         return self._stream(self._client.subscribe_user, self._user_event)
 
+    def sizes(self) -> dict[str, int]:
+        """Memory probe: the order id -> client id map (capped at ``MAX_REMEMBERED_ORDERS``), open streams and
+        the messages they hold (each market stream at most ``feed_buffer`` delivered)."""
+        return {"client_ids": len(self._client_ids), "subscriptions": len(self._subscriptions),
+                "feed_queued": sum(s.queued() for s in self._subscriptions)}
+
     async def close(self) -> None:
         """End every open stream (their consumers' loops finish)."""
         for subscription in list(self._subscriptions):

@@ -170,6 +170,12 @@ class OrderManager:
             raise BotError(ErrorCode.STATE_INVALID, f"no record of order {client_order_id}")
         return record
 
+    def sizes(self) -> dict[str, int]:
+        """Memory probe: open orders, the LRU of finished ones (and their fill totals; both capped), and the
+        orders with a request on the wire."""
+        return {"open": len(self._orders), "terminal_lru": len(self._terminal),
+                "fill_totals": len(self._fill_totals), "sending": len(self._sending)}
+
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
         """Orders that may rest on the venue (incl. in-flight and doubtful ones), in creation order."""
         # the working set holds open orders only (``_save`` moves terminal ones out): no status check needed

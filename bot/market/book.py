@@ -223,6 +223,10 @@ class LocalBook:
         self._require_synced()
         return len(self._bids if side is Side.BUY else self._asks)
 
+    def sizes(self) -> dict[str, int]:
+        """Memory probe: price levels held (both sides) and diffs buffered before a sync (at most ``max_buffered``)."""
+        return {"levels": len(self._bids._qty) + len(self._asks._qty), "buffered_diffs": len(self._buffer)}
+
     # -- internals --
     def _crossed(self) -> bool:
         bid, ask = self._bids.best(), self._asks.best()

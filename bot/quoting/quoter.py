@@ -207,6 +207,12 @@ class SymbolQuoter:
             fields["snap"] = True
         self._recorder.record("bot.book", fields)
 
+    def sizes(self) -> dict[str, int]:
+        """Memory probe: own orders in the queue tracker, the latency window (``latency_window`` round trips, also
+        trimmed by age) and the equity window (one sample a second over ``pnl_window_s``)."""
+        return {"queue_tracker_orders": len(self.queue), "rest_window": len(self._rest_ms),
+                "equity_window": len(self._equity)}
+
     # -- the loop --
     async def run(self) -> None:
         """Run cycles until cancelled."""
