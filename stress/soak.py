@@ -5,7 +5,8 @@ per symbol, the order manager's user stream and reconciler) on a ``SimWorld`` wh
 ``log_path``). Every ``sample_every_s`` simulated seconds a ``Sample`` records RSS and the size of every
 structure that could grow with time: the order manager's maps, the connector's id map and open subscriptions,
 the feed queues, the quoters' queue trackers and latency windows, the local books, the recent trades, the
-event-log writer's counters and the app's task list. ``run_soak`` returns the samples; the caller judges them.
+event-log writer's counters, the app's task list and the simulated venue's kept history of the account, each
+read through its component's public ``sizes()`` probe. ``run_soak`` returns the samples; the caller judges them.
 """
 
 from __future__ import annotations
