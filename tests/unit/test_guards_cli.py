@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -59,3 +60,16 @@ def test_a_missing_or_foreign_file_is_refused_and_never_created(tmp_path: Path) 
     assert result.exit_code == 2
     assert "not an mmbot state file" in result.output
     assert foreign.read_text().startswith("not a database")
+
+
+def test_another_sqlite_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    result = runner.invoke(app, ["guards", "--state", str(other), "--reset"])
+    assert result.exit_code == 2
+    assert "not an mmbot state file" in result.output
+    assert other.read_bytes() == before
