@@ -33,13 +33,16 @@ from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
 from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Clock, Recorder, Venue
-from bot.quoting.quoter import SymbolMarks
+from bot.market.data import MarketData
+from bot.metrics.tracing import BotTracer
+from bot.quoting.quoter import SymbolMarks, SymbolQuoter
 from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
 from bot.risk.guards import GuardLevel, RiskSnapshot
 from bot.risk.kill_switch import KillReport, KillSwitch
 from bot.risk.pretrade import PreTradeCheck, check_level
 from bot.risk.taker_cap import TakerCap
+from bot.strategy import QuoteStrategy, build_strategy
 
 log = logging.getLogger("bot.app")
 SUPERVISE_BACKOFF_S = (1.0, 30.0)  # a failed supervised task restarts after 1 s, doubling up to 30 s
@@ -178,6 +181,27 @@ class AppContext:
             hard_max = self.config.risk.inventory.hard_max_for(symbol)
             lots = self._max_inventory_lots[symbol] = max(1, info.to_lots(hard_max))
         return lots
+
+    def start_quoting(
+        self, *, timer: Callable[[], int] | None = None, recorder: Recorder | None = None,
+        tracer: BotTracer | None = None, wrap: Callable[[QuoteStrategy], QuoteStrategy] | None = None,
+    ) -> tuple[list[MarketData], list[SymbolQuoter]]:
+        """Start one ``MarketData`` (supervised) and one ``SymbolQuoter`` per symbol, on this app's venue: the one
+        wiring of the quote loops that simulated sessions, live runs and the soak share. ``wrap`` decorates each
+        symbol's strategy (tracing, a metrics tap); ``timer`` times its stages."""
+        markets, quoters = [], []
+        for symbol in sorted(self.symbols):
+            data = MarketData(self.venue, symbol)
+            strategy = build_strategy(self.config.strategy, self.symbols[symbol], timer=timer)
+            quoter = SymbolQuoter(app=self, symbol=symbol, market=data,
+                                  strategy=wrap(strategy) if wrap is not None else strategy,
+                                  config=self.config.quoting, timer=timer, recorder=recorder, tracer=tracer)
+            self.marks[symbol] = quoter.marks
+            markets.append(data)
+            quoters.append(quoter)
+            self.spawn_supervised(data.run, f"market-{symbol}")
+            self.spawn(quoter.run(), f"quoter-{symbol}")
+        return markets, quoters
 
     def run_per_symbol(self, task: Callable[[str], Coroutine[Any, Any, Any]]) -> list[asyncio.Task[Any]]:
         """One concurrent task per symbol (never a sequential loop over symbols): a slow symbol delays no other."""

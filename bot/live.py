@@ -44,7 +44,6 @@ from bot.connectors.paper import PaperVenue
 from bot.core.clock import LoopClock
 from bot.execution.state import StateStore
 from bot.interfaces import Recorder, Venue
-from bot.market.data import MarketData
 from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
 from bot.metrics.logs import configure_json_logging
@@ -52,7 +51,7 @@ from bot.metrics.registry import BotMetrics
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
 from bot.quoting.tracing import TracedVenue, trace_strategy
-from bot.strategy import build_strategy
+from bot.strategy import QuoteStrategy
 
 __all__ = ["LiveSummary", "print_summary", "run_realtime"]
 
@@ -193,7 +192,8 @@ async def run_realtime(
                  ",".join(config.symbols))
         app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder)
         await app.start()
-        markets, quoters = _start_quoting(app, config, bot_venue, recorder, tracer)
+        markets, quoters = app.start_quoting(timer=time.perf_counter_ns, recorder=recorder, tracer=tracer,
+                                             wrap=functools.partial(_tapped, tracer=tracer))
         sampler = MetricsSampler(app, quoters, metrics, venue_up=lambda: metered.up and all(
             m.book.is_synced for m in markets), weight=_weight_of(venue),
             config=SamplerConfig(venue=venue.name))
@@ -229,25 +229,11 @@ async def run_realtime(
     return summary
 
 
-def _start_quoting(
-    app: AppContext, config: BotConfig, venue: Venue, recorder: Recorder | None, tracer: BotTracer | None = None
-) -> tuple[list[MarketData], list[SymbolQuoter]]:
-    """One ``MarketData`` and one ``SymbolQuoter`` per symbol, as in a simulated session (``bot.session``)."""
-    markets, quoters = [], []
-    for symbol in sorted(app.symbols):
-        data = MarketData(venue, symbol)
-        decide = build_strategy(config.strategy, app.symbols[symbol], timer=time.perf_counter_ns)
-        if tracer is not None:
-            decide = trace_strategy(decide, tracer, time.perf_counter_ns)
-        strategy = DecisionTap(decide)
-        quoter = SymbolQuoter(app=app, symbol=symbol, market=data, strategy=strategy, config=config.quoting,
-                              timer=time.perf_counter_ns, recorder=recorder, tracer=tracer)
-        app.marks[symbol] = quoter.marks
-        markets.append(data)
-        quoters.append(quoter)
-        app.spawn_supervised(data.run, f"market-{symbol}")
-        app.spawn(quoter.run(), f"quoter-{symbol}")
-    return markets, quoters
+def _tapped(strategy: QuoteStrategy, *, tracer: BotTracer | None) -> QuoteStrategy:
+    """``strategy`` with a span per stage (when tracing) inside the metrics tap the sampler reads."""
+    if tracer is not None:
+        strategy = trace_strategy(strategy, tracer, time.perf_counter_ns)
+    return DecisionTap(strategy)
 
 
 def _weight_of(venue: Venue) -> Callable[[], tuple[int, int | None] | None] | None:

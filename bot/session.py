@@ -45,7 +45,6 @@ from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
-from bot.strategy import build_strategy
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
@@ -322,19 +321,9 @@ def run_sim_session(
             connector = SimConnector(world.venue.connect(account),
                                      request_timeout_s=config.execution.request_timeout_s, store=store)
             app = await start_app(connector)
-            life = _Life(connector, app, [], [])
+            life = _Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
             lives.append(life)
             samplers.clear()
-            for symbol in sorted(app.symbols):
-                data = MarketData(connector, symbol)
-                strategy = build_strategy(config.strategy, app.symbols[symbol], timer=timer)
-                quoter = SymbolQuoter(app=app, symbol=symbol, market=data, strategy=strategy, config=config.quoting,
-                                      timer=timer, recorder=recorder)
-                app.marks[symbol] = quoter.marks
-                life.markets.append(data)
-                life.quoters.append(quoter)
-                app.spawn_supervised(data.run, f"market-{symbol}")
-                app.spawn(quoter.run(), f"quoter-{symbol}")
             if metrics is not None:
                 samplers.append(MetricsSampler(app, life.quoters, metrics,
                                                config=SamplerConfig(wall_clock=False, venue=connector.name)))

@@ -1,7 +1,8 @@
 """Soak driver: the whole bot on the simulated exchange for many simulated hours, sampling its structures' sizes.
 
-The bot is wired as a simulated session wires it (``AppContext``, one ``MarketData`` and one ``SymbolQuoter``
-per symbol, the order manager's user stream and reconciler) on a ``SimWorld`` whose event log is written (to
+The bot is wired as a simulated session wires it (``AppContext`` and its ``start_quoting``: one ``MarketData``
+and one ``SymbolQuoter`` per symbol; the order manager's user stream and reconciler) on a ``SimWorld`` whose
+event log is written (to
 ``log_path``). Every ``sample_every_s`` simulated seconds a ``Sample`` records RSS and the size of every
 structure that could grow with time: the order manager's maps, the connector's id map and open subscriptions,
 the feed queues, the quoters' queue trackers and latency windows, the local books, the recent trades, the
@@ -25,7 +26,6 @@ from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
 from bot.session import open_sim_account
-from bot.strategy import build_strategy
 from exchange_sim.engine.types import AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
@@ -85,16 +85,7 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
         await connector.sync_time()
         app = await AppContext.build(config, connector, LoopClock(), store=store)
         await app.start()
-        markets, quoters = [], []
-        for symbol in sorted(app.symbols):
-            data = MarketData(connector, symbol)
-            quoter = SymbolQuoter(app=app, symbol=symbol, market=data,
-                                  strategy=build_strategy(config.strategy, app.symbols[symbol]), config=config.quoting)
-            app.marks[symbol] = quoter.marks
-            markets.append(data)
-            quoters.append(quoter)
-            app.spawn_supervised(data.run, f"market-{symbol}")
-            app.spawn(quoter.run(), f"quoter-{symbol}")
+        markets, quoters = app.start_quoting()  # the session's wiring of the quote loops
         loop = asyncio.get_running_loop()
         begin = loop.time()
         for index in range(1, max(1, round(duration_s / sample_every_s)) + 1):
