@@ -498,8 +498,12 @@ class OrderManager:
                 self._save(replace(current, status=before, updated_ms=self._now_ms()))
 
     async def cancel_many(self, client_order_ids: Iterable[ClientOrderId]) -> None:
-        results = await asyncio.gather(*(self.cancel(c) for c in client_order_ids), return_exceptions=True)
-        for result in results:
+        await self._settle(*(self.cancel(c) for c in client_order_ids))
+
+    async def _settle(self, *requests: Awaitable[object]) -> None:
+        """Run per-order requests concurrently: an order's ``BotError`` is logged (``_per_order``) and does not
+        stop the others; anything else is re-raised."""
+        for result in await asyncio.gather(*requests, return_exceptions=True):
             if isinstance(result, BaseException):
                 self._per_order(result)
 
@@ -518,14 +522,8 @@ class OrderManager:
             elif record.status in _QUOTING:
                 stale.append(record.client_order_id)
         # one flat gather (cancels first, then placements): a task per order and no wrapper tasks
-        results = await asyncio.gather(
-            *(self.cancel(c) for c in stale),
-            *(self.place(symbol, q.side, q.qty_lots, q.price_ticks) for q in wanted),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                self._per_order(result)
+        await self._settle(*(self.cancel(c) for c in stale),
+                           *(self.place(symbol, q.side, q.qty_lots, q.price_ticks) for q in wanted))
 
     # -- resolving unknown outcomes and reconciling --
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:
