@@ -9,8 +9,6 @@ explicit ``--reset``; without it the command only reports. Exit codes: 0 done, 1
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -39,12 +37,10 @@ def guards(
             raise _refuse(f"config error: {error.message}") from None
     if not state.is_file():
         raise _refuse(f"no state file at {state} (nothing latched: a bot that never ran there starts clean)")
-    if not _is_state_file(state):
-        raise _refuse(f"{state} is not an mmbot state file (no meta, orders and fills tables); left untouched")
     try:
         store = StateStore(state)
-    except (BotError, sqlite3.DatabaseError) as error:
-        raise _refuse(f"{state} is not an mmbot state file: {error}") from None
+    except BotError as error:  # the store refuses what is not its own file and leaves it untouched
+        raise _refuse(f"{state} is not an mmbot state file: {error.message}") from None
     try:
         latched = store.get_meta(HARD_LATCH_KEY) or ""
         if not latched:
@@ -58,17 +54,6 @@ def guards(
         typer.echo(f"{state}: HARD latch ({latched}) cleared; the next run starts with its guards OK")
     finally:
         store.close()
-
-
-def _is_state_file(path: Path) -> bool:
-    """True when ``path`` is an SQLite file with the state store's tables, checked read-only (opening it as a
-    ``StateStore`` would create them in any SQLite file, e.g. one given by mistake)."""
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError:
-        return False
-    return {"meta", "orders", "fills"} <= names
 
 
 def _refuse(message: str) -> typer.Exit:

@@ -183,10 +183,9 @@ class StateStore:
         try:
             app_id = db.execute("PRAGMA application_id").fetchone()[0]  # reads the header: fails for non-SQLite
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if self.path != ":memory:":
-                db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA synchronous=FULL")  # this connection only: nothing is written to the file
             if not tables:
+                self._use_wal(db)  # a new file: ours to set up
                 with _transaction(db):  # under the write lock: another process may be creating it too
                     if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                         for statement in _SCHEMA.split(";"):
@@ -217,7 +216,16 @@ class StateStore:
                 f"has schema version {version}, {newer} the version {SCHEMA_VERSION} this bot reads; "
                 "upgrade the bot or point execution.state_path at another file"
             )
+        self._use_wal(db)  # only now: the journal mode is written into the file, which must first prove ours
         self._create_indexes(db)
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        if self.path == ":memory:":
+            return
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as error:
+            raise self._invalid(f"cannot switch to WAL journaling: {error}") from error
 
     def _create_indexes(self, db: sqlite3.Connection) -> None:
         try:

@@ -299,9 +299,11 @@ def test_another_applications_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    before = path.read_bytes()
     with pytest.raises(BotError, match="not an mmbot state file") as raised:
         StateStore(path)
     assert raised.value.code is ErrorCode.STATE_INVALID
+    assert path.read_bytes() == before  # refused untouched: not even switched to WAL journaling
 
 
 @pytest.mark.parametrize(("version", "message"), [(str(SCHEMA_VERSION + 1), "newer than"), ("v2", "unreadable")])
