@@ -31,7 +31,7 @@ import asyncio
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TypeVar
@@ -510,13 +510,19 @@ class OrderManager:
     async def cancel_all(self, symbol: str | None = None) -> None:
         await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)])
 
-    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None:
-        """Keep resting orders at a desired (side, price), cancel the others, place what is missing."""
+    async def replace_quotes(
+        self, symbol: str, desired: Sequence[Quote], *, refresh: Collection[ClientOrderId] = ()
+    ) -> None:
+        """Keep resting orders at a desired (side, price), cancel the others, place what is missing.
+
+        An order in ``refresh`` is never kept: it is cancelled and, if its (side, price) is desired, placed anew
+        (a maximum order age)."""
         self._check_accepting()
         wanted = list(desired)
         stale: list[ClientOrderId] = []
         for record in self.open_orders(symbol):
-            match = next((q for q in wanted if q.side is record.side and q.price_ticks == record.price_ticks), None)
+            match = None if record.client_order_id in refresh else next(
+                (q for q in wanted if q.side is record.side and q.price_ticks == record.price_ticks), None)
             if match is not None and record.status in _QUOTING:
                 wanted.remove(match)
             elif record.status in _QUOTING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from bot.core.types import ClientOrderId, Fill, Quote, SymbolInfo
@@ -18,7 +18,9 @@ class OrdersView(Protocol):
 
     def inventory_lots(self, symbol: str) -> int: ...
 
-    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None: ...
+    async def replace_quotes(
+        self, symbol: str, desired: Sequence[Quote], *, refresh: Collection[ClientOrderId] = ()
+    ) -> None: ...
 
     async def cancel_all(self, symbol: str | None = None) -> None: ...
 

@@ -10,7 +10,8 @@ Every ``cycle_interval_s`` (virtual seconds in simulation) a cycle:
    and the last decision is younger than ``idle_requote_s`` - re-quote when something changed, not on every tick;
 4. builds a ``QuoteContext`` (with the decayed signed public-trade flow of ``bot.market.flow.TradeFlow``, fed
    by the trade stream) and lets the strategy decide (pure, timed per stage when a timer is injected);
-5. sends ``replace_quotes`` only when the desired (side, price) set differs from what rests.
+5. sends ``replace_quotes`` only when the desired (side, price) set differs from what rests, or when the strategy
+   asks to re-place resting orders that reached their maximum age (``QuoteContext.refresh``).
 
 Latency components recorded (``QuoterStats.latency``): each pipeline stage's CPU time in microseconds (named
 as the seed audit does: guards, spread, skew, queue, plus the other stage names), ``decision_us`` for the whole
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 from bot.core.errors import BotError
 from bot.core.recorder import NULL_RECORDER
-from bot.core.types import DepthUpdate, Fill, OrderStatus, PublicTrade, Side, SymbolInfo
+from bot.core.types import ClientOrderId, DepthUpdate, Fill, OrderStatus, PublicTrade, Quote, Side, SymbolInfo
 from bot.execution.pnl import PnlTracker
 from bot.execution.state import OrderRecord
 from bot.interfaces import Recorder
@@ -298,8 +299,8 @@ class SymbolQuoter:
             self._quoting = False
         resting = {(r.side, r.price_ticks) for r in open_orders if _resting_limit(r)}
         wanted = {(q.side, q.price_ticks) for q in desired}
-        if wanted != resting or len(open_orders) != len(resting):
-            await self._replace(desired)
+        if wanted != resting or len(open_orders) != len(resting) or ctx.refresh:
+            await self._replace(desired, ctx.refresh)
         self._mid_at_last_quote = mid if desired else None
 
     def _context(
@@ -349,11 +350,11 @@ class SymbolQuoter:
             for cid in [c for c in queue.tracked() if c not in live]:
                 queue.remove(cid)
 
-    async def _replace(self, desired: tuple[object, ...]) -> None:
+    async def _replace(self, desired: tuple[Quote, ...], refresh: tuple[ClientOrderId, ...] = ()) -> None:
         app = self._app
         started = app.clock.monotonic_s()
         try:
-            await app.orders.replace_quotes(self.symbol, desired)  # type: ignore[arg-type]
+            await app.orders.replace_quotes(self.symbol, desired, refresh=refresh)
         except BotError as error:
             self.stats.errors[error.code.value] = self.stats.errors.get(error.code.value, 0) + 1
             return

@@ -56,8 +56,9 @@ class _Baseline:
     def __init__(self, info: SymbolInfo, guard: GuardConfig, size_lots: int, target_inventory_lots: int) -> None:
         self.info = info
         self._guard = GuardStage(guard, target_inventory_lots=target_inventory_lots, base_size_lots=size_lots)
-        # pinned, not the reference's ladder defaults: a change to the reference never moves a baseline
-        ladder = LadderConfig(levels=1, level_size_lots=size_lots, refresh_tolerance_ticks=0)
+        # pinned, not the reference's ladder defaults: a change to the reference never moves a baseline (order age:
+        # Hummingbot's pure market making default, 1800 s)
+        ladder = LadderConfig(levels=1, level_size_lots=size_lots, refresh_tolerance_ticks=0, max_order_age_s=1800.0)
         self._ladder = LadderStage(ladder, info, fallback_spread_bps=1.0)
         self._target = target_inventory_lots
 

@@ -77,6 +77,7 @@ class QuoteContext:
     bid_nudge_ticks: int = 0  # queue-aware: +1 improve, 0 join, -1 back off (applied by the ladder)
     ask_nudge_ticks: int = 0
     desired: tuple[Quote, ...] = ()  # the quotes that should rest; empty: pull everything
+    refresh: tuple[ClientOrderId, ...] = ()  # resting orders to re-place for age, even at a desired price
     halted: bool = False  # a stage stopped the pipeline; desired is then empty
     halt_reasons: tuple[str, ...] = ()
     timings_ns: dict[str, int] = field(default_factory=dict)  # ns per stage, when the pipeline has a timer

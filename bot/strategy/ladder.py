@@ -17,7 +17,9 @@ are capped at the symbol's ``max_qty_lots`` and a size below ``min_qty_lots`` (o
 price <= 0 and any quote below the symbol's min notional are dropped. Order-refresh tolerance: a resting order of
 ours on the same side, within ``refresh_tolerance_ticks`` of a desired price, younger than ``max_order_age_s``
 and still within the caps replaces that desired quote with its own price and qty, so the order manager (which
-keeps a resting order whose (side, price) is desired) keeps it and its queue place. With
+keeps a resting order whose (side, price) is desired) keeps it and its queue place. Maximum order age: every
+resting order at least ``max_order_age_s`` old is listed in ``refresh``, and the order manager cancels and
+re-places it even when its price is exactly a desired one (Hummingbot's ``max_order_age``). With
 ``refresh_tolerance_behind_only`` only an order *behind* the desired price (a lower bid, a higher ask: farther
 from the touch) is kept; one ahead of it is moved back at once, because the flow it is leaning away from is
 about to pick it off. Each resting order is kept at most once and two desired quotes never share a (side, price).
@@ -99,8 +101,11 @@ class LadderStage:
                     if price * size >= min_tick_lots:
                         quotes.append(Quote(side=_SELL, price_ticks=price, qty_lots=size))
                     price += spacing
-        if quotes and ctx.resting:
-            quotes = self._keep_resting(quotes, ctx.resting, bid_cap, ask_floor)
+        if ctx.resting:
+            max_age = self._max_age_s
+            ctx.refresh = tuple(r.client_order_id for r in ctx.resting if r.age_s >= max_age)
+            if quotes:
+                quotes = self._keep_resting(quotes, ctx.resting, bid_cap, ask_floor)
         ctx.desired = tuple(quotes)
         return ctx
 

@@ -97,3 +97,29 @@ def test_metrics_are_sampled_on_the_virtual_clock_into_the_event_log(tmp_path: P
     text = json.dumps(samples[-1])
     for family in ("mmbot_inventory_lots", "mmbot_net_bps", "mmbot_risk_level"):
         assert family in text, family
+
+
+def _bot_order_lifetimes_s(log_path: Path) -> list[float]:
+    """How long each of the bot's orders rested on the venue (NEW to its terminal report), from the event log."""
+    opened: dict[int, int] = {}
+    lifetimes = []
+    for event in read_events(log_path):
+        if event["k"] != "order" or event["a"] != "bot":
+            continue
+        if event["x"] == "NEW":
+            opened[event["id"]] = event["t"]
+        elif event["X"] in ("FILLED", "CANCELED", "EXPIRED", "REJECTED") and event["id"] in opened:
+            lifetimes.append((event["t"] - opened.pop(event["id"])) / 1e6)
+    return lifetimes
+
+
+def test_max_order_age_re_places_orders_even_at_their_desired_price(tmp_path: Path) -> None:
+    def lifetimes(max_age_s: float) -> list[float]:
+        strategy = StrategyConfig.model_validate({"ladder": {"max_order_age_s": max_age_s}})
+        log_path = tmp_path / f"events-{max_age_s}.jsonl"
+        run_sim_session(BotConfig(symbols=("BTCUSDT",), strategy=strategy), seed=5, hours=0.1, timer=None,
+                        market=MarketConfig(symbols=("BTCUSDT",), regime="calm"), log_path=log_path)
+        return _bot_order_lifetimes_s(log_path)
+
+    assert max(lifetimes(1800.0)) > 10.0  # without an age limit to speak of, some quotes rest well past 10 s
+    assert max(lifetimes(3.0)) < 3.0 + 1.0  # one decision (market changes arrive ~10x a second) + a round trip

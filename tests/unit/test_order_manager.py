@@ -345,6 +345,25 @@ def test_replace_quotes_keeps_matching_orders_and_swaps_the_rest(world: SimWorld
     assert om.stats.cancelled == 1
 
 
+def test_replace_quotes_re_places_an_order_listed_for_refresh_at_the_same_price(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"))
+    quotes = [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
+              Quote(side=Side.SELL, price_ticks=10_010, qty_lots=1_000)]
+
+    async def main() -> tuple[set[str], set[str]]:
+        await om.replace_quotes(SYMBOL, quotes)
+        first = {o.client_order_id: o for o in om.open_orders(SYMBOL)}
+        (old_bid,) = [c for c, o in first.items() if o.side is Side.BUY]
+        await om.replace_quotes(SYMBOL, quotes, refresh=[old_bid])
+        return set(first), {o.client_order_id for o in om.open_orders(SYMBOL)}
+
+    before, after = world.run(main())
+    resting = sorted((o.side.value, o.price_ticks) for o in world.engine.open_orders(BOT, SYMBOL))
+    assert resting == [("BUY", 10_000), ("SELL", 10_010)]  # same prices: the bid is a new order
+    assert len(before & after) == 1 and len(after - before) == 1
+    assert (om.stats.placed, om.stats.cancelled) == (3, 1)
+
+
 def test_shutdown_cancels_everything_verifies_and_refuses_new_orders(world: SimWorld) -> None:
     om, _ = make_om(world, StateStore(":memory:"))
 

@@ -163,6 +163,15 @@ def test_an_order_as_old_as_max_order_age_is_not_kept() -> None:
     assert stage.process(ctx(resting=(resting(Side.SELL, 1_000_052, age_s=30.0),))).desired[-1] == ask(1_000_050)
 
 
+def test_orders_as_old_as_max_order_age_are_listed_for_refresh_even_at_the_desired_price() -> None:
+    stage = ladder(max_order_age_s=30.0)
+    old_bid, young_ask = resting(Side.BUY, 999_950, age_s=30.0), resting(Side.SELL, 1_000_050, age_s=29.9)
+    out = stage.process(ctx(resting=(old_bid, young_ask)))
+    assert out.desired == (bid(999_950), ask(1_000_050, qty=40))  # the old bid is not kept; the young ask is
+    assert out.refresh == (old_bid.client_order_id,)
+    assert ladder(max_order_age_s=30.0).process(ctx(resting=(young_ask,))).refresh == ()
+
+
 def test_a_resting_order_on_the_wrong_side_of_mid_is_not_kept() -> None:
     out = ladder(refresh_tolerance_ticks=100).process(
         ctx(spread_bps=0.02, resting=(resting(Side.BUY, 1_000_000),)))  # desired bid 999,999; mid 1,000,000
