@@ -195,7 +195,8 @@ class LadderConfig(_Frozen):
         default=0.0, ge=0, description="After a fill on a side, place no new order on that side for this long."
     )
     max_order_age_s: float = Field(
-        default=30.0, gt=0, description="An order at least this old is cancelled and placed anew, even at its desired price."
+        default=30.0, gt=0,
+        description="An order at least this old is cancelled and placed anew, even at its desired price.",
     )
 
 
