@@ -12,23 +12,37 @@ It is a context variable, so it follows the sending task through every ``await``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from types import TracebackType
 
 __all__ = ["check_before_send", "send_check"]
 
 _CHECK: ContextVar[Callable[[], None] | None] = ContextVar("mmbot_send_check", default=None)
 
 
-@contextmanager
-def send_check(check: Callable[[], None] | None) -> Iterator[None]:
-    """Run ``check`` before every write this task sends inside the block (``None``: no check)."""
-    token = _CHECK.set(check)
-    try:
-        yield
-    finally:
-        _CHECK.reset(token)
+class send_check:  # lower case: used like the function it replaced, ``with send_check(check):``
+    """Run ``check`` before every write this task sends inside the block (``None``: no check).
+
+    A small class rather than ``@contextmanager``: one is entered for every order sent, and a generator-based
+    context manager costs several times as much.
+    """
+
+    __slots__ = ("_check", "_token")
+
+    def __init__(self, check: Callable[[], None] | None) -> None:
+        self._check = check
+        self._token: Token[Callable[[], None] | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _CHECK.set(self._check)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            _CHECK.reset(self._token)
+            self._token = None
 
 
 def check_before_send() -> None:

@@ -54,6 +54,7 @@ class MemoryStateStore:
         self._positions: dict[str, int] = {}
         self._last_trade: dict[str, int] = {}
         self._closed = False
+        self._checked_prefix: str | None = None  # the last prefix that passed ``PREFIX_PATTERN``
 
     def _check_open(self) -> None:
         if self._closed:
@@ -75,8 +76,10 @@ class MemoryStateStore:
 
     def next_client_order_id(self, prefix: str) -> ClientOrderId:
         """``f"{prefix}-{n}"`` with n from the store's counter (see ``StateStore.next_client_order_id``)."""
-        if PREFIX_PATTERN.fullmatch(prefix) is None:
-            raise BotError(ErrorCode.CONFIG_INVALID, f"client order id prefix {prefix!r} must be [A-Za-z0-9_-]+")
+        if prefix != self._checked_prefix:  # a bot uses one prefix: checked once, not on every order
+            if PREFIX_PATTERN.fullmatch(prefix) is None:
+                raise BotError(ErrorCode.CONFIG_INVALID, f"client order id prefix {prefix!r} must be [A-Za-z0-9_-]+")
+            self._checked_prefix = prefix
         self._check_open()
         cid = f"{prefix}-{self._seq + 1}"
         if len(cid) > MAX_CLIENT_ORDER_ID_LEN:

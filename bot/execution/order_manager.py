@@ -334,10 +334,10 @@ class OrderManager:
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
-                    self._save(replace(self._get(cid), status=OrderStatus.UNKNOWN, updated_ms=self._now_ms()))
+                    self._save(self._get(cid).with_status(OrderStatus.UNKNOWN, self._now_ms()))
                     await self._resolve(cid)
                     return self._get(cid)
-                self._save(replace(self._get(cid), status=OrderStatus.REJECTED, updated_ms=self._now_ms()))
+                self._save(self._get(cid).with_status(OrderStatus.REJECTED, self._now_ms()))
                 self.stats.rejected += 1
                 raise
             finally:
@@ -400,7 +400,7 @@ class OrderManager:
             return record
         before = record.status
         if before in _QUOTING:
-            self._save(replace(record, status=OrderStatus.PENDING_CANCEL, updated_ms=self._now_ms()))
+            self._save(record.with_status(OrderStatus.PENDING_CANCEL, self._now_ms()))
         async with self._slots:
             self._in_flight += 1
             self._sending.add(client_order_id)
@@ -412,7 +412,7 @@ class OrderManager:
                     return self._get(client_order_id)
                 current = self._get(client_order_id)
                 if current.status is OrderStatus.PENDING_CANCEL:
-                    self._save(replace(current, status=before, updated_ms=self._now_ms()))
+                    self._save(current.with_status(before, self._now_ms()))
                 raise
             finally:
                 self._in_flight -= 1
@@ -445,7 +445,7 @@ class OrderManager:
                 self.stats.risk_rejected += 1
                 raise
         now = self._now_ms()
-        self._save(replace(old, status=OrderStatus.PENDING_CANCEL, updated_ms=now))
+        self._save(old.with_status(OrderStatus.PENDING_CANCEL, now))
         self._save(OrderRecord(
             client_order_id=new.client_order_id, symbol=new.symbol, side=new.side, type=new.type,
             price_ticks=price_ticks, qty_lots=new.qty_lots, status=OrderStatus.PENDING_NEW, created_ms=now,
@@ -463,7 +463,7 @@ class OrderManager:
                     )
             except BotError as error:
                 if not error.outcome_unknown:
-                    self._save(replace(self._get(client_order_id), status=old.status, updated_ms=self._now_ms()))
+                    self._save(self._get(client_order_id).with_status(old.status, self._now_ms()))
                     self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED))
                     raise
                 self.stats.unknown_outcomes += 1
@@ -480,8 +480,7 @@ class OrderManager:
         else:
             if isinstance(outcome.new, BotError):
                 self.stats.rejected += 1
-            self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED,
-                               updated_ms=self._now_ms()))
+            self._save(self._get(new.client_order_id).with_status(OrderStatus.REJECTED, self._now_ms()))
         return self._get(client_order_id), self._get(new.client_order_id)
 
     async def _settle_cancel_half(
@@ -495,7 +494,7 @@ class OrderManager:
         else:
             current = self._get(client_order_id)
             if current.status is OrderStatus.PENDING_CANCEL:
-                self._save(replace(current, status=before, updated_ms=self._now_ms()))
+                self._save(current.with_status(before, self._now_ms()))
 
     async def cancel_many(self, client_order_ids: Iterable[ClientOrderId]) -> None:
         await self._settle(*(self.cancel(c) for c in client_order_ids))

@@ -113,6 +113,15 @@ class OrderRecord:
         if negative:
             raise ValueError(f"order {self.client_order_id}: negative {negative}")
 
+    def with_status(self, status: OrderStatus, updated_ms: int) -> OrderRecord:
+        """This record with ``status``, updated at ``updated_ms`` (``dataclasses.replace`` costs twice as much)."""
+        return OrderRecord(
+            client_order_id=self.client_order_id, symbol=self.symbol, side=self.side, type=self.type,
+            price_ticks=self.price_ticks, qty_lots=self.qty_lots, status=status, venue_order_id=self.venue_order_id,
+            filled_lots=self.filled_lots, cum_quote_atoms=self.cum_quote_atoms, created_ms=self.created_ms,
+            updated_ms=updated_ms, unknown_queries=self.unknown_queries,
+        )
+
 
 class OrderStore(Protocol):
     """What the execution layer needs of durable state: ``StateStore`` (SQLite, a file survives the process) and

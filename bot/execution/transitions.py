@@ -34,13 +34,11 @@ def merge(record: OrderRecord, report: VenueOrder, now_ms: int) -> OrderRecord:
         status = OrderStatus.PARTIALLY_FILLED
     else:
         status = OrderStatus.NEW
-    return replace(
-        record,
-        status=status,
+    return OrderRecord(  # built field by field: ``dataclasses.replace`` costs twice as much on this hot path
+        client_order_id=record.client_order_id, symbol=record.symbol, side=record.side, type=record.type,
+        price_ticks=record.price_ticks, qty_lots=record.qty_lots, status=status,
         venue_order_id=report.order_id if record.venue_order_id is None else record.venue_order_id,
-        filled_lots=filled,
-        cum_quote_atoms=quote,
-        updated_ms=now_ms,
+        filled_lots=filled, cum_quote_atoms=quote, created_ms=record.created_ms, updated_ms=now_ms,
         unknown_queries=0,
     )
 

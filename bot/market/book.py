@@ -52,15 +52,17 @@ class _Side:
         self._best = None
 
     def set(self, price: int, qty: int) -> None:
-        self._best = None
+        keys = self._keys
         key = self._sign * price
+        if not keys or key <= keys[0]:
+            self._best = None  # the best level may change (a level behind it cannot change it)
         if qty > 0:
             if price not in self._qty:
-                self._keys.insert(bisect_left(self._keys, key), key)
+                keys.insert(bisect_left(keys, key), key)
             self._qty[price] = qty
         elif price in self._qty:
             del self._qty[price]
-            del self._keys[bisect_left(self._keys, key)]
+            del keys[bisect_left(keys, key)]
 
     def best(self) -> BookLevel | None:
         best = self._best
@@ -68,6 +70,10 @@ class _Side:
             price = self._sign * self._keys[0]
             best = self._best = BookLevel(price, self._qty[price])
         return best
+
+    def best_price(self) -> int | None:
+        keys = self._keys
+        return self._sign * keys[0] if keys else None
 
     def top(self, n: int) -> list[BookLevel]:
         return [BookLevel(self._sign * k, self._qty[self._sign * k]) for k in self._keys[:n]]
@@ -199,14 +205,14 @@ class LocalBook:
 
     def mid_ticks(self) -> float | None:
         """(best bid + best ask) / 2 in ticks; None if a side is empty."""
-        bid, ask = self.best_bid(), self.best_ask()
-        if bid is None or ask is None:
-            return None
-        return (bid.price_ticks + ask.price_ticks) / 2
+        self._require_synced()
+        bid, ask = self._bids.best_price(), self._asks.best_price()
+        return None if bid is None or ask is None else (bid + ask) / 2
 
     def spread_ticks(self) -> int | None:
-        bid, ask = self.best_bid(), self.best_ask()
-        return None if bid is None or ask is None else ask.price_ticks - bid.price_ticks
+        self._require_synced()
+        bid, ask = self._bids.best_price(), self._asks.best_price()
+        return None if bid is None or ask is None else ask - bid
 
     def levels(self, side: Side, n: int) -> list[BookLevel]:
         """The best ``n`` levels of ``side`` (BUY = bids), best first."""
@@ -229,8 +235,8 @@ class LocalBook:
 
     # -- internals --
     def _crossed(self) -> bool:
-        bid, ask = self._bids.best(), self._asks.best()
-        return bid is not None and ask is not None and bid.price_ticks >= ask.price_ticks
+        bid, ask = self._bids.best_price(), self._asks.best_price()
+        return bid is not None and ask is not None and bid >= ask
 
     def _corrupt(self) -> None:
         self._crossings += 1

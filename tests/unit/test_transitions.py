@@ -64,3 +64,20 @@ def test_unknown_answers_make_an_order_lost_then_expired() -> None:
     twice = mark_unknown_query(once, lost_after=2, expire_after_ms=1000, now_ms=20)
     assert twice.status is OrderStatus.LOST
     assert mark_unknown_query(twice, lost_after=2, expire_after_ms=1000, now_ms=1000).status is OrderStatus.EXPIRED
+
+
+def test_with_status_keeps_every_other_field_as_replace_would() -> None:
+    from dataclasses import fields, replace
+
+    record = OrderRecord(client_order_id=ClientOrderId("mmb-7"), symbol="BTCUSDT", side=Side.SELL,
+                         type=OrderType.LIMIT_MAKER, price_ticks=101, qty_lots=9, status=OrderStatus.NEW,
+                         venue_order_id=VenueOrderId(77), filled_lots=3, cum_quote_atoms=303, created_ms=5,
+                         updated_ms=6, unknown_queries=2)
+    assert record.with_status(OrderStatus.PENDING_CANCEL, 8) == replace(
+        record, status=OrderStatus.PENDING_CANCEL, updated_ms=8)
+    merged = merge(record, report(OrderStatus.PARTIALLY_FILLED, 4), 9)
+    assert merged == replace(record, filled_lots=4, cum_quote_atoms=400, updated_ms=9, unknown_queries=0,
+                             status=OrderStatus.PARTIALLY_FILLED)
+    # every field is set from a non-default value above, so a field added later and not copied fails here
+    defaults = {f.name: f.default for f in fields(OrderRecord)}
+    assert all(getattr(record, name) != default for name, default in defaults.items())
