@@ -54,6 +54,18 @@ class EventLog:
         if len(pending) >= _BATCH_LINES:
             self.flush()
 
+    def append(self, record: dict[str, Any]) -> None:
+        """Append one record built whole: ``{"t": t_us, "k": kind, ...fields}`` (what ``record`` writes; the
+        venue's hot paths build it in one dict instead of two)."""
+        pending = self._pending
+        pending.append(orjson.dumps(record))
+        counts = self._counts
+        kind = record["k"]
+        counts[kind] = counts.get(kind, 0) + 1
+        self.records += 1
+        if len(pending) >= _BATCH_LINES:
+            self.flush()
+
     def flush(self) -> None:
         """Hand pending lines to the hash and the file (the file's own buffer may still hold them)."""
         pending = self._pending

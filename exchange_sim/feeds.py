@@ -104,23 +104,21 @@ class Subscription(Generic[T]):
 
     def publish(self, message: T) -> None:
         """Send ``message``; it reaches the client after the connection's delay, in publish order."""
-        if self.closed:
-            return
-        if self.intercept is not None:
+        if self.intercept is None:
+            self.enqueue(message)  # does nothing once closed
+        elif not self.closed:
             self.intercept(self, message)
-            return
-        self.enqueue(message)
 
     def enqueue(self, message: T) -> None:
         """Send ``message`` past any interceptor (what ``publish`` does when no fault injector is installed)."""
         if self.closed:
             return
-        now = self._loop.time()
-        when = max(now + self._delay_s(), self._last_delivery)
+        loop = self._loop
+        when = max(loop.time() + self._delay_s(), self._last_delivery)
         self._last_delivery = when
         self._in_flight.append((when, message))
         if self._timer is None:
-            self._timer = self._loop.call_at(when, self._deliver_due)
+            self._timer = loop.call_at(when, self._deliver_due)
 
     def enqueue_burst(self, message: T, count: int) -> None:
         """Send ``count`` copies of ``message`` that arrive together (a flood; ``enqueue`` semantics otherwise)."""
@@ -135,26 +133,30 @@ class Subscription(Generic[T]):
 
     def _deliver_due(self) -> None:
         self._timer = None
-        now = self._loop.time()
+        loop = self._loop
+        now = loop.time()
         in_flight = self._in_flight
+        ready = self._ready
         while in_flight and in_flight[0][0] <= now:
-            if not self._push(in_flight.popleft()[1]):
+            message = in_flight.popleft()[1]
+            if len(ready) >= self._maxsize and not self._make_room():
                 return
+            ready.append(message)
+            self.delivered += 1
         if in_flight:
-            self._timer = self._loop.call_at(in_flight[0][0], self._deliver_due)
-        if self._waiter is not None and not self._waiter.done() and self._ready:
-            self._waiter.set_result(None)
+            self._timer = loop.call_at(in_flight[0][0], self._deliver_due)
+        waiter = self._waiter
+        if waiter is not None and ready and not waiter.done():
+            waiter.set_result(None)
 
-    def _push(self, message: T) -> bool:
-        if len(self._ready) >= self._maxsize:
-            if self._lossless:
-                self.error = SubscriptionOverflow(f"subscription buffer full ({self._maxsize} messages)")
-                self.close()
-                return False
-            self._ready.popleft()
-            self.dropped += 1
-        self._ready.append(message)
-        self.delivered += 1
+    def _make_room(self) -> bool:
+        """The client's buffer is full: drop its oldest message, or close a lossless stream (False)."""
+        if self._lossless:
+            self.error = SubscriptionOverflow(f"subscription buffer full ({self._maxsize} messages)")
+            self.close()
+            return False
+        self._ready.popleft()
+        self.dropped += 1
         return True
 
     def get_nowait(self) -> T | None:

@@ -34,11 +34,16 @@ class LatencyConfig(BaseModel):
 class LatencyModel:
     """Draws delays for one connection."""
 
-    __slots__ = ("_rng", "config")
+    __slots__ = ("_feed", "_request", "_rng", "_spike_ms", "_spike_probability", "config")
 
     def __init__(self, config: LatencyConfig, rng: random.Random) -> None:
         self.config = config
         self._rng = rng
+        # the config's numbers, read once (a draw per feed message and per request leg)
+        self._request = (config.request_floor_ms, config.request_median_ms, config.request_sigma)
+        self._feed = (config.feed_floor_ms, config.feed_median_ms, config.feed_sigma)
+        self._spike_probability = config.spike_probability
+        self._spike_ms = config.spike_ms
 
     @classmethod
     def for_connection(cls, config: LatencyConfig, seed: int, name: str) -> LatencyModel:
@@ -49,17 +54,14 @@ class LatencyModel:
         delay = floor_ms
         if median_ms > 0:
             delay += median_ms * math.exp(sigma * rng.gauss(0.0, 1.0)) if sigma > 0 else median_ms
-        cfg = self.config
-        if cfg.spike_probability and rng.random() < cfg.spike_probability:
-            delay += rng.random() * cfg.spike_ms
+        if self._spike_probability and rng.random() < self._spike_probability:
+            delay += rng.random() * self._spike_ms
         return delay
 
     def request_s(self) -> float:
         """One-way delay of a request or of its response, in seconds."""
-        c = self.config
-        return self._draw_ms(c.request_floor_ms, c.request_median_ms, c.request_sigma) / 1000.0
+        return self._draw_ms(*self._request) / 1000.0
 
     def feed_s(self) -> float:
         """Delay of one feed message, in seconds."""
-        c = self.config
-        return self._draw_ms(c.feed_floor_ms, c.feed_median_ms, c.feed_sigma) / 1000.0
+        return self._draw_ms(*self._feed) / 1000.0

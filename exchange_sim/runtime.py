@@ -439,8 +439,10 @@ class SimRuntime:
         return float(self.env.now)
 
     def now_us(self) -> int:
-        """Simulated time in integer microseconds (for logs and timestamps)."""
-        return round(self.env.now * 1e6)
+        """Simulated time in integer microseconds (for logs and timestamps; read from ``_now`` behind simpy's
+        ``now`` property, like ``VirtualTimeLoop.time``: several calls per venue event)."""
+        now: float = self.env._now
+        return round(now * 1e6)
 
     def run(self, main: Coroutine[Any, Any, T], *, until: float | None = None) -> T:
         """Run ``main`` to completion on the loop and return its result (``asyncio.Runner.run`` semantics).

@@ -22,7 +22,7 @@ All times come from the runtime's virtual clock; nothing here reads the wall clo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -49,12 +49,17 @@ from exchange_sim.engine.types import (
 from exchange_sim.eventlog import EventLog
 from exchange_sim.feeds import AccountUpdate, DepthDiff, DepthSnapshot, ExecutionReport, Subscription
 from exchange_sim.latency import LatencyConfig, LatencyModel
+from exchange_sim.ticker import Ticker
 
 if TYPE_CHECKING:
     from exchange_sim.faults.hooks import VenueFaults
 
 R = TypeVar("R")
 UserEvent = ExecutionReport | AccountUpdate
+
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_BUY = Side.BUY
 
 
 class VenueRuntime(Protocol):
@@ -106,7 +111,8 @@ class SimVenue:
         self._trade_subs: dict[str, list[Subscription[Trade]]] = {}
         self._user_subs: dict[AccountId, list[Subscription[UserEvent]]] = {}
         self._pending: dict[str, _PendingDepth] = {}
-        self._flusher: simpy.Process | None = None
+        self._flusher = Ticker(runtime.env, self._flush_depth)
+        self._flushing = False  # the flusher runs (a depth interval is pending)
         self._connections = 0
         self.faults: VenueFaults | None = None  # set by a fault injector's ``install``; None: no faults
 
@@ -142,50 +148,46 @@ class SimVenue:
         return frozenset(self._tracked)
 
     # -- EngineListener --
+    # Records are built whole for ``EventLog.append`` (one dict each). Enum members go in as themselves: they are
+    # ``StrEnum``s, which orjson writes as their string value (the same bytes as ``.value``, without the slow
+    # enum property read).
     def on_execution(self, order: Order, exec_type: ExecType, trade: Trade | None, reason: str) -> None:
         if order.account not in self._tracked:
             return
-        self.log.record(
-            self.runtime.now_us(),
-            "order",
-            {
-                "a": order.account, "s": order.symbol, "id": order.order_id, "c": order.client_order_id,
-                "x": exec_type.value, "X": order.status.value, "S": order.side.value, "o": order.type.value,
-                "p": order.price_ticks, "q": order.orig_qty_lots, "z": order.executed_qty_lots,
-                "Z": order.cum_quote_atoms, "tid": trade.trade_id if trade is not None else None, "r": reason,
-            },
-        )
+        now = self.runtime.now_us()
+        self.log.append({
+            "t": now, "k": "order",
+            "a": order.account, "s": order.symbol, "id": order.order_id, "c": order.client_order_id,
+            "x": exec_type, "X": order.status, "S": order.side, "o": order.type,
+            "p": order.price_ticks, "q": order.orig_qty_lots, "z": order.executed_qty_lots,
+            "Z": order.cum_quote_atoms, "tid": trade.trade_id if trade is not None else None, "r": reason,
+        })
         subs = self._user_subs.get(order.account)
         if subs:
-            report = ExecutionReport(self.runtime.now_us(), order, exec_type, trade, reason)
+            report = ExecutionReport(now, order, exec_type, trade, reason)
             for sub in subs:
                 sub.publish(report)
 
     def on_book_level(self, symbol: str, side: Side, price_ticks: int, level_qty_lots: int, update_id: int) -> None:
-        self.log.record(
-            self.runtime.now_us(), "book", {"s": symbol, "S": side.value, "p": price_ticks, "q": level_qty_lots,
-                                            "u": update_id}
-        )
+        self.log.append({"t": self.runtime.now_us(), "k": "book", "s": symbol, "S": side, "p": price_ticks,
+                         "q": level_qty_lots, "u": update_id})
         pending = self._pending.get(symbol)
         if pending is None:
             return
         if not pending.first_update_id:
             pending.first_update_id = update_id
         pending.last_update_id = update_id
-        (pending.bids if side is Side.BUY else pending.asks)[price_ticks] = level_qty_lots
+        (pending.bids if side is _BUY else pending.asks)[price_ticks] = level_qty_lots
 
     def on_trade(self, trade: Trade) -> None:
         self.trades += 1
-        self.log.record(
-            trade.time_us,
-            "trade",
-            {
-                "s": trade.symbol, "id": trade.trade_id, "p": trade.price_ticks, "q": trade.qty_lots,
-                "S": trade.taker_side.value, "mo": trade.maker_order_id, "to": trade.taker_order_id,
-                "ma": trade.maker_account, "ta": trade.taker_account, "mf": trade.maker_fee_atoms,
-                "tf": trade.taker_fee_atoms,
-            },
-        )
+        self.log.append({
+            "t": trade.time_us, "k": "trade",
+            "s": trade.symbol, "id": trade.trade_id, "p": trade.price_ticks, "q": trade.qty_lots,
+            "S": trade.taker_side, "mo": trade.maker_order_id, "to": trade.taker_order_id,
+            "ma": trade.maker_account, "ta": trade.taker_account, "mf": trade.maker_fee_atoms,
+            "tf": trade.taker_fee_atoms,
+        })
         for sub in self._trade_subs.get(trade.symbol, ()):
             sub.publish(trade)
 
@@ -193,9 +195,12 @@ class SimVenue:
         if account not in self._tracked:
             return
         now = self.runtime.now_us()
-        self.log.record(now, "balance", {"a": account, "A": asset, "f": free_atoms, "l": locked_atoms})
-        for sub in self._user_subs.get(account, ()):
-            sub.publish(AccountUpdate(now, account, asset, free_atoms, locked_atoms))
+        self.log.append({"t": now, "k": "balance", "a": account, "A": asset, "f": free_atoms, "l": locked_atoms})
+        subs = self._user_subs.get(account)
+        if subs:
+            update = AccountUpdate(now, account, asset, free_atoms, locked_atoms)
+            for sub in subs:
+                sub.publish(update)
 
     # -- feeds --
     def subscribe_depth(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[DepthDiff]:
@@ -210,8 +215,9 @@ class SimVenue:
         if self.faults is not None:
             self.faults.on_subscribe("ws", symbol, sub)
         self._pending.setdefault(symbol, _PendingDepth())
-        if self._flusher is None or not self._flusher.is_alive:
-            self._flusher = self.runtime.env.process(self._flush_depth())
+        if not self._flushing:
+            self._flushing = True
+            self._flusher.start(self._flush_next)
         return sub
 
     def subscribe_trades(self, symbol: str, delay_s: Callable[[], float], maxsize: int) -> Subscription[Trade]:
@@ -239,40 +245,48 @@ class SimVenue:
             self.faults.on_subscribe("user", None, sub)
         return sub
 
-    def _flush_depth(self) -> Generator[simpy.Event, Any, None]:
-        """Every depth interval, publish each symbol's changed levels as one diff (Binance depth@100ms)."""
-        env = self.runtime.env
-        while any(self._depth_subs.values()):
-            yield env.timeout(self.depth_interval_s)
-            now = self.runtime.now_us()
-            for symbol in sorted(self._pending):
-                pending = self._pending[symbol]
-                subs = self._depth_subs.get(symbol)
-                if not subs:
-                    del self._pending[symbol]
-                    continue
-                if not pending.first_update_id:
-                    continue
-                diff = DepthDiff(
-                    symbol, now, pending.first_update_id, pending.last_update_id,
-                    tuple(sorted(pending.bids.items(), reverse=True)), tuple(sorted(pending.asks.items())),
-                )
-                self._pending[symbol] = _PendingDepth()
-                for sub in subs:
-                    sub.publish(diff)
-        self._flusher = None
+    def _flush_next(self, _event: object = None) -> None:
+        """Wait one depth interval while any depth subscription is open, else stop the flusher."""
+        if any(self._depth_subs.values()):
+            self._flusher.schedule(self.depth_interval_s)
+        else:
+            self._flushing = False
+
+    def _flush_depth(self, _event: object) -> None:
+        """Every depth interval, publish each symbol's changed levels as one diff (Binance depth@100ms).
+
+        The flusher is a ``Ticker`` (a simpy process without a generator): ``_flush_next`` is its loop
+        condition and wait."""
+        now = self.runtime.now_us()
+        pending_by_symbol = self._pending
+        for symbol in sorted(pending_by_symbol):
+            pending = pending_by_symbol[symbol]
+            subs = self._depth_subs.get(symbol)
+            if not subs:
+                del pending_by_symbol[symbol]
+                continue
+            if not pending.first_update_id:
+                continue
+            diff = DepthDiff(
+                symbol, now, pending.first_update_id, pending.last_update_id,
+                tuple(sorted(pending.bids.items(), reverse=True)), tuple(sorted(pending.asks.items())),
+            )
+            pending.first_update_id = pending.last_update_id = 0  # reused for the next interval
+            pending.bids.clear()
+            pending.asks.clear()
+            for sub in subs:
+                sub.publish(diff)
+        self._flush_next()
 
     # -- request path --
     def record_request(self, account: AccountId, op: str, fields: dict[str, Any]) -> None:
-        self.log.record(self.runtime.now_us(), "request", {"a": account, "op": op, **fields})
+        self.log.append({"t": self.runtime.now_us(), "k": "request", "a": account, "op": op, **fields})
 
     def record_reject(self, account: AccountId, op: str, error: EngineError, fields: dict[str, Any],
                       *, t_us: int | None = None) -> None:
         """Log a rejected request, at ``t_us`` (when it was answered; default now)."""
-        self.log.record(
-            self.runtime.now_us() if t_us is None else t_us, "reject",
-            {"a": account, "op": op, "code": int(error.code), "m": error.msg, **fields},
-        )
+        self.log.append({"t": self.runtime.now_us() if t_us is None else t_us, "k": "reject",
+                         "a": account, "op": op, "code": int(error.code), "m": error.msg, **fields})
 
 
 def _settle(answer: asyncio.Future[R], result: R | None, error: BaseException | None) -> None:
@@ -303,20 +317,22 @@ class VenueClient:
         self.timestamp_offset_us = 0
         self.recv_window_ms = 5_000
 
-    async def _call(self, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
-        """Send a request: one-way delay, execute at arrival, one-way delay back; errors raise after the delay.
+    def _call(self, op: str, fields: dict[str, Any], action: Callable[[], R]) -> Awaitable[R]:
+        """Send a request (at once); await the result to get the answer: one-way delay, execute at arrival,
+        one-way delay back; errors raise after the delay.
 
         Without faults both legs are loop timers and the caller waits on one future (one suspension, not two
-        sleeps); cancelling the caller before the request arrives means it never arrives, as with a sleep.
+        sleeps, and no coroutine of its own); cancelling the caller before the request arrives means it never
+        arrives, as with a sleep.
         """
         self.requests += 1
         venue = self.venue
         if venue.faults is not None:
-            return await venue.faults.call(self, op, fields, action)
+            return venue.faults.call(self, op, fields, action)
         loop = venue.runtime.loop
         answer: asyncio.Future[R] = loop.create_future()
         loop.call_at(loop.time() + self.latency.request_s(), self._arrive, answer, op, fields, action)
-        return await answer
+        return answer
 
     def _arrive(self, answer: asyncio.Future[R], op: str, fields: dict[str, Any], action: Callable[[], R]) -> None:
         """The request reaches the venue: execute it and send the answer (or the error) back after a delay."""

@@ -19,6 +19,10 @@ from collections.abc import Iterator
 
 from exchange_sim.engine.types import Order, OrderId, Side
 
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_BUY = Side.BUY
+
 
 class BookError(RuntimeError):
     """An illegal book operation: the engine's bookkeeping is wrong."""
@@ -115,7 +119,7 @@ class OrderBook:
         lots = order.orig_qty_lots - order.executed_qty_lots
         if price is None or lots <= 0:
             raise BookError(f"order {order.order_id} cannot rest: price={price} remaining={lots}")
-        level = (self._bids if order.side is Side.BUY else self._asks).level_at(price)
+        level = (self._bids if order.side is _BUY else self._asks).level_at(price)
         level.orders[order.order_id] = order
         level.qty_lots += lots
         self._orders[order.order_id] = order
@@ -126,7 +130,7 @@ class OrderBook:
         """Take ``order`` off the book with its remaining lots; returns the level's new total (0 = gone)."""
         if self._orders.pop(order.order_id, None) is None:
             raise BookError(f"order {order.order_id} is not resting on {self.symbol}")
-        side = self._bids if order.side is Side.BUY else self._asks
+        side = self._bids if order.side is _BUY else self._asks
         level = side.levels[order.price_ticks]  # type: ignore[index]  # a resting order has a price
         del level.orders[order.order_id]
         level.qty_lots -= order.orig_qty_lots - order.executed_qty_lots
@@ -143,7 +147,7 @@ class OrderBook:
     def reduce(self, order: Order, lots: int) -> int:
         """A resting order traded ``lots`` (already counted in its ``executed_qty_lots``); drops it from the
         book if nothing remains. Returns the level's new total (0 = level gone)."""
-        side = self._bids if order.side is Side.BUY else self._asks
+        side = self._bids if order.side is _BUY else self._asks
         level = side.levels[order.price_ticks]  # type: ignore[index]  # a resting order has a price
         level.qty_lots -= lots
         if level.qty_lots < 0:
@@ -170,12 +174,12 @@ class OrderBook:
 
     def best_level(self, side: Side) -> Level | None:
         """The best level of ``side`` (highest bid / lowest ask), or None if that side is empty."""
-        ordered = self._bids.ordered if side is Side.BUY else self._asks.ordered
+        ordered = self._bids.ordered if side is _BUY else self._asks.ordered
         return ordered[-1] if ordered else None
 
     def would_cross(self, side: Side, limit_ticks: int | None) -> bool:
         """True if an incoming ``side`` order limited to ``limit_ticks`` (None: market) meets the opposite best."""
-        if side is Side.BUY:
+        if side is _BUY:
             asks = self._asks.ordered
             return bool(asks) and (limit_ticks is None or asks[-1].price_ticks <= limit_ticks)
         bids = self._bids.ordered
@@ -197,16 +201,16 @@ class OrderBook:
 
     def level_qty(self, side: Side, price_ticks: int) -> int:
         """Total resting lots at ``price_ticks`` on ``side`` (0 if no such level)."""
-        level = (self._bids if side is Side.BUY else self._asks).levels.get(price_ticks)
+        level = (self._bids if side is _BUY else self._asks).levels.get(price_ticks)
         return 0 if level is None else level.qty_lots
 
     def levels(self, side: Side) -> Iterator[Level]:
         """Levels of ``side`` best first. Do not mutate the book while iterating."""
-        return reversed((self._bids if side is Side.BUY else self._asks).ordered)
+        return reversed((self._bids if side is _BUY else self._asks).ordered)
 
     def orders_at(self, side: Side, price_ticks: int) -> list[Order]:
         """Resting orders at one level in priority order (a copy)."""
-        level = (self._bids if side is Side.BUY else self._asks).levels.get(price_ticks)
+        level = (self._bids if side is _BUY else self._asks).levels.get(price_ticks)
         return [] if level is None else list(level.orders.values())
 
     def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -26,10 +26,10 @@ from exchange_sim.engine.listener import EngineListener
 from exchange_sim.engine.types import (
     AccountId,
     ExecType,
+    NewOrder,
     Order,
     OrderStatus,
     OrderType,
-    PlaceRequest,
     Side,
     StpMode,
     SymbolSpec,
@@ -51,6 +51,22 @@ class Stop(IntEnum):
     QUOTE = 3  # the quote budget does not buy one more lot
 
 
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_BUY = Side.BUY
+_SELL = Side.SELL
+_MARKET = OrderType.MARKET
+_FOK = TimeInForce.FOK
+_STP_NONE = StpMode.NONE
+_FILLED = OrderStatus.FILLED
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_X_TRADE_PREVENTION = ExecType.TRADE_PREVENTION
+_X_TRADE = ExecType.TRADE
+_STOP_BOOK = Stop.BOOK
+_STOP_DONE = Stop.DONE
+_STOP_QUOTE = Stop.QUOTE
+
+
 def walk(
     book: OrderBook,
     side: Side,
@@ -65,12 +81,12 @@ def walk(
     """Dry run: the lots and quote atoms a taker would fill, and why it would stop. Changes nothing."""
     remaining = UNLIMITED_LOTS if qty_lots is None else qty_lots
     lots = quote = 0
-    is_buy = side is Side.BUY
-    stp = stp_mode is not StpMode.NONE
+    is_buy = side is _BUY
+    stp = stp_mode is not _STP_NONE
     for level in book.levels(side.opposite):
         price = level.price_ticks
         if limit_ticks is not None and (price > limit_ticks if is_buy else price < limit_ticks):
-            return lots, quote, Stop.BOOK
+            return lots, quote, _STOP_BOOK
         lot_cost = price * quote_atoms_per_tick_lot
         for maker in level.orders.values():
             if stp and maker.account == account:
@@ -82,36 +98,36 @@ def walk(
             if quote_atoms is not None:
                 fit = (quote_atoms - quote) // lot_cost
                 if fit == 0:
-                    return lots, quote, Stop.QUOTE
+                    return lots, quote, _STOP_QUOTE
                 n = min(n, fit)
             lots += n
             quote += n * lot_cost
             remaining -= n
             if remaining == 0:
-                return lots, quote, Stop.DONE
+                return lots, quote, _STOP_DONE
             if n == fit:
-                return lots, quote, Stop.QUOTE
-    return lots, quote, Stop.BOOK
+                return lots, quote, _STOP_QUOTE
+    return lots, quote, _STOP_BOOK
 
 
 def locked_by(order: Order, spec: SymbolSpec) -> tuple[str, int]:
     """The asset and atoms a resting LIMIT order keeps locked for its remaining quantity."""
     remaining = order.orig_qty_lots - order.executed_qty_lots
-    if order.side is Side.BUY:
+    if order.side is _BUY:
         assert order.price_ticks is not None
         return spec.quote_asset, order.price_ticks * remaining * spec.quote_atoms_per_tick_lot
     return spec.base_asset, remaining * spec.base_atoms_per_lot
 
 
-def plan_reserve(req: PlaceRequest, spec: SymbolSpec, book: OrderBook) -> tuple[str, int, int | None, bool]:
+def plan_reserve(req: NewOrder, spec: SymbolSpec, book: OrderBook) -> tuple[str, int, int | None, bool]:
     """The reserve to lock (asset, atoms), the predicted fill of a quote-budget order that its budget
     ends (else None), and whether the order may cross at all (False: a FOK that cannot fill)."""
     k = spec.quote_atoms_per_tick_lot
-    buy = req.side is Side.BUY
-    if req.type is not OrderType.MARKET:
+    buy = req.side is _BUY
+    if req.type is not _MARKET:
         assert req.price_ticks is not None and req.qty_lots is not None
         fillable = True
-        if req.time_in_force is TimeInForce.FOK:
+        if req.time_in_force is _FOK:
             lots, _, _ = walk(
                 book,
                 req.side,
@@ -151,7 +167,7 @@ def plan_reserve(req: PlaceRequest, spec: SymbolSpec, book: OrderBook) -> tuple[
         quote_atoms=budget,
         quote_atoms_per_tick_lot=k,
     )
-    final_lots = lots if stop is Stop.QUOTE and lots > 0 else None
+    final_lots = lots if stop is _STOP_QUOTE and lots > 0 else None
     if buy:
         assert budget is not None
         return spec.quote_asset, budget, final_lots, True
@@ -211,11 +227,11 @@ class Crossing:
         ``quote_budget`` is set for MARKET-by-quote orders; ``final_lots`` (their predicted fill when the
         budget is what stops them) lets the last fill report FILLED."""
         trades: list[Trade] = []
-        is_buy = taker.side is Side.BUY
-        maker_side = Side.SELL if is_buy else Side.BUY
+        is_buy = taker.side is _BUY
+        maker_side = _SELL if is_buy else _BUY
         limit = taker.price_ticks
         stp_mode = taker.stp_mode
-        stp = stp_mode is not StpMode.NONE
+        stp = stp_mode is not _STP_NONE
         account = taker.account
         taker_acct = self.accounts[account]
         taker_fee = taker_acct.taker_fee(spec)
@@ -228,10 +244,10 @@ class Crossing:
         while True:
             level = book.best_level(maker_side)
             if level is None:
-                return trades, Stop.BOOK
+                return trades, _STOP_BOOK
             price = level.price_ticks
             if limit is not None and (price > limit if is_buy else price < limit):
-                return trades, Stop.BOOK
+                return trades, _STOP_BOOK
             maker = level.first()
             if stp and maker.account == account:
                 if stp_mode is not StpMode.EXPIRE_TAKER:
@@ -240,7 +256,7 @@ class Crossing:
                         book,
                         spec,
                         status=OrderStatus.EXPIRED_IN_MATCH,
-                        exec_type=ExecType.TRADE_PREVENTION,
+                        exec_type=_X_TRADE_PREVENTION,
                         now=now,
                     )
                 if stp_mode is StpMode.EXPIRE_MAKER:
@@ -251,7 +267,7 @@ class Crossing:
             if quote_budget is not None:
                 fit = quote_left // (price * k)
                 if fit == 0:
-                    return trades, Stop.QUOTE
+                    return trades, _STOP_QUOTE
                 lots = min(lots, fit)
                 quote_left -= price * lots * k
             trade = self._fill(taker, maker, price, lots, book, spec, taker_acct, taker_fee, now)
@@ -259,15 +275,15 @@ class Crossing:
             if quote_budget is None:
                 remaining -= lots
                 if remaining == 0:
-                    taker.status = OrderStatus.FILLED
+                    taker.status = _FILLED
             elif final_lots is not None and taker.executed_qty_lots == final_lots:
-                taker.status = OrderStatus.FILLED
+                taker.status = _FILLED
             if report_taker:
-                self.listener.on_execution(taker.snapshot(), ExecType.TRADE, trade, "")
+                self.listener.on_execution(taker.snapshot(), _X_TRADE, trade, "")
             if remaining == 0:
-                return trades, Stop.DONE
+                return trades, _STOP_DONE
             if lots == fit:
-                return trades, Stop.QUOTE
+                return trades, _STOP_QUOTE
 
     def _fill(
         self,
@@ -286,7 +302,7 @@ class Crossing:
         base = lots * spec.base_atoms_per_lot
         maker_acct = self.accounts[maker.account]
         maker_fee_ppm = maker_acct.maker_fee(spec)
-        if maker.side is Side.BUY:  # the maker buys: it receives base, the taker quote
+        if maker.side is _BUY:  # the maker buys: it receives base, the taker quote
             maker_fee_asset, taker_fee_asset = spec.base_asset, spec.quote_asset
             maker_fee, taker_fee = fee_atoms(base, maker_fee_ppm), fee_atoms(quote, taker_fee_ppm)
             self.ledger.settle(
@@ -306,11 +322,11 @@ class Crossing:
         maker.cum_quote_atoms += quote
         maker.updated_us = now
         filled = maker.executed_qty_lots == maker.orig_qty_lots
-        maker.status = OrderStatus.FILLED if filled else OrderStatus.PARTIALLY_FILLED
+        maker.status = _FILLED if filled else _PARTIALLY_FILLED
         taker.executed_qty_lots += lots
         taker.cum_quote_atoms += quote
         taker.updated_us = now
-        taker.status = OrderStatus.PARTIALLY_FILLED
+        taker.status = _PARTIALLY_FILLED
         level_qty = book.reduce(maker, lots)
         if filled:
             maker_acct.close(maker)
@@ -341,5 +357,5 @@ class Crossing:
             self.listener.on_book_level(spec.symbol, maker.side, price, level_qty, book.update_id)
             self.listener.on_trade(trade)
             if maker_acct.tracked:
-                self.listener.on_execution(maker.snapshot(), ExecType.TRADE, trade, "")
+                self.listener.on_execution(maker.snapshot(), _X_TRADE, trade, "")
         return trade

@@ -185,6 +185,10 @@ class Ledger:
     def assets(self) -> list[str]:
         return sorted(self._deposited)
 
+    def has_dirty(self) -> bool:
+        """True if a tracked balance changed since the last ``drain_dirty``."""
+        return bool(self._dirty)
+
     def drain_dirty(self) -> list[tuple[AccountId, str]]:
         """Tracked ``(account, asset)`` pairs changed since the last drain, in first-change order."""
         if not self._dirty:

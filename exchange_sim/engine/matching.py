@@ -35,6 +35,7 @@ from exchange_sim.engine.types import (
     EngineError,
     ErrorCode,
     ExecType,
+    NewOrder,
     Order,
     OrderId,
     OrderStatus,
@@ -48,6 +49,23 @@ from exchange_sim.engine.types import (
     TradeId,
 )
 from exchange_sim.engine.validation import validate_place
+
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_LIMIT_MAKER = OrderType.LIMIT_MAKER
+_MARKET = OrderType.MARKET
+_GTC = TimeInForce.GTC
+_STOP_BOOK = Stop.BOOK
+_STOP_STP = Stop.STP
+_FILLED = OrderStatus.FILLED
+_CANCELED = OrderStatus.CANCELED
+_EXPIRED_IN_MATCH = OrderStatus.EXPIRED_IN_MATCH
+_EXPIRED = OrderStatus.EXPIRED
+_X_NEW = ExecType.NEW
+_X_CANCELED = ExecType.CANCELED
+_X_EXPIRED = ExecType.EXPIRED
+_X_TRADE_PREVENTION = ExecType.TRADE_PREVENTION
+_SELL = Side.SELL
 
 INSUFFICIENT_BALANCE = "Account has insufficient balance for requested action."
 WOULD_TAKE = "Order would immediately match and take."
@@ -176,6 +194,15 @@ class MatchingEngine:
     # -- order entry --
     def place(self, req: PlaceRequest) -> PlaceResult:
         """Accept and process a new order, or raise ``EngineError`` having changed nothing."""
+        order, acct, trades = self._place(req)
+        return PlaceResult(acct.handed_back(order), tuple(trades))
+
+    def submit(self, req: NewOrder) -> OrderId:
+        """``place`` for a caller that needs only the new order's id (the background market, which reuses one
+        ``NewOrder`` per agent): no result built, no snapshot taken."""
+        return self._place(req)[0].order_id
+
+    def _place(self, req: NewOrder) -> tuple[Order, AccountState, list[Trade]]:
         spec = self._specs.get(req.symbol)
         acct = self._accounts.get(req.account)
         if spec is None or acct is None:
@@ -187,7 +214,7 @@ class MatchingEngine:
         if (req.symbol, cid) in acct.open_cids:
             raise EngineError(ErrorCode.NEW_ORDER_REJECTED, "Duplicate order sent.")
         crosses = book.would_cross(req.side, req.price_ticks)  # if not, crossing would do nothing
-        if crosses and req.type is OrderType.LIMIT_MAKER:
+        if crosses and req.type is _LIMIT_MAKER:
             raise EngineError(ErrorCode.NEW_ORDER_REJECTED, WOULD_TAKE)
         asset, reserve, final_lots, fillable = plan_reserve(req, spec, book)
         if not self.ledger.try_lock(req.account, asset, reserve):
@@ -195,34 +222,20 @@ class MatchingEngine:
 
         self._next_order_id += 1
         now = self._clock_us()
-        order = Order(
-            order_id=order_id,
-            client_order_id=cid,
-            account=req.account,
-            symbol=req.symbol,
-            side=req.side,
-            type=req.type,
-            time_in_force=req.time_in_force,
-            price_ticks=req.price_ticks,
-            orig_qty_lots=0 if req.qty_lots is None else req.qty_lots,
-            quote_order_qty_atoms=req.quote_qty_atoms,
-            stp_mode=req.stp_mode,
-            created_us=now,
-            updated_us=now,
-        )
+        order = Order.accepted(order_id, cid, req, now)
         acct.add_open(order)
         if self._notify and acct.tracked:
-            self._listener.on_execution(order.snapshot(), ExecType.NEW, None, "")
+            self._listener.on_execution(order.snapshot(), _X_NEW, None, "")
         if fillable and crosses:
             trades, stop = self._crossing.cross(
                 order, book, spec, now=now, quote_budget=req.quote_qty_atoms, final_lots=final_lots
             )
         else:
-            trades, stop = [], Stop.BOOK
+            trades, stop = [], _STOP_BOOK
         self._finish(order, acct, book, spec, asset, reserve, stop, now)
-        if self._reports_balances:
+        if self._reports_balances and self.ledger.has_dirty():
             self._report_balances()
-        return PlaceResult(acct.handed_back(order), tuple(trades))
+        return order, acct, trades
 
     def _finish(
         self,
@@ -239,13 +252,13 @@ class MatchingEngine:
         by_quote = order.quote_order_qty_atoms is not None
         if by_quote:
             order.orig_qty_lots = order.executed_qty_lots
-        if stop is Stop.STP:
-            order.status, exec_type = OrderStatus.EXPIRED_IN_MATCH, ExecType.TRADE_PREVENTION
-        elif order.status is OrderStatus.FILLED:
+        if stop is _STOP_STP:
+            order.status, exec_type = _EXPIRED_IN_MATCH, _X_TRADE_PREVENTION
+        elif order.status is _FILLED:
             exec_type = None
         elif (
-            order.type is not OrderType.MARKET
-            and order.time_in_force is TimeInForce.GTC
+            order.type is not _MARKET
+            and order.time_in_force is _GTC
             and order.orig_qty_lots > order.executed_qty_lots
         ):
             level_qty = book.add(order)
@@ -259,8 +272,8 @@ class MatchingEngine:
             assert order.time_in_force is not TimeInForce.FOK or order.executed_qty_lots == 0, (
                 "FOK part-filled"
             )
-            order.status, exec_type = OrderStatus.EXPIRED, ExecType.EXPIRED
-        if order.side is Side.SELL:
+            order.status, exec_type = _EXPIRED, _X_EXPIRED
+        if order.side is _SELL:
             spent = order.executed_qty_lots * spec.base_atoms_per_lot
         elif order.price_ticks is None:
             spent = order.cum_quote_atoms
@@ -298,11 +311,11 @@ class MatchingEngine:
             order,
             self._books[symbol],
             spec,
-            status=OrderStatus.CANCELED,
-            exec_type=ExecType.CANCELED,
+            status=_CANCELED,
+            exec_type=_X_CANCELED,
             now=self._clock_us(),
         )
-        if self._reports_balances:
+        if self._reports_balances and self.ledger.has_dirty():
             self._report_balances()
         return acct.handed_back(order)
 
@@ -315,9 +328,9 @@ class MatchingEngine:
         victims = [o for o in acct.open.values() if o.symbol == symbol]
         for order in victims:
             self._crossing.take_off_book(
-                order, book, spec, status=OrderStatus.CANCELED, exec_type=ExecType.CANCELED, now=now
+                order, book, spec, status=_CANCELED, exec_type=_X_CANCELED, now=now
             )
-        if self._reports_balances:
+        if self._reports_balances and self.ledger.has_dirty():
             self._report_balances()
         return [o.snapshot() for o in victims]
 

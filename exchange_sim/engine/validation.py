@@ -10,16 +10,22 @@ from __future__ import annotations
 from exchange_sim.engine.types import (
     EngineError,
     ErrorCode,
+    NewOrder,
     OrderType,
-    PlaceRequest,
     StpMode,
     SymbolSpec,
     TimeInForce,
 )
 
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_MARKET = OrderType.MARKET
+_LIMIT_MAKER = OrderType.LIMIT_MAKER
+_GTC = TimeInForce.GTC
+
 MAX_CLIENT_ORDER_ID_LEN = 36
 _LOT_SIZE = "Filter failure: LOT_SIZE"
-_LIMIT_TYPES = (OrderType.LIMIT, OrderType.LIMIT_MAKER)
+_LIMIT_TYPES = (OrderType.LIMIT, _LIMIT_MAKER)
 _CID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/")
 
 
@@ -45,18 +51,18 @@ def check_client_order_id(cid: str) -> None:
         )
 
 
-def validate_place(req: PlaceRequest, spec: SymbolSpec) -> None:
+def validate_place(req: NewOrder, spec: SymbolSpec) -> None:
     """All stateless checks of a new order, in Binance's order: parameters first, then filters."""
     if req.client_order_id is not None:
         check_client_order_id(req.client_order_id)
     if not isinstance(req.stp_mode, StpMode):
         raise _missing("selfTradePreventionMode")
-    if req.type is OrderType.MARKET:
+    if req.type is _MARKET:
         _validate_market(req, spec)
         return
     if req.type not in _LIMIT_TYPES:
         raise EngineError(ErrorCode.INVALID_ORDER_TYPE, "Invalid orderType.")
-    if req.type is OrderType.LIMIT_MAKER and req.time_in_force is not TimeInForce.GTC:
+    if req.type is _LIMIT_MAKER and req.time_in_force is not _GTC:
         raise _not_required("timeInForce")
     if req.quote_qty_atoms is not None:
         raise _not_required("quoteOrderQty")
@@ -72,10 +78,10 @@ def validate_place(req: PlaceRequest, spec: SymbolSpec) -> None:
         raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 
-def _validate_market(req: PlaceRequest, spec: SymbolSpec) -> None:
+def _validate_market(req: NewOrder, spec: SymbolSpec) -> None:
     if req.price_ticks is not None:
         raise _not_required("price")
-    if req.time_in_force is not TimeInForce.GTC:
+    if req.time_in_force is not _GTC:
         raise _not_required("timeInForce")
     if req.qty_lots is None and req.quote_qty_atoms is None:
         raise EngineError(

@@ -32,11 +32,12 @@ from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
+    ClientOrderId,
     EngineError,
     OrderId,
     OrderType,
-    PlaceRequest,
     Side,
+    StpMode,
     TimeInForce,
 )
 from exchange_sim.market.config import MarketConfig
@@ -44,6 +45,12 @@ from exchange_sim.market.latent import LatentPrice
 from exchange_sim.market.regimes import RegimeParams
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
 from exchange_sim.rng import stream
+from exchange_sim.ticker import Ticker
+
+# Enum members read per request, as module globals: in CPython 3.11 ``Side.BUY`` goes through EnumType's
+# ``__getattr__`` hook, about three times the cost of a global read.
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 LP_ACCOUNT = AccountId("mkt.lp")
 NOISE_ACCOUNT = AccountId("mkt.noise")
@@ -64,6 +71,27 @@ class FlowStats:
     @property
     def actions(self) -> int:
         return self.limit_orders + self.cancels + self.market_orders + self.informed_orders
+
+
+class _Request:
+    """One agent's new-order request, refilled for each of its orders: a ``NewOrder`` for
+    ``MatchingEngine.submit``, which reads it during the call only. (A frozen ``PlaceRequest`` per order cost
+    about as much as the rest of placing an LP order.)"""
+
+    __slots__ = ("account", "client_order_id", "price_ticks", "qty_lots", "quote_qty_atoms", "side", "stp_mode",
+                 "symbol", "time_in_force", "type")
+
+    def __init__(self, account: AccountId, symbol: str, order_type: OrderType, time_in_force: TimeInForce) -> None:
+        self.account = account
+        self.symbol = symbol
+        self.type = order_type
+        self.time_in_force = time_in_force
+        self.side = Side.BUY
+        self.qty_lots: int | None = None
+        self.price_ticks: int | None = None
+        self.quote_qty_atoms: int | None = None  # as in a PlaceRequest of these agents: never set
+        self.client_order_id: ClientOrderId | None = None
+        self.stp_mode = StpMode.EXPIRE_MAKER
 
 
 class SymbolFlow:
@@ -89,6 +117,13 @@ class SymbolFlow:
         self.stats = stats
         self.latent = LatentPrice(market.initial_price_ticks, params, stream(seed, "latent", self.symbol), grid_s)
         self._rng = stream(seed, "flow", self.symbol)
+        self._book = engine.book(self.symbol)
+        self._lp_request = _Request(LP_ACCOUNT, self.symbol, OrderType.LIMIT_MAKER, TimeInForce.GTC)
+        self._noise_request = _Request(NOISE_ACCOUNT, self.symbol, OrderType.MARKET, TimeInForce.GTC)
+        self._informed_request = _Request(INFORMED_ACCOUNT, self.symbol, OrderType.LIMIT, TimeInForce.IOC)
+        self._ticker = Ticker(env, self._act)
+        self._bound = 0.0  # the thinning bound of the pending action's draw, and the cancel rate in it
+        self._cancel_rate = 0.0
         self._resting: list[OrderId] = []
         self._excitation = 0.0
         self._excitation_t = 0.0
@@ -110,43 +145,61 @@ class SymbolFlow:
         for _ in range(int(self.params.lp_rate_per_s * self.params.lp_lifetime_s)):
             self._limit_order()
 
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        rng = self._rng
-        env = self.env
-        while True:
-            p = self.params
-            decay = math.exp(-p.hawkes_beta_per_s * (env.now - self._excitation_t))
-            excitation = self._excitation * decay
-            cancel_rate = len(self._resting) / p.lp_lifetime_s
-            bound = (
-                p.lp_rate_per_s + cancel_rate + p.lp_requote_rate_per_s + p.informed_rate_per_s
-                + p.market_rate_per_s + excitation
-            )
-            yield env.timeout(rng.expovariate(bound))
-            p = self.params
-            now_excitation = self._excitation * math.exp(-p.hawkes_beta_per_s * (env.now - self._excitation_t))
-            u = rng.random() * bound
-            if u < p.lp_rate_per_s:
-                self._limit_order()
-                continue
-            u -= p.lp_rate_per_s
-            if u < cancel_rate:
-                self._cancel_one()
-                continue
-            u -= cancel_rate
-            if u < p.lp_requote_rate_per_s:
-                self._requote()
-                continue
-            u -= p.lp_requote_rate_per_s
-            if u < p.informed_rate_per_s:
-                self._informed()
-                continue
-            u -= p.informed_rate_per_s
-            if u < p.market_rate_per_s + now_excitation:
-                self._excitation = now_excitation + p.hawkes_alpha_per_s
-                self._excitation_t = env.now
-                self._market_order()
-            # else: thinning rejection (the excitation decayed since the bound was drawn)
+    def start(self) -> None:
+        """Start acting: what ``env.process`` of the loop below would do (see ``exchange_sim.ticker``).
+
+        The loop: draw the time to the next action from the total intensity bound (LP arrivals, cancels,
+        requotes, informed looks, market orders at their Hawkes intensity), wait, then pick the action in
+        proportion to the rates, rejecting a market order with the share its excitation decayed meanwhile
+        (thinning). One simpy event per action.
+        """
+        self._ticker.start(self._draw_next)
+
+    def _draw_next(self, _event: object = None) -> None:
+        """Schedule the next action; keep its bound and cancel rate for ``_act``."""
+        p = self.params
+        excitation = self._excitation * math.exp(-p.hawkes_beta_per_s * (self.env.now - self._excitation_t))
+        cancel_rate = len(self._resting) / p.lp_lifetime_s
+        bound = (
+            p.lp_rate_per_s + cancel_rate + p.lp_requote_rate_per_s + p.informed_rate_per_s
+            + p.market_rate_per_s + excitation
+        )
+        self._bound = bound
+        self._cancel_rate = cancel_rate
+        self._ticker.schedule(self._rng.expovariate(bound))
+
+    def _act(self, _event: object) -> None:
+        self._one_action()
+        self._draw_next()
+
+    def _one_action(self) -> None:
+        """The action drawn under ``_bound`` (params may have changed since the draw: a regime switch)."""
+        p = self.params
+        u = self._rng.random() * self._bound
+        if u < p.lp_rate_per_s:
+            self._limit_order()
+            return
+        u -= p.lp_rate_per_s
+        cancel_rate = self._cancel_rate
+        if u < cancel_rate:
+            self._cancel_one()
+            return
+        u -= cancel_rate
+        if u < p.lp_requote_rate_per_s:
+            self._requote()
+            return
+        u -= p.lp_requote_rate_per_s
+        if u < p.informed_rate_per_s:
+            self._informed()
+            return
+        u -= p.informed_rate_per_s
+        now = self.env.now
+        now_excitation = self._excitation * math.exp(-p.hawkes_beta_per_s * (now - self._excitation_t))
+        if u < p.market_rate_per_s + now_excitation:
+            self._excitation = now_excitation + p.hawkes_alpha_per_s
+            self._excitation_t = now
+            self._market_order()
+        # else: thinning rejection (the excitation decayed since the bound was drawn)
 
     # -- agents --
     def _lots_for(self, notional_quote: float, price_ticks: int) -> int:
@@ -158,38 +211,37 @@ class SymbolFlow:
     def _limit_order(self) -> None:
         p = self.params
         rng = self._rng
-        engine = self.engine
         fair = self.latent.at(self.env.now)
-        bid = engine.best_bid(self.symbol)
-        ask = engine.best_ask(self.symbol)
+        bid = self._book.best_bid()
+        ask = self._book.best_ask()
         mid = (bid[0] + ask[0]) / 2.0 if bid is not None and ask is not None else fair
         ref = mid + p.lp_anchor * (fair - mid)
         d = int(p.lp_distance_scale_ticks * (rng.random() ** (-1.0 / p.lp_distance_exponent) - 1.0))
         d = min(d, p.lp_distance_max_ticks)
         if rng.random() < 0.5:
-            side = Side.BUY
+            side = _BUY
             price = math.ceil(ref - p.lp_half_spread_ticks) - 1 - d
             if ask is not None and price >= ask[0]:
                 price = ask[0] - 1
         else:
-            side = Side.SELL
+            side = _SELL
             price = math.floor(ref + p.lp_half_spread_ticks) + 1 + d
             if bid is not None and price <= bid[0]:
                 price = bid[0] + 1
         if price < self.spec.min_price_ticks:
             return
         notional = p.lp_size_median_quote * self.market.size_scale * math.exp(p.lp_size_sigma * rng.gauss(0.0, 1.0))
-        request = PlaceRequest(
-            account=LP_ACCOUNT, symbol=self.symbol, side=side, type=OrderType.LIMIT_MAKER,
-            qty_lots=self._lots_for(notional, price), price_ticks=price,
-        )
+        request = self._lp_request
+        request.side = side
+        request.qty_lots = self._lots_for(notional, price)
+        request.price_ticks = price
         try:
-            result = engine.place(request)
+            order_id = self.engine.submit(request)
         except EngineError:
             self.stats.rejected += 1
             return
         self.stats.limit_orders += 1
-        self._resting.append(result.order.order_id)
+        self._resting.append(order_id)
 
     def _cancel_one(self) -> None:
         resting = self._resting
@@ -207,13 +259,13 @@ class SymbolFlow:
         """An LP pulls its quote at the touch if F has moved past it (the race informed traders run too)."""
         p = self.params
         fair = self.latent.at(self.env.now)
-        book = self.engine.book(self.symbol)
+        book = self._book
         bid = book.best_bid()
         ask = book.best_ask()
         if bid is not None and bid[0] > fair + p.lp_requote_tolerance_ticks:
-            side, price = Side.BUY, bid[0]
+            side, price = _BUY, bid[0]
         elif ask is not None and ask[0] < fair - p.lp_requote_tolerance_ticks:
-            side, price = Side.SELL, ask[0]
+            side, price = _SELL, ask[0]
         else:
             return
         for order in book.orders_at(side, price):
@@ -236,17 +288,16 @@ class SymbolFlow:
     def _market_order(self) -> None:
         p = self.params
         sign = self._next_sign()
-        touch = self.engine.best_ask(self.symbol) if sign > 0 else self.engine.best_bid(self.symbol)
+        touch = self._book.best_ask() if sign > 0 else self._book.best_bid()
         if touch is None:
             return
         size_draw = math.exp(p.market_size_sigma * self._rng.gauss(0.0, 1.0))
         notional = p.market_size_median_quote * self.market.size_scale * size_draw
-        request = PlaceRequest(
-            account=NOISE_ACCOUNT, symbol=self.symbol, side=Side.BUY if sign > 0 else Side.SELL,
-            type=OrderType.MARKET, qty_lots=self._lots_for(notional, touch[0]),
-        )
+        request = self._noise_request
+        request.side = _BUY if sign > 0 else _SELL
+        request.qty_lots = self._lots_for(notional, touch[0])
         try:
-            self.engine.place(request)
+            self.engine.submit(request)
         except EngineError:
             self.stats.rejected += 1
             return
@@ -256,21 +307,21 @@ class SymbolFlow:
     def _informed(self) -> None:
         p = self.params
         fair = self.latent.at(self.env.now)
-        ask = self.engine.best_ask(self.symbol)
-        bid = self.engine.best_bid(self.symbol)
+        ask = self._book.best_ask()
+        bid = self._book.best_bid()
         if ask is not None and ask[0] < fair - p.informed_threshold_ticks:
-            side, limit = Side.BUY, math.floor(fair - p.informed_threshold_ticks)
+            side, limit = _BUY, math.floor(fair - p.informed_threshold_ticks)
         elif bid is not None and bid[0] > fair + p.informed_threshold_ticks:
-            side, limit = Side.SELL, math.ceil(fair + p.informed_threshold_ticks)
+            side, limit = _SELL, math.ceil(fair + p.informed_threshold_ticks)
         else:
             return
         notional = p.informed_size_median_quote * self.market.size_scale * math.exp(0.5 * self._rng.gauss(0.0, 1.0))
-        request = PlaceRequest(
-            account=INFORMED_ACCOUNT, symbol=self.symbol, side=side, type=OrderType.LIMIT,
-            time_in_force=TimeInForce.IOC, qty_lots=self._lots_for(notional, limit), price_ticks=limit,
-        )
+        request = self._informed_request
+        request.side = side
+        request.qty_lots = self._lots_for(notional, limit)
+        request.price_ticks = limit
         try:
-            self.engine.place(request)
+            self.engine.submit(request)
         except EngineError:
             self.stats.rejected += 1
             return
@@ -318,7 +369,7 @@ class MarketFlow:
         for name in sorted(self.flows):
             self.flows[name].warm_up()
         for name in sorted(self.flows):
-            self.env.process(self.flows[name].run())
+            self.flows[name].start()
         if len(self.timeline) > 1:
             self.env.process(self._switch_regimes())
 

@@ -88,5 +88,7 @@ class LatentPrice:
         index = int(now_s / self._grid_s)
         if index >= self._block_start + len(self._grid):
             self._extend_to(index)
-        value = self._grid[index - self._block_start] + self.impact_ticks + self.crash_offset(now_s)
+        value = self._grid[index - self._block_start] + self.impact_ticks
+        if self._crash is not None:
+            value += self.crash_offset(now_s)
         return value if value > 1.0 else 1.0

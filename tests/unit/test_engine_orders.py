@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,11 @@ from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
     AccountId,
     Balance,
+    ClientOrderId,
     EngineError,
     ErrorCode,
+    Order,
+    OrderId,
     OrderStatus,
     OrderType,
     PlaceRequest,
@@ -267,3 +271,33 @@ def test_resting_orders_never_leave_the_book_crossed() -> None:
     assert not engine.book(SYM).is_crossed()
     assert engine.depth(SYM, 5)[:2] == ([(10_010, 3)], [])
     engine.audit()
+
+
+def test_order_snapshot_is_an_equal_independent_copy_of_every_field() -> None:
+    values: dict[str, Any] = {
+        "order_id": OrderId(7), "client_order_id": ClientOrderId("c7"), "account": AccountId("acct"),
+        "symbol": "BTCUSDT", "side": Side.SELL, "type": OrderType.LIMIT, "time_in_force": TimeInForce.IOC,
+        "price_ticks": 123, "orig_qty_lots": 9, "quote_order_qty_atoms": 5, "executed_qty_lots": 4,
+        "cum_quote_atoms": 492, "status": OrderStatus.PARTIALLY_FILLED, "stp_mode": StpMode.EXPIRE_BOTH,
+        "created_us": 11, "updated_us": 12,
+    }
+    assert set(values) == {f.name for f in dataclasses.fields(Order)}  # every field set to a non-default value
+    order = Order(**values)
+    copy = order.snapshot()
+    assert copy == order and copy is not order and type(copy) is Order
+    copy.executed_qty_lots = 5
+    assert order.executed_qty_lots == 4
+
+
+def test_an_accepted_order_is_what_the_keyword_constructor_makes_of_the_request() -> None:
+    req = PlaceRequest(account=AccountId("acct"), symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT,
+                       qty_lots=3, price_ticks=100, time_in_force=TimeInForce.FOK, stp_mode=StpMode.NONE)
+    assert Order.accepted(OrderId(5), ClientOrderId("c5"), req, 42) == Order(
+        order_id=OrderId(5), client_order_id=ClientOrderId("c5"), account=req.account, symbol=req.symbol,
+        side=req.side, type=req.type, time_in_force=req.time_in_force, price_ticks=100, orig_qty_lots=3,
+        stp_mode=StpMode.NONE, created_us=42, updated_us=42,
+    )
+    by_quote = PlaceRequest(account=AccountId("acct"), symbol="BTCUSDT", side=Side.BUY, type=OrderType.MARKET,
+                            quote_qty_atoms=10**8)
+    order = Order.accepted(OrderId(6), ClientOrderId("c6"), by_quote, 1)
+    assert order.orig_qty_lots == 0 and order.quote_order_qty_atoms == 10**8 and order.status is OrderStatus.NEW

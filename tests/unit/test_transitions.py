@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields, replace
 
 from bot.core.types import ClientOrderId, OrderStatus, OrderType, Side, VenueOrder, VenueOrderId
 from bot.execution.state import OrderRecord
@@ -67,8 +68,6 @@ def test_unknown_answers_make_an_order_lost_then_expired() -> None:
 
 
 def test_with_status_keeps_every_other_field_as_replace_would() -> None:
-    from dataclasses import fields, replace
-
     record = OrderRecord(client_order_id=ClientOrderId("mmb-7"), symbol="BTCUSDT", side=Side.SELL,
                          type=OrderType.LIMIT_MAKER, price_ticks=101, qty_lots=9, status=OrderStatus.NEW,
                          venue_order_id=VenueOrderId(77), filled_lots=3, cum_quote_atoms=303, created_ms=5,
