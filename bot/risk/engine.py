@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.interfaces import Clock
 from bot.risk.config import RiskConfig
-from bot.risk.guards import Assessment, GuardLevel, GuardReason, GuardSignal, RiskSnapshot, assess
+from bot.risk.guards import Assessment, GuardLevel, GuardReason, Guards, GuardSignal, RiskSnapshot
 
 __all__ = ["CounterKey", "RiskEngine", "Transition"]
 
@@ -47,6 +47,7 @@ class RiskEngine:
 
     def __init__(self, config: RiskConfig, clock: Clock) -> None:
         self._config = config
+        self._guards = Guards(config)
         self._clock = clock
         self._raw = Assessment(GuardLevel.OK)
         self._current = Assessment(GuardLevel.OK)
@@ -106,7 +107,7 @@ class RiskEngine:
     # --- inputs -----------------------------------------------------------------------------------------------
     def update(self, snapshot: RiskSnapshot) -> Assessment:
         """Assess ``snapshot`` and apply latching; returns the new current assessment."""
-        self._raw = assess(snapshot, self._config)
+        self._raw = self._guards.assess(snapshot)
         return self._apply()
 
     def kill(self, reason: str) -> Assessment:
@@ -127,9 +128,29 @@ class RiskEngine:
 
     # --- internals --------------------------------------------------------------------------------------------
     def _apply(self) -> Assessment:
-        combined: dict[_Key, GuardSignal] = {(s.reason, s.subject): s for s in self._raw.signals}
+        raw = self._raw
+        if raw.signals or self._latched or self._kill is not None or self._manual is not None:
+            new = self._combine(raw)
+        else:
+            new = raw  # calm, nothing held: OK without signals (the common case)
+        current = self._current
+        if new.signals:
+            self._count_rising_edges(current, new)
+        if new.level != current.level:
+            now_s = self._clock.monotonic_s()
+            reasons = tuple(r.value for r in new.reasons)
+            self._history.append(Transition(now_s, self._clock.now_ms(), current.level, new.level, reasons))
+            self._hard_since_s = now_s if new.level is GuardLevel.HARD else None
+            self._level_name = new.level.name
+        self._current = new
+        self._reason_values = tuple(r.value for r in new.reasons) if new.signals else ()
+        return new
+
+    def _combine(self, raw: Assessment) -> Assessment:
+        """``raw`` with the latched HARD signals, the kill switch and the manual floor applied."""
+        combined: dict[_Key, GuardSignal] = {(s.reason, s.subject): s for s in raw.signals}
         if self._config.hard_latches:
-            for s in self._raw.signals:
+            for s in raw.signals:
                 if s.level is GuardLevel.HARD:
                     self._latched[(s.reason, s.subject)] = s
             for key, s in self._latched.items():
@@ -138,17 +159,7 @@ class RiskEngine:
         for extra in (self._kill, self._manual):
             if extra is not None:
                 combined[(extra.reason, extra.subject)] = extra
-        new = Assessment.of(tuple(combined.values()))
-        self._count_rising_edges(self._current, new)
-        if new.level != self._current.level:
-            now_s = self._clock.monotonic_s()
-            reasons = tuple(r.value for r in new.reasons)
-            self._history.append(Transition(now_s, self._clock.now_ms(), self._current.level, new.level, reasons))
-            self._hard_since_s = now_s if new.level is GuardLevel.HARD else None
-        self._current = new
-        self._level_name = new.level.name
-        self._reason_values = tuple(r.value for r in new.reasons)
-        return new
+        return Assessment.of(tuple(combined.values()))
 
     def _count_rising_edges(self, old: Assessment, new: Assessment) -> None:
         before = {(s.reason, s.subject, s.level) for s in old.signals}

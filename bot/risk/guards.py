@@ -32,7 +32,7 @@ from typing import TypeAlias
 
 from bot.risk.config import RiskConfig
 
-__all__ = ["Assessment", "GuardLevel", "GuardReason", "GuardSignal", "Number", "RiskSnapshot", "assess"]
+__all__ = ["Assessment", "GuardLevel", "GuardReason", "GuardSignal", "Guards", "Number", "RiskSnapshot", "assess"]
 
 Number: TypeAlias = Decimal | float
 
@@ -108,10 +108,17 @@ class RiskSnapshot:
     circuit_open: bool = False
 
     def __post_init__(self) -> None:
-        if self.venue_requests >= 0 and not any(map(_is_nan, (
-                self.drawdown_quote, self.pnl_per_hour_quote, self.venue_error_rate, self.latency_p95_ms,
-                *self.inventory_base.values(), *self.data_age_ms.values()))):
-            return  # the common case, checked without naming every input
+        dd, pnl = self.drawdown_quote, self.pnl_per_hour_quote
+        try:  # the common case, checked without naming every input (``_is_nan`` inlined for the scalars)
+            if self.venue_requests >= 0 and not (
+                (dd.is_nan() if isinstance(dd, Decimal) else math.isnan(dd))
+                or (pnl.is_nan() if isinstance(pnl, Decimal) else math.isnan(pnl))
+                or math.isnan(self.venue_error_rate) or math.isnan(self.latency_p95_ms)
+                or any(map(_is_nan, self.inventory_base.values())) or any(map(math.isnan, self.data_age_ms.values()))
+            ):
+                return
+        except ValueError:
+            pass  # a signalling-NaN ``Decimal`` where a float belongs: named below
         scalars: list[tuple[str, Number]] = [
             ("drawdown_quote", self.drawdown_quote),
             ("pnl_per_hour_quote", self.pnl_per_hour_quote),
@@ -148,15 +155,11 @@ def _is_nan(value: Number) -> bool:
     return value.is_nan() if isinstance(value, Decimal) else math.isnan(value)
 
 
-def _two_level(
-    reason: GuardReason, value: Number, soft: Number, hard: Number, subject: str = ""
-) -> GuardSignal | None:
-    """HARD if value >= hard, else SOFT if value >= soft, else None (exact comparisons)."""
+def _fired(reason: GuardReason, value: Number, soft: Number, hard: Number, subject: str = "") -> GuardSignal:
+    """The signal of a guard whose value reached ``min(soft, hard)``: HARD if value >= hard, else SOFT."""
     if value >= hard:
         return GuardSignal(reason, GuardLevel.HARD, float(value), float(hard), subject)
-    if value >= soft:
-        return GuardSignal(reason, GuardLevel.SOFT, float(value), float(soft), subject)
-    return None
+    return GuardSignal(reason, GuardLevel.SOFT, float(value), float(soft), subject)
 
 
 def _abs(x: Number) -> Number:
@@ -172,33 +175,72 @@ def _decimal(x: float) -> Decimal:
     return Decimal(repr(x))
 
 
+_Limits: TypeAlias = tuple[Number, Number, Number]  # (soft, hard, min(soft, hard)): below the min, no signal
+_CALM = Assessment(GuardLevel.OK)
+_CIRCUIT_OPEN = GuardSignal(GuardReason.CIRCUIT_OPEN, GuardLevel.SOFT, 1.0, 1.0)
+
+
+def _limits(soft: Number, hard: Number) -> _Limits:
+    return soft, hard, min(soft, hard)
+
+
+class Guards:
+    """``assess`` against one ``RiskConfig``, its thresholds read once (a config is frozen; per-symbol inventory
+    limits are derived on first use). ``assess(snapshot)`` equals the module's ``assess(snapshot, config)``."""
+
+    __slots__ = ("_drawdown", "_inventory", "_latency", "_min_requests", "_pnl_rate", "_stale", "_venue", "config")
+
+    def __init__(self, config: RiskConfig) -> None:
+        self.config = config
+        self._inventory: dict[str, _Limits] = {}
+        self._drawdown = _limits(config.drawdown.soft_quote, config.drawdown.hard_quote)
+        pr = config.pnl_rate
+        self._pnl_rate = _limits(pr.soft_loss_per_hour_quote, pr.hard_loss_per_hour_quote)
+        vh = config.venue_health
+        self._min_requests = vh.min_requests
+        self._venue = _limits(vh.soft_error_rate, vh.hard_error_rate)
+        self._latency = _limits(config.latency.soft_p95_ms, config.latency.hard_p95_ms)
+        self._stale = _limits(config.stale_data.soft_age_ms, config.stale_data.hard_age_ms)
+
+    def _inventory_limits(self, symbol: str) -> _Limits:
+        limits = self._inventory.get(symbol)
+        if limits is None:
+            inv = self.config.inventory
+            hard = inv.hard_max_for(symbol)
+            limits = self._inventory[symbol] = _limits(_decimal(inv.soft_fraction) * hard, hard)
+        return limits
+
+    def assess(self, snapshot: RiskSnapshot) -> Assessment:
+        """Evaluate every guard on ``snapshot``; pure and deterministic (signals in a fixed order)."""
+        found: list[GuardSignal] = []
+        inventory = snapshot.inventory_base
+        for symbol in sorted(inventory):
+            soft, hard, low = self._inventory_limits(symbol)
+            value = _abs(inventory[symbol])
+            if value >= low:
+                found.append(_fired(GuardReason.INVENTORY, value, soft, hard, symbol))
+        soft, hard, low = self._drawdown
+        if (value := snapshot.drawdown_quote) >= low:
+            found.append(_fired(GuardReason.DRAWDOWN, value, soft, hard))
+        soft, hard, low = self._pnl_rate
+        if (value := _loss(snapshot.pnl_per_hour_quote)) >= low:
+            found.append(_fired(GuardReason.PNL_RATE, value, soft, hard))
+        soft, hard, low = self._venue
+        if snapshot.venue_requests >= self._min_requests and snapshot.venue_error_rate >= low:
+            found.append(_fired(GuardReason.VENUE_HEALTH, snapshot.venue_error_rate, soft, hard))
+        soft, hard, low = self._latency
+        if snapshot.latency_p95_ms >= low:
+            found.append(_fired(GuardReason.LATENCY, snapshot.latency_p95_ms, soft, hard))
+        ages = snapshot.data_age_ms
+        soft, hard, low = self._stale
+        for symbol in sorted(ages):
+            if (age := ages[symbol]) >= low:
+                found.append(_fired(GuardReason.STALE_DATA, age, soft, hard, symbol))
+        if snapshot.circuit_open:
+            found.append(_CIRCUIT_OPEN)
+        return Assessment.of(tuple(found)) if found else _CALM
+
+
 def assess(snapshot: RiskSnapshot, config: RiskConfig) -> Assessment:
     """Evaluate every guard on ``snapshot``; pure and deterministic (signals in a fixed order)."""
-    found: list[GuardSignal | None] = []
-    inv = config.inventory
-    for symbol in sorted(snapshot.inventory_base):
-        hard = inv.hard_max_for(symbol)
-        soft = _decimal(inv.soft_fraction) * hard
-        found.append(_two_level(GuardReason.INVENTORY, _abs(snapshot.inventory_base[symbol]), soft, hard, symbol))
-    dd = config.drawdown
-    found.append(_two_level(GuardReason.DRAWDOWN, snapshot.drawdown_quote, dd.soft_quote, dd.hard_quote))
-    pr = config.pnl_rate
-    loss_per_hour = _loss(snapshot.pnl_per_hour_quote)
-    found.append(
-        _two_level(GuardReason.PNL_RATE, loss_per_hour, pr.soft_loss_per_hour_quote, pr.hard_loss_per_hour_quote)
-    )
-    vh = config.venue_health
-    if snapshot.venue_requests >= vh.min_requests:
-        found.append(
-            _two_level(GuardReason.VENUE_HEALTH, snapshot.venue_error_rate, vh.soft_error_rate, vh.hard_error_rate)
-        )
-    lat = config.latency
-    found.append(_two_level(GuardReason.LATENCY, snapshot.latency_p95_ms, lat.soft_p95_ms, lat.hard_p95_ms))
-    sd = config.stale_data
-    for symbol in sorted(snapshot.data_age_ms):
-        found.append(
-            _two_level(GuardReason.STALE_DATA, snapshot.data_age_ms[symbol], sd.soft_age_ms, sd.hard_age_ms, symbol)
-        )
-    if snapshot.circuit_open:
-        found.append(GuardSignal(GuardReason.CIRCUIT_OPEN, GuardLevel.SOFT, 1.0, 1.0))
-    return Assessment.of(tuple(s for s in found if s is not None))
+    return Guards(config).assess(snapshot)

@@ -75,6 +75,7 @@ class PreTradeCheck:
         self._config = config
         self._bucket = TokenBucket(config.max_orders_per_s, config.burst, clock)
         self._band_bps = Decimal(repr(config.price_band_bps))
+        self._max_notional_atoms = config.max_order_notional_quote * ATOMS_PER_UNIT
 
     @property
     def bucket(self) -> TokenBucket:
@@ -123,8 +124,7 @@ class PreTradeCheck:
         return order.price_ticks
 
     def _check_notional(self, order: NewOrder, notional_atoms: int) -> None:
-        max_atoms = self._config.max_order_notional_quote * ATOMS_PER_UNIT
-        if notional_atoms > max_atoms:
+        if notional_atoms > self._max_notional_atoms:
             raise _reject(
                 "max_notional",
                 f"{order.client_order_id} notional {Decimal(notional_atoms) / ATOMS_PER_UNIT} quote "

@@ -43,18 +43,22 @@ class TakerCap:
 
     def cap_per_hour(self, volatility_bps: float) -> int:
         """The number of taker fills allowed per sliding hour at this volatility."""
-        return {
-            "calm": self._config.calm_per_hour,
-            "moderate": self._config.moderate_per_hour,
-            "volatile": self._config.volatile_per_hour,
-        }[self.regime(volatility_bps)]
+        config = self._config  # the regimes of ``regime``, without naming them
+        if volatility_bps < config.calm_below_vol_bps:
+            return config.calm_per_hour
+        if volatility_bps < config.volatile_above_vol_bps:
+            return config.moderate_per_hour
+        return config.volatile_per_hour
 
     def count(self, now_s: float) -> int:
         """Taker fills recorded in ``(now_s - 3600, now_s]``."""
+        fills = self._fills_s
         horizon = now_s - WINDOW_S
-        while self._fills_s and self._fills_s[0] <= horizon:
-            self._fills_s.popleft()
-        return sum(1 for t in self._fills_s if t <= now_s)
+        while fills and fills[0] <= horizon:
+            fills.popleft()
+        if not fills or fills[-1] <= now_s:
+            return len(fills)  # the times are non-decreasing: all of them are at or before now_s
+        return sum(1 for t in fills if t <= now_s)
 
     def remaining(self, now_s: float, volatility_bps: float) -> int:
         """Taker fills still allowed in the current window (never negative)."""

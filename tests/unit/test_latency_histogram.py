@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -55,3 +56,25 @@ def test_merge_adds_counts() -> None:
     b.record(100.0)
     a.merge(b)
     assert a.count == 2 and a.max == 100.0 and a.quantile(1.0) == 100.0
+
+
+def test_bucket_lookup_matches_the_log_formula_at_and_around_every_bound() -> None:
+    hist = LatencyHistogram(min_value=0.01, max_value=1e4, growth=1.1)
+    inv_log_growth = 1.0 / math.log(1.1)
+
+    def formula(value: float) -> int:
+        return 0 if value <= 0.01 else min(int(math.log(value / 0.01) * inv_log_growth), hist._max_bucket)
+
+    for i in range(1, hist._max_bucket + 2):
+        x = 0.01 * 1.1**i
+        for value in (math.nextafter(x, 0.0), x, math.nextafter(x, math.inf), x * 1.05):
+            before = dict(hist._buckets)
+            hist.record(value)
+            (changed,) = [k for k in hist._buckets if hist._buckets[k] != before.get(k, 0)]
+            assert changed == formula(value), value
+
+
+def test_an_infinite_sample_lands_in_the_last_bucket() -> None:
+    hist = LatencyHistogram(min_value=1.0, max_value=100.0, growth=2.0)
+    hist.record(float("inf"))
+    assert hist.count == 1 and hist.quantile(0.5) > 0
