@@ -69,11 +69,6 @@ _QUOTING_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})  
 LATENCY_MAX_AGE_S = 30.0  # round trips older than this no longer count towards the latency p95 (the guard's input)
 
 
-def _resting_limit(record: OrderRecord) -> bool:
-    """A resting limit order (has a price) in a quoting state."""
-    return record.price_ticks is not None and record.status in _QUOTING_STATUSES
-
-
 @dataclass(slots=True)
 class SymbolMarks:
     """Mark-based guard inputs of one symbol, refreshed every cycle (read by ``AppContext.risk_snapshot``)."""
@@ -178,7 +173,7 @@ class SymbolQuoter:
         self.flow.on_trade(trade)
         if len(self.queue):
             self.queue.on_trade(trade)
-        if self._mid_at_last_quote is not None:
+        if self._mid_at_last_quote is not None and not self._last_trade_through:  # else already flagged
             for record in self._app.orders.open_orders(self.symbol):
                 price = record.price_ticks
                 if price is None:
@@ -228,7 +223,8 @@ class SymbolQuoter:
         stats.cycles += 1
         app = self._app
         now_s = app.clock.monotonic_s()
-        version = (self._book_version, self._trades_seen, app.orders.changes, app.risk.level())
+        level = app.risk.level()
+        version = (self._book_version, self._trades_seen, app.orders.changes, level)
         if version == self._last_version and now_s - self._last_decision_s < self._idle_s:
             stats.skipped += 1  # nothing the decision depends on changed: not even the book was read
             return
@@ -260,9 +256,8 @@ class SymbolQuoter:
         orders = app.orders
         inventory = orders.inventory_lots(self.symbol)
         open_orders = orders.open_orders(self.symbol)
-        level = app.risk.level()
         key = (bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, inventory, level,
-               tuple(r.client_order_id for r in open_orders), self._trades_seen)
+               tuple([r.client_order_id for r in open_orders]), self._trades_seen)
         if key == self._last_key and now_s - self._last_decision_s < self._idle_s:
             stats.skipped += 1
             return
@@ -271,22 +266,32 @@ class SymbolQuoter:
         marks = self.marks
         marks.bid_ticks = bid.price_ticks
         marks.ask_ticks = ask.price_ticks
-        ctx = self._context(now_s, bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, mid, volatility,
-                            inventory, level, open_orders)
+        now_ms = app.clock.now_ms()
+        resting = self._sync_resting(open_orders, now_ms)
+        ctx = self._context(now_s, now_ms, bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, mid,
+                            volatility, inventory, level, resting)
         if self._tracer is not None:  # one span per decided cycle; stage and venue spans are its children
             with self._tracer.cycle(self.symbol, stats.decisions):
-                await self._decide_and_send(ctx, mid, open_orders)
+                await self._decide_and_send(ctx, mid, len(open_orders), resting)
         else:
-            await self._decide_and_send(ctx, mid, open_orders)
+            await self._decide_and_send(ctx, mid, len(open_orders), resting)
 
-    async def _decide_and_send(self, ctx: QuoteContext, mid: float, open_orders: list[OrderRecord]) -> None:
+    async def _decide_and_send(
+        self, ctx: QuoteContext, mid: float, open_count: int, resting: tuple[Resting, ...]
+    ) -> None:
+        """Decide (timed per stage when a timer is injected) and send the quotes if they differ from ``resting``."""
         stats = self.stats
         timer = self._timer
         if timer is not None:
             started = timer()
             self.strategy.decide(ctx)
             self._decision_hist.record((timer() - started) / 1000)
-            self._record_stages(ctx.timings_ns)
+            hists = self._stage_hists
+            for stage, ns in ctx.timings_ns.items():
+                hist = hists.get(stage)
+                if hist is None:
+                    hist = hists[stage] = self.stats.histogram(STAGE_COMPONENTS.get(stage, stage) + "_us")
+                hist.record(ns / 1000)
         else:
             self.strategy.decide(ctx)
         stats.decisions += 1
@@ -297,26 +302,17 @@ class SymbolQuoter:
         desired = ctx.desired
         if not desired:
             self._quoting = False
-        resting = {(r.side, r.price_ticks) for r in open_orders if _resting_limit(r)}
+        rests = {(r.side, r.price_ticks) for r in resting}
         wanted = {(q.side, q.price_ticks) for q in desired}
-        if wanted != resting or len(open_orders) != len(resting) or ctx.refresh:
+        if wanted != rests or open_count != len(rests) or ctx.refresh:
             await self._replace(desired, ctx.refresh)
         self._mid_at_last_quote = mid if desired else None
 
     def _context(
-        self, now_s: float, bid_ticks: int, bid_lots: int, ask_ticks: int, ask_lots: int, mid: float,
-        volatility: float, inventory: int, level: str, open_orders: list[OrderRecord],
+        self, now_s: float, now_ms: int, bid_ticks: int, bid_lots: int, ask_ticks: int, ask_lots: int, mid: float,
+        volatility: float, inventory: int, level: str, resting: tuple[Resting, ...],
     ) -> QuoteContext:
         app = self._app
-        now_ms = app.clock.now_ms()
-        self._sync_queue(open_orders)
-        queue = self.queue
-        resting = tuple(
-            Resting(client_order_id=r.client_order_id, side=r.side, price_ticks=r.price_ticks,
-                    qty_lots=r.qty_lots - r.filled_lots, age_s=max(0.0, (now_ms - r.created_ms) / 1000),
-                    queue_ahead_lots=queue.ahead(r.client_order_id) or 0)
-            for r in open_orders if r.price_ticks is not None and r.status in _QUOTING_STATUSES
-        )
         return QuoteContext(
             symbol=self.symbol, info=self.info, now_s=now_s,
             best_bid_ticks=bid_ticks, best_ask_ticks=ask_ticks, best_bid_lots=bid_lots, best_ask_lots=ask_lots,
@@ -329,26 +325,31 @@ class SymbolQuoter:
             last_fill_s=self._last_fill_s, mid_at_last_quote_ticks=self._mid_at_last_quote,
         )
 
-    def _sync_queue(self, open_orders: list[OrderRecord]) -> None:
-        """Track newly resting orders in the queue tracker and forget the ones that left."""
+    def _sync_resting(self, open_orders: list[OrderRecord], now_ms: int) -> tuple[Resting, ...]:
+        """Our resting limit orders as the strategy sees them, in one pass: newly resting ones start being tracked
+        in the queue tracker, and the ones that left are forgotten."""
         queue = self.queue
-        live: set[str] = set()
         book = self.market.book
+        resting: list[Resting] = []
         for record in open_orders:
             price = record.price_ticks
             if price is None or record.status not in _QUOTING_STATUSES:
                 continue
             cid = record.client_order_id
-            live.add(cid)
-            if cid not in queue:
+            remaining = record.qty_lots - record.filled_lots
+            ahead = queue.ahead(cid)
+            if ahead is None:
                 shown = book.qty_at(record.side, price)
-                remaining = record.qty_lots - record.filled_lots
                 # the book may already show our order: the queue ahead is what is shown besides it
                 ahead = max(0, shown - remaining) if shown >= remaining else shown
                 queue.add(cid, record.side, price, remaining, ahead)
-        if len(queue) > len(live):
+            resting.append(Resting(client_order_id=cid, side=record.side, price_ticks=price, qty_lots=remaining,
+                                   age_s=max(0.0, (now_ms - record.created_ms) / 1000), queue_ahead_lots=ahead))
+        if len(queue) > len(resting):
+            live = {r.client_order_id for r in resting}
             for cid in [c for c in queue.tracked() if c not in live]:
                 queue.remove(cid)
+        return tuple(resting)
 
     async def _replace(self, desired: tuple[Quote, ...], refresh: tuple[ClientOrderId, ...] = ()) -> None:
         app = self._app
@@ -394,7 +395,7 @@ class SymbolQuoter:
         while rest and rest[0][0] < now_s - LATENCY_MAX_AGE_S:
             rest.popleft()
         if rest:
-            ordered = sorted(ms for _, ms in rest)
+            ordered = sorted([ms for _, ms in rest])
             self._latency_p95_ms = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
         else:
             self._latency_p95_ms = 0.0
@@ -409,11 +410,3 @@ class SymbolQuoter:
         if traded <= 0:
             return 0.0
         return 1e4 * (self.pnl.equity_atoms - e0) / traded
-
-    def _record_stages(self, timings_ns: dict[str, int]) -> None:
-        hists = self._stage_hists
-        for stage, ns in timings_ns.items():
-            hist = hists.get(stage)
-            if hist is None:
-                hist = hists[stage] = self.stats.histogram(STAGE_COMPONENTS.get(stage, stage) + "_us")
-            hist.record(ns / 1000)

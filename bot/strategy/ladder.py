@@ -82,9 +82,10 @@ class LadderStage:
         bid_cap = min(math.ceil(mid) - 1, ctx.best_ask_ticks - 1)
         ask_floor = max(math.floor(mid) + 1, ctx.best_bid_ticks + 1)
         allowed = ctx.allowed_sides
+        fills = ctx.last_fill_s  # usually empty: then no side is delayed
         quotes: list[Quote] = []
         min_tick_lots = self._min_tick_lots
-        if _BUY in allowed and not self._delayed(ctx, _BUY):
+        if _BUY in allowed and not (fills and self._delayed(ctx, _BUY)):
             size = self._sized(ctx.bid_size_lots)
             if size:
                 price = min(math.floor(r - half) + ctx.bid_nudge_ticks, bid_cap)
@@ -93,7 +94,7 @@ class LadderStage:
                         break  # lower levels only get smaller
                     quotes.append(Quote(side=_BUY, price_ticks=price, qty_lots=size))
                     price -= spacing
-        if _SELL in allowed and not self._delayed(ctx, _SELL):
+        if _SELL in allowed and not (fills and self._delayed(ctx, _SELL)):
             size = self._sized(ctx.ask_size_lots)
             if size:
                 price = max(math.ceil(r + half) - ctx.ask_nudge_ticks, ask_floor)
@@ -103,15 +104,13 @@ class LadderStage:
                     price += spacing
         if ctx.resting:
             max_age = self._max_age_s
-            ctx.refresh = tuple(r.client_order_id for r in ctx.resting if r.age_s >= max_age)
+            ctx.refresh = tuple([r.client_order_id for r in ctx.resting if r.age_s >= max_age])
             if quotes:
                 quotes = self._keep_resting(quotes, ctx.resting, bid_cap, ask_floor)
         ctx.desired = tuple(quotes)
         return ctx
 
     def _delayed(self, ctx: QuoteContext, side: Side) -> bool:
-        if not ctx.last_fill_s:
-            return False
         last = ctx.last_fill_s.get(side)
         return last is not None and ctx.now_s - last < self._fill_delay_s
 
@@ -156,7 +155,7 @@ class LadderStage:
             taken.discard((quote.side, quote.price_ticks))
             taken.add((best.side, best.price_ticks))
             out.append(Quote(side=best.side, price_ticks=best.price_ticks, qty_lots=best.qty_lots))
-        if kept:
+        if kept and self._levels > 1:  # with one quote per side, bids-then-asks is already the order
             out.sort(key=_best_first)
         return out
 

@@ -181,7 +181,10 @@ class QueueAwareStage:
         return unit_score(min(ahead) / depth)
 
     def nudge(self, ctx: QuoteContext, side: Side) -> int:
-        against = -self.imbalance(ctx) if side is _BUY else self.imbalance(ctx)
+        return self._nudge(ctx, side, self.imbalance(ctx))
+
+    def _nudge(self, ctx: QuoteContext, side: Side, imbalance: float) -> int:
+        against = -imbalance if side is _BUY else imbalance
         if against >= self._back_off:
             return -1
         spread_ticks = ctx.best_ask_ticks - ctx.best_bid_ticks
@@ -190,6 +193,7 @@ class QueueAwareStage:
         return 0
 
     def process(self, ctx: QuoteContext) -> QuoteContext:
-        ctx.bid_nudge_ticks = self.nudge(ctx, _BUY)
-        ctx.ask_nudge_ticks = self.nudge(ctx, _SELL)
+        imbalance = self.imbalance(ctx)  # once for both sides
+        ctx.bid_nudge_ticks = self._nudge(ctx, _BUY, imbalance)
+        ctx.ask_nudge_ticks = self._nudge(ctx, _SELL, imbalance)
         return ctx
