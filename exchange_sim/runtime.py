@@ -7,9 +7,10 @@ deterministically with simpy processes (the simulated market).
 How: :class:`VirtualTimeLoop` is a stock ``SelectorEventLoop`` with two public substitutions: ``time()``
 returns ``env.now``, and its selector is virtual. When asyncio would block for ``timeout`` seconds the
 virtual selector does not block; it drives simpy instead (steps simpy's next event if it is due no later
-than ``now + timeout``, else moves simpy's clock to ``now + timeout`` with a scheduled ``env.timeout``) and
-returns. asyncio's own timer heap, ready queue and task machinery are used unchanged; one loop iteration
-(``_run_once``) is stock asyncio's with the virtual wait fused in (see :class:`VirtualTimeLoop`).
+than ``now + timeout``, else moves simpy's clock to ``now + timeout``, as stepping an ``env.timeout`` would)
+and returns. asyncio's own timer heap (its entries keyed by float deadlines, same order), ready queue and task
+machinery are used; one loop iteration (``_run_once``) is stock asyncio's with the virtual wait fused in (see
+:class:`VirtualTimeLoop`).
 
 Invariants and ordering guarantees:
 
@@ -56,7 +57,7 @@ import heapq
 import math
 import selectors
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sized
+from collections.abc import Callable, Coroutine, Mapping
 from contextvars import Context
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
@@ -79,9 +80,9 @@ _MAX_SELECT_TIMEOUT_S = 24 * 3600.0  # asyncio.base_events.MAXIMUM_SELECT_TIMEOU
 _MIN_SCHEDULED_TIMER_HANDLES = 100  # asyncio.base_events: purge cancelled timers past this many ...
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5  # ... when more than this fraction of them is cancelled
 _NO_EVENTS: list[tuple[selectors.SelectorKey, int]] = []  # never mutated: the empty answer of a busy poll
-_LOOP_INTERNALS = ("_ready", "_scheduled", "_stopping", "_timer_cancelled_count", "_clock_resolution",
+_LOOP_INTERNALS = ("_ready", "_scheduled", "_stopping", "_closed", "_timer_cancelled_count", "_clock_resolution",
                    "_process_events")
-"""What VirtualTimeLoop._run_once reads of BaseEventLoop (CPython 3.11); without them it runs the stock one."""
+"""What the fused mode reads of BaseEventLoop (CPython 3.11); without them the stock call_at and iteration run."""
 
 _TASKS_IN_MESSAGE = 5
 """How many pending tasks a SimulationStalled message lists."""
@@ -104,6 +105,8 @@ class _VirtualSelector(selectors.BaseSelector):
 
     def __init__(self, env: simpy.Environment, stall_timeout_s: float, spin_limit: int) -> None:
         self._env = env
+        self._plain_env = type(env) is simpy.Environment
+        """A stock Environment, whose clock a wait may move by assignment (a subclass's step() may do more)."""
         self._real = selectors.DefaultSelector()
         self._stall_timeout_s = stall_timeout_s
         self._spin_limit = spin_limit
@@ -158,7 +161,7 @@ class _VirtualSelector(selectors.BaseSelector):
         """One loop iteration's bookkeeping without waiting: the livelock count, and a poll of the real
         selector when a thread woke the loop, foreign I/O or executor work is pending, or every
         ``_POLL_EVERY`` iterations. Returns the real selector's events (usually none)."""
-        now: float = self._env.now
+        now: float = self._env._now
         if now == self._last_now:
             self._spins += 1
             if self._spins > self._spin_limit:
@@ -174,45 +177,55 @@ class _VirtualSelector(selectors.BaseSelector):
         return _NO_EVENTS
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        env = self._env
         events = self.poll()
         if timeout == 0 or events:
             return events
-        now: float = env.now
+        return self.wait(timeout)
+
+    def wait(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        """The virtual wait of ``select(timeout)`` once :meth:`poll` found nothing (``timeout`` is not 0)."""
+        env = self._env
+        now: float = env._now
         if self.external_pending:
             return self._wait_real(now, f"{self.external_pending} executor job(s) in flight")
         target = math.inf if timeout is None else now + timeout
-        next_simpy: float = env.peek()
+        peek = env.peek
+        next_simpy: float = peek()
         horizon = self.horizon
-        if horizon is not None and min(next_simpy, target) > horizon:
+        if horizon is not None and (target if target < next_simpy else next_simpy) > horizon:
             if now < horizon:
                 self._advance_to(now, horizon)
             elif self._loop is not None:
                 self._loop.stop()
-            return events
+            return _NO_EVENTS
         if next_simpy <= target and next_simpy != math.inf:
             # Step simpy until asyncio has a ready callback, simpy's next event passes the deadline, the
             # horizon or asyncio's earliest timer (one a step may just have scheduled), or the batch ends: the
             # same order of events as one step per select(), without an asyncio iteration per step.
-            limit = target if horizon is None else min(target, horizon)
-            loop = self._loop
-            ready, scheduled = (loop.ready_view, loop.timers_view) if loop is not None else ((), [])
+            limit = target if horizon is None or not horizon < target else horizon
+            internals: Any = self._loop  # asyncio's ready queue and timer heap, read only
+            ready, scheduled = (internals._ready, internals._scheduled) if internals is not None else ((), [])
             for _ in range(_BATCH_STEPS):
-                stepped_at = env.peek()
+                stepped_at = next_simpy
                 env.step()
-                if env.peek() <= stepped_at:
+                next_simpy = peek()
+                if next_simpy <= stepped_at:
                     self._drain_instant()
+                    next_simpy = peek()
                 if ready:
                     break
                 if scheduled and scheduled[0].when() < limit:
                     limit = scheduled[0].when()
-                if env.peek() > limit:
+                if next_simpy > limit:
                     break
-            return events
+            return _NO_EVENTS
         if timeout is not None:
-            env.timeout(timeout)
-            env.step()
-            return events
+            if self._plain_env:  # what stepping a callback-less env.timeout(timeout) does, minus the event
+                env._now = now + timeout
+            else:
+                env.timeout(timeout)
+                env.step()
+            return _NO_EVENTS
         if self._has_foreign:
             return self._wait_real(now, "foreign file descriptors are registered")
         raise SimulationStalled(self._stall_message(now))
@@ -220,7 +233,7 @@ class _VirtualSelector(selectors.BaseSelector):
     def _drain_instant(self) -> None:
         """Run every further simpy event at the current instant (bounded by the spin limit)."""
         env = self._env
-        now: float = env.now
+        now: float = env._now
         if now != self._last_now:
             self._last_now = now
             self._spins = 0
@@ -272,21 +285,48 @@ class _VirtualSelector(selectors.BaseSelector):
         )
 
 
+class _TimerKey(float):
+    """A timer's deadline as a float, carrying its handle: the timer heap's entry in the fused mode.
+
+    heapq compares entries with ``<`` only, and ``float``'s C comparison gives exactly the answers of
+    ``TimerHandle.__lt__`` (deadlines compared, ties equal), so a heap of keys goes through the same
+    permutations as asyncio's heap of handles (equal-time order included) without a Python-level
+    ``__lt__`` call per comparison.
+    """
+
+    __slots__ = ("handle",)
+    handle: asyncio.TimerHandle
+    when = float.__float__
+    """The deadline as a plain float, like ``TimerHandle.when()``."""
+
+
+def _key(handle: asyncio.TimerHandle) -> _TimerKey:
+    key = _TimerKey(handle.when())
+    key.handle = handle
+    return key
+
+
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """A SelectorEventLoop whose ``time()`` is ``env.now`` and whose idle waits drive simpy.
 
     Lifecycle: built around one simpy Environment (a fresh one if none is given); run with the usual
     ``run_until_complete`` / ``run_forever`` or :meth:`run_until`; closed with ``close()``.
 
-    Speed: a simulated session runs millions of loop iterations, so ``_run_once`` is CPython 3.11's own
-    iteration (same cancelled-timer purge, timeout, due-timer and ready-queue handling, in the same order) with
-    the selector call made only when the loop would wait; a busy iteration just does the selector's
-    bookkeeping (``_VirtualSelector.poll``). It reads asyncio's ready queue and timer heap, which is why it
-    lives here and nowhere else; with asyncio debug mode on, or on any Python but 3.11 (whose iteration it
-    mirrors), the stock iteration runs instead.
+    Speed: a simulated session runs millions of loop iterations, so in the *fused mode* ``_run_once`` is
+    CPython 3.11's own iteration (same cancelled-timer purge, timeout, due-timer and ready-queue handling, in
+    the same order) with the selector call made only when the loop would wait; a busy iteration just does the
+    selector's bookkeeping (``_VirtualSelector.poll``). In that mode asyncio's timer heap holds
+    :class:`_TimerKey` entries instead of handles (``call_at`` pushes them, ``_run_once`` pops them). Both read
+    asyncio's private loop state, which is why they live here and nowhere else. With asyncio debug mode on, or
+    on any Python but 3.11 (whose iteration this mirrors), the heap holds handles and the stock ``call_at`` and
+    iteration run; ``set_debug`` converts the heap entry by entry (same positions, so the same heap).
     """
 
     env: simpy.Environment
+    _vt_capable = False
+    """Python 3.11 with the loop internals the fused mode uses (False until ``__init__`` has checked)."""
+    _vt_fast = False
+    """Fused mode: capable and not in debug mode; the timer heap holds :class:`_TimerKey` entries."""
 
     def __init__(
         self,
@@ -303,13 +343,83 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._vt_selector = _VirtualSelector(self.env, stall_timeout_s, spin_limit)
         super().__init__(selector=self._vt_selector)
         self._vt_selector.attach(self)
-        # the fused iteration mirrors CPython 3.11's; on any other version the stock one runs (correct, slower)
-        self._vt_fast = sys.version_info[:2] == (3, 11) and all(hasattr(self, name) for name in _LOOP_INTERNALS)
+        self._vt_capable = sys.version_info[:2] == (3, 11) and all(hasattr(self, n) for n in _LOOP_INTERNALS)
+        self._vt_set_mode()
 
     def time(self) -> float:
         """Simulated seconds: ``env.now`` (read from simpy's ``_now`` behind the property: the hottest call)."""
         now: float = self.env._now
         return now
+
+    def set_debug(self, enabled: bool) -> None:
+        """Stock, plus entering or leaving the fused mode: at once, or between two callbacks when the loop is
+        running (a wait may step simpy code that calls this; the iteration around it must keep its heap)."""
+        super().set_debug(enabled)
+        if self.is_running():
+            self.call_soon_threadsafe(self._vt_set_mode)
+        else:
+            self._vt_set_mode()
+
+    def _vt_set_mode(self) -> None:
+        fast = self._vt_capable and not self.get_debug()
+        if fast == self._vt_fast:
+            return
+        internals: Any = self
+        heap: list[Any] = internals._scheduled
+        heap[:] = [_key(handle) for handle in heap] if fast else [key.handle for key in heap]
+        self._vt_fast = fast
+
+    def call_soon(
+        self, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
+    ) -> asyncio.Handle:
+        """Stock ``call_soon``, inlined in the fused mode (no debug checks to make, no traceback to trim)."""
+        internals: Any = self
+        if not self._vt_fast:
+            handle: asyncio.Handle = super().call_soon(callback, *args, context=context)
+            return handle
+        if internals._closed:
+            raise RuntimeError("Event loop is closed")
+        handle = asyncio.Handle(callback, args, self, context)
+        internals._ready.append(handle)
+        return handle
+
+    def call_at(
+        self, when: float, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
+    ) -> asyncio.TimerHandle:
+        """Stock ``call_at``; in the fused mode (no debug checks to make) it pushes a :class:`_TimerKey`."""
+        if not self._vt_fast:
+            return super().call_at(when, callback, *args, context=context)
+        if when is None:
+            raise TypeError("when cannot be None")
+        internals: Any = self
+        if internals._closed:
+            raise RuntimeError("Event loop is closed")
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        key = _TimerKey(when)
+        key.handle = timer
+        heapq.heappush(internals._scheduled, key)
+        timer._scheduled = True  # type: ignore[attr-defined]
+        return timer
+
+    def call_later(
+        self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
+    ) -> asyncio.TimerHandle:
+        """Stock ``call_later``; in the fused mode ``call_at``'s body inlined (``asyncio.sleep``'s path)."""
+        if not self._vt_fast:
+            return super().call_later(delay, callback, *args, context=context)
+        if delay is None:
+            raise TypeError("delay must not be None")
+        now: float = self.env._now
+        when = now + delay
+        internals: Any = self
+        if internals._closed:
+            raise RuntimeError("Event loop is closed")
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        key = _TimerKey(when)
+        key.handle = timer
+        heapq.heappush(internals._scheduled, key)
+        timer._scheduled = True  # type: ignore[attr-defined]
+        return timer
 
     def run_until(self, t: float) -> None:
         """Run simpy and whatever is scheduled on this loop until simulated time ``t``, then return.
@@ -326,58 +436,56 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self._vt_selector.horizon = None
 
     @property
-    def ready_view(self) -> Sized:
-        """asyncio's ready queue (read-only use: is any callback ready?)."""
+    def timers_view(self) -> list[asyncio.TimerHandle] | list[_TimerKey]:
+        """asyncio's timer heap (read-only use: ``[0].when()`` is the earliest deadline, possibly a cancelled
+        timer's); its entries are :class:`_TimerKey` in the fused mode, handles otherwise."""
         internals: Any = self
-        ready: Sized = internals._ready
-        return ready
-
-    @property
-    def timers_view(self) -> list[asyncio.TimerHandle]:
-        """asyncio's timer heap (read-only use: ``[0]`` is the earliest timer, possibly a cancelled one)."""
-        internals: Any = self
-        scheduled: list[asyncio.TimerHandle] = internals._scheduled
+        scheduled: list[asyncio.TimerHandle] | list[_TimerKey] = internals._scheduled
         return scheduled
 
     def _run_once(self) -> None:
         """One loop iteration: CPython 3.11's ``BaseEventLoop._run_once`` with the virtual wait fused in."""
-        internals: Any = self  # asyncio's private state, read and written exactly as the stock iteration does
-        if not self._vt_fast or self.get_debug():
+        if not self._vt_fast:
             internals_run_once: Callable[[], None] = super()._run_once  # type: ignore[misc]
             internals_run_once()
             return
-        scheduled: list[Any] = internals._scheduled
+        internals: Any = self  # asyncio's private state, read and written exactly as the stock iteration does
+        scheduled: list[_TimerKey] = internals._scheduled
         count = len(scheduled)
         if (count > _MIN_SCHEDULED_TIMER_HANDLES
                 and internals._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
             live = []
-            for handle in scheduled:
+            for key in scheduled:
+                handle = key.handle
                 if handle._cancelled:
-                    handle._scheduled = False
+                    handle._scheduled = False  # type: ignore[attr-defined]
                 else:
-                    live.append(handle)
+                    live.append(key)
             heapq.heapify(live)
             internals._scheduled = scheduled = live
             internals._timer_cancelled_count = 0
         else:
-            while scheduled and scheduled[0]._cancelled:
+            while scheduled and scheduled[0].handle._cancelled:
                 internals._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)._scheduled = False
+                heapq.heappop(scheduled).handle._scheduled = False  # type: ignore[attr-defined]
         ready: collections.deque[Any] = internals._ready
         selector = self._vt_selector
         env = self.env
-        if ready or internals._stopping:
-            events = selector.poll()
-        elif scheduled:
-            events = selector.select(min(max(0, scheduled[0]._when - env.now), _MAX_SELECT_TIMEOUT_S))
-        else:
-            events = selector.select(None)
+        events = selector.poll()
+        if not events and not ready and not internals._stopping:
+            # stock: select(min(max(0, when - now), MAXIMUM_SELECT_TIMEOUT)), and a zero timeout never waits
+            if not scheduled:
+                events = selector.wait(None)
+            else:
+                timeout: float = scheduled[0] - env._now
+                if timeout > 0:
+                    events = selector.wait(timeout if timeout < _MAX_SELECT_TIMEOUT_S else _MAX_SELECT_TIMEOUT_S)
         if events:
             internals._process_events(events)
-        end_time = env.now + internals._clock_resolution
-        while scheduled and scheduled[0]._when < end_time:
-            handle = heapq.heappop(scheduled)
-            handle._scheduled = False
+        end_time = env._now + internals._clock_resolution
+        while scheduled and scheduled[0] < end_time:
+            handle = heapq.heappop(scheduled).handle
+            handle._scheduled = False  # type: ignore[attr-defined]
             ready.append(handle)
         for _ in range(len(ready)):
             handle = ready.popleft()

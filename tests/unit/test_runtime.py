@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -397,3 +398,73 @@ def test_the_same_program_produces_the_identical_trace_twice() -> None:
     assert len(first) > 100
     assert first == second
     assert _seeded_program(8) != first
+
+
+def _equal_deadline_program(mode: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Timers at a few shared deadlines (most cancelled, so the heap is purged), asyncio.timeout against
+    sleeps due at the same instants, and a simpy ticker; returns the order things fired in."""
+    if mode == "stock":  # what any Python but 3.11 runs: asyncio's own call_at and iteration
+        monkeypatch.setattr(sys, "version_info", (3, 12, 0, "final", 0))
+    rt = SimRuntime()
+    monkeypatch.undo()
+    fired: list[str] = []
+    rng = random.Random(3)
+    with rt:
+        loop = rt.loop
+        if mode == "debug":
+            loop.set_debug(True)
+
+        def ticker(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+            while True:
+                yield env.timeout(0.25)
+                fired.append(f"tick {env.now}")
+
+        async def sleeper(k: int) -> None:
+            for _ in range(6):
+                try:
+                    async with asyncio.timeout(rng.choice((0.25, 0.5))):
+                        await asyncio.sleep(rng.choice((0.25, 0.5)))
+                except TimeoutError:
+                    fired.append(f"s{k} timed out at {loop.time()}")
+                fired.append(f"s{k} at {loop.time()}")
+
+        async def main() -> None:
+            handles = [loop.call_later(rng.choice((0.5, 1.0, 1.0, 2.0)), fired.append, f"t{i}") for i in range(400)]
+            for handle in rng.sample(handles, 250):
+                handle.cancel()
+            # debug on and off again while timers are pending (other modes: the same timers, no change)
+            loop.call_later(0.75, loop.set_debug, mode in ("debug", "toggled"))
+            loop.call_later(1.25, loop.set_debug, mode == "debug")
+            rt.env.process(ticker(rt.env))
+            await asyncio.gather(*(sleeper(k) for k in range(20)))
+            await asyncio.sleep(3.0)
+
+        rt.run(main())
+        stock_heap = all(isinstance(entry, asyncio.TimerHandle) for entry in loop.timers_view)
+        assert stock_heap == (mode in ("debug", "stock")) or not loop.timers_view
+    return fired
+
+
+@pytest.mark.parametrize("mode", ["debug", "stock", "toggled"])
+def test_equal_deadline_timers_fire_in_the_same_order_in_every_loop_mode(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fused = _equal_deadline_program("fused", monkeypatch)
+    assert len(fused) > 200
+    assert _equal_deadline_program(mode, monkeypatch) == fused
+
+
+def test_debug_mode_is_reported_and_gives_handles_source_tracebacks(runtime: SimRuntime) -> None:
+    loop = runtime.loop
+    assert loop.get_debug() is False
+    loop.set_debug(True)
+    assert loop.get_debug() is True
+    handle: Any = loop.call_later(1.0, print)
+    assert handle._source_traceback
+    handle.cancel()
+    loop.set_debug(False)
+    assert loop.get_debug() is False
+    handle = loop.call_later(1.0, print)
+    assert handle._source_traceback is None
+    runtime.run(asyncio.sleep(2.0))
+    assert runtime.now() == 2.0
