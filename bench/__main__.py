@@ -73,7 +73,7 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "session_profile": [
         ("calls_per_sim_s", "calls/sim s", "Python function calls per simulated second of the session (cProfile; "
-         "the 60 s target allows ~3,000 at CPython 3.11's cost per call)"),
+         "the 60 s target allows ~2,300 at today's cost per call; ADR 0010)"),
     ],
     "decision": [
         ("reference_p50_us", "us", "decision latency (reference pipeline decide(), CPU only): p50"),
