@@ -507,12 +507,20 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         future.add_done_callback(self._vt_external_done)
         return future
 
-    async def shutdown_default_executor(self) -> None:
-        self._vt_selector.external_pending += 1
-        try:
-            await super().shutdown_default_executor()
-        finally:
-            self._vt_selector.external_pending -= 1
+    if sys.version_info >= (3, 12):  # 3.12 added ``timeout``; asyncio.Runner passes it on close
+        async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+            self._vt_selector.external_pending += 1
+            try:
+                await super().shutdown_default_executor(timeout)
+            finally:
+                self._vt_selector.external_pending -= 1
+    else:
+        async def shutdown_default_executor(self) -> None:
+            self._vt_selector.external_pending += 1
+            try:
+                await super().shutdown_default_executor()
+            finally:
+                self._vt_selector.external_pending -= 1
 
     def _vt_external_done(self, _future: asyncio.Future[Any]) -> None:
         self._vt_selector.external_pending -= 1

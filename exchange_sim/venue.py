@@ -256,7 +256,16 @@ class SimVenue:
         """Every depth interval, publish each symbol's changed levels as one diff (Binance depth@100ms).
 
         The flusher is a ``Ticker`` (a simpy process without a generator): ``_flush_next`` is its loop
-        condition and wait."""
+        condition and wait. If publishing raises (a fault interceptor, a subscriber's delay function), the error
+        leaves ``env.step()`` and the flusher stops; the next ``subscribe_depth`` starts it again."""
+        try:
+            self._publish_depth()
+        except BaseException:
+            self._flushing = False
+            raise
+        self._flush_next()
+
+    def _publish_depth(self) -> None:
         now = self.runtime.now_us()
         pending_by_symbol = self._pending
         for symbol in sorted(pending_by_symbol):
@@ -276,7 +285,6 @@ class SimVenue:
             pending.asks.clear()
             for sub in subs:
                 sub.publish(diff)
-        self._flush_next()
 
     # -- request path --
     def record_request(self, account: AccountId, op: str, fields: dict[str, Any]) -> None:

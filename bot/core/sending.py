@@ -35,6 +35,8 @@ class send_check:  # lower case: used like the function it replaced, ``with send
         self._token: Token[Callable[[], None] | None] | None = None
 
     def __enter__(self) -> None:
+        if self._token is not None:  # a second entry would lose the first one's reset: the check would leak
+            raise RuntimeError("send_check is not reentrant: use a new one per block")
         self._token = _CHECK.set(self._check)
 
     def __exit__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,3 +188,29 @@ def test_the_venue_keeps_at_most_history_limit_terminal_orders_of_an_account() -
     assert [s["history"] for s in sizes] == [1, 2, 2, 2, 2]
     assert sizes[-1]["open"] == 1 and sizes[-2]["open"] == 0
     world.close()
+
+
+def test_the_depth_flusher_restarts_after_a_publishing_error(world: SimWorld) -> None:
+    client = world.venue.connect(BOT)
+    sub = client.subscribe_depth(SYMBOL)
+    calls = itertools.count()
+
+    def fail_once(s: Any, message: DepthDiff) -> None:
+        if next(calls) == 0:
+            raise RuntimeError("interceptor failed")
+        s.enqueue(message)
+
+    sub.intercept = fail_once
+    with pytest.raises(RuntimeError, match="interceptor failed"):
+        world.run(asyncio.sleep(5.0))
+    sub.close()
+    fresh = client.subscribe_depth(SYMBOL)  # a reconnect after the error gets diffs again
+
+    async def count_after(seconds: float) -> int:
+        await asyncio.sleep(seconds)
+        n = 0
+        while fresh.get_nowait() is not None:
+            n += 1
+        return n
+
+    assert world.run(count_after(5.0)) > 10
