@@ -404,22 +404,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def call_later(
         self, delay: float, callback: Callable[[Unpack[Ts]], object], *args: *Ts, context: Context | None = None
     ) -> asyncio.TimerHandle:
-        """Stock ``call_later``; in the fused mode ``call_at``'s body inlined (``asyncio.sleep``'s path)."""
+        """Stock ``call_later``: ``call_at(now + delay)``, with the clock read from simpy directly."""
         if not self._vt_fast:
             return super().call_later(delay, callback, *args, context=context)
         if delay is None:
             raise TypeError("delay must not be None")
         now: float = self.env._now
-        when = now + delay
-        internals: Any = self
-        if internals._closed:
-            raise RuntimeError("Event loop is closed")
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
-        key = _TimerKey(when)
-        key.handle = timer
-        heapq.heappush(internals._scheduled, key)
-        timer._scheduled = True  # type: ignore[attr-defined]
-        return timer
+        return self.call_at(now + delay, callback, *args, context=context)
 
     def run_until(self, t: float) -> None:
         """Run simpy and whatever is scheduled on this loop until simulated time ``t``, then return.
