@@ -7,8 +7,9 @@ simpy's order), and when simpy processes it the callback runs. ``start()`` stand
 first wake-up is urgent and at the current instant, like a process's ``Initialize`` event, so a ticker consumes
 event ids where a process did and simpy's event order is unchanged.
 
-A ticker must be scheduled at most once at a time (schedule it again from its callback, or after it fired). An
-exception raised by the callback propagates out of ``env.step()`` (a crashed process does too, one step later).
+A ticker must be scheduled at most once at a time (schedule it again from its callback, or after it fired;
+``scheduled`` tells). An exception raised by the callback propagates out of ``env.step()`` (a crashed process does
+too, one step later) and leaves the ticker unscheduled.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ class Ticker(simpy.Event):
         self._ok = True
         self._value = None
         self._callback = callback
+        self.callbacks = None  # type: ignore[assignment]  # not queued: what simpy leaves on a processed event
+
+    @property
+    def scheduled(self) -> bool:
+        """On simpy's queue: started or scheduled and not yet processed. simpy clears ``callbacks`` when it takes
+        the event off its queue, before calling them, so a callback that raises before rescheduling leaves the
+        ticker unscheduled, as a crashed process is no longer alive."""
+        return self.callbacks is not None
 
     def start(self, first: Callable[[simpy.Event], None] | None = None) -> None:
         """First wake-up now, before any other event at this instant (what ``env.process`` schedules); it calls

@@ -112,7 +112,6 @@ class SimVenue:
         self._user_subs: dict[AccountId, list[Subscription[UserEvent]]] = {}
         self._pending: dict[str, _PendingDepth] = {}
         self._flusher = Ticker(runtime.env, self._flush_depth)
-        self._flushing = False  # the flusher runs (a depth interval is pending)
         self._connections = 0
         self.faults: VenueFaults | None = None  # set by a fault injector's ``install``; None: no faults
 
@@ -215,8 +214,7 @@ class SimVenue:
         if self.faults is not None:
             self.faults.on_subscribe("ws", symbol, sub)
         self._pending.setdefault(symbol, _PendingDepth())
-        if not self._flushing:
-            self._flushing = True
+        if not self._flusher.scheduled:
             self._flusher.start(self._flush_next)
         return sub
 
@@ -249,23 +247,13 @@ class SimVenue:
         """Wait one depth interval while any depth subscription is open, else stop the flusher."""
         if any(self._depth_subs.values()):
             self._flusher.schedule(self.depth_interval_s)
-        else:
-            self._flushing = False
 
     def _flush_depth(self, _event: object) -> None:
         """Every depth interval, publish each symbol's changed levels as one diff (Binance depth@100ms).
 
         The flusher is a ``Ticker`` (a simpy process without a generator): ``_flush_next`` is its loop
         condition and wait. If publishing raises (a fault interceptor, a subscriber's delay function), the error
-        leaves ``env.step()`` and the flusher stops; the next ``subscribe_depth`` starts it again."""
-        try:
-            self._publish_depth()
-        except BaseException:
-            self._flushing = False
-            raise
-        self._flush_next()
-
-    def _publish_depth(self) -> None:
+        leaves ``env.step()`` with the flusher unscheduled; the next ``subscribe_depth`` starts it again."""
         now = self.runtime.now_us()
         pending_by_symbol = self._pending
         for symbol in sorted(pending_by_symbol):
@@ -285,6 +273,7 @@ class SimVenue:
             pending.asks.clear()
             for sub in subs:
                 sub.publish(diff)
+        self._flush_next()
 
     # -- request path --
     def record_request(self, account: AccountId, op: str, fields: dict[str, Any]) -> None:
