@@ -46,13 +46,7 @@ class EventLog:
 
     def record(self, t_us: int, kind: str, fields: dict[str, Any]) -> None:
         """Append one record. ``fields`` must hold only JSON-encodable values (ints, strs, lists, dicts)."""
-        pending = self._pending
-        pending.append(orjson.dumps({"t": t_us, "k": kind, **fields}))
-        counts = self._counts
-        counts[kind] = counts.get(kind, 0) + 1
-        self.records += 1
-        if len(pending) >= _BATCH_LINES:
-            self.flush()
+        self.append({"t": t_us, "k": kind, **fields})
 
     def append(self, record: dict[str, Any]) -> None:
         """Append one record built whole: ``{"t": t_us, "k": kind, ...fields}`` (what ``record`` writes; the
