@@ -36,7 +36,7 @@ from bot.interfaces import Clock, Recorder, Venue
 from bot.market.data import MarketData
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolMarks, SymbolQuoter
-from bot.risk.circuit import CircuitBreaker
+from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
 from bot.risk.guards import GuardLevel, RiskSnapshot
 from bot.risk.kill_switch import KillReport, KillSwitch
@@ -60,24 +60,6 @@ def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) ->
     403 outage healed: chaos seed 170)."""
     latched = config.risk.hard_latches and bool(store.get_meta(HARD_LATCH_KEY))
     return min(cap_s, config.risk.cancel_bound_s) if latched else cap_s
-
-
-class _QuoteTotal:
-    """``Decimal(str(round(x, 8)))``: a summed mark (drawdown, PnL rate) as a ``RiskSnapshot`` input. The last
-    result is kept, as most assessments see the same total as the one before; it is reused only for the same
-    number written the same way (equal, same type, and for a zero the same sign: ``0.0`` and ``-0.0`` differ)."""
-
-    __slots__ = ("_last", "_x")
-
-    def __init__(self) -> None:
-        self._x: float = math.nan
-        self._last = Decimal(0)
-
-    def of(self, x: float) -> Decimal:
-        last = self._x
-        if x != last or type(x) is not type(last) or (not x and math.copysign(1.0, x) != math.copysign(1.0, last)):
-            self._x, self._last = x, Decimal(str(round(x, 8)))
-        return self._last
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +95,6 @@ class AppContext:
     restarts: dict[str, int] = field(default_factory=dict)  # supervised task name -> restarts
     _taker_cap_recorded: int | None = None
     _max_inventory_lots: dict[str, int] = field(default_factory=dict)  # per symbol; the config is frozen
-    _drawdown_total: _QuoteTotal = field(default_factory=_QuoteTotal)
-    _pnl_rate_total: _QuoteTotal = field(default_factory=_QuoteTotal)
 
     @classmethod
     async def build(
@@ -263,16 +243,15 @@ class AppContext:
         by_symbol = sorted(self.marks.items())
         marks = [m for _, m in by_symbol]
         inventory_lots = self.orders.inventory_lots
-        error_rate, requests, circuit_open = self.circuit.health()
         return RiskSnapshot(
             inventory_base={s: info.qty(inventory_lots(s)) for s, info in sorted(self.symbols.items())},
-            drawdown_quote=self._drawdown_total.of(sum([m.drawdown_quote for m in marks])),
-            pnl_per_hour_quote=self._pnl_rate_total.of(sum([m.pnl_per_hour_quote for m in marks])),
-            venue_error_rate=error_rate,
-            venue_requests=requests,
+            drawdown_quote=Decimal(str(round(sum([m.drawdown_quote for m in marks]), 8))),
+            pnl_per_hour_quote=Decimal(str(round(sum([m.pnl_per_hour_quote for m in marks]), 8))),
+            venue_error_rate=self.circuit.error_rate,
+            venue_requests=self.circuit.requests,
             latency_p95_ms=max([m.latency_p95_ms for m in marks], default=0.0),
             data_age_ms={s: m.data_age_ms for s, m in by_symbol},
-            circuit_open=circuit_open,
+            circuit_open=self.circuit.state is CircuitState.OPEN,
         )
 
     async def monitor_risk(self, interval_s: float = 0.5) -> None:

@@ -310,8 +310,7 @@ class SimConnector:
         sync when due), translating engine errors and timeouts to ``BotError``."""
         loop = self._loop
         now_s = loop.time()  # read once: nothing below awaits before the request unless a time sync runs
-        if now_s < self._blocked_until_s:
-            self._check_gate(op, now_s)
+        self._check_gate(op, now_s)
         if op in SIGNED_OPS and (self._resync_due or (
                 self._synced_at_s is not None and now_s - self._synced_at_s >= self._time_resync_s)):
             await self.sync_time()

@@ -72,14 +72,6 @@ class CircuitBreaker:
         self._evict(self._clock.monotonic_s())
         return len(self._events)
 
-    def health(self) -> tuple[float, int, bool]:
-        """``(error_rate, requests, state is OPEN)`` at one instant: the three reads above in one call."""
-        now = self._clock.monotonic_s()
-        self._evict(now)
-        self._tick(now)
-        n = len(self._events)
-        return (self._errors / n if n else 0.0), n, self._state is CircuitState.OPEN
-
     @property
     def retry_after_s(self) -> float:
         """Seconds until the cooldown ends while OPEN; 0.0 otherwise."""

@@ -108,17 +108,10 @@ class RiskSnapshot:
     circuit_open: bool = False
 
     def __post_init__(self) -> None:
-        dd, pnl = self.drawdown_quote, self.pnl_per_hour_quote
-        try:  # the common case, checked without naming every input (``_is_nan`` inlined for the scalars)
-            if self.venue_requests >= 0 and not (
-                (dd.is_nan() if isinstance(dd, Decimal) else math.isnan(dd))
-                or (pnl.is_nan() if isinstance(pnl, Decimal) else math.isnan(pnl))
-                or math.isnan(self.venue_error_rate) or math.isnan(self.latency_p95_ms)
-                or any(map(_is_nan, self.inventory_base.values())) or any(map(math.isnan, self.data_age_ms.values()))
-            ):
-                return
-        except ValueError:
-            pass  # a signalling-NaN ``Decimal`` where a float belongs: named below
+        if self.venue_requests >= 0 and not any(map(_is_nan, (
+                self.drawdown_quote, self.pnl_per_hour_quote, self.venue_error_rate, self.latency_p95_ms,
+                *self.inventory_base.values(), *self.data_age_ms.values()))):
+            return  # the common case, checked without naming every input
         scalars: list[tuple[str, Number]] = [
             ("drawdown_quote", self.drawdown_quote),
             ("pnl_per_hour_quote", self.pnl_per_hour_quote),

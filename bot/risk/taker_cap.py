@@ -43,12 +43,10 @@ class TakerCap:
 
     def cap_per_hour(self, volatility_bps: float) -> int:
         """The number of taker fills allowed per sliding hour at this volatility."""
-        config = self._config  # the regimes of ``regime``, without naming them
-        if volatility_bps < config.calm_below_vol_bps:
+        regime, config = self.regime(volatility_bps), self._config
+        if regime == "calm":
             return config.calm_per_hour
-        if volatility_bps < config.volatile_above_vol_bps:
-            return config.moderate_per_hour
-        return config.volatile_per_hour
+        return config.moderate_per_hour if regime == "moderate" else config.volatile_per_hour
 
     def count(self, now_s: float) -> int:
         """Taker fills recorded in ``(now_s - 3600, now_s]``."""
