@@ -37,14 +37,20 @@ def test_sleep_advances_virtual_time_exactly(runtime: SimRuntime) -> None:
     assert runtime.now_us() == 3_750_000
 
 
-def test_one_simulated_hour_of_sleeps_takes_well_under_a_second_of_wall_time(runtime: SimRuntime) -> None:
+def test_one_simulated_hour_of_sleeps_never_waits_on_the_wall_clock(
+        runtime: SimRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Virtual time advances by itself: no sleep of the process, so the run's speed is only CPU (measured by
+    ``python -m bench runtime``, never asserted here: a loaded machine must not fail a test)."""
+    def no_wall_sleep(seconds: float) -> None:
+        raise AssertionError(f"the simulation slept {seconds} s of wall time")
+
+    monkeypatch.setattr(time, "sleep", no_wall_sleep)
+
     async def main() -> None:
         for _ in range(3600):
             await asyncio.sleep(1.0)
 
-    started = time.perf_counter()
     runtime.run(main())
-    assert time.perf_counter() - started < 0.5
     assert runtime.now() == 3600.0
 
 
@@ -286,10 +292,8 @@ def test_awaiting_something_that_can_never_happen_raises_simulation_stalled(runt
         await asyncio.sleep(3.0)
         await asyncio.Event().wait()
 
-    started = time.perf_counter()
     with pytest.raises(SimulationStalled, match=r"t=3\.0s"):
         runtime.run(main())
-    assert time.perf_counter() - started < 1.0
 
 
 def test_task_spinning_on_sleep_zero_raises_simulation_livelock() -> None:
