@@ -44,7 +44,7 @@ async def binance_middleware(request: web.Request, handler: rest.Handler) -> web
         return await handler(request)
     state = request.app[STATE]
     try:
-        body = await request.text() if request.can_read_body else ""
+        body = await _form_body(request)
         params = Params(parse_form(request.rel_url.raw_query_string) + parse_form(body))
         request[BODY] = body
         request[PARAMS] = params
@@ -70,6 +70,19 @@ async def binance_middleware(request: web.Request, handler: rest.Handler) -> web
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(ApiError(errors.UNKNOWN, "An unknown error occurred while processing the request.",
                                        status=500))
+
+
+async def _form_body(request: web.Request) -> str:
+    """The request body as text. Binance reads UTF-8 form bodies; bytes that are not valid UTF-8 (or a charset
+    Python does not know) are answered 400 -1100 like any illegal character, never a 500."""
+    if not request.can_read_body:
+        return ""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(errors.ILLEGAL_CHARS, "Illegal characters found in the request body; it must be UTF-8.") \
+            from None
 
 
 async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -78,7 +78,8 @@ class KeyStore:
         if signature is None:
             raise errors.missing("signature")
         expected = sign(principal.config.secret, payload)
-        if not hmac.compare_digest(expected, signature.lower()):
+        # bytes, not str: compare_digest refuses non-ASCII text with a TypeError (a 500, a dropped socket)
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "surrogatepass")):
             raise ApiError(errors.INVALID_SIGNATURE, "Signature for this request is not valid.")
         check_timestamp(params, server_ms)
         return principal

@@ -1,0 +1,75 @@
+"""The wire server at its edges: every signed route and method checks its signature, and malformed bytes are
+answered like Binance (400 with ``{"code", "msg"}``), never a 500 or a dropped socket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from exchange_sim.engine.types import AccountId
+from exchange_sim.server import DEMO_ACCOUNT, errors, rest, ws_api
+from exchange_sim.server.auth import ws_payload
+from tests.server_support import DEMO_API_KEY, now_ms, running_server, signature
+
+PUBLIC = {"/api/v3/ping", "/api/v3/time", "/api/v3/exchangeInfo", "/api/v3/depth", "/api/v3/ticker/bookTicker"}
+SIGNED_ROUTES = [(method, path) for method, path, _ in rest.ROUTES if path not in PUBLIC]
+ORDER_PARAMS = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
+                "price": "1000", "orderId": "1", "origClientOrderId": "x-1", "cancelReplaceMode": "STOP_ON_FAILURE",
+                "cancelOrderId": "1"}
+BAD_SIGNATURES = ["0" * 64, "zz", "é" * 64, "\u017f" * 10]
+
+
+def test_the_signed_route_list_is_not_empty() -> None:
+    assert ("DELETE", "/api/v3/openOrders") in SIGNED_ROUTES and len(SIGNED_ROUTES) >= 8
+
+
+@pytest.mark.parametrize(("method", "path"), SIGNED_ROUTES)
+@pytest.mark.parametrize("bad", BAD_SIGNATURES)
+async def test_every_signed_rest_route_refuses_a_bad_signature(method: str, path: str, bad: str) -> None:
+    async with running_server() as server:
+        query = "&".join(f"{k}={v}" for k, v in ORDER_PARAMS.items()) + f"&timestamp={now_ms()}"
+        status, body, _ = await server.call(method, path, f"{query}&signature={bad}")
+        assert status == 400, body
+        assert body == {"code": errors.INVALID_SIGNATURE, "msg": "Signature for this request is not valid."}
+        assert server.state.engine.open_orders(AccountId(DEMO_ACCOUNT.name)) == []
+
+
+@pytest.mark.parametrize("method", sorted([*ws_api._SIGNED, "userDataStream.subscribe.signature"]))
+@pytest.mark.parametrize("bad", BAD_SIGNATURES)
+async def test_every_signed_websocket_method_refuses_a_bad_signature(method: str, bad: str) -> None:
+    async with running_server() as server:
+        params: dict[str, Any] = {**ORDER_PARAMS, "apiKey": DEMO_API_KEY, "timestamp": now_ms(), "signature": bad}
+        text = orjson.dumps({"id": 7, "method": method, "params": params}).decode()
+        answer = await ws_api.handle_request(server.state, None, text)  # type: ignore[arg-type]
+        assert answer == {"id": 7, "status": 400, "error": {"code": errors.INVALID_SIGNATURE,
+                                                             "msg": "Signature for this request is not valid."}}
+
+
+async def test_a_good_websocket_signature_still_passes() -> None:
+    async with running_server() as server:
+        params: dict[str, Any] = {"symbol": "BTCUSDT", "apiKey": DEMO_API_KEY, "timestamp": now_ms()}
+        params["signature"] = signature(server.state.keys.principal(DEMO_API_KEY).config.secret,
+                                        ws_payload({k: str(v) for k, v in params.items()}))
+        text = orjson.dumps({"id": 1, "method": "openOrders.status", "params": params}).decode()
+        answer = await ws_api.handle_request(server.state, None, text)  # type: ignore[arg-type]
+        assert answer["status"] == 200 and answer["result"] == []
+
+
+@pytest.mark.parametrize("body", [b"symbol=BTCUSDT&x=\xff\xfe", b"\xc3\x28=1"])
+async def test_a_body_that_is_not_utf8_is_400_illegal_chars_not_500(body: bytes) -> None:
+    async with running_server() as server:
+        url = server.base + "/api/v3/order"
+        headers = {"X-MBX-APIKEY": DEMO_API_KEY, "Content-Type": "application/x-www-form-urlencoded"}
+        async with server.session.post(url, data=body, headers=headers) as resp:
+            assert resp.status == 400
+            assert (await resp.json(content_type=None))["code"] == errors.ILLEGAL_CHARS
+
+
+async def test_an_unknown_charset_is_read_as_utf8_not_a_500() -> None:
+    async with running_server() as server:
+        headers = {"X-MBX-APIKEY": DEMO_API_KEY, "Content-Type": "application/x-www-form-urlencoded; charset=nope"}
+        async with server.session.post(server.base + "/api/v3/order", data=b"symbol=BTCUSDT", headers=headers) as resp:
+            assert resp.status == 400
+            assert (await resp.json(content_type=None))["code"] != errors.UNKNOWN
