@@ -18,7 +18,7 @@ Errors: ``SymbolSpec`` raises ``ValueError`` at construction when its tick/step 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from enum import IntEnum, StrEnum
 from typing import NewType, Protocol
 
@@ -145,6 +145,26 @@ def _exact_int(value: Decimal, what: str) -> int:
     return int(value)
 
 
+_EXACT_DIGITS = 60  # more than any price or quantity a filter admits (maxPrice/maxQty have at most ~20 digits)
+
+
+def _exact_quotient(value: Decimal, step: Decimal) -> int | None:
+    """``value / step`` as an int when it is exactly a whole number, else None.
+
+    Computed exactly: the default 28-digit context would round ``100000005.00000000000000000001 / 0.01`` onto the
+    grid and accept an off-grid price (Binance answers -1013). Inexact or non-finite quotients are None.
+    """
+    with localcontext(prec=_EXACT_DIGITS) as ctx:
+        ctx.traps[Inexact] = ctx.traps[InvalidOperation] = True
+        try:
+            quotient = ctx.divide(value, step)
+        except (Inexact, InvalidOperation):
+            return None
+        if not quotient.is_finite() or quotient != quotient.to_integral_value():
+            return None
+        return int(quotient)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SymbolSpec:
     """One tradable symbol: its assets, its filters and its default fees.
@@ -183,17 +203,17 @@ class SymbolSpec:
     # -- conversions (Decimal only at the edges: config, wire protocol) --
     def price_to_ticks(self, price: Decimal) -> int:
         """Exact price -> ticks; raises ``EngineError(-1013 PRICE_FILTER)`` if off the tick grid."""
-        ticks = price / self.tick_size
-        if ticks != ticks.to_integral_value():
+        ticks = _exact_quotient(price, self.tick_size)
+        if ticks is None:
             raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER")
-        return int(ticks)
+        return ticks
 
     def qty_to_lots(self, qty: Decimal) -> int:
         """Exact quantity -> lots; raises ``EngineError(-1013 LOT_SIZE)`` if off the step grid."""
-        lots = qty / self.step_size
-        if lots != lots.to_integral_value():
+        lots = _exact_quotient(qty, self.step_size)
+        if lots is None:
             raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: LOT_SIZE")
-        return int(lots)
+        return lots
 
     def ticks_to_price(self, ticks: int) -> Decimal:
         return self.tick_size * ticks

@@ -3,12 +3,14 @@ answered like Binance (400 with ``{"code", "msg"}``), never a 500 or a dropped s
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
 
-from exchange_sim.engine.types import AccountId
+from exchange_sim.engine.types import AccountId, EngineError
+from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.server import DEMO_ACCOUNT, errors, rest, ws_api
 from exchange_sim.server.auth import ws_payload
 from tests.server_support import DEMO_API_KEY, now_ms, running_server, signature
@@ -73,3 +75,27 @@ async def test_an_unknown_charset_is_read_as_utf8_not_a_500() -> None:
         async with server.session.post(server.base + "/api/v3/order", data=b"symbol=BTCUSDT", headers=headers) as resp:
             assert resp.status == 400
             assert (await resp.json(content_type=None))["code"] != errors.UNKNOWN
+
+
+@pytest.mark.parametrize("price", ["100000005.00000000000000000001", "60000.000000000000000000000000001"])
+def test_a_price_off_the_tick_grid_beyond_28_digits_is_a_price_filter_failure(price: str) -> None:
+    spec = DEFAULT_SYMBOLS["BTCUSDT"].spec
+    with pytest.raises(EngineError, match="PRICE_FILTER"):
+        spec.price_to_ticks(Decimal(price))
+    whole = Decimal(price.split(".", maxsplit=1)[0])
+    assert spec.price_to_ticks(whole) == int(whole / spec.tick_size)
+
+
+def test_a_quantity_off_the_lot_grid_beyond_28_digits_is_a_lot_size_failure() -> None:
+    spec = DEFAULT_SYMBOLS["BTCUSDT"].spec
+    with pytest.raises(EngineError, match="LOT_SIZE"):
+        spec.qty_to_lots(Decimal("1.00001000000000000000000000000001"))
+    assert spec.qty_to_lots(Decimal("1.00001")) == 100_001
+
+
+async def test_an_off_grid_price_over_rest_is_minus_1013_not_rounded_onto_the_grid() -> None:
+    async with running_server() as server:
+        params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
+                  "price": "100000005.00000000000000000001"}
+        status, body, _ = await server.signed("POST", "/api/v3/order", params)
+        assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: PRICE_FILTER"})
