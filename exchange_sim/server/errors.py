@@ -61,9 +61,13 @@ def missing(param: str) -> ApiError:
     return ApiError(MANDATORY_PARAM, f"Mandatory parameter '{param}' was not sent, was empty/null, or malformed.")
 
 
-def illegal(param: str) -> ApiError:
+DECIMAL_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$"
+SYMBOL_RANGE = "^[A-Z0-9-_.]{1,20}$"
+
+
+def illegal(param: str, legal_range: str = DECIMAL_RANGE) -> ApiError:
     return ApiError(ILLEGAL_CHARS, f"Illegal characters found in parameter '{param}'; legal range is "
-                                   "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
+                                   f"'{legal_range}'.")
 
 
 def invalid_value(param: str) -> ApiError:

@@ -75,7 +75,8 @@ async def depth(request: web.Request) -> web.Response:
     state = request.app[STATE]
     params = _params(request)
     spec = state.spec(params.text("symbol"))
-    limit = params.opt_integer("limit") or 100
+    limit = params.opt_integer("limit")
+    limit = 100 if limit is None else limit  # limit=0 is refused, not read as "default"
     if not 1 <= limit <= MAX_DEPTH_LIMIT:
         raise errors.invalid_value("limit")
     state.driver.sync()

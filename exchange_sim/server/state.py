@@ -12,6 +12,8 @@ Lifecycle: build (no loop needed), ``start()`` inside the running loop (market w
 
 from __future__ import annotations
 
+import re
+
 from exchange_sim.engine.types import AccountId, SymbolSpec, decimal_to_atoms
 from exchange_sim.eventlog import EventLog
 from exchange_sim.latency import LatencyConfig
@@ -25,6 +27,7 @@ from exchange_sim.server.faults import ServerFaults
 from exchange_sim.server.limits import OrderLimiter, WeightLimiter
 from exchange_sim.venue import SimVenue, VenueClient
 
+_SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}", re.ASCII)  # Binance's legal range for the symbol parameter
 NO_LATENCY = LatencyConfig(request_floor_ms=0, request_median_ms=0, request_sigma=0, feed_floor_ms=0,
                            feed_median_ms=0, feed_sigma=0)
 
@@ -82,9 +85,12 @@ class ServerState:
         self.faults.start()
 
     def spec(self, symbol: str) -> SymbolSpec:
-        """The symbol's spec, or -1121."""
+        """The symbol's spec; -1100 for characters outside Binance's ``^[A-Z0-9-_.]{1,20}$`` (lowercase, or
+        ``btcuſdt``, whose ``upper()`` would be BTCUSDT), -1121 for a well-formed symbol that is not listed."""
+        if not _SYMBOL.fullmatch(symbol):
+            raise errors.illegal("symbol", errors.SYMBOL_RANGE)
         try:
-            return self.engine.spec(symbol.upper())
+            return self.engine.spec(symbol)
         except Exception:
             raise errors.bad_symbol() from None
 

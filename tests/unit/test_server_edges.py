@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -99,3 +100,25 @@ async def test_an_off_grid_price_over_rest_is_minus_1013_not_rounded_onto_the_gr
                   "price": "100000005.00000000000000000001"}
         status, body, _ = await server.signed("POST", "/api/v3/order", params)
         assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: PRICE_FILTER"})
+
+
+@pytest.mark.parametrize("symbol", ["btcusdt", "btcu\u017fdt", "BTC USDT", "BTCUSDT\u0130", "X" * 21])
+async def test_a_symbol_outside_binances_legal_range_is_minus_1100_not_folded_to_a_listed_one(symbol: str) -> None:
+    async with running_server() as server:
+        status, body, _ = await server.get("/api/v3/depth", urlencode({"symbol": symbol}))
+        assert status == 400
+        assert body == {"code": errors.ILLEGAL_CHARS, "msg": "Illegal characters found in parameter 'symbol'; "
+                        "legal range is '^[A-Z0-9-_.]{1,20}$'."}
+
+
+async def test_a_well_formed_unlisted_symbol_is_minus_1121() -> None:
+    async with running_server() as server:
+        status, body, _ = await server.get("/api/v3/depth", "symbol=ABCUSDT")
+        assert (status, body) == (400, {"code": -1121, "msg": "Invalid symbol."})
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "5001"])
+async def test_a_depth_limit_outside_1_to_5000_is_refused(limit: str) -> None:
+    async with running_server() as server:
+        status, body, _ = await server.get("/api/v3/depth", f"symbol=BTCUSDT&limit={limit}")
+        assert (status, body) == (400, {"code": -1130, "msg": "Invalid data sent for a parameter 'limit'."})
