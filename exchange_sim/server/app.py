@@ -44,8 +44,12 @@ async def binance_middleware(request: web.Request, handler: rest.Handler) -> web
         return await handler(request)
     state = request.app[STATE]
     try:
-        body = await _form_body(request)
-        params = Params(parse_form(request.rel_url.raw_query_string) + parse_form(body))
+        try:
+            body = await _form_body(request)
+            params = Params(parse_form(request.rel_url.raw_query_string) + parse_form(body))
+        except ApiError:  # a malformed request still costs weight, and a ban stops it like any other
+            state.weights.charge(request.remote or "?", 1, state.faults.now_s())
+            raise
         request[BODY] = body
         request[PARAMS] = params
         weight = request_weight(request.method, request.path, params)

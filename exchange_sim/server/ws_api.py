@@ -115,7 +115,7 @@ async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocke
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
-                conn.send_json(await handle_request(state, session, msg.data))
+                conn.send_json(await handle_request(state, session, msg.data, ip=request.remote or "?"))
     finally:
         await session.close()
         writer.cancel()
@@ -124,8 +124,12 @@ async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocke
     return ws
 
 
-async def handle_request(state: ServerState, session: UserSession, text: str) -> Json:
+async def handle_request(state: ServerState, session: UserSession, text: str, *, ip: str = "?") -> Json:
+    """Answer one WebSocket-API request. Every request, malformed ones included, is charged its weight against
+    ``ip``'s REST budget (one limiter per IP, as on Binance): over the budget it is answered 429, during a ban 418,
+    with ``retryAfter`` (epoch ms) in the error's ``data``, and it is not executed."""
     req_id: object = None
+    weight = 1
     try:
         try:
             request = orjson.loads(text)
@@ -138,10 +142,48 @@ async def handle_request(state: ServerState, session: UserSession, text: str) ->
         raw = request.get("params") or {}
         if not isinstance(method, str) or not isinstance(raw, dict):
             raise ApiError(errors.MANDATORY_PARAM, "Malformed request: 'method' and 'params' are required.")
+        weight, charged = 0, method_weight(method, raw)  # charged even when the limiter refuses it
+        used = state.weights.charge(ip, charged, state.faults.now_s())
         result = await _dispatch(state, session, method, raw)
-        return {"id": req_id, "status": 200, "result": result, "rateLimits": []}
-    except ApiError as error:
-        return {"id": req_id, "status": error.status, "error": {"code": error.code, "msg": error.msg}}
+        return {"id": req_id, "status": 200, "result": result, "rateLimits": _rate_limits(state, used)}
+    except ApiError as refused:
+        return {"id": req_id, **_refusal(state, refused, ip, weight)}
+
+
+def _refusal(state: ServerState, refused: ApiError, ip: str, uncharged_weight: int) -> Json:
+    """The ``status`` and ``error`` of a refused request; one refused before its charge (malformed) is charged
+    now, and a 429/418 from that charge takes precedence."""
+    answer = refused
+    if uncharged_weight:
+        try:
+            state.weights.charge(ip, uncharged_weight, state.faults.now_s())
+        except ApiError as limited:
+            answer = limited
+    return {"status": answer.status, "error": _error_json(state, answer)}
+
+
+_WS_WEIGHTS = {"order.status": 4, "userDataStream.subscribe.signature": 2}  # every other method: 1
+
+
+def method_weight(method: str, params: dict[str, Any]) -> int:
+    """A WebSocket-API method's request weight (Binance's: ``openOrders.status`` 6 with a symbol, 80 without)."""
+    if method == "openOrders.status":
+        return 6 if "symbol" in params else 80
+    return _WS_WEIGHTS.get(method, 1)
+
+
+def _rate_limits(state: ServerState, used: int) -> list[Json]:
+    limits = state.config.limits
+    return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": limits.weight_per_minute, "count": used}]
+
+
+def _error_json(state: ServerState, error: ApiError) -> Json:
+    out: Json = {"code": error.code, "msg": error.msg}
+    retry_after_s = error.headers.get("Retry-After")
+    if retry_after_s is not None:
+        out["data"] = {"retryAfter": state.driver.epoch_ms() + 1000 * int(retry_after_s)}
+    return out
 
 
 def _signed(state: ServerState, raw: dict[str, Any]) -> tuple[AccountId, Params]:

@@ -12,7 +12,7 @@ import pytest
 
 from exchange_sim.engine.types import AccountId, EngineError
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
-from exchange_sim.server import DEMO_ACCOUNT, errors, rest, ws_api
+from exchange_sim.server import DEMO_ACCOUNT, LimitsConfig, errors, rest, ws_api
 from exchange_sim.server.auth import ws_payload
 from tests.server_support import DEMO_API_KEY, now_ms, running_server, signature
 
@@ -122,3 +122,48 @@ async def test_a_depth_limit_outside_1_to_5000_is_refused(limit: str) -> None:
     async with running_server() as server:
         status, body, _ = await server.get("/api/v3/depth", f"symbol=BTCUSDT&limit={limit}")
         assert (status, body) == (400, {"code": -1130, "msg": "Invalid data sent for a parameter 'limit'."})
+
+
+SMALL_LIMITS = LimitsConfig(weight_per_minute=10, ban_after_429=2, ban_s=120.0)
+
+
+async def test_malformed_rest_requests_are_charged_and_stopped_by_a_ban() -> None:
+    async with running_server(limits=SMALL_LIMITS) as server:
+        headers = {"X-MBX-APIKEY": DEMO_API_KEY, "Content-Type": "application/x-www-form-urlencoded"}
+        statuses = []
+        for _ in range(14):
+            async with server.session.post(server.base + "/api/v3/order", data=b"\xff", headers=headers) as resp:
+                statuses.append(resp.status)
+        assert statuses[:10] == [400] * 10  # not UTF-8: refused before parsing, but each costs weight 1
+        assert statuses[10:12] == [429, 429] and statuses[12:] == [418, 418]
+        status, _, headers_out = await server.get("/api/v3/ping")
+        assert status == 418 and int(headers_out["Retry-After"]) > 0
+
+
+async def test_the_websocket_api_shares_the_ip_budget_and_a_banned_ip_cannot_place_orders() -> None:
+    async with running_server(limits=SMALL_LIMITS) as server:
+        secret = server.state.keys.principal(DEMO_API_KEY).config.secret
+
+        def order(n: int) -> str:
+            params: dict[str, Any] = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                                      "quantity": "0.01", "price": "1000", "apiKey": DEMO_API_KEY,
+                                      "timestamp": now_ms(), "newClientOrderId": f"ws-{n}"}
+            params["signature"] = signature(secret, ws_payload({k: str(v) for k, v in params.items()}))
+            return orjson.dumps({"id": n, "method": "order.place", "params": params}).decode()
+
+        answers = [await ws_api.handle_request(server.state, None, order(n), ip="10.0.0.9")  # type: ignore[arg-type]
+                   for n in range(14)]
+        assert [a["status"] for a in answers] == [200] * 10 + [429, 429, 418, 418]
+        assert answers[0]["rateLimits"][0]["count"] == 1 and answers[9]["rateLimits"][0]["count"] == 10
+        assert answers[-1]["error"]["code"] == errors.TOO_MANY_REQUESTS and "retryAfter" in answers[-1]["error"]["data"]
+        placed = server.state.engine.open_orders(AccountId(DEMO_ACCOUNT.name))
+        assert len(placed) == 10  # the refused ones were not executed
+        status, _, _ = await server.get("/api/v3/ping")
+        assert status == 200  # another IP (the REST client's 127.0.0.1) is not banned
+
+
+async def test_a_malformed_websocket_request_costs_weight_too() -> None:
+    async with running_server(limits=SMALL_LIMITS) as server:
+        answers = [await ws_api.handle_request(server.state, None, "{not json", ip="10.0.0.8")  # type: ignore[arg-type]
+                   for _ in range(12)]
+        assert [a["status"] for a in answers] == [400] * 10 + [429, 429]
