@@ -18,6 +18,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, web
 
@@ -41,6 +42,10 @@ _WS_PREFIXES = ("/ws", "/stream")
 @web.middleware
 async def binance_middleware(request: web.Request, handler: rest.Handler) -> web.StreamResponse:
     if request.path.startswith(_WS_PREFIXES):
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin):
+            return error_response(ApiError(UNAUTHORIZED, f"WebSocket connections from origin {origin!r} are not "
+                                           "allowed: this simulator serves loopback clients only.", status=403))
         return await handler(request)
     state = request.app[STATE]
     try:
@@ -74,6 +79,19 @@ async def binance_middleware(request: web.Request, handler: rest.Handler) -> web
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(ApiError(errors.UNKNOWN, "An unknown error occurred while processing the request.",
                                        status=500))
+
+
+UNAUTHORIZED = -1002  # Binance: "You are not authorized to execute this request."
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """Whether a WebSocket handshake's ``Origin`` may connect: none (a non-browser client) or a loopback page.
+    A web page elsewhere must not drive a local simulator through its visitor's browser."""
+    if origin is None:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
 async def _form_body(request: web.Request) -> str:

@@ -89,6 +89,9 @@ class ServerConfig:
     depth_interval_ms: int = 100  # depth diff cadence (<symbol>@depth@100ms)
     ws_heartbeat_s: float = 20.0  # server pings on every WebSocket
     ws_queue_max: int = 10_000  # per-connection outbound buffer (market data beyond it is dropped)
+    ws_max_streams: int = 1024  # streams one market-stream connection may listen to (Binance's limit)
+    ws_messages_per_s: int = 5  # incoming messages per second per market-stream connection (Binance: 5; more
+    # and the connection is closed with 1008 policy violation)
     duration_s: float = 7 * 24 * 3600.0  # horizon of the market's regime timeline
     symbols: Mapping[str, SymbolMarket] | None = None  # symbol catalogue (None: DEFAULT_SYMBOLS); benchmarks add some
 
@@ -102,3 +105,5 @@ class ServerConfig:
             raise ValueError("duplicate account name")
         if self.tick_s <= 0 or self.depth_interval_ms <= 0:
             raise ValueError("tick_s and depth_interval_ms must be positive")
+        if self.ws_max_streams <= 0 or self.ws_messages_per_s <= 0:
+            raise ValueError("ws_max_streams and ws_messages_per_s must be positive")

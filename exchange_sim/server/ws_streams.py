@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from exchange_sim.server import wire
 from exchange_sim.server.faults import FeedGate
@@ -195,6 +195,26 @@ class StreamHub:
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 
 
+class MessageRate:
+    """Incoming messages of one connection in fixed one-second windows: ``allow`` is False past ``per_s``."""
+
+    __slots__ = ("_count", "_window", "exceeded", "per_s")
+
+    def __init__(self, per_s: int) -> None:
+        self.per_s = per_s
+        self._window = -1
+        self._count = 0
+        self.exceeded = False
+
+    def allow(self, now_s: float) -> bool:
+        window = int(now_s)
+        if window != self._window:
+            self._window, self._count = window, 0
+        self._count += 1
+        self.exceeded = self.exceeded or self._count > self.per_s
+        return not self.exceeded
+
+
 async def serve_socket(request: web.Request, state: ServerState, hub: StreamHub, streams: list[str],
                        combined: bool) -> web.WebSocketResponse:
     """Run one market-stream socket until the client leaves, a fault resets it, or the server shuts down."""
@@ -205,11 +225,19 @@ async def serve_socket(request: web.Request, state: ServerState, hub: StreamHub,
         return ws
     request.app[SOCKETS].add(ws)
     conn = Connection(state, ws, request.transport, channel="ws", combined=combined)
+    if len(streams) > state.config.ws_max_streams:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION,
+                       message=f"too many streams: at most {state.config.ws_max_streams} per connection".encode())
+        return ws
     for stream in streams:
         hub.subscribe(conn, canonical(stream))
     writer = asyncio.get_running_loop().create_task(conn.writer())
+    incoming = MessageRate(state.config.ws_messages_per_s)
     try:
         async for msg in ws:
+            if not incoming.allow(state.faults.now_s()):  # Binance disconnects such a connection
+                await _close_over_rate(ws, incoming.per_s)
+                break
             if msg.type is WSMsgType.TEXT:
                 reply = handle_method(hub, conn, msg.data)
                 if reply is not None:
@@ -221,9 +249,15 @@ async def serve_socket(request: web.Request, state: ServerState, hub: StreamHub,
         for stream in hub.streams_of(conn):
             hub.unsubscribe(conn, stream)
         writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):  # a send to a closing socket
             await writer
     return ws
+
+
+async def _close_over_rate(ws: web.WebSocketResponse, per_s: int) -> None:
+    with contextlib.suppress(ConnectionError):  # the client may be gone already
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION,
+                       message=f"more than {per_s} incoming messages per second".encode())
 
 
 def handle_method(hub: StreamHub, conn: Connection, text: str) -> dict[str, Any] | None:
@@ -242,6 +276,10 @@ def handle_method(hub: StreamHub, conn: Connection, text: str) -> dict[str, Any]
     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
         if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
             return {"error": {"code": 2, "msg": "Invalid request: params must be a list of stream names"},
+                    "id": req_id}
+        limit = conn.state.config.ws_max_streams
+        if method == "SUBSCRIBE" and len(set(hub.streams_of(conn)) | {canonical(n) for n in params}) > limit:
+            return {"error": {"code": 2, "msg": f"Invalid request: at most {limit} streams per connection"},
                     "id": req_id}
         for name in params:
             if method == "SUBSCRIBE":

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import orjson
 import pytest
 
@@ -167,3 +168,49 @@ async def test_a_malformed_websocket_request_costs_weight_too() -> None:
         answers = [await ws_api.handle_request(server.state, None, "{not json", ip="10.0.0.8")  # type: ignore[arg-type]
                    for _ in range(12)]
         assert [a["status"] for a in answers] == [400] * 10 + [429, 429]
+
+
+async def test_a_websocket_from_a_foreign_origin_is_refused_with_403() -> None:
+    async with running_server() as server:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await server.session.ws_connect(server.ws_base + "/ws/btcusdt@trade",
+                                            headers={"Origin": "https://evil.example"})
+        assert refused.value.status == 403
+        for path in ("/ws/btcusdt@trade", "/ws-api/v3"):
+            for origin in ("http://localhost:3000", "http://127.0.0.1"):
+                ws = await server.session.ws_connect(server.ws_base + path, headers={"Origin": origin})
+                await ws.close()
+
+
+async def test_a_connection_may_listen_to_at_most_the_configured_number_of_streams() -> None:
+    async with running_server(ws_max_streams=3) as server:
+        ws = await server.session.ws_connect(server.ws_base + "/ws")
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "btcusdt@depth", "x1usdt@trade"],
+                            "id": 1})
+        assert await ws.receive_json(timeout=5) == {"result": None, "id": 1}
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["x2usdt@trade"], "id": 2})
+        answer = await ws.receive_json(timeout=5)
+        assert answer["id"] == 2 and answer["error"]["code"] == 2
+        await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 3})
+        listed = await ws.receive_json(timeout=5)
+        assert listed == {"result": ["btcusdt@depth", "btcusdt@trade", "x1usdt@trade"], "id": 3}
+        await ws.close()
+        too_many = "/".join(f"s{i}usdt@trade" for i in range(4))
+        ws = await server.session.ws_connect(server.ws_base + f"/stream?streams={too_many}")
+        closed = await ws.receive(timeout=5)
+        assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == aiohttp.WSCloseCode.POLICY_VIOLATION
+
+
+async def test_more_incoming_messages_per_second_than_allowed_closes_the_connection() -> None:
+    async with running_server(ws_messages_per_s=5) as server:
+        ws = await server.session.ws_connect(server.ws_base + "/ws")
+        for n in range(20):  # far more than 5 in any one second of the server's clock
+            try:
+                await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": n})
+            except ConnectionResetError:  # the server has cut us off already
+                break
+        answered = []
+        while (msg := await ws.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+            answered.append(msg.json()["id"])
+        assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == aiohttp.WSCloseCode.POLICY_VIOLATION
+        assert len(answered) <= 10  # at most what was allowed before the cut (two one-second windows)
