@@ -183,11 +183,13 @@ class SymbolSpec:
     min_price_ticks: int = 1
     max_price_ticks: int = 10**12
     min_notional: Decimal = Decimal("5")
+    max_notional: Decimal = Decimal("9000000")  # NOTIONAL's maxNotional (limit orders; applyMaxToMarket false)
     maker_fee_ppm: int = 1000  # 0.10 %
     taker_fee_ppm: int = 1000  # 0.10 %
     quote_atoms_per_tick_lot: int = field(init=False)
     base_atoms_per_lot: int = field(init=False)
     min_notional_atoms: int = field(init=False)
+    max_notional_atoms: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -199,6 +201,7 @@ class SymbolSpec:
             self, "base_atoms_per_lot", _exact_int(self.step_size * ATOMS_PER_UNIT, f"{self.symbol} step")
         )
         object.__setattr__(self, "min_notional_atoms", int(self.min_notional * ATOMS_PER_UNIT))
+        object.__setattr__(self, "max_notional_atoms", int(self.max_notional * ATOMS_PER_UNIT))
 
     # -- conversions (Decimal only at the edges: config, wire protocol) --
     def price_to_ticks(self, price: Decimal) -> int:

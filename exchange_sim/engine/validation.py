@@ -74,7 +74,8 @@ def validate_place(req: NewOrder, spec: SymbolSpec) -> None:
         raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER")
     if not spec.min_qty_lots <= req.qty_lots <= spec.max_qty_lots:
         raise EngineError(ErrorCode.FILTER_FAILURE, _LOT_SIZE)
-    if req.price_ticks * req.qty_lots * spec.quote_atoms_per_tick_lot < spec.min_notional_atoms:
+    notional_atoms = req.price_ticks * req.qty_lots * spec.quote_atoms_per_tick_lot
+    if not spec.min_notional_atoms <= notional_atoms <= spec.max_notional_atoms:
         raise EngineError(ErrorCode.FILTER_FAILURE, "Filter failure: NOTIONAL")
 
 

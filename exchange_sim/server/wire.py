@@ -66,7 +66,7 @@ def symbol_info(spec: SymbolSpec) -> Json:
             {"filterType": "LOT_SIZE", "minQty": qty(spec, spec.min_qty_lots),
              "maxQty": qty(spec, spec.max_qty_lots), "stepSize": fmt(spec.step_size)},
             {"filterType": "NOTIONAL", "minNotional": fmt(spec.min_notional), "applyMinToMarket": True,
-             "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+             "maxNotional": fmt(spec.max_notional), "applyMaxToMarket": False, "avgPriceMins": 5},
         ],
         "permissions": [], "permissionSets": [["SPOT"]], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
         "allowedSelfTradePreventionModes": list(STP_MODES),

@@ -214,3 +214,14 @@ async def test_more_incoming_messages_per_second_than_allowed_closes_the_connect
             answered.append(msg.json()["id"])
         assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == aiohttp.WSCloseCode.POLICY_VIOLATION
         assert len(answered) <= 10  # at most what was allowed before the cut (two one-second windows)
+
+
+async def test_a_limit_order_above_max_notional_is_a_notional_filter_failure() -> None:
+    async with running_server() as server:
+        info = (await server.get("/api/v3/exchangeInfo", "symbol=BTCUSDT"))[1]
+        notional = next(f for f in info["symbols"][0]["filters"] if f["filterType"] == "NOTIONAL")  # type: ignore[index]
+        assert Decimal(notional["maxNotional"]) == DEFAULT_SYMBOLS["BTCUSDT"].spec.max_notional
+        params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "1000",
+                  "price": "10000"}  # 10,000,000 USDT > 9,000,000
+        status, body, _ = await server.signed("POST", "/api/v3/order", params)
+        assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: NOTIONAL"})

@@ -69,7 +69,7 @@ def test_a_reject_keeps_its_binance_code_and_is_logged(world: SimWorld) -> None:
     client = world.venue.connect(BOT)
 
     async def main() -> None:
-        await client.place(_bid(10_000, lots=10**9))  # far more USDT than the account has
+        await client.place(_bid(10_000, lots=10**7))  # 5,000,000 USDT: far more than the account has
 
     with pytest.raises(EngineError) as error:
         world.run(main())
