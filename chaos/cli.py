@@ -51,6 +51,25 @@ def _check_sabotage(sabotage: str | None) -> None:
                                  param_hint="--sabotage")
 
 
+def _report_failures(failing: list[SessionResult], corpus: Path, fingerprint: str) -> list[tuple[SessionResult, str]]:
+    """Write each failing schedule to the corpus and print it with its violations and replay command."""
+    rows: list[tuple[SessionResult, str]] = []
+    if failing:
+        corpus.mkdir(parents=True, exist_ok=True)
+    for result in failing:
+        path = corpus / f"seed-{result.spec.seed}.yaml"
+        path.write_text(corpus_text(result, fingerprint))
+        replay = replay_command(result, path)
+        rows.append((result, replay))
+        console.print(f"[red]seed {result.spec.seed}[/red]: {', '.join(result.invariants)}")
+        for fault in result.schedule:
+            console.print(f"    {json.dumps(fault, sort_keys=True)}")
+        for violation in result.violations[:5]:
+            console.print(f"    {violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
+        console.print(f"    replay: {replay}")
+    return rows
+
+
 @chaos_app.callback()
 def swarm(
     ctx: typer.Context,
@@ -98,20 +117,7 @@ def swarm(
     wall_s = time.perf_counter() - started
     console.print(fault_table(results))
     console.print(reaction_table(results))
-    rows: list[tuple[SessionResult, str]] = []
-    if failing:
-        corpus.mkdir(parents=True, exist_ok=True)
-    for result in failing:
-        path = corpus / f"seed-{result.spec.seed}.yaml"
-        path.write_text(corpus_text(result, fingerprint))
-        replay = replay_command(result, path)
-        rows.append((result, replay))
-        console.print(f"[red]seed {result.spec.seed}[/red]: {', '.join(result.invariants)}")
-        for fault in result.schedule:
-            console.print(f"    {json.dumps(fault, sort_keys=True)}")
-        for violation in result.violations[:5]:
-            console.print(f"    {violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
-        console.print(f"    replay: {replay}")
+    rows = _report_failures(failing, corpus, fingerprint)
     console.print(f"{len(results)} sessions in {wall_s:.1f}s wall ({wall_s / len(results):.2f}s each), "
                   f"{len(failing)} failing")
     if summary_json is not None:

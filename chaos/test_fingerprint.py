@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chaos.fingerprint import (
     Checked,
@@ -14,8 +15,10 @@ from chaos.fingerprint import (
     source_files,
     verify_fingerprint,
 )
-from chaos.runner import map_ordered, run_spec
+from chaos.report import corpus_text
+from chaos.runner import SessionResult, map_ordered, run_spec
 from chaos.spec import SessionSpec
+from exchange_sim.faults import scenario_from_data
 
 OTHER_TREE = "0" * 64
 
@@ -71,3 +74,13 @@ def test_dask_workers_on_another_tree_refuse_to_run() -> None:
 
 def test_a_session_result_records_the_code_that_ran_it() -> None:
     assert run_spec(SessionSpec(seed=1, minutes=0.5)).fingerprint == code_fingerprint()
+
+
+def test_a_corpus_file_names_the_code_it_failed_on_and_still_reads_as_a_scenario() -> None:
+    scenario_yaml = "faults:\n- fault: crash\n  target: bot\n  start: 12.0\n  duration: 0.0\n"
+    failing = SessionResult(spec=SessionSpec(seed=9, minutes=5.0), schedule=(), scenario_yaml=scenario_yaml,
+                            violations=({"invariant": "10.liveness", "t_s": 1.0, "orders": [], "detail": "x"},),
+                            digest="d")
+    text = corpus_text(failing, code_fingerprint())
+    assert f"code fingerprint {code_fingerprint()}" in text
+    assert len(scenario_from_data(yaml.safe_load(text)).faults) == 1
