@@ -13,6 +13,7 @@ import pytest
 
 import bot.session
 import chaos.runner
+import chaos.shrink
 from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
@@ -21,6 +22,7 @@ from bot.execution.state import OrderStore, StateStore
 from bot.quoting.config import QuotingConfig
 from bot.session import open_session_store, run_sim_session
 from chaos.runner import SessionResult, run_spec, run_swarm
+from chaos.shrink import shrink
 from chaos.spec import SYMBOL, SessionSpec, chaos_config
 from exchange_sim.faults import Fault, FaultKind, Scenario
 
@@ -102,3 +104,16 @@ def test_a_seed_whose_rerun_gives_another_digest_is_a_determinism_violation(monk
     assert [r.invariants for r in results] == [(), (), (), (), ("12.determinism",), ()]
     assert "seed 4" in results[4].violations[0]["detail"]
     assert dataclasses.replace(results[4], violations=()).digest == "d4"  # the first run's digest is kept
+
+
+def test_a_determinism_failure_is_not_shrunk_but_kept_with_its_whole_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_session(spec: SessionSpec) -> SessionResult:
+        raise AssertionError("a 12.determinism failure needs no shrinking run")
+
+    monkeypatch.setattr(chaos.shrink, "run_spec", no_session)
+    spec = SessionSpec(seed=3, minutes=5.0)
+    failing = SessionResult(spec=spec, schedule=(), scenario_yaml="", digest="d", violations=(
+        {"invariant": "12.determinism", "t_s": 0.0, "orders": [], "detail": "seed 3 ran twice"},))
+    shrunk = shrink(failing)
+    assert shrunk.invariants == ("12.determinism",)
+    assert shrunk.spec.scenario() == spec.scenario()
