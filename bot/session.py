@@ -39,7 +39,9 @@ from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.memory import MemoryWatch
+from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
+from bot.execution.state import OrderStore, StateStore
 from bot.market.data import MarketData
 from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
@@ -53,7 +55,7 @@ from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.world import SimWorld
 
-__all__ = ["SessionSummary", "SymbolSummary", "open_sim_account", "run_sim_session"]
+__all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
 
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
 MEMORY_SAMPLE_S = 1.0  # simulated seconds between RSS samples during a memory_pressure fault
@@ -167,6 +169,25 @@ def open_sim_account(world: SimWorld, config: BotConfig, account: AccountId | No
     return opening
 
 
+def open_session_store(config: BotConfig) -> OrderStore:
+    """The order state of a simulated session, from ``config.execution.state_path``; every instance of the
+    session (each restart after a crash fault) runs on this one store, as a restarted process reopens its file.
+
+    * a file path: the production ``StateStore`` (SQLite) on that file. A simulated venue starts empty, so its
+      state must too: a file that already exists is refused (``BotError(STATE_INVALID)``), never adopted (the
+      digest would depend on it). The chaos gate runs this way, on a temporary file.
+    * ``":memory:"``, or the live default path (``mmbot-state.sqlite3`` - a simulation never opens the live
+      bot's state file): ``MemoryStateStore``, the same contract in dicts (same digests, no SQLite cost).
+    """
+    path = config.execution.state_path
+    if path in (":memory:", ExecutionConfig.model_fields["state_path"].default):
+        return MemoryStateStore()
+    if Path(path).exists():
+        raise BotError(ErrorCode.STATE_INVALID, f"state file {path} already exists: a simulated session starts on "
+                       "an empty venue and needs a new state file")
+    return StateStore(path)
+
+
 class LogRecorder:
     """The bot's ``Recorder`` in a simulated session: appends to the world's event log at the virtual time."""
 
@@ -262,7 +283,7 @@ def run_sim_session(
         account = AccountId(config.venue.account)
         opening = open_sim_account(world, config, account)
         injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
-        store = MemoryStateStore()  # shared by every instance: the state that survives a crash (one process)
+        store = open_session_store(config)  # shared by every instance: the state that survives a crash
         cleanup.callback(store.close)
         recorder = LogRecorder(world, account)
         lives: list[_Life] = []

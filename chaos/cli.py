@@ -1,11 +1,14 @@
 """``mmbot chaos``: run a seeded swarm of checked sessions, shrink what fails, print replayable commands.
 
     mmbot chaos --seeds 1000 [--faults partition,clock_skew] [--minutes 10] [--jobs N] [--scheduler ADDR] [--json F]
+                [--recheck-every 20]
     mmbot chaos replay --seed S --minutes M (--scenario FILE | --faults K,...)
 
-The swarm prints its parameters first, shows a progress bar, then a table per fault kind and, for each failing
-seed, its (shrunk) schedule, the broken invariants and a one-line replay command; the shrunk schedule is written
-to ``--corpus`` (kept, so failing seeds are re-run on every change). Exit status 1 when any invariant broke.
+The swarm prints its parameters (and the code fingerprint) first, shows a progress bar, then a table per fault
+kind (drawn / hit / broke, reactions) with the coverage line (median quoting fraction, hit targets) and, for each
+failing seed, its (shrunk) schedule, the broken invariants and a one-line replay command; the shrunk schedule is
+written to ``--corpus`` headed by the code fingerprint (kept, so failing seeds are re-run on every change). Exit
+status 1 when any invariant broke (a seed re-run for determinism with another digest: ``12.determinism``).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chaos.report import as_json, fault_table, replay_command
-from chaos.runner import SessionResult, map_ordered, run_spec, run_swarm
+from chaos.fingerprint import SHORT, code_fingerprint
+from chaos.report import as_json, corpus_text, fault_table, reaction_table, replay_command
+from chaos.runner import SessionResult, map_ordered, recheck_specs, run_spec, run_swarm
 from chaos.sabotage import SABOTAGES
 from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
@@ -47,6 +51,25 @@ def _check_sabotage(sabotage: str | None) -> None:
                                  param_hint="--sabotage")
 
 
+def _report_failures(failing: list[SessionResult], corpus: Path, fingerprint: str) -> list[tuple[SessionResult, str]]:
+    """Write each failing schedule to the corpus and print it with its violations and replay command."""
+    rows: list[tuple[SessionResult, str]] = []
+    if failing:
+        corpus.mkdir(parents=True, exist_ok=True)
+    for result in failing:
+        path = corpus / f"seed-{result.spec.seed}.yaml"
+        path.write_text(corpus_text(result, fingerprint))
+        replay = replay_command(result, path)
+        rows.append((result, replay))
+        console.print(f"[red]seed {result.spec.seed}[/red]: {', '.join(result.invariants)}")
+        for fault in result.schedule:
+            console.print(f"    {json.dumps(fault, sort_keys=True)}")
+        for violation in result.violations[:5]:
+            console.print(f"    {violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
+        console.print(f"    replay: {replay}")
+    return rows
+
+
 @chaos_app.callback()
 def swarm(
     ctx: typer.Context,
@@ -60,6 +83,8 @@ def swarm(
     corpus: Annotated[Path, typer.Option(help="directory for the shrunk schedules of failing seeds")] = Path(
         "chaos-corpus"),
     shrink_failures: Annotated[bool, typer.Option("--shrink/--no-shrink", help="minimise failing schedules")] = True,
+    recheck_every: Annotated[int, typer.Option(
+        min=0, help="re-run every seed divisible by this and compare digests (12.determinism); 0: none")] = 20,
     sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
 ) -> None:
     """Run the swarm (module docstring)."""
@@ -67,47 +92,38 @@ def swarm(
         return
     kinds = _kinds(faults)
     _check_sabotage(sabotage)
-    console.print(f"seeds {first_seed}..{first_seed + seeds - 1}, {minutes:g} simulated minutes each, faults "
-                  f"{','.join(kinds) or 'all'}, {'scheduler ' + scheduler if scheduler else f'{jobs} jobs'}")
+    fingerprint = code_fingerprint()
     specs = [SessionSpec(seed=s, minutes=minutes, kinds=kinds, sabotage=sabotage)
              for s in range(first_seed, first_seed + seeds)]
+    rechecks = len(recheck_specs(specs, recheck_every))
+    console.print(f"seeds {first_seed}..{first_seed + seeds - 1}, {minutes:g} simulated minutes each, faults "
+                  f"{','.join(kinds) or 'all'}, {'scheduler ' + scheduler if scheduler else f'{jobs} jobs'}, "
+                  f"{rechecks} re-run for determinism, code {fingerprint[:SHORT]}")
     started = time.perf_counter()
     with Progress(TextColumn("[bold]sessions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("", total=len(specs))
+        task = progress.add_task("", total=len(specs) + rechecks)
         failed = [0]
 
         def advance(result: SessionResult) -> None:
             failed[0] += not result.ok
             progress.update(task, advance=1, description=f"{failed[0]} failing")
 
-        results = run_swarm(specs, jobs=jobs, scheduler=scheduler, progress=advance)
+        results = run_swarm(specs, jobs=jobs, scheduler=scheduler, progress=advance, recheck_every=recheck_every)
         failing = [r for r in results if not r.ok]
         if failing and shrink_failures:
             progress.update(task, description=f"shrinking {len(failing)}")
             failing = map_ordered(shrink, failing, jobs=jobs, scheduler=scheduler)
     wall_s = time.perf_counter() - started
     console.print(fault_table(results))
-    rows: list[tuple[SessionResult, str]] = []
-    if failing:
-        corpus.mkdir(parents=True, exist_ok=True)
-    for result in failing:
-        path = corpus / f"seed-{result.spec.seed}.yaml"
-        path.write_text(result.scenario_yaml)
-        replay = replay_command(result, path)
-        rows.append((result, replay))
-        console.print(f"[red]seed {result.spec.seed}[/red]: {', '.join(result.invariants)}")
-        for fault in result.schedule:
-            console.print(f"    {json.dumps(fault, sort_keys=True)}")
-        for violation in result.violations[:5]:
-            console.print(f"    {violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
-        console.print(f"    replay: {replay}")
+    console.print(reaction_table(results))
+    rows = _report_failures(failing, corpus, fingerprint)
     console.print(f"{len(results)} sessions in {wall_s:.1f}s wall ({wall_s / len(results):.2f}s each), "
                   f"{len(failing)} failing")
     if summary_json is not None:
         command = "mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        summary_json.write_text(json.dumps(as_json(results, rows, command=command, minutes=minutes, wall_s=wall_s),
-                                           indent=2) + "\n")
+        payload = as_json(results, rows, command=command, minutes=minutes, wall_s=wall_s, fingerprint=fingerprint)
+        summary_json.write_text(json.dumps(payload, indent=2) + "\n")
     if failing:
         raise typer.Exit(1)
 
@@ -132,10 +148,12 @@ def replay(
     for violation in result.violations:
         console.print(f"{violation['invariant']} at {violation['t_s']:.3f}s: {violation['detail']}")
     console.print(f"digest {result.digest}")
+    console.print(f"code fingerprint {result.fingerprint}")
     if summary_json is not None:
         payload = {"seed": seed, "ok": result.ok, "invariants": list(result.invariants), "digest": result.digest,
                    "violations": list(result.violations), "reactions": result.reactions,
-                   "spec": dataclasses.asdict(spec)}
+                   "spec": dataclasses.asdict(spec), "fingerprint": result.fingerprint,
+                   "coverage": result.coverage.as_dict() if result.coverage is not None else None}
         summary_json.write_text(json.dumps(payload, indent=2) + "\n")
     if not result.ok:
         raise typer.Exit(1)

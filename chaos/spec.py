@@ -12,25 +12,28 @@ Errors: ``ValueError`` for a non-positive length or an unknown fault kind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import yaml
 
 from bot.config import BotConfig
 from bot.execution.config import ExecutionConfig
-from bot.quoting.config import QuotingConfig
+from bot.risk.config import InventoryLimits, RiskConfig
 from exchange_sim.faults import FaultKind, Scenario, draw_scenario, scenario_from_data
 
 SYMBOL = "BTCUSDT"
-CYCLE_INTERVAL_S = 0.25  # the gate's quote loop: 4 cycles/s keeps a 10-minute session near 1 s of CPU
-RECONCILE_INTERVAL_S = 10.0  # reconcile often: short sessions must still heal and be checked
+HARD_INVENTORY_BASE = Decimal("0.005")  # 5 default quote sizes (100 lots of 0.00001): guards and invariant 6 bite
 
 
-def chaos_config() -> BotConfig:
-    """The bot as the gate runs it: one symbol, the default strategy and risk, a cheaper quote loop."""
+def chaos_config(state_path: str = ":memory:") -> BotConfig:
+    """The bot as the gate runs it: the production path - the default quote cycle and reconcile interval, the
+    SQLite state store on ``state_path`` (``run_spec`` passes a new temporary file per session; the default
+    ``":memory:"`` is for callers that only read the config, e.g. its limits) - with one symbol and a small
+    inventory limit, so that the inventory guards and invariant 6 are exercised, not just present."""
     return BotConfig(
         symbols=(SYMBOL,),
-        quoting=QuotingConfig(cycle_interval_s=CYCLE_INTERVAL_S),
-        execution=ExecutionConfig(state_path=":memory:", reconcile_interval_s=RECONCILE_INTERVAL_S),
+        execution=ExecutionConfig(state_path=state_path),
+        risk=RiskConfig(inventory=InventoryLimits(hard_max_base={SYMBOL: HARD_INVENTORY_BASE})),
     )
 
 

@@ -1,0 +1,119 @@
+"""The gate runs the production path (SQLite state store on a file, the default intervals, limits small enough to
+bite) and checks determinism inside the swarm."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import bot.session
+import chaos.runner
+import chaos.shrink
+from bot.config import BotConfig
+from bot.core.errors import BotError, ErrorCode
+from bot.execution.config import ExecutionConfig
+from bot.execution.memory_store import MemoryStateStore
+from bot.execution.state import OrderStore, StateStore
+from bot.quoting.config import QuotingConfig
+from bot.session import open_session_store, run_sim_session
+from chaos.runner import SessionResult, run_spec, run_swarm
+from chaos.shrink import shrink
+from chaos.spec import SYMBOL, SessionSpec, chaos_config
+from exchange_sim.faults import Fault, FaultKind, Scenario
+
+pytestmark = pytest.mark.chaos
+
+
+def with_state(path: str) -> BotConfig:
+    return BotConfig(symbols=(SYMBOL,), execution=ExecutionConfig(state_path=path))
+
+
+def test_the_gate_uses_the_default_intervals_and_a_small_inventory_limit() -> None:
+    config = chaos_config("/tmp/x.sqlite3")
+    assert config.execution.reconcile_interval_s == ExecutionConfig().reconcile_interval_s == 30.0
+    assert config.quoting.cycle_interval_s == QuotingConfig().cycle_interval_s
+    assert config.execution.state_path == "/tmp/x.sqlite3"
+    assert config.risk.inventory.hard_max_for(SYMBOL) <= Decimal("0.01")
+
+
+def test_a_session_with_a_state_file_runs_on_the_sqlite_store_and_refuses_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = open_session_store(with_state(str(path)))
+    try:
+        assert isinstance(store, StateStore)
+        assert path.exists()
+    finally:
+        store.close()
+    with pytest.raises(BotError) as refused:
+        open_session_store(with_state(str(path)))
+    assert refused.value.code is ErrorCode.STATE_INVALID
+
+
+def test_memory_and_the_live_default_path_keep_the_in_process_store(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for config in (with_state(":memory:"), BotConfig(symbols=(SYMBOL,))):
+        assert isinstance(open_session_store(config), MemoryStateStore)
+    assert list(tmp_path.iterdir()) == []  # a simulation never creates (or opens) the live bot's state file
+
+
+def test_every_instance_after_a_crash_runs_on_the_same_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    crash = Fault(FaultKind.CRASH, "bot", start_s=20.0, duration_s=0.0, params={"restart_after_s": 2.0})
+    summary = run_sim_session(with_state(str(path)), seed=3, hours=1 / 60, scenario=Scenario((crash,)),
+                              timer=None, sample_metrics=False)
+    assert summary.reactions["restarts"] == 1
+    assert not summary.violations, summary.violations
+    with contextlib.closing(sqlite3.connect(path)) as db:  # the file holds both instances' orders, ids not reused
+        ids = [row[0] for row in db.execute("SELECT client_order_id FROM orders")]
+    assert ids and len(ids) == len(set(ids))
+    assert summary.orders_placed <= len(ids)
+
+
+def test_run_spec_runs_the_session_on_a_sqlite_file_it_removes_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[OrderStore] = []
+
+    def spy(config: BotConfig) -> OrderStore:
+        opened.append(open_session_store(config))
+        return opened[-1]
+
+    monkeypatch.setattr(bot.session, "open_session_store", spy)
+    result = run_spec(SessionSpec(seed=2, minutes=0.5))
+    assert result.ok, result.violations
+    assert [type(s) for s in opened] == [StateStore]
+    assert not Path(opened[0].path).exists()  # type: ignore[attr-defined]
+
+
+def test_a_seed_whose_rerun_gives_another_digest_is_a_determinism_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: dict[int, int] = {}
+
+    def flaky(spec: SessionSpec) -> SessionResult:
+        runs[spec.seed] = runs.get(spec.seed, 0) + 1
+        digest = f"d{spec.seed}" + ("-again" if spec.seed == 4 and runs[spec.seed] == 2 else "")
+        return SessionResult(spec=spec, schedule=(), scenario_yaml="", violations=(), digest=digest)
+
+    monkeypatch.setattr(chaos.runner, "run_spec", flaky)
+    results = run_swarm([SessionSpec(seed=s, minutes=1.0) for s in range(6)], recheck_every=2)
+    assert runs == {0: 2, 1: 1, 2: 2, 3: 1, 4: 2, 5: 1}
+    assert [r.spec.seed for r in results] == list(range(6))
+    assert [r.invariants for r in results] == [(), (), (), (), ("12.determinism",), ()]
+    assert "seed 4" in results[4].violations[0]["detail"]
+    assert dataclasses.replace(results[4], violations=()).digest == "d4"  # the first run's digest is kept
+
+
+def test_a_determinism_failure_is_not_shrunk_but_kept_with_its_whole_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_session(spec: SessionSpec) -> SessionResult:
+        raise AssertionError("a 12.determinism failure needs no shrinking run")
+
+    monkeypatch.setattr(chaos.shrink, "run_spec", no_session)
+    spec = SessionSpec(seed=3, minutes=5.0)
+    failing = SessionResult(spec=spec, schedule=(), scenario_yaml="", digest="d", violations=(
+        {"invariant": "12.determinism", "t_s": 0.0, "orders": [], "detail": "seed 3 ran twice"},))
+    shrunk = shrink(failing)
+    assert shrunk.invariants == ("12.determinism",)
+    assert shrunk.spec.scenario() == spec.scenario()
