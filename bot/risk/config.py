@@ -2,14 +2,13 @@
 
 Invariants (checked at construction, ``ValueError`` otherwise): every soft threshold is at most its hard
 threshold; rates and fractions are in range; windows, bounds and cooldowns are positive; ``latching_reasons``
-names measured guards only (never twice). Unknown fields are rejected. Money is ``Decimal`` (quote currency or base units); rates, ages and latencies are floats.
-To change limits at run time, build a new object.
+names measured guards only (never twice). Unknown fields are rejected. Money is ``Decimal`` (quote currency or
+base units); rates, ages and latencies are floats. To change limits at run time, build a new object.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator

@@ -179,15 +179,15 @@ class RiskEngine:
         self._manual = None if level is GuardLevel.OK else GuardSignal(GuardReason.MANUAL, level, 1.0, 1.0, note)
         return self._apply()
 
-    def reset(self) -> Assessment:
+    def reset(self, cause: str = "reset") -> Assessment:
         """Drop HARD latches, held recoverable signals and the kill switch, then re-apply the last raw
-        assessment (leaving HARD arms the RECONCILE gate)."""
+        assessment (leaving HARD arms the RECONCILE gate, whose subject is ``after <cause>``)."""
         self._latched.clear()
         self._held.clear()
         self._healthy_since.clear()
         self._kill = None
         self._kill_kind = ""
-        return self._apply()
+        return self._apply(cause=cause)
 
     def reconciled(self, epoch: int) -> Assessment:
         """The venue was reconciled after the RECONCILE gate ``epoch`` was armed: lift it (a newer gate stays)."""
@@ -214,16 +214,14 @@ class RiskEngine:
             elif now_s - self._healthy_since.setdefault(key, now_s) >= self._recovery_s:
                 del self._held[key], self._healthy_since[key]
 
-    def _apply(self, *, gate: bool = True) -> Assessment:
+    def _apply(self, *, gate: bool = True, cause: str = "") -> Assessment:
         raw = self._raw
         held = self._latched or self._held or self._kill is not None or self._manual is not None
-        if raw.signals or held or self._reconcile is not None:
-            new = self._combine(raw)
-        else:
-            new = raw  # calm, nothing held: OK without signals (the common case)
+        held = held or self._reconcile is not None
+        new = self._combine(raw) if raw.signals or held else raw  # calm, nothing held: OK (the common case)
         current = self._current
         if gate and current.level is GuardLevel.HARD and new.level is not GuardLevel.HARD:
-            cause = ",".join(r.value for r in current.reasons if r is not GuardReason.RECONCILE) or "HARD"
+            cause = cause or ",".join(r.value for r in current.reasons if r is not GuardReason.RECONCILE) or "HARD"
             self._epoch += 1
             self._reconcile = GuardSignal(GuardReason.RECONCILE, GuardLevel.HARD, 1.0, 1.0, f"after {cause}")
             new = self._combine(raw)
