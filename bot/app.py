@@ -243,7 +243,8 @@ class AppContext:
             raise
         self.spawn(self.orders.run_user_stream(), "user-stream")
         self.spawn(self.orders.run_reconciler(), "reconciler")
-        if not latched:
+        if not latched:  # a recoverable HARD of an earlier instance is not inherited: this one reconciled first
+            self._record_guard("reconciled at start")
             self.spawn(self.monitor_risk(), "risk-monitor")
 
     def risk_snapshot(self) -> RiskSnapshot:

@@ -107,7 +107,8 @@ def test_a_latency_hard_heals_by_itself_and_the_bot_reconciles_before_it_quotes(
     assert placed == [False, False, True]
     assert reconciles_after > reconciles_before
     guards = recorder.guards()
-    assert guards[0] == {"level": "HARD", "reason": "LATENCY", "latch": "", "recoverable": True}
+    assert guards[0] == {"level": "OK", "reason": "reconciled at start", "latch": "", "recoverable": True}
+    assert guards[1] == {"level": "HARD", "reason": "LATENCY", "latch": "", "recoverable": True}
     assert guards[-1] == {"level": "OK", "reason": "reconciled after LATENCY", "latch": "", "recoverable": True}
 
 
@@ -146,7 +147,7 @@ def test_a_hard_inventory_breach_latches_and_is_persisted_for_the_next_start(wor
         return placed
 
     assert world.run(main()) is False
-    assert recorder.guards()[0] == {"level": "HARD", "reason": "INVENTORY", "latch": "inventory",
+    assert recorder.guards()[1] == {"level": "HARD", "reason": "INVENTORY", "latch": "inventory",
                                     "recoverable": False}
     assert (store.get_meta(HARD_LATCH_KEY) or "").startswith("inventory: INVENTORY")
     config = parse_config({"version": 2, "symbols": [SYMBOL]})
