@@ -200,9 +200,9 @@ class RiskConfig(_Frozen):
         default=True,
         description="A HARD of a latching reason stays HARD until an operator reset (false: every reason recovers).")
     latching_reasons: tuple[MeasuredReason, ...] = Field(
-        default=("INVENTORY", "DRAWDOWN", "PNL_RATE"),
-        description="Measured reasons whose HARD latches until reset: the session stop-losses and a hard "
-        "inventory breach. Every other HARD (latency, venue health, stale data, circuit) is recoverable.")
+        default=("INVENTORY", "DRAWDOWN"),
+        description="Measured reasons whose HARD latches until reset: a hard inventory breach and the drawdown "
+        "stop-loss. Every other HARD (loss rate, latency, venue health, stale data, circuit) is recoverable.")
     hard_recovery_s: float = Field(
         default=30.0, ge=0,
         description="A recoverable HARD clears once its input stayed below its SOFT threshold (or unmeasured) "

@@ -3,8 +3,8 @@
 A HARD signal is either LATCHING or RECOVERABLE (``RiskConfig.latching_reasons``; ADR 0011)::
 
     latching:     the kill switch, an operator's HARD floor (MANUAL), and a HARD of a latching reason
-                  (default: INVENTORY, DRAWDOWN, PNL_RATE): held until reset(), whatever the input does
-    recoverable:  a HARD of any other reason (LATENCY, VENUE_HEALTH, STALE_DATA, CIRCUIT_OPEN): held until
+                  (default: INVENTORY, DRAWDOWN): held until reset(), whatever the input does
+    recoverable:  a HARD of any other reason (PNL_RATE, LATENCY, VENUE_HEALTH, STALE_DATA, CIRCUIT_OPEN): held until
                   its input has stayed below the SOFT threshold (no signal at all) for ``hard_recovery_s``
                   without a break (hysteresis: a value between soft and hard keeps it HARD)
     leaving HARD: whatever ends a HARD (a recovery, reset(), manual(OK)) leaves the engine HARD with a
@@ -117,7 +117,7 @@ class RiskEngine:
     @property
     def latch(self) -> str:
         """The latch in force, "" for none: "kill_switch", "operator" (a MANUAL HARD floor), or a latching
-        reason in lower case ("inventory", "drawdown", "pnl_rate")."""
+        reason in lower case ("inventory", "drawdown", or another reason the config makes latching)."""
         if self._kill is not None:
             return self._kill_kind
         if self._manual is not None and self._manual.level is GuardLevel.HARD:

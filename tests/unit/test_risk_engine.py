@@ -243,7 +243,6 @@ def test_a_new_hard_during_the_reconcile_keeps_the_engine_hard_after_it(engine: 
 
 @pytest.mark.parametrize(("snapshot", "latch"), [
     (HARD_DD, "drawdown"),
-    (RiskSnapshot(pnl_per_hour_quote=Decimal("-500")), "pnl_rate"),
     (RiskSnapshot(inventory_base={"BTCUSDT": Decimal("5")}), "inventory"),
 ])
 def test_a_latching_reason_stays_hard_however_long_it_is_healthy(
@@ -284,3 +283,14 @@ def test_a_restored_latch_keeps_its_kind_and_holds_until_reset(engine: RiskEngin
     assert engine.latch == "drawdown"
     engine.restore("something else")
     assert engine.latch == "kill_switch"
+
+
+def test_a_loss_rate_hard_is_recoverable_the_drawdown_stop_loss_bounds_the_total(
+    engine: RiskEngine, clock: FakeClock
+) -> None:
+    engine.update(RiskSnapshot(pnl_per_hour_quote=Decimal("-500")))
+    assert engine.latch == "" and engine.level() == "HARD"
+    engine.update(CALM)
+    clock.t += RECOVERY_S
+    engine.update(CALM)
+    assert engine.reasons() == ["RECONCILE"]
