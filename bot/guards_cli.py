@@ -3,9 +3,9 @@
 With ``risk.hard_latches`` (the default) a LATCHING stop that is a risk event (the kill switch pulled by a crashed
 task, a hard inventory breach, the drawdown stop-loss) is written to the order-state file as
 ``"<latch kind>: <reasons>"``; the next ``mmbot run`` on that file refuses to start, naming it, until an operator
-resets it (an operator's Ctrl-C / SIGTERM and the recoverable guards are never written: ADR 0011). This is that reset: it needs the
-bot to be stopped (it writes the same SQLite file) and an explicit ``--reset``; without it the command only reports. Exit codes: 0 done, 1 latched (report only), 2 refused
-(no such file, or not a state file).
+resets it (an operator's Ctrl-C / SIGTERM and the recoverable guards are never written: ADR 0011). This is that
+reset: it needs the bot to be stopped (it writes the same SQLite file) and an explicit ``--reset``; without it the
+command only reports. Exit codes: 0 done, 1 latched (report only), 2 refused (no such file, or not a state file).
 """
 
 from __future__ import annotations
