@@ -9,9 +9,17 @@ The context is the only place that knows concrete classes; each part receives th
 manager stops sending, every open order is cancelled and the venue is polled until none remain (bounded),
 and the report says whether that was verified.
 
+Guards (ADR 0011): the risk monitor assesses every 0.5 s and, while HARD, sweeps every open order. A LATCHING
+stop (kill switch, operator, a latching reason such as a hard inventory breach) holds until ``operator_reset``;
+only the risk events among them (not an operator's stop) are persisted in the state store, so the next instance
+starts halted (``mmbot run`` refuses to start on them: ``bot.live``). A RECOVERABLE HARD (latency, venue
+health, stale data) clears by itself after ``risk.hard_recovery_s`` of health, and then the engine stays HARD
+(RECONCILE) until the monitor has reconciled orders and balances with the venue: no quote before that.
+
 What the bot does is also written to the injected ``Recorder`` (``bot.core.recorder``; the session's event log
 in simulation): ``bot.restart`` when an instance starts, ``bot.hard_limit`` and ``bot.taker_cap`` (at start, and
-the taker cap whenever a taker order meets a different cap), ``bot.guard`` on every change of guard level.
+the taker cap whenever a taker order meets a different cap), ``bot.guard`` on every change of guard level or
+latch (fields ``level``, ``reason``, ``latch``, ``recoverable``; ``exchange_sim.checker.records``).
 Long-lived tasks started with ``spawn_supervised`` are restarted with a bounded backoff when they fail with a
 ``BotError`` (a market-data feed that gave up during a long outage comes back once the venue does).
 """
@@ -38,7 +46,7 @@ from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolMarks, SymbolQuoter
 from bot.risk.circuit import CircuitBreaker, CircuitState
 from bot.risk.engine import RiskEngine
-from bot.risk.guards import GuardLevel, RiskSnapshot
+from bot.risk.guards import GuardLevel, GuardReason, RiskSnapshot
 from bot.risk.kill_switch import KillReport, KillSwitch
 from bot.risk.pretrade import PreTradeCheck, check_level
 from bot.risk.taker_cap import TakerCap
@@ -48,7 +56,9 @@ log = logging.getLogger("bot.app")
 SUPERVISE_BACKOFF_S = (1.0, 30.0)  # a failed supervised task restarts after 1 s, doubling up to 30 s
 HARD_RESWEEP_S = 1.0  # while HARD and orders remain, a new cancel sweep starts this often (not after timeouts)
 MAX_SWEEPS = 4  # cancel sweeps in flight at once under a HARD guard
-HARD_LATCH_KEY = "risk.hard_latched"  # store meta: a latched HARD guard survives a restart until reset_guards()
+HARD_LATCH_KEY = "risk.hard_latched"  # store meta: "<latch kind>: <reasons>", kept until operator_reset()
+UNPERSISTED_LATCHES = frozenset({"operator"})  # an operator's stop is not a risk event: never outlives the process
+HEAL_RETRY_S = 1.0  # a failed reconcile after a heal is retried this often (the engine stays HARD meanwhile)
 
 
 def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) -> float:
@@ -95,6 +105,7 @@ class AppContext:
     restarts: dict[str, int] = field(default_factory=dict)  # supervised task name -> restarts
     _taker_cap_recorded: int | None = None
     _max_inventory_lots: dict[str, int] = field(default_factory=dict)  # per symbol; the config is frozen
+    _latch_persisted: str = ""  # what this instance found or wrote under HARD_LATCH_KEY
 
     @classmethod
     async def build(
@@ -217,7 +228,8 @@ class AppContext:
             self._taker_cap_recorded = self.taker_cap.cap_per_hour(0.0)
             self.recorder.record("bot.taker_cap", {"per_hour": self._taker_cap_recorded})
         if latched:  # a HARD guard of an earlier instance still holds: start halted (cancels only)
-            self.risk.kill(f"restored: {latched}")
+            self._latch_persisted = latched
+            self.risk.restore(latched)
             self._record_guard()
             # Cancel what the store says may rest FIRST: the HARD sweeps start now, not behind the reconcile
             # (which can take longer than the cancel bound under latency: chaos seed 873).
@@ -231,7 +243,8 @@ class AppContext:
             raise
         self.spawn(self.orders.run_user_stream(), "user-stream")
         self.spawn(self.orders.run_reconciler(), "reconciler")
-        if not latched:
+        if not latched:  # a recoverable HARD of an earlier instance is not inherited: this one reconciled first
+            self._record_guard("reconciled at start")
             self.spawn(self.monitor_risk(), "risk-monitor")
 
     def risk_snapshot(self) -> RiskSnapshot:
@@ -261,13 +274,21 @@ class AppContext:
         ``MAX_SWEEPS`` at once), so a cancel lost in a partition is sent again long before its own timeout fires.
         """
         sweeps: list[asyncio.Task[None]] = []
-        last_sweep_s = -math.inf
+        heal: asyncio.Task[None] | None = None
+        last_sweep_s = last_heal_s = -math.inf
         try:
             while True:
                 before = self.risk.guard_level
+                latch = self.risk.latch
                 assessment = self.risk.update(self.risk_snapshot())
-                if assessment.level is not before:
+                if assessment.level is not before or self.risk.latch != latch:
                     self._record_guard()
+                    self._persist_latch()
+                epoch = self.risk.reconcile_due
+                if epoch is not None and (heal is None or heal.done()) and (
+                        self.clock.monotonic_s() - last_heal_s >= HEAL_RETRY_S):
+                    last_heal_s = self.clock.monotonic_s()
+                    heal = asyncio.ensure_future(self._reconcile_then_resume(epoch))
                 if assessment.level is GuardLevel.HARD:
                     sweeps = [t for t in sweeps if not t.done()]
                     now_s = self.clock.monotonic_s()
@@ -282,23 +303,49 @@ class AppContext:
                         sweeps.append(asyncio.ensure_future(self.orders.cancel_all()))
                 await asyncio.sleep(interval_s)
         finally:
-            for task in sweeps:
+            tasks = [*sweeps, *([heal] if heal is not None else [])]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*sweeps, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    def reset_guards(self) -> None:
-        """Operator reset: drop latched HARD guards and the kill switch (here and in the store)."""
-        self.store.set_meta(HARD_LATCH_KEY, "")
+    async def _reconcile_then_resume(self, epoch: int) -> None:
+        """After a heal or a reset (the engine's RECONCILE gate ``epoch``): reconcile orders and balances with
+        the venue, and only once that succeeded let the engine leave HARD (the quote loops follow its level)."""
+        cause = next((s.subject for s in self.risk.assessment.signals if s.reason is GuardReason.RECONCILE), "")
+        try:
+            await self.orders.reconcile()
+        except BotError as error:
+            log.warning("reconcile before resuming failed (still HARD): %s", error, extra={"code": error.code.value})
+            return
         before = self.risk.guard_level
-        self.risk.reset()
+        self.risk.reconciled(epoch)
         if self.risk.guard_level is not before:
-            self._record_guard()
+            self._record_guard(f"reconciled {cause}".strip())
 
-    def _record_guard(self) -> None:
-        if self.risk.guard_level is GuardLevel.HARD and self.config.risk.hard_latches:
-            self.store.set_meta(HARD_LATCH_KEY, ",".join(self.risk.reasons()) or "HARD")
-        reasons = ",".join(self.risk.reasons())
-        self.recorder.record("bot.guard", {"level": self.risk.guard_level.name, "reason": reasons})
+    def operator_reset(self, note: str = "") -> None:
+        """The operator resets the guards: drop every latch, the kill switch and held HARD signals, here and in
+        the state store. The bot stays HARD (RECONCILE) until the risk monitor has reconciled with the venue;
+        then ``bot.guard`` records the new level with reason ``reconciled after operator reset[: note]``."""
+        self.store.set_meta(HARD_LATCH_KEY, "")
+        self._latch_persisted = ""
+        self.risk.reset(cause=f"operator reset: {note}" if note else "operator reset")
+        self._record_guard("operator reset" + (f": {note}" if note else ""))
+
+    def _persist_latch(self) -> None:
+        """Write the latch in force to the state store once (the next instance starts halted on it), unless it is
+        an operator's stop; only ``operator_reset`` (or ``mmbot guards --reset``) clears it."""
+        latch = self.risk.latch
+        if latch and latch not in UNPERSISTED_LATCHES and self.config.risk.hard_latches and not self._latch_persisted:
+            self._latch_persisted = f"{latch}: {','.join(self.risk.reasons())}"
+            self.store.set_meta(HARD_LATCH_KEY, self._latch_persisted)
+
+    def _record_guard(self, reason: str | None = None) -> None:
+        """``bot.guard``: the level, why (the reasons in force unless told), the latch kind ("" for none) and
+        whether the level clears without an operator."""
+        risk = self.risk
+        self.recorder.record("bot.guard", {
+            "level": risk.guard_level.name, "reason": ",".join(risk.reasons()) if reason is None else reason,
+            "latch": risk.latch, "recoverable": risk.recoverable})
 
     def spawn_supervised(self, factory: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
         """Run ``factory()`` as a task; when it fails with a ``BotError`` run it again after a bounded backoff."""
@@ -345,12 +392,18 @@ class AppContext:
         shutdown = await self.orders.shutdown()
         return self._report(reason, shutdown, None)
 
-    async def kill(self, reason: str) -> StopReport:
-        """The kill switch: HARD, stop sending, cancel everything, verify on the venue, stop."""
-        before = self.risk.guard_level
-        self.risk.kill(reason)
-        if self.risk.guard_level is not before:
+    async def kill(self, reason: str, *, latch: bool = True) -> StopReport:
+        """The kill switch: HARD, stop sending, cancel everything, verify on the venue, stop. ``latch=False`` is an
+        operator's orderly stop (SIGINT, SIGTERM): the same cancel-and-verify under an operator HARD floor, which
+        is not a risk event and is not persisted (the next start is not halted by it)."""
+        before = (self.risk.guard_level, self.risk.latch)
+        if latch:
+            self.risk.kill(reason)
+        else:
+            self.risk.manual(GuardLevel.HARD, reason)
+        if (self.risk.guard_level, self.risk.latch) != before:
             self._record_guard()
+            self._persist_latch()
         await self._cancel_tasks()
         shutdown = await self.orders.shutdown()
         report = await self.kill_switch.trigger(sorted(self.symbols), reason)

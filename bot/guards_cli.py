@@ -1,10 +1,11 @@
 """``mmbot guards``: show or reset a HARD guard latched in a live bot's state file.
 
-With ``risk.hard_latches`` (the default) a HARD guard, including the kill switch that Ctrl-C or SIGTERM pulls, is
-written to the order-state file; the next ``mmbot run`` on that file starts halted (it only cancels) until an
-operator resets it. This is that reset: it needs the bot to be stopped (it writes the same SQLite file) and an
-explicit ``--reset``; without it the command only reports. Exit codes: 0 done, 1 latched (report only), 2 refused
-(no such file, or not a state file).
+With ``risk.hard_latches`` (the default) a LATCHING stop that is a risk event (the kill switch pulled by a crashed
+task, a hard inventory breach, the drawdown stop-loss) is written to the order-state file as
+``"<latch kind>: <reasons>"``; the next ``mmbot run`` on that file refuses to start, naming it, until an operator
+resets it (an operator's Ctrl-C / SIGTERM and the recoverable guards are never written: ADR 0011). This is that
+reset: it needs the bot to be stopped (it writes the same SQLite file) and an explicit ``--reset``; without it the
+command only reports. Exit codes: 0 done, 1 latched (report only), 2 refused (no such file, or not a state file).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def guards(
             typer.echo(f"{state}: no HARD guard latched")
             return
         if not reset:
-            typer.echo(f"{state}: HARD latched ({latched}); the next run starts halted. "
+            typer.echo(f"{state}: HARD latched ({latched}); the next run refuses to start. "
                        f"Stop the bot, then run again with --reset to clear it.")
             raise typer.Exit(1)
         store.set_meta(HARD_LATCH_KEY, "")

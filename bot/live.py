@@ -10,17 +10,23 @@
   ``secrets`` (the API key and secret);
 * paper mode (``paper=True``): a ``PaperVenue`` answers place/cancel/cancel_replace locally, so the bot quotes
   on real market data and sends nothing; its order state lives in memory only;
-* SIGINT / SIGTERM trigger the kill switch (``AppContext.kill``: HARD, cancel all, verify none open on the
-  venue); the end of ``duration_s`` is an orderly stop (``AppContext.stop``: cancel all, verify); a task that
-  crashes also triggers the kill switch. Either way a ``LiveSummary`` is handed to ``on_summary`` and returned.
+* SIGINT / SIGTERM are an operator's stop: the kill switch's cancel-and-verify (``AppContext.kill`` with
+  ``latch=False``: HARD, cancel all, verify none open on the venue) without a latch, so the next start quotes;
+  the end of ``duration_s`` is an orderly stop (``AppContext.stop``: cancel all, verify); a task that crashes
+  pulls the kill switch proper, whose latch is persisted. Either way a ``LiveSummary`` is handed to
+  ``on_summary`` and returned;
+* a latch persisted by an earlier run (kill switch, hard inventory breach, stop-loss) is not silently obeyed:
+  the run refuses to start (``BotError(HALTED)``, one line naming the latch and ``mmbot guards --reset``)
+  before it connects to the venue.
 
 The clock is the loop's, offset to epoch milliseconds at start (market data ages and stream latencies compare
 the venue's event timestamps with it). Invariants: every wait is bounded (``duration_s``, the kill switch's
 verification timeout); signal handlers, the log handler and the metrics server are removed on the way out,
 whatever happened; no secret is formatted into the summary or the logs.
 
-Errors: whatever ``AppContext.build`` / ``start`` raise (``BotError``: e.g. the venue cannot be read at start)
-propagates after cleanup; nothing is sent before the start-up reconciliation succeeded.
+Errors: ``BotError(HALTED)`` for a persisted latch; whatever ``AppContext.build`` / ``start`` raise
+(``BotError``: e.g. the venue cannot be read at start) propagates after cleanup; nothing is sent before the
+start-up reconciliation succeeded.
 """
 
 from __future__ import annotations
@@ -37,12 +43,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.app import AppContext, StopReport
+from bot.app import HARD_LATCH_KEY, AppContext, StopReport
 from bot.config import BotConfig
 from bot.connectors.metered import MeteredVenue
 from bot.connectors.paper import PaperVenue
 from bot.core.clock import LoopClock
-from bot.execution.state import StateStore
+from bot.core.errors import BotError, ErrorCode
+from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Recorder, Venue
 from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
@@ -51,9 +58,10 @@ from bot.metrics.registry import BotMetrics
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
 from bot.quoting.tracing import TracedVenue, trace_strategy
+from bot.risk.engine import latch_kind
 from bot.strategy import QuoteStrategy
 
-__all__ = ["LiveSummary", "print_summary", "run_realtime"]
+__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime"]
 
 log = logging.getLogger("bot.live")
 WATCH_S = 0.5  # how often the runner checks for a stop request or a crashed task
@@ -128,10 +136,11 @@ class _Stop:
     event: asyncio.Event = field(default_factory=asyncio.Event)
     reason: str = ""
     kill: bool = False
+    latch: bool = False  # the kill switch proper (persisted), not an operator's stop
 
-    def request(self, reason: str, *, kill: bool) -> None:
+    def request(self, reason: str, *, kill: bool, latch: bool = False) -> None:
         if not self.event.is_set():
-            self.reason, self.kill = reason, kill
+            self.reason, self.kill, self.latch = reason, kill, latch
             self.event.set()
 
 
@@ -188,6 +197,9 @@ async def run_realtime(
     app: AppContext | None = None
     stopped = False
     try:
+        refusal = latch_refusal(config, state, getattr(state, "path", config.execution.state_path))
+        if refusal is not None:
+            raise BotError(ErrorCode.HALTED, refusal)
         log.info("starting %s run on %s: symbols %s", "paper" if paper else "live", venue.name,
                  ",".join(config.symbols))
         app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder)
@@ -208,7 +220,7 @@ async def run_realtime(
         await _wait(app, stop, stop_event, duration_s, loop.time)
         log.info("stopping: %s", stop.reason)
         stopped = True
-        report = await (app.kill(stop.reason) if stop.kill else app.stop(stop.reason))
+        report = await (app.kill(stop.reason, latch=stop.latch) if stop.kill else app.stop(stop.reason))
         sampler.sample()
         summary = _summary(app, quoters, report, stop, paper_venue, venue.name, loop.time() - started_s,
                            server.url if server is not None else None)
@@ -227,6 +239,15 @@ async def run_realtime(
     if on_summary is not None:
         on_summary(summary)
     return summary
+
+
+def latch_refusal(config: BotConfig, store: OrderStore, path: str) -> str | None:
+    """Why a run on ``store`` must not start (one line naming the latch and the reset command), or None."""
+    latched = store.get_meta(HARD_LATCH_KEY) if config.risk.hard_latches else None
+    if not latched:
+        return None
+    return (f"refusing to start: a {latch_kind(latched)} latch from an earlier run is set in {path} ({latched}); "
+            f"find out why, then clear it with: mmbot guards --state {path} --reset")
 
 
 def _tapped(strategy: QuoteStrategy, *, tracer: BotTracer | None) -> QuoteStrategy:
@@ -258,7 +279,8 @@ async def _wait(
         for task in app.tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("task %s failed", task.get_name(), exc_info=task.exception())
-                stop.request(f"task {task.get_name()} failed: {type(task.exception()).__name__}", kill=True)
+                stop.request(f"task {task.get_name()} failed: {type(task.exception()).__name__}", kill=True,
+                             latch=True)
         if stop.event.is_set():
             break
         wait_s = WATCH_S if deadline is None else min(WATCH_S, deadline - now())

@@ -1,22 +1,25 @@
 """Configuration of the risk layer: one frozen, documented ``RiskConfig`` with a sub-model per part.
 
 Invariants (checked at construction, ``ValueError`` otherwise): every soft threshold is at most its hard
-threshold; rates and fractions are in range; windows, bounds and cooldowns are positive. Unknown fields are
-rejected. Money is ``Decimal`` (quote currency or base units); rates, ages and latencies are floats.
-To change limits at run time, build a new object.
+threshold; rates and fractions are in range; windows, bounds and cooldowns are positive; ``latching_reasons``
+names measured guards only (never twice). Unknown fields are rejected. Money is ``Decimal`` (quote currency or
+base units); rates, ages and latencies are floats. To change limits at run time, build a new object.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "MEASURED_REASONS",
     "CircuitBreakerConfig",
     "DrawdownLimits",
     "InventoryLimits",
     "LatencyLimits",
+    "MeasuredReason",
     "PnlRateLimits",
     "PreTradeConfig",
     "RiskConfig",
@@ -24,6 +27,12 @@ __all__ = [
     "TakerCapConfig",
     "VenueHealthLimits",
 ]
+
+
+MeasuredReason = Literal[
+    "INVENTORY", "DRAWDOWN", "PNL_RATE", "VENUE_HEALTH", "LATENCY", "STALE_DATA", "CIRCUIT_OPEN"]
+MEASURED_REASONS: tuple[str, ...] = get_args(MeasuredReason)
+"""The guards that measure an input (``GuardReason`` without the operator's KILL_SWITCH, MANUAL, RECONCILE)."""
 
 
 class _Frozen(BaseModel):
@@ -187,8 +196,24 @@ class RiskConfig(_Frozen):
     )
     taker_cap: TakerCapConfig = Field(default_factory=TakerCapConfig, description="Dynamic taker-fill cap.")
     pretrade: PreTradeConfig = Field(default_factory=PreTradeConfig, description="Per-order pre-trade checks.")
-    hard_latches: bool = Field(default=True, description="Once HARD, stay HARD until an explicit reset().")
+    hard_latches: bool = Field(
+        default=True,
+        description="A HARD of a latching reason stays HARD until an operator reset (false: every reason recovers).")
+    latching_reasons: tuple[MeasuredReason, ...] = Field(
+        default=("INVENTORY", "DRAWDOWN"),
+        description="Measured reasons whose HARD latches until reset: a hard inventory breach and the drawdown "
+        "stop-loss. Every other HARD (loss rate, latency, venue health, stale data, circuit) is recoverable.")
+    hard_recovery_s: float = Field(
+        default=30.0, ge=0,
+        description="A recoverable HARD clears once its input stayed below its SOFT threshold (or unmeasured) "
+        "this long without a break; the bot then reconciles with the venue before it quotes again.")
     cancel_bound_s: float = Field(
         default=5.0, gt=0, description="After HARD, every open order must be cancelled within this many seconds."
     )
     history_max: int = Field(default=1000, ge=1, description="Bound on remembered level transitions.")
+
+    @model_validator(mode="after")
+    def _distinct_latching(self) -> RiskConfig:
+        if len(set(self.latching_reasons)) != len(self.latching_reasons):
+            raise ValueError(f"latching_reasons lists a reason twice: {list(self.latching_reasons)}")
+        return self

@@ -55,6 +55,7 @@ class GuardReason(StrEnum):
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
     KILL_SWITCH = "KILL_SWITCH"
     MANUAL = "MANUAL"
+    RECONCILE = "RECONCILE"  # HARD kept after a heal or reset until the venue has been reconciled (RiskEngine)
 
 
 # The config field each (reason, level) threshold comes from: a bounded label set for metrics.

@@ -45,7 +45,14 @@ BOT_RECORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "_when": "after each reconcile and at session end",
     }),
     "bot.guard": MappingProxyType({
-        "level": "OK, SOFT or HARD (OK: reset)", "reason": "why", "_when": "whenever the guard level changes",
+        "level": "OK, SOFT or HARD (OK: reset or healed)",
+        "reason": "why: the reasons in force (e.g. LATENCY, INVENTORY; RECONCILE while HARD is kept after a heal "
+        "until the venue is reconciled), 'operator reset[: note]', or 'reconciled after <cause>' when HARD ends",
+        "latch": "the latch holding the bot HARD until an operator reset: '' (none), kill_switch, operator, "
+        "inventory, drawdown (or another reason the config makes latching, in lower case)",
+        "recoverable": "true when no latch is in force: a HARD clears by itself once its cause is healthy for "
+        "the configured recovery time and a reconcile succeeded",
+        "_when": "whenever the guard level or the latch changes, and at an operator reset",
     }),
     "bot.hard_limit": MappingProxyType({
         "s": "symbol", "lots": "inventory hard limit (absolute lots)", "_when": "at start and when changed",

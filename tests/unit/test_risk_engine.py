@@ -1,4 +1,4 @@
-"""RiskEngine: latching, reset, kill, manual floor, bounded history and rising-edge counters."""
+"""RiskEngine: latching vs recoverable HARD, the reconcile gate, reset, kill, manual floor, history, counters."""
 
 from __future__ import annotations
 
@@ -68,11 +68,16 @@ def test_hard_latches_after_the_input_recovers(engine: RiskEngine) -> None:
     assert engine.latched
 
 
-def test_reset_clears_the_latch(engine: RiskEngine) -> None:
+def test_reset_clears_the_latch_then_holds_hard_until_reconciled(engine: RiskEngine) -> None:
     engine.update(HARD_DD)
     engine.update(CALM)
-    assert engine.reset().level is GuardLevel.OK
+    assert engine.reset().level is GuardLevel.HARD
     assert not engine.latched
+    assert engine.reasons() == ["RECONCILE"]
+    epoch = engine.reconcile_due
+    assert epoch is not None
+    assert engine.reconciled(epoch).level is GuardLevel.OK
+    assert engine.reconcile_due is None
 
 
 def test_reset_while_still_hard_stays_hard(engine: RiskEngine) -> None:
@@ -80,10 +85,15 @@ def test_reset_while_still_hard_stays_hard(engine: RiskEngine) -> None:
     assert engine.reset().level is GuardLevel.HARD
 
 
-def test_without_hard_latches_hard_recovers_with_its_input(clock: FakeClock) -> None:
-    engine = RiskEngine(RiskConfig(hard_latches=False), clock)
+def test_without_hard_latches_a_latching_reason_recovers_like_a_recoverable_one(clock: FakeClock) -> None:
+    engine = RiskEngine(RiskConfig(hard_latches=False, hard_recovery_s=0.0), clock)
     engine.update(HARD_DD)
-    assert engine.update(SOFT_DD).level is GuardLevel.SOFT
+    assert engine.update(SOFT_DD).level is GuardLevel.HARD  # hysteresis: below SOFT, not just below HARD
+    assert engine.update(CALM).level is GuardLevel.HARD  # healed: RECONCILE until the venue is read
+    assert engine.latch == ""
+    due = engine.reconcile_due
+    assert due is not None
+    assert engine.reconciled(due).level is GuardLevel.OK
 
 
 def test_kill_goes_hard_with_kill_switch(engine: RiskEngine) -> None:
@@ -101,7 +111,12 @@ def test_kill_holds_through_calm_updates_even_without_hard_latches(clock: FakeCl
 
 def test_reset_clears_the_kill(engine: RiskEngine) -> None:
     engine.kill("operator")
-    assert engine.reset().level is GuardLevel.OK
+    assert engine.latch == "kill_switch"
+    engine.reset()
+    assert engine.latch == "" and engine.reasons() == ["RECONCILE"]
+    due = engine.reconcile_due
+    assert due is not None
+    assert engine.reconciled(due).level is GuardLevel.OK
 
 
 def test_manual_floor_holds_until_cleared(engine: RiskEngine) -> None:
@@ -156,3 +171,126 @@ def test_a_second_hard_reason_joins_the_latch(engine: RiskEngine) -> None:
     engine.update(RiskSnapshot(latency_p95_ms=5000.0))
     engine.update(CALM)
     assert set(engine.assessment.reasons) == {GuardReason.DRAWDOWN, GuardReason.LATENCY}
+
+
+SLOW = RiskSnapshot(latency_p95_ms=5000.0)  # HARD latency (2,000 ms)
+SLOWISH = RiskSnapshot(latency_p95_ms=1000.0)  # SOFT latency (500 ms): between soft and hard
+RECOVERY_S = RiskConfig().hard_recovery_s
+
+
+def test_a_recoverable_hard_clears_after_its_input_was_healthy_for_the_recovery_time(
+    engine: RiskEngine, clock: FakeClock
+) -> None:
+    engine.update(SLOW)
+    assert engine.latch == "" and engine.recoverable
+    engine.update(CALM)
+    clock.t += RECOVERY_S - 0.5
+    assert engine.update(CALM).level is GuardLevel.HARD
+    assert engine.reasons() == ["LATENCY"]
+    clock.t += 0.5
+    assert engine.update(CALM).level is GuardLevel.HARD
+    assert engine.reasons() == ["RECONCILE"]
+    assert engine.assessment.signals[0].subject == "after LATENCY"
+
+
+def test_a_recoverable_hard_needs_its_input_below_soft_not_just_below_hard(
+    engine: RiskEngine, clock: FakeClock
+) -> None:
+    engine.update(SLOW)
+    for _ in range(3):
+        clock.t += RECOVERY_S
+        assert engine.update(SLOWISH).level is GuardLevel.HARD
+    assert engine.reasons() == ["LATENCY"]
+    assert engine.reconcile_due is None
+
+
+def test_a_relapse_restarts_the_recovery_clock(engine: RiskEngine, clock: FakeClock) -> None:
+    engine.update(SLOW)
+    engine.update(CALM)
+    clock.t += RECOVERY_S - 1
+    engine.update(SLOWISH)  # unhealthy again for a moment
+    clock.t += 1
+    engine.update(CALM)
+    clock.t += RECOVERY_S - 1
+    assert engine.update(CALM).reasons == (GuardReason.LATENCY,)
+    clock.t += 1
+    assert engine.update(CALM).reasons == (GuardReason.RECONCILE,)
+
+
+def test_the_reconcile_gate_lifts_only_for_its_own_epoch(engine: RiskEngine, clock: FakeClock) -> None:
+    engine.update(SLOW)
+    engine.update(CALM)
+    clock.t += RECOVERY_S
+    engine.update(CALM)
+    first = engine.reconcile_due
+    assert first is not None
+    assert engine.reconciled(first - 1).level is GuardLevel.HARD  # a reconcile started before this heal
+    assert engine.reconciled(first).level is GuardLevel.OK
+    assert engine.reconciled(first).level is GuardLevel.OK  # idempotent
+
+
+def test_a_new_hard_during_the_reconcile_keeps_the_engine_hard_after_it(engine: RiskEngine, clock: FakeClock) -> None:
+    engine.update(SLOW)
+    engine.update(CALM)
+    clock.t += RECOVERY_S
+    engine.update(CALM)
+    due = engine.reconcile_due
+    assert due is not None
+    engine.update(RiskSnapshot(data_age_ms={"BTCUSDT": 60_000.0}))
+    assert engine.reconciled(due).level is GuardLevel.HARD
+    assert engine.reasons() == ["STALE_DATA"]
+
+
+@pytest.mark.parametrize(("snapshot", "latch"), [
+    (HARD_DD, "drawdown"),
+    (RiskSnapshot(inventory_base={"BTCUSDT": Decimal("5")}), "inventory"),
+])
+def test_a_latching_reason_stays_hard_however_long_it_is_healthy(
+    engine: RiskEngine, clock: FakeClock, snapshot: RiskSnapshot, latch: str
+) -> None:
+    engine.update(snapshot)
+    for _ in range(5):
+        clock.t += RECOVERY_S
+        assert engine.update(CALM).level is GuardLevel.HARD
+    assert engine.latch == latch and not engine.recoverable
+    assert engine.reconcile_due is None
+
+
+def test_latching_reasons_come_from_the_config(clock: FakeClock) -> None:
+    engine = RiskEngine(RiskConfig(latching_reasons=("LATENCY",)), clock)
+    engine.update(SLOW)
+    engine.update(HARD_DD)
+    engine.update(CALM)
+    clock.t += RECOVERY_S
+    engine.update(CALM)
+    assert engine.latch == "latency"
+    assert engine.reasons() == ["LATENCY"]  # the drawdown recovered; the latency latch holds
+
+
+def test_an_operator_hard_floor_is_the_operator_latch(engine: RiskEngine) -> None:
+    engine.manual(GuardLevel.HARD, "SIGINT")
+    assert engine.latch == "operator"
+    engine.manual(GuardLevel.SOFT)
+    assert engine.latch == ""
+
+
+def test_a_restored_latch_keeps_its_kind_and_holds_until_reset(engine: RiskEngine, clock: FakeClock) -> None:
+    engine.restore("inventory: INVENTORY[BTCUSDT] HARD: 2 >= 1")
+    clock.t += 10 * RECOVERY_S
+    assert engine.update(CALM).level is GuardLevel.HARD
+    assert engine.latch == "inventory"
+    engine.restore("DRAWDOWN,LATENCY")  # what an older bot wrote
+    assert engine.latch == "drawdown"
+    engine.restore("something else")
+    assert engine.latch == "kill_switch"
+
+
+def test_a_loss_rate_hard_is_recoverable_the_drawdown_stop_loss_bounds_the_total(
+    engine: RiskEngine, clock: FakeClock
+) -> None:
+    engine.update(RiskSnapshot(pnl_per_hour_quote=Decimal("-500")))
+    assert engine.latch == "" and engine.level() == "HARD"
+    engine.update(CALM)
+    clock.t += RECOVERY_S
+    engine.update(CALM)
+    assert engine.reasons() == ["RECONCILE"]
