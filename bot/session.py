@@ -33,18 +33,19 @@ from typing import Any
 
 import simpy
 
-from bot.app import AppContext, restart_backoff_cap_s
+from bot.app import AppContext, StopReport, restart_backoff_cap_s
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.memory import MemoryWatch
 from bot.execution.memory_store import MemoryStateStore
-from bot.market.data import MarketData
+from bot.execution.state import OrderStore
 from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
+from bot.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
@@ -167,33 +168,7 @@ def open_sim_account(world: SimWorld, config: BotConfig, account: AccountId | No
     return opening
 
 
-class LogRecorder:
-    """The bot's ``Recorder`` in a simulated session: appends to the world's event log at the virtual time."""
-
-    __slots__ = ("_account", "_log", "_runtime")
-
-    enabled = True
-
-    def __init__(self, world: SimWorld, account: str) -> None:
-        self._log = world.log
-        self._runtime = world.runtime
-        self._account = account
-
-    def record(self, kind: str, fields: dict[str, Any]) -> None:
-        self._log.record(self._runtime.now_us(), kind, {"a": self._account, **fields})
-
-
-@dataclass(slots=True)
-class _Life:
-    """One bot instance (one process in real life): its connector, context, feeds and quote loops."""
-
-    connector: SimConnector
-    app: AppContext
-    markets: list[MarketData]
-    quoters: list[SymbolQuoter]
-
-
-def _reactions(lives: list[_Life]) -> dict[str, int]:
+def _reactions(lives: list[Life]) -> dict[str, int]:
     """How the bot reacted to trouble, summed over every instance (the chaos table's columns)."""
     out: dict[str, int] = {"restarts": max(0, len(lives) - 1)}
 
@@ -230,6 +205,7 @@ def run_sim_session(
     check: bool | None = None,
     check_config: CheckConfig | None = None,
     sample_metrics: bool = True,
+    operator_reset_s: tuple[float, float] | None = OPERATOR_RESET_S,
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
@@ -262,14 +238,18 @@ def run_sim_session(
         account = AccountId(config.venue.account)
         opening = open_sim_account(world, config, account)
         injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
-        store = MemoryStateStore()  # shared by every instance: the state that survives a crash (one process)
-        cleanup.callback(store.close)
-        recorder = LogRecorder(world, account)
-        lives: list[_Life] = []
+
+        def new_store() -> OrderStore:
+            store = MemoryStateStore()  # shared by every instance: the state that survives a crash (one process)
+            cleanup.callback(store.close)
+            return store
+
+        harness = Harness(world, new_store(), new_store,
+                          operator_reset_s=operator_reset_s if scenario is not None else None)
+        recorder = LogRecorder(world, account, harness if scenario is not None else None)
+        lives: list[Life] = []
         metrics = BotMetrics() if sample_metrics else None
         samplers: list[MetricsSampler] = []
-        crashes: list[float] = []  # restart delays of crash faults not yet handled
-        crashed = asyncio.Event()
 
         memory: dict[int, MemoryWatch] = {}  # memory_pressure faults in progress (by identity)
         memory_violations: list[Violation] = []
@@ -280,10 +260,7 @@ def run_sim_session(
                 yield world.runtime.env.timeout(MEMORY_SAMPLE_S)
 
         def on_harness(fault: Fault, started: bool) -> None:
-            if started and fault.kind is FaultKind.CRASH:
-                crashes.append(fault.num("restart_after_s"))
-                crashed.set()
-            elif fault.kind is FaultKind.MEMORY_PRESSURE:
+            if fault.kind is FaultKind.MEMORY_PRESSURE:
                 if started:
                     watch = MemoryWatch(fault.num("limit_mb"))
                     memory[id(fault)] = watch
@@ -295,11 +272,13 @@ def run_sim_session(
                         "memory_limit", world.runtime.now(), (),
                         f"the process grew {watch.growth_mb():.1f} MB during a memory_pressure window "
                         f"(limit {watch.limit_mb:g} MB): a buffer is not bounded"))
+            else:
+                harness.on_fault(fault, started)
 
         if injector is not None:
             injector.on_harness(on_harness)
 
-        async def start_app(connector: SimConnector) -> AppContext:
+        async def start_app(connector: SimConnector, store: OrderStore) -> AppContext:
             """Build and start (restore, reconcile) an instance; while the venue cannot be read, the instance
             refuses to start and is started again after a backoff (as a process supervisor would)."""
             delay_s = START_BACKOFF_S[0]
@@ -317,11 +296,11 @@ def run_sim_session(
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, START_BACKOFF_S[1])
 
-        async def start_life() -> _Life:
+        async def start_life(store: OrderStore) -> Life:
             connector = SimConnector(world.venue.connect(account),
                                      request_timeout_s=config.execution.request_timeout_s, store=store)
-            app = await start_app(connector)
-            life = _Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
+            app = await start_app(connector, store)
+            life = Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
             lives.append(life)
             samplers.clear()
             if metrics is not None:
@@ -337,34 +316,25 @@ def run_sim_session(
         async def main() -> Any:
             loop = asyncio.get_running_loop()
             begin = loop.time()
-            life = await start_life()
+
+            def remaining_s() -> float:
+                return duration_s - (loop.time() - begin)
+
+            life = await harness.start(start_life)
             while (elapsed := loop.time() - begin) < duration_s:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(PROGRESS_STEP_S, duration_s - elapsed)):
-                        await crashed.wait()
+                        await harness.wake.wait()
                 for task in life.app.tasks:  # a crashed task ends the session loudly, not silently
                     if task.done() and not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
-                if crashed.is_set():
-                    crashed.clear()
-                    await life.app.crash()
-                    await life.connector.close()
-                    pause = max(crashes)
-                    crashes.clear()
-                    await asyncio.sleep(min(pause, max(0.0, duration_s - (loop.time() - begin))))
-                    life = await start_life()
+                life = await harness.apply(start_life, remaining_s)
                 sample()
                 if progress is not None:
                     progress(min(duration_s, loop.time() - begin))
-            stop = await life.app.stop("session end")
-            sample()
-            with contextlib.suppress(BotError):
-                await life.app.orders.reconcile()  # the final books, after shutdown
-            for symbol in sorted(life.app.symbols):
-                recorder.record("bot.position", {"s": symbol, "lots": life.app.orders.inventory_lots(symbol),
-                                                 "final": True})
-            life.app.orders.record_open_orders("final")
-            return stop
+                if life.stopped is not None:  # the operator stopped the last instance: the session idles out
+                    await asyncio.sleep(max(0.0, remaining_s()))
+            return await _finish(life, recorder, sample)
 
         stop = world.run(main())
         life = lives[-1]
@@ -378,6 +348,20 @@ def run_sim_session(
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)
         return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives))
+
+
+async def _finish(life: Life, recorder: LogRecorder, sample: Callable[[], None]) -> StopReport:
+    """End of session: stop the bot the orderly way (unless the operator already stopped it), reconcile once
+    more and record its final position and open orders."""
+    stop = life.stopped if life.stopped is not None else await life.app.stop("session end")
+    sample()
+    with contextlib.suppress(BotError):
+        await life.app.orders.reconcile()  # the final books, after shutdown
+    for symbol in sorted(life.app.symbols):
+        recorder.record("bot.position", {"s": symbol, "lots": life.app.orders.inventory_lots(symbol),
+                                         "final": True})
+    life.app.orders.record_open_orders("final")
+    return stop
 
 
 def _summarise(
