@@ -89,7 +89,7 @@ class Harness:
     _actions: list[_Action] = field(default_factory=list)
     _armed: list[_Action] = field(default_factory=list)  # operator stops waiting for the next order
     _cold_next: bool = False
-    _reset_pending: bool = False
+    _reset_for: Life | None = None  # the instance a latch reset is scheduled for
     _rng: Any = None
 
     def __post_init__(self) -> None:
@@ -134,15 +134,17 @@ class Harness:
     # -- the operator's latch reset --
     def _arm_reset(self) -> None:
         life = self.life
-        if self.operator_reset_s is None or self._reset_pending or life is None or not life.app.risk.latched:
+        if (self.operator_reset_s is None or self.down or life is None or self._reset_for is life
+                or not life.app.risk.latched):
             return
-        self._reset_pending = True
+        self._reset_for = life
         low, high = self.operator_reset_s
         delay_s = self._rng.uniform(low, high)
         self.world.runtime.loop.call_later(delay_s, self._reset, life)
 
     def _reset(self, life: Life) -> None:
-        self._reset_pending = False
+        if self._reset_for is life:
+            self._reset_for = None
         if self.down or self.life is not life or not life.app.risk.latched:
             return
         self._record("harness.operator", {"action": "reset", "latch": ",".join(life.app.risk.reasons())})
