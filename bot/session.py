@@ -15,8 +15,10 @@ checking on, ``exchange_sim.checker.check_session`` judges the log and the venue
 The summary (``SessionSummary``) is computed from the bot's own books (PnL trackers) and cross-checked against
 the venue: the bot's position per symbol must equal the venue's signed trades of the bot's account.
 
-Errors: ``BotError(CONFIG_INVALID)`` for symbols the simulator does not list; anything the bot raises ends the
-session and propagates.
+Symbols: the simulator's defaults plus ``config.sim.symbols`` (any symbol with its filters from config).
+
+Errors: ``BotError(CONFIG_INVALID)`` for symbols neither the defaults nor ``config.sim.symbols`` list; anything the
+bot raises ends the session and propagates.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
-from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.market.symbols import symbol_catalogue
 from exchange_sim.world import SimWorld
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_sim_account", "run_sim_session"]
@@ -219,10 +221,11 @@ def run_sim_session(
     (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
     reports can plot them; the sample is deterministic (no wall-clock family).
     """
-    unknown = [s for s in config.symbols if s not in DEFAULT_SYMBOLS]
+    catalogue = symbol_catalogue(config.sim.symbols)
+    unknown = [s for s in config.symbols if s not in catalogue]
     if unknown:
         raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {unknown} are not simulated; known: "
-                       f"{', '.join(sorted(DEFAULT_SYMBOLS))}")
+                       f"{', '.join(sorted(catalogue))} (others: sim.symbols with their filters)")
     market_config = market if market is not None else MarketConfig(symbols=config.symbols)
     if tuple(market_config.symbols) != tuple(config.symbols):
         market_config = market_config.model_copy(update={"symbols": tuple(config.symbols)})
@@ -233,7 +236,8 @@ def run_sim_session(
         if run_checks and log_path is None:
             tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mmbot-session-")))
             log_path = tmp / "events.jsonl"
-        world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path)
+        world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path,
+                         symbols=catalogue)
         cleanup.callback(world.close)
         account = AccountId(config.venue.account)
         opening = open_sim_account(world, config, account)
