@@ -1,4 +1,4 @@
-"""A session on a made-up symbol: its filters come from ``config.sim.symbols``, the bot quotes it, the checker agrees."""
+"""A session on a made-up symbol: filters from ``config.sim.symbols``; the bot quotes it and the checker agrees."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_harness_kinds_are_harness_faults_on_the_bot_off_by_default() -> None:
         assert kind not in draw_scenario(0, 600.0, [FaultKind.LATENCY]).kinds()
     stop = Fault(FaultKind.OPERATOR_STOP, "bot", 10.0, 0.0)
     assert (stop.text("how"), stop.text("when"), stop.num("restart_after_s")) == ("sigint", "time", 30.0)
-    with pytest.raises(ValueError, match="parameters.how"):
+    with pytest.raises(ValueError, match=r"parameters\.how"):
         Fault(FaultKind.OPERATOR_STOP, "bot", 10.0, 0.0, {"how": "sigkill"})
 
 

@@ -42,7 +42,8 @@ def test_a_missing_or_invalid_filter_is_one_line_naming_the_field(change: dict[s
 
 def test_a_bot_config_names_the_bad_filter_of_its_sim_symbol() -> None:
     with pytest.raises(BotError) as raised:
-        parse_config({"version": CURRENT_VERSION, "sim": {"symbols": {"XYZUSDT": {**XYZ, "initial_price": "2.5005"}}}}, source="config.yaml")
+        parse_config({"version": CURRENT_VERSION, "sim": {"symbols": {"XYZUSDT": {**XYZ, "initial_price": "2.5005"}}}},
+                     source="config.yaml")
     assert raised.value.code is ErrorCode.CONFIG_INVALID
     assert "XYZUSDT" in str(raised.value) and "initial_price" in str(raised.value)
     config = BotConfig(sim=SimAccountConfig(symbols={"XYZUSDT": SymbolConfig.model_validate(XYZ)}))
