@@ -289,10 +289,8 @@ class AppContext:
     def reset_guards(self) -> None:
         """Operator reset: drop latched HARD guards and the kill switch (here and in the store)."""
         self.store.set_meta(HARD_LATCH_KEY, "")
-        before = self.risk.guard_level
         self.risk.reset()
-        if self.risk.guard_level is not before:
-            self._record_guard()
+        self._record_guard()  # a cause that still holds latches again at once: persisted and recorded again
 
     def _record_guard(self) -> None:
         if self.risk.guard_level is GuardLevel.HARD and self.config.risk.hard_latches:
@@ -347,10 +345,8 @@ class AppContext:
 
     async def kill(self, reason: str) -> StopReport:
         """The kill switch: HARD, stop sending, cancel everything, verify on the venue, stop."""
-        before = self.risk.guard_level
         self.risk.kill(reason)
-        if self.risk.guard_level is not before:
-            self._record_guard()
+        self._record_guard()  # persisted even when already HARD: the kill switch survives a restart
         await self._cancel_tasks()
         shutdown = await self.orders.shutdown()
         report = await self.kill_switch.trigger(sorted(self.symbols), reason)
