@@ -7,10 +7,12 @@ simulated duration and stops the bot the orderly way (cancel all, verify). Every
 same seed and config give the same event log, byte for byte.
 
 The bot writes its own facts into the same event log through ``LogRecorder`` (the checker's bot records). With a
-``Scenario`` a ``FaultInjector`` is installed first; a ``crash`` fault tears the running instance down with no
-shutdown path and, after its pause, a new instance starts on the same state store (restore, reconcile, then
-quote). At the end the bot stops, reconciles once more and records its final position and open orders; with
-checking on, ``exchange_sim.checker.check_session`` judges the log and the venue's end state.
+``Scenario`` a ``FaultInjector`` is installed first and ``bot.session_harness.Harness`` plays the process supervisor
+and the operator: a ``crash`` tears the running instance down with no shutdown path and, after its pause, a new
+instance starts on the same state store (restore, reconcile, then quote); ``cold_restart``, ``pause`` and
+``operator_stop`` are applied there too, and latched guards are reset after a drawn delay. At the end the bot stops,
+reconciles once more and records its final position and open orders; with checking on,
+``exchange_sim.checker.check_session`` judges the log and the venue's end state.
 
 The summary (``SessionSummary``) is computed from the bot's own books (PnL trackers) and cross-checked against
 the venue: the bot's position per symbol must equal the venue's signed trades of the bot's account.
@@ -211,15 +213,16 @@ def run_sim_session(
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
-    ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash`` kills the bot with no shutdown path and
-    starts a new instance on the same state store after ``restart_after_s``; ``memory_pressure`` floods the
+    ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash``, ``cold_restart``, ``pause`` and
+    ``operator_stop`` as ``bot.session_harness`` documents; ``memory_pressure`` floods the
     depth streams and holds the process to ``limit_mb`` of growth over the window, sampled every
     ``MEMORY_SAMPLE_S`` - a breach is a ``memory_limit`` violation. The resident size is a wall-world figure,
     so it never enters the event log: the digest stays deterministic). ``check`` (default: whether a
     scenario is given) runs the invariant checker on the event log and the venue's end state; its violations
     are in ``SessionSummary.violations``. ``sample_metrics`` samples the bot's Prometheus metrics
     (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
-    reports can plot them; the sample is deterministic (no wall-clock family).
+    reports can plot them; the sample is deterministic (no wall-clock family). ``operator_reset_s``: with a
+    scenario, the operator resets a latched HARD guard after a delay drawn from this range (None: never).
     """
     catalogue = symbol_catalogue(config.sim.symbols)
     unknown = [s for s in config.symbols if s not in catalogue]

@@ -10,9 +10,9 @@ session loop's waits:
 * ``pause``: the whole process is frozen (``VirtualTimeLoop.freeze``) for the fault's window while the venue and
   the market go on; on resume every timer and delivery that fell due fires at once, late. Nothing is queued.
 * ``operator_stop``: at the fault's start (``when: time``) or at the bot's next new order after it (``when:
-  next_order``, the first ``bot.intent`` record), SIGINT/SIGTERM run the orderly stop (cancel all, verify) and
-  ``kill_switch`` the kill path (latched); the operator starts a new instance after ``restart_after_s`` unless
-  that is at or past the session's end (then the session ends with the bot stopped).
+  next_order``, the first ``bot.intent`` record; dropped if the instance dies first), SIGINT/SIGTERM run the orderly
+  stop (cancel all, verify) and ``kill_switch`` the kill path (latched); the operator starts a new instance after
+  ``restart_after_s`` unless that is at or past the session's end (then the session ends with the bot stopped).
 * latches: when an instance reports HARD (a ``bot.guard`` record) while its risk engine is latched, the operator
   resets it (``AppContext.reset_guards``) after a delay drawn uniformly from ``operator_reset_s`` (default
   ``OPERATOR_RESET_S``, 30-120 s) on the dedicated stream ``stream(seed, "harness", "operator")``, if the same
@@ -32,6 +32,7 @@ instance as it starts (it used to: chaos seed 5 at 5 minutes failed liveness tha
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,7 @@ class Harness:
     _armed: list[_Action] = field(default_factory=list)  # operator stops waiting for the next order
     _cold_next: bool = False
     _reset_for: Life | None = None  # the instance a latch reset is scheduled for
-    _rng: Any = None
+    _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self._rng = stream(self.world.seed, "harness", "operator")
