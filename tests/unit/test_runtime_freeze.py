@@ -62,3 +62,22 @@ def test_a_freeze_while_frozen_extends_the_pause_and_one_in_the_past_does_nothin
         env.process(pauses())
         runtime.run(bot())
     assert woke == [1.0, 6.0, 7.0]
+
+
+def test_run_until_inside_a_pause_stops_at_its_horizon_and_the_pause_goes_on_after() -> None:
+    with SimRuntime() as runtime:
+        woke: list[float] = []
+
+        async def bot() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                woke.append(runtime.now())
+
+        task = runtime.loop.create_task(bot())
+        runtime.run_until(1.5)
+        runtime.loop.freeze(5.0)
+        runtime.run_until(3.0)
+        assert runtime.now() == 3.0 and woke == [1.0]
+        runtime.run_until(6.2)
+        assert woke == [1.0, 5.0, 6.0]
+        task.cancel()
