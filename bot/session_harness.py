@@ -170,7 +170,8 @@ class Harness:
         self._armed.clear()
         if first.kind is FaultKind.OPERATOR_STOP:
             if not await self._operator_stop(life, first, remaining_s):
-                return life
+                return life  # its connector stays open for the session's final reconcile
+            await life.connector.close()
             delay_s = first.restart_after_s
         else:
             await life.app.crash()
@@ -201,7 +202,6 @@ class Harness:
             report = await life.app.kill("operator kill switch")
         else:
             report = await life.app.stop(f"operator {action.how}")
-        await life.connector.close()
         life.stopped = report
         self._record("harness.operator", {"action": "stopped", "how": action.how,
                                           "verified": report.shutdown.verified,
