@@ -330,6 +330,7 @@ class AppContext:
         self._latch_persisted = ""
         self.risk.reset(cause=f"operator reset: {note}" if note else "operator reset")
         self._record_guard("operator reset" + (f": {note}" if note else ""))
+        self._persist_latch()  # a cause that still holds latched again at once: persisted again
 
     def _persist_latch(self) -> None:
         """Write the latch in force to the state store once (the next instance starts halted on it), unless it is

@@ -62,6 +62,7 @@ from bot.execution.config import ExecutionConfig
 from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
 from bot.strategy.config import STAGE_NAMES, StrategyConfig
+from exchange_sim.market.symbols import SymbolConfig, symbol_catalogue
 
 __all__ = [
     "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "VenueConfig", "dump_config", "load_config",
@@ -106,6 +107,16 @@ class SimAccountConfig(BaseModel):
     )
     maker_fee_bps: Decimal = Field(Decimal(0), ge=-10, le=100, description="maker fee (negative: a rebate)")
     taker_fee_bps: Decimal = Field(Decimal(10), ge=0, le=100, description="taker fee")
+    symbols: dict[str, SymbolConfig] = Field(
+        default_factory=dict, description="symbols the simulated venue lists besides BTCUSDT/ETHUSDT/SOLUSDT, by "
+        "name: base_asset, quote_asset, tick_size, step_size, min_notional, initial_price "
+        "(exchange_sim.market.symbols)")
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_fit(cls, symbols: dict[str, SymbolConfig]) -> dict[str, SymbolConfig]:
+        symbol_catalogue(symbols)  # ValueError naming the field when the filters do not fit together
+        return symbols
 
     @field_validator("balances")
     @classmethod

@@ -7,16 +7,20 @@ simulated duration and stops the bot the orderly way (cancel all, verify). Every
 same seed and config give the same event log, byte for byte.
 
 The bot writes its own facts into the same event log through ``LogRecorder`` (the checker's bot records). With a
-``Scenario`` a ``FaultInjector`` is installed first; a ``crash`` fault tears the running instance down with no
-shutdown path and, after its pause, a new instance starts on the same state store (restore, reconcile, then
-quote). At the end the bot stops, reconciles once more and records its final position and open orders; with
-checking on, ``exchange_sim.checker.check_session`` judges the log and the venue's end state.
+``Scenario`` a ``FaultInjector`` is installed first and ``bot.session_harness.Harness`` plays the process supervisor
+and the operator: a ``crash`` tears the running instance down with no shutdown path and, after its pause, a new
+instance starts on the same state store (restore, reconcile, then quote); ``cold_restart``, ``pause`` and
+``operator_stop`` are applied there too, and latched guards are reset after a drawn delay. At the end the bot stops,
+reconciles once more and records its final position and open orders; with checking on,
+``exchange_sim.checker.check_session`` judges the log and the venue's end state.
 
 The summary (``SessionSummary``) is computed from the bot's own books (PnL trackers) and cross-checked against
 the venue: the bot's position per symbol must equal the venue's signed trades of the bot's account.
 
-Errors: ``BotError(CONFIG_INVALID)`` for symbols the simulator does not list; anything the bot raises ends the
-session and propagates.
+Symbols: the simulator's defaults plus ``config.sim.symbols`` (any symbol with its filters from config).
+
+Errors: ``BotError(CONFIG_INVALID)`` for symbols neither the defaults nor ``config.sim.symbols`` list; anything the
+bot raises ends the session and propagates.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Generator
@@ -33,7 +38,7 @@ from typing import Any
 
 import simpy
 
-from bot.app import AppContext, restart_backoff_cap_s
+from bot.app import AppContext, StopReport, restart_backoff_cap_s
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
@@ -42,17 +47,17 @@ from bot.core.memory import MemoryWatch
 from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.state import OrderStore, StateStore
-from bot.market.data import MarketData
 from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
+from bot.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
-from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.market.symbols import symbol_catalogue
 from exchange_sim.world import SimWorld
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
@@ -169,52 +174,30 @@ def open_sim_account(world: SimWorld, config: BotConfig, account: AccountId | No
     return opening
 
 
-def open_session_store(config: BotConfig) -> OrderStore:
+def open_session_store(config: BotConfig, cold_start: int = 0) -> OrderStore:
     """The order state of a simulated session, from ``config.execution.state_path``; every instance of the
     session (each restart after a crash fault) runs on this one store, as a restarted process reopens its file.
 
     * a file path: the production ``StateStore`` (SQLite) on that file. A simulated venue starts empty, so its
       state must too: a file that already exists is refused (``BotError(STATE_INVALID)``), never adopted (the
       digest would depend on it). The chaos gate runs this way, on a temporary file.
+    * ``cold_start`` n > 0: the empty store of the n-th cold restart (a ``cold_restart`` fault: a new instance
+      without the state file), on ``<state_path>.cold-<n>`` for a file path.
     * ``":memory:"``, or the live default path (``mmbot-state.sqlite3`` - a simulation never opens the live
       bot's state file): ``MemoryStateStore``, the same contract in dicts (same digests, no SQLite cost).
     """
     path = config.execution.state_path
     if path in (":memory:", ExecutionConfig.model_fields["state_path"].default):
         return MemoryStateStore()
+    if cold_start:
+        path = f"{path}.cold-{cold_start}"
     if Path(path).exists():
         raise BotError(ErrorCode.STATE_INVALID, f"state file {path} already exists: a simulated session starts on "
                        "an empty venue and needs a new state file")
     return StateStore(path)
 
 
-class LogRecorder:
-    """The bot's ``Recorder`` in a simulated session: appends to the world's event log at the virtual time."""
-
-    __slots__ = ("_account", "_log", "_runtime")
-
-    enabled = True
-
-    def __init__(self, world: SimWorld, account: str) -> None:
-        self._log = world.log
-        self._runtime = world.runtime
-        self._account = account
-
-    def record(self, kind: str, fields: dict[str, Any]) -> None:
-        self._log.record(self._runtime.now_us(), kind, {"a": self._account, **fields})
-
-
-@dataclass(slots=True)
-class _Life:
-    """One bot instance (one process in real life): its connector, context, feeds and quote loops."""
-
-    connector: SimConnector
-    app: AppContext
-    markets: list[MarketData]
-    quoters: list[SymbolQuoter]
-
-
-def _reactions(lives: list[_Life]) -> dict[str, int]:
+def _reactions(lives: list[Life]) -> dict[str, int]:
     """How the bot reacted to trouble, summed over every instance (the chaos table's columns)."""
     out: dict[str, int] = {"restarts": max(0, len(lives) - 1)}
 
@@ -251,23 +234,26 @@ def run_sim_session(
     check: bool | None = None,
     check_config: CheckConfig | None = None,
     sample_metrics: bool = True,
+    operator_reset_s: tuple[float, float] | None = OPERATOR_RESET_S,
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
-    ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash`` kills the bot with no shutdown path and
-    starts a new instance on the same state store after ``restart_after_s``; ``memory_pressure`` floods the
+    ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash``, ``cold_restart``, ``pause`` and
+    ``operator_stop`` as ``bot.session_harness`` documents; ``memory_pressure`` floods the
     depth streams and holds the process to ``limit_mb`` of growth over the window, sampled every
     ``MEMORY_SAMPLE_S`` - a breach is a ``memory_limit`` violation. The resident size is a wall-world figure,
     so it never enters the event log: the digest stays deterministic). ``check`` (default: whether a
     scenario is given) runs the invariant checker on the event log and the venue's end state; its violations
     are in ``SessionSummary.violations``. ``sample_metrics`` samples the bot's Prometheus metrics
     (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
-    reports can plot them; the sample is deterministic (no wall-clock family).
+    reports can plot them; the sample is deterministic (no wall-clock family). ``operator_reset_s``: with a
+    scenario, the operator resets a latched HARD guard after a delay drawn from this range (None: never).
     """
-    unknown = [s for s in config.symbols if s not in DEFAULT_SYMBOLS]
+    catalogue = symbol_catalogue(config.sim.symbols)
+    unknown = [s for s in config.symbols if s not in catalogue]
     if unknown:
         raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {unknown} are not simulated; known: "
-                       f"{', '.join(sorted(DEFAULT_SYMBOLS))}")
+                       f"{', '.join(sorted(catalogue))} (others: sim.symbols with their filters)")
     market_config = market if market is not None else MarketConfig(symbols=config.symbols)
     if tuple(market_config.symbols) != tuple(config.symbols):
         market_config = market_config.model_copy(update={"symbols": tuple(config.symbols)})
@@ -278,19 +264,28 @@ def run_sim_session(
         if run_checks and log_path is None:
             tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mmbot-session-")))
             log_path = tmp / "events.jsonl"
-        world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path)
+        world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path,
+                         symbols=catalogue)
         cleanup.callback(world.close)
         account = AccountId(config.venue.account)
         opening = open_sim_account(world, config, account)
         injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
-        store = open_session_store(config)  # shared by every instance: the state that survives a crash
-        cleanup.callback(store.close)
-        recorder = LogRecorder(world, account)
-        lives: list[_Life] = []
+
+        opened = itertools.count()
+
+        def new_store() -> OrderStore:
+            """The session's store (shared by every instance: the state that survives a crash), then a fresh empty
+            one for each cold restart."""
+            store = open_session_store(config, cold_start=next(opened))
+            cleanup.callback(store.close)
+            return store
+
+        harness = Harness(world, new_store(), new_store,
+                          operator_reset_s=operator_reset_s if scenario is not None else None)
+        recorder = LogRecorder(world, account, harness if scenario is not None else None)
+        lives: list[Life] = []
         metrics = BotMetrics() if sample_metrics else None
         samplers: list[MetricsSampler] = []
-        crashes: list[float] = []  # restart delays of crash faults not yet handled
-        crashed = asyncio.Event()
 
         memory: dict[int, MemoryWatch] = {}  # memory_pressure faults in progress (by identity)
         memory_violations: list[Violation] = []
@@ -301,10 +296,7 @@ def run_sim_session(
                 yield world.runtime.env.timeout(MEMORY_SAMPLE_S)
 
         def on_harness(fault: Fault, started: bool) -> None:
-            if started and fault.kind is FaultKind.CRASH:
-                crashes.append(fault.num("restart_after_s"))
-                crashed.set()
-            elif fault.kind is FaultKind.MEMORY_PRESSURE:
+            if fault.kind is FaultKind.MEMORY_PRESSURE:
                 if started:
                     watch = MemoryWatch(fault.num("limit_mb"))
                     memory[id(fault)] = watch
@@ -316,11 +308,13 @@ def run_sim_session(
                         "memory_limit", world.runtime.now(), (),
                         f"the process grew {watch.growth_mb():.1f} MB during a memory_pressure window "
                         f"(limit {watch.limit_mb:g} MB): a buffer is not bounded"))
+            else:
+                harness.on_fault(fault, started)
 
         if injector is not None:
             injector.on_harness(on_harness)
 
-        async def start_app(connector: SimConnector) -> AppContext:
+        async def start_app(connector: SimConnector, store: OrderStore) -> AppContext:
             """Build and start (restore, reconcile) an instance; while the venue cannot be read, the instance
             refuses to start and is started again after a backoff (as a process supervisor would)."""
             delay_s = START_BACKOFF_S[0]
@@ -338,11 +332,11 @@ def run_sim_session(
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, START_BACKOFF_S[1])
 
-        async def start_life() -> _Life:
+        async def start_life(store: OrderStore) -> Life:
             connector = SimConnector(world.venue.connect(account),
                                      request_timeout_s=config.execution.request_timeout_s, store=store)
-            app = await start_app(connector)
-            life = _Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
+            app = await start_app(connector, store)
+            life = Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
             lives.append(life)
             samplers.clear()
             if metrics is not None:
@@ -358,34 +352,25 @@ def run_sim_session(
         async def main() -> Any:
             loop = asyncio.get_running_loop()
             begin = loop.time()
-            life = await start_life()
+
+            def remaining_s() -> float:
+                return duration_s - (loop.time() - begin)
+
+            life = await harness.start(start_life)
             while (elapsed := loop.time() - begin) < duration_s:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(PROGRESS_STEP_S, duration_s - elapsed)):
-                        await crashed.wait()
+                        await harness.wake.wait()
                 for task in life.app.tasks:  # a crashed task ends the session loudly, not silently
                     if task.done() and not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
-                if crashed.is_set():
-                    crashed.clear()
-                    await life.app.crash()
-                    await life.connector.close()
-                    pause = max(crashes)
-                    crashes.clear()
-                    await asyncio.sleep(min(pause, max(0.0, duration_s - (loop.time() - begin))))
-                    life = await start_life()
+                life = await harness.apply(start_life, remaining_s)
                 sample()
                 if progress is not None:
                     progress(min(duration_s, loop.time() - begin))
-            stop = await life.app.stop("session end")
-            sample()
-            with contextlib.suppress(BotError):
-                await life.app.orders.reconcile()  # the final books, after shutdown
-            for symbol in sorted(life.app.symbols):
-                recorder.record("bot.position", {"s": symbol, "lots": life.app.orders.inventory_lots(symbol),
-                                                 "final": True})
-            life.app.orders.record_open_orders("final")
-            return stop
+                if life.stopped is not None:  # the operator stopped the last instance: the session idles out
+                    await asyncio.sleep(max(0.0, remaining_s()))
+            return await _finish(life, recorder, sample)
 
         stop = world.run(main())
         life = lives[-1]
@@ -399,6 +384,20 @@ def run_sim_session(
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)
         return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives))
+
+
+async def _finish(life: Life, recorder: LogRecorder, sample: Callable[[], None]) -> StopReport:
+    """End of session: stop the bot the orderly way (unless the operator already stopped it), reconcile once
+    more and record its final position and open orders."""
+    stop = life.stopped if life.stopped is not None else await life.app.stop("session end")
+    sample()
+    with contextlib.suppress(BotError):
+        await life.app.orders.reconcile()  # the final books, after shutdown
+    for symbol in sorted(life.app.symbols):
+        recorder.record("bot.position", {"s": symbol, "lots": life.app.orders.inventory_lots(symbol),
+                                         "final": True})
+    life.app.orders.record_open_orders("final")
+    return stop
 
 
 def _summarise(

@@ -122,6 +122,8 @@ class _VirtualSelector(selectors.BaseSelector):
         """Executor jobs in flight; while positive the virtual clock is frozen."""
         self.horizon: float | None = None
         """When set, stop the loop once it is idle at this simulated time instead of passing it."""
+        self.frozen_until: float | None = None
+        """A process pause (``VirtualTimeLoop.freeze``): asyncio runs nothing until this simulated time."""
 
     def attach(self, loop: VirtualTimeLoop) -> None:
         self._loop = loop
@@ -158,9 +160,11 @@ class _VirtualSelector(selectors.BaseSelector):
 
     # -- the virtual wait ----------------------------------------------------------------------------
     def poll(self) -> list[tuple[selectors.SelectorKey, int]]:
-        """One loop iteration's bookkeeping without waiting: the livelock count, and a poll of the real
-        selector when a thread woke the loop, foreign I/O or executor work is pending, or every
+        """One loop iteration's bookkeeping without waiting: a pending freeze, the livelock count, and a poll
+        of the real selector when a thread woke the loop, foreign I/O or executor work is pending, or every
         ``_POLL_EVERY`` iterations. Returns the real selector's events (usually none)."""
+        if self.frozen_until is not None:
+            self._run_frozen()
         now: float = self._env._now
         if now == self._last_now:
             self._spins += 1
@@ -229,6 +233,24 @@ class _VirtualSelector(selectors.BaseSelector):
         if self._has_foreign:
             return self._wait_real(now, "foreign file descriptors are registered")
         raise SimulationStalled(self._stall_message(now))
+
+    def _run_frozen(self) -> None:
+        """The pause: step simpy alone up to ``frozen_until`` (a freeze started meanwhile extends it); asyncio's
+        timers and ready callbacks wait, so everything due meanwhile runs at once, late, when this returns."""
+        env = self._env
+        while (until := self.frozen_until) is not None:
+            if self.horizon is not None and until > self.horizon:  # run_until(t): stop at t, stay frozen
+                until = self.horizon
+            while env.peek() <= until:
+                env.step()
+            if env._now < until:
+                self._advance_to(env._now, until)
+            if until == self.frozen_until:
+                self.frozen_until = None
+            elif self.horizon is not None and until == self.horizon:
+                if self._loop is not None:
+                    self._loop.stop()
+                return
 
     def _drain_instant(self) -> None:
         """Run every further simpy event at the current instant (bounded by the spin limit)."""
@@ -411,6 +433,15 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             raise TypeError("delay must not be None")
         now: float = self.env._now
         return self.call_at(now + delay, callback, *args, context=context)
+
+    def freeze(self, until_s: float) -> None:
+        """Pause the process (SIGSTOP-like) until simulated ``until_s``: from the next loop iteration no asyncio
+        callback or timer runs while simpy (the world) runs on; then every timer and delivery that fell due
+        meanwhile runs at once, late. A freeze asked for while frozen extends it; one in the past does nothing.
+        Call it from a simpy callback or a coroutine (the current callback finishes first)."""
+        selector = self._vt_selector
+        if until_s > self.time() and (selector.frozen_until is None or until_s > selector.frozen_until):
+            selector.frozen_until = until_s
 
     def run_until(self, t: float) -> None:
         """Run simpy and whatever is scheduled on this loop until simulated time ``t``, then return.

@@ -14,6 +14,8 @@ from exchange_sim.checker.records import INJECTED_PREFIX, TERMINAL
 
 Event = dict[str, Any]
 
+DOWN_KINDS = frozenset({"crash", "cold_restart", "operator_stop"})  # the bot is down until its next bot.restart
+
 
 @dataclass(slots=True)
 class OrderHistory:
@@ -113,7 +115,8 @@ class SessionIndex:
 
     def fault_windows(self) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every fault, from its start and end records (unfinished: end of session). A crash
-        lasts until the next bot instance starts (its ``bot.restart``), not just the instant of the kill."""
+        (a cold restart, an operator stop: ``DOWN_KINDS``) lasts until the next bot instance starts (its
+        ``bot.restart``), not just the instant of the kill."""
         return sorted(self.fault_windows_by_id().values())
 
     def fault_windows_by_id(self) -> dict[int, tuple[int, int, str]]:
@@ -126,7 +129,7 @@ class SessionIndex:
                 continue
             fault_id, start = int(event["id"]), int(event["t"])
             end = ends.get(fault_id, self.end_t)
-            if event["f"] == "crash":
+            if event["f"] in DOWN_KINDS:
                 end = max(end, next((t for t in restarts if t >= start), self.end_t))
             out[fault_id] = (start, end, str(event["f"]))
         return out

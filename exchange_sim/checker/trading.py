@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any
 
 from exchange_sim.checker.config import CheckConfig
-from exchange_sim.checker.index import Event, SessionIndex, seconds
+from exchange_sim.checker.index import DOWN_KINDS, Event, SessionIndex, seconds
 from exchange_sim.checker.records import TERMINAL, Violation
 from exchange_sim.checker.state import VenueState
 
@@ -111,7 +111,7 @@ def unreachable_windows(index: SessionIndex) -> list[tuple[int, int]]:
     blocking = {int(h["id"]) for h in index.fault_hits
                 if h.get("e") in BLOCKING_EFFECTS or (h.get("e") == "reject" and h.get("op") in CANCEL_OPS)}
     windows = [(start, end) for fault_id, (start, end, kind) in index.fault_windows_by_id().items()
-               if kind == "crash" or fault_id in blocking]
+               if kind in DOWN_KINDS or kind == "pause" or fault_id in blocking]
     # A Retry-After forbids sending until it expires (invariant 9), whether or not the fault that caused it is over.
     windows += [(int(r["t"]), int(r["t"]) + int(r["ra_ms"]) * 1000) for r in index.rejects
                 if r.get("ra_ms") is not None]

@@ -7,7 +7,10 @@
   the front of the touch with ``stpMode`` EXPIRE_BOTH (or EXPIRE_MAKER): the resting order expires
   (EXPIRED_IN_MATCH); injected orders' client ids start with ``INJECTED_PREFIX``;
 * ``market_shock``: the latent price of the symbol jumps by ``size_bps`` and ``AGENT`` sweeps the book to the new
-  level with one IOC.
+  level with one IOC; with ``regime`` (not ``none``) the symbol's background flow switches to that regime at the
+  shock (a regime change with its gap; ``flash_crash`` makes scheduled crashes reachable from the swarm) and
+  back to the regime it had when the fault's window ends. Each switch is a ``regime`` record
+  ``{"regime", "s": symbol, "fault": id}`` (the world's own timeline records carry no ``s``).
 
 Fills only ever take orders at or ahead of the chosen one (same price level) except the shock's sweep, so the
 rest of the market is disturbed as little as possible. ``AGENT`` is an untracked account opened with ample funds
@@ -187,3 +190,27 @@ class MarketActions:
                         client_order_id=ClientOrderId(f"{INJECTED_PREFIX}shock-{next(self._ids)}"),
                     ))
             self._inj.hit(index, "shock", s=symbol, bps=bps, swept=swept)
+        if fault.text("regime") != "none" and self._market is not None:
+            self._switch_regime(index, fault)
+
+    def _switch_regime(self, index: int, fault: Fault) -> None:
+        """Switch the target symbols' flows to the fault's regime now and back when its window ends."""
+        market = self._market
+        assert market is not None
+        flows = {s: market.flows[s] for s in self._symbols(fault) if s in market.flows}
+        before = {s: flow.params for s, flow in flows.items()}
+        params = market.config.params(fault.text("regime"))
+        env = self._inj.venue.runtime.env
+
+        def switch(to: dict[str, Any]) -> None:
+            for symbol in sorted(flows):
+                flows[symbol].set_regime(to[symbol])
+                self._inj.venue.log.record(self._inj.now_us(), "regime",
+                                           {"regime": to[symbol].name, "s": symbol, "fault": index})
+
+        def back() -> Generator[simpy.Event, Any, None]:
+            yield env.timeout(max(fault.end_s - env.now, 0.0))
+            switch(before)
+
+        switch(dict.fromkeys(flows, params))
+        env.process(back())

@@ -7,7 +7,8 @@ that may overlap and compose. Nothing is on by default: a venue without a scenar
 
 ``CATALOGUE`` documents every kind: what it does, which targets it accepts, its parameters (default, range or
 choices, meaning) and the range of durations the swarm generator draws. Faults marked ``harness`` (crash,
-memory pressure) act on the bot process: the injector only records them and calls the harness's hook.
+memory pressure, pause, operator stop, cold restart) act on the bot process: the injector only records them and
+calls the harness's hook (``bot.session_harness`` applies them).
 
 Targets: ``rest`` (requests), ``ws`` (market-data streams), ``user`` (the user data stream), ``both`` (every
 connection), ``bot`` (the bot process), or a symbol (``BTCUSDT``: its requests and its streams).
@@ -49,6 +50,10 @@ class FaultKind(StrEnum):
     CRASH = "crash"
     MEMORY_PRESSURE = "memory_pressure"
     MARKET_SHOCK = "market_shock"
+    # -- harness faults and scenario events (issue 16; applied by bot.session_harness) --
+    PAUSE = "pause"
+    OPERATOR_STOP = "operator_stop"
+    COLD_RESTART = "cold_restart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,26 @@ class KindSpec:
 
 
 _ALL = ("rest", "ws", "user", "both", "symbol")
+_HARNESS_KINDS = (  # issue 16: process-level faults and operator events, applied by bot.session_harness
+    KindSpec(FaultKind.PAUSE, "the bot process is paused (SIGSTOP) for the fault's duration: none of its code "
+             "runs while the venue and the market go on; on resume every timer and delivery that fell due fires "
+             "at once, late (requests already on the wire wait too); the bot does not crash",
+             ("bot",), (), (1.0, 60.0), harness=True),
+    KindSpec(FaultKind.OPERATOR_STOP, "the operator stops the bot: sigint/sigterm run its orderly stop (cancel "
+             "all, verify), kill_switch its kill path; at the fault's start or at the bot's next new order after "
+             "it; after restart_after_s the operator starts a new instance (none if that is past the session end)",
+             ("bot",), (ParamSpec("how", "sigint", "sigint, sigterm or kill_switch",
+                                   choices=("sigint", "sigterm", "kill_switch")),
+                        ParamSpec("when", "time", "time (the fault's start) or next_order (the first new order "
+                                   "the bot decides after the start)", choices=("time", "next_order")),
+                        ParamSpec("restart_after_s", 30.0, "pause before the operator starts a new instance",
+                                   0, 3_600)), (0.0, 0.0), harness=True),
+    KindSpec(FaultKind.COLD_RESTART, "the bot process is killed (no shutdown path) and, after a pause, restarted "
+             "WITHOUT its state file: an empty store while the venue still holds the old instance's orders and "
+             "fills (it must adopt or cancel them and never reuse a client id)",
+             ("bot",), (ParamSpec("restart_after_s", 5.0, "pause before the restart", 0, 3_600),), (0.0, 0.0),
+             harness=True),
+)
 _FEEDS = ("ws", "user", "both", "symbol")
 _P = ParamSpec
 CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
@@ -174,10 +199,15 @@ CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
              ("bot",), (_P("limit_mb", 256.0, "how much the process may grow during the window", 16, 65_536),
                         _P("message_rate_per_s", 1_000.0, "flood messages per second per depth stream, delivered "
                            "as one burst a second", 1, 1_000_000)), (10.0, 60.0), harness=True),
-    KindSpec(FaultKind.MARKET_SHOCK, "the latent price jumps and the book is swept to the new level",
+    KindSpec(FaultKind.MARKET_SHOCK, "the latent price jumps and the book is swept to the new level; with a "
+             "regime, the market switches to it for the fault's duration (a regime change with its gap: "
+             "flash_crash is a scheduled crash) and back to the regime it had when the fault ends",
              ("both", "symbol"), (_P("size_bps", -300.0, "jump in basis points (sign = direction)", -5_000, 5_000),
-                                  _P("sweep", "yes", "sweep the book to the new level", choices=("yes", "no"))),
-             (0.0, 0.0)),
+                                  _P("sweep", "yes", "sweep the book to the new level", choices=("yes", "no")),
+                                  _P("regime", "none", "regime during the window (none: the regime is kept)",
+                                     choices=("none", "calm", "trending", "volatile", "illiquid", "flash_crash"))),
+             (0.0, 120.0)),
+    *_HARNESS_KINDS,
 )})
 
 

@@ -136,3 +136,31 @@ def _session_digest(seed: int, tmp_path: Path) -> str:
 def test_the_same_seed_and_scenario_give_the_same_digest(tmp_path: Path) -> None:
     assert _session_digest(9, tmp_path) == _session_digest(9, tmp_path)
     assert _session_digest(9, tmp_path) != _session_digest(10, tmp_path)
+
+
+def test_a_market_shock_with_a_regime_switches_the_flow_for_its_window_and_back(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    world, _client, _ = make(Fault(FaultKind.MARKET_SHOCK, "both", 10.0, 20.0,
+                                   {"size_bps": -500.0, "regime": "flash_crash"}), log=log)
+    flow = world.market.flows[SYMBOL]
+    world.run_until(9.0)
+    assert flow.params.name == "calm"
+    world.run_until(20.0)
+    assert flow.params.name == "flash_crash"
+    world.run_until(40.0)
+    assert flow.params.name == "calm"
+    world.close()
+    switches = [(e["t"], e["regime"]) for e in read_events(log) if e["k"] == "regime" and "fault" in e]
+    assert switches == [(10_000_000, "flash_crash"), (30_000_000, "calm")]
+
+
+def test_a_market_shock_without_a_regime_keeps_the_regime() -> None:
+    world, _client, _ = make(Fault(FaultKind.MARKET_SHOCK, "both", 10.0, 20.0, {"size_bps": -500.0}))
+    world.run_until(20.0)
+    assert world.market.flows[SYMBOL].params.name == "calm"
+    world.close()
+
+
+def test_the_swarm_draws_market_shocks_with_a_flash_crash_regime() -> None:
+    drawn = [f for seed in range(200) for f in draw_scenario(seed, 600.0, [FaultKind.MARKET_SHOCK]).faults]
+    assert any(f.text("regime") == "flash_crash" and f.duration_s > 0 for f in drawn)

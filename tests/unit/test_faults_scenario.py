@@ -107,3 +107,39 @@ def test_swarm_faults_heal_before_the_quiet_tail() -> None:
     for seed in range(30):
         scenario = draw_scenario(seed, 1000.0)
         assert scenario.end_s <= (1 - QUIET_TAIL_FRACTION) * 1000.0 + 1e-6
+
+
+HARNESS_KINDS = (FaultKind.PAUSE, FaultKind.OPERATOR_STOP, FaultKind.COLD_RESTART)
+
+
+def test_harness_kinds_are_harness_faults_on_the_bot_off_by_default() -> None:
+    for kind in HARNESS_KINDS:
+        spec = CATALOGUE[kind]
+        assert spec.harness and spec.targets == ("bot",)
+        assert kind not in draw_scenario(0, 600.0, [FaultKind.LATENCY]).kinds()
+    stop = Fault(FaultKind.OPERATOR_STOP, "bot", 10.0, 0.0)
+    assert (stop.text("how"), stop.text("when"), stop.num("restart_after_s")) == ("sigint", "time", 30.0)
+    with pytest.raises(ValueError, match=r"parameters\.how"):
+        Fault(FaultKind.OPERATOR_STOP, "bot", 10.0, 0.0, {"how": "sigkill"})
+
+
+def test_harness_kinds_round_trip_through_yaml(tmp_path: Path) -> None:
+    scenario = Scenario((
+        Fault(FaultKind.PAUSE, "bot", 10.0, 12.5),
+        Fault(FaultKind.OPERATOR_STOP, "bot", 30.0, 0.0, {"how": "kill_switch", "when": "next_order",
+                                                          "restart_after_s": 45.0}),
+        Fault(FaultKind.COLD_RESTART, "bot", 60.0, 0.0, {"restart_after_s": 7.0}),
+        Fault(FaultKind.MARKET_SHOCK, "both", 90.0, 30.0, {"size_bps": -800.0, "regime": "flash_crash"}),
+    ))
+    path = tmp_path / "harness.yaml"
+    path.write_text(to_yaml(scenario), encoding="utf-8")
+    assert load_scenario(path) == scenario
+
+
+def test_the_swarm_draws_every_harness_kind_with_each_choice() -> None:
+    drawn = [f for seed in range(60) for f in draw_scenario(seed, 600.0, HARNESS_KINDS).faults]
+    assert {f.kind for f in drawn} == set(HARNESS_KINDS)
+    stops = [f for f in drawn if f.kind is FaultKind.OPERATOR_STOP]
+    assert {f.text("how") for f in stops} == {"sigint", "sigterm", "kill_switch"}
+    assert {f.text("when") for f in stops} == {"time", "next_order"}
+    assert all(1.0 <= f.duration_s <= 60.0 for f in drawn if f.kind is FaultKind.PAUSE)
