@@ -8,16 +8,22 @@ Invariants:
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * terminal orders are kept (a late fill must still find its order) until ``prune_terminal`` drops them;
   non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned;
-* nothing here reads the wall clock: every time is passed in.
+* nothing here reads the wall clock: every time is passed in;
+* a state file is held by one instance at a time: an exclusive OS lock (``fcntl.flock``) on ``<file>.lock``
+  beside it, taken before the database is opened and released by ``close()`` (or by the OS when the process
+  dies), so a second instance cannot adopt and cancel the running one's orders.
 
 Errors: a file that is not a database, is corrupt, belongs to another application, or carries a schema
 version this code does not read (newer, unknown) raises ``BotError(STATE_INVALID)`` naming the file;
-refusing to start beats trading on state we cannot read. A database error while reading or writing later
+refusing to start beats trading on state we cannot read. A state file another instance holds raises
+``BotError(STATE_INVALID)`` with a one-line refusal naming the file. A database error while reading or writing later
 (disk full, I/O error) also raises ``STATE_INVALID``; the failed write left nothing behind.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -173,7 +179,37 @@ class StateStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._db = self._open()
+        self._lock_fd = self._lock()
+        try:
+            self._db = self._open()
+        except BaseException:
+            self._unlock()
+            raise
+
+    # -- one instance per file --
+    def _lock(self) -> int | None:
+        """Hold ``<file>.lock`` exclusively (no lock for ``:memory:``); refuse if another instance holds it."""
+        if self.path == ":memory:":
+            return None
+        lock_path = self.path + ".lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise self._invalid(f"cannot be locked ({lock_path}: {error.strerror})") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise self._invalid(
+                f"is in use by another mmbot instance (lock {lock_path} is held); stop that instance or point "
+                "execution.state_path at another file"
+            ) from None
+        return fd
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
 
     # -- opening and checking a file --
     def _open(self) -> sqlite3.Connection:
@@ -377,8 +413,9 @@ class StateStore:
 
     # -- lifecycle --
     def close(self) -> None:
-        """Close the file (idempotent). Everything was committed already."""
+        """Close the file and release its lock (idempotent). Everything was committed already."""
         self._db.close()
+        self._unlock()
 
     def __enter__(self) -> StateStore:
         return self

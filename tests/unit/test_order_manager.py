@@ -120,8 +120,10 @@ def test_one_thousand_placements_run_concurrently(world: SimWorld) -> None:
 
 def test_client_order_ids_are_never_reused_across_restarts(world: SimWorld, tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    first, _ = make_om(world, StateStore(path))
+    first_store = StateStore(path)
+    first, _ = make_om(world, first_store)
     a = world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    first_store.close()  # one instance holds a state file at a time
     second, _ = make_om(world, StateStore(path))
     b = world.run(second.place(SYMBOL, Side.BUY, 1_000, 10_000))
     assert a.client_order_id != b.client_order_id
