@@ -64,11 +64,25 @@ def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) ->
 
 @dataclass(frozen=True, slots=True)
 class StopReport:
+    """How a stop ended; ``verified`` and ``remaining`` come from the last successful listing of the venue."""
+
     reason: str
     shutdown: ShutdownReport
     kill: KillReport | None
     fills: int
     positions_lots: dict[str, int]
+
+    @property
+    def remaining(self) -> int | None:
+        """Our orders open in the last successful listing (the kill switch's, else shutdown's); None: unknown."""
+        if self.kill is not None and self.kill.remaining is not None:
+            return len(self.kill.remaining)
+        return None if self.shutdown.remaining is None else len(self.shutdown.remaining)
+
+    @property
+    def verified(self) -> bool:
+        """True exactly when the last successful listing showed nothing of ours open."""
+        return self.remaining == 0
 
 
 @dataclass(slots=True)

@@ -101,9 +101,11 @@ class ReconcileReport:
 
 @dataclass(frozen=True, slots=True)
 class ShutdownReport:
+    """What ``OrderManager.shutdown`` achieved, as the venue last showed it."""
+
     cancelled: int
-    verified: bool
-    remaining: tuple[ClientOrderId, ...]
+    verified: bool  # the latest successful listing showed none of our orders open
+    remaining: tuple[ClientOrderId, ...] | None  # our orders in that listing; None: no listing succeeded (unknown)
     positions_lots: dict[str, int]
 
 
@@ -648,31 +650,44 @@ class OrderManager:
 
     # -- shutdown --
     async def shutdown(self) -> ShutdownReport:
-        """Stop sending, wait for in-flight requests, cancel everything, verify on the venue (bounded)."""
+        """Stop sending, wait for in-flight requests, cancel everything, verify on the venue.
+
+        Bounded by ``cancel_verify_timeout_s`` on the loop's clock *inside* each round (``asyncio.timeout``): a
+        cancel or a listing that hangs in a partition is cut at the deadline, never waited out. The report tells
+        the truth: ``verified`` exactly when the latest successful listing showed none of our orders open;
+        ``remaining`` is ``None`` (unknown) when no listing succeeded."""
         self._accepting = False
         loop_deadline = self._clock.monotonic_s() + self.config.cancel_verify_timeout_s
         while self._in_flight and self._clock.monotonic_s() < loop_deadline:
             await asyncio.sleep(0.01)
         cancelled_before = self.stats.cancelled
-        remaining: list[ClientOrderId] = []
-        verified = False
-        while True:
-            await self.cancel_all()
+        remaining: tuple[ClientOrderId, ...] | None = None
+        while (left_s := loop_deadline - self._clock.monotonic_s()) > 0:
             try:
-                venue_open: list[VenueOrder] | None = await self._call("openOrders", self._venue.open_orders)
-            except BotError as error:
-                log.warning("shutdown verification failed: %s", error, extra={"code": error.code.value})
-                venue_open = None
-            if venue_open is not None:
-                ours = [o for o in venue_open if o.symbol in self.symbols]
-                for report in ours:
-                    self._apply_report(report)  # tracked again, so the next cancel_all pulls it
-                remaining = sorted(o.client_order_id for o in ours)
-                verified = not remaining
-            if verified or self._clock.monotonic_s() >= loop_deadline:
+                async with asyncio.timeout(left_s):
+                    listed = await self._shutdown_round()
+            except TimeoutError:
+                log.warning("shutdown deadline reached inside a cancel round", extra={"code": "SHUTDOWN_TIMEOUT"})
                 break
-            await asyncio.sleep(0.2)
+            if listed is not None:
+                remaining = listed
+            if remaining == ():
+                break
+            await asyncio.sleep(min(0.2, max(loop_deadline - self._clock.monotonic_s(), 0.0)))
         return ShutdownReport(
-            cancelled=self.stats.cancelled - cancelled_before, verified=verified,
-            remaining=tuple(remaining), positions_lots=dict(self._positions),
+            cancelled=self.stats.cancelled - cancelled_before, verified=remaining == (),
+            remaining=remaining, positions_lots=dict(self._positions),
         )
+
+    async def _shutdown_round(self) -> tuple[ClientOrderId, ...] | None:
+        """Cancel every open order, then list the venue: what of ours is still open (None: listing failed)."""
+        await self.cancel_all()
+        try:
+            venue_open = await self._call("openOrders", self._venue.open_orders)
+        except BotError as error:
+            log.warning("shutdown verification failed: %s", error, extra={"code": error.code.value})
+            return None
+        ours = [o for o in venue_open if o.symbol in self.symbols]
+        for report in ours:
+            self._apply_report(report)  # tracked again, so the next cancel_all pulls it
+        return tuple(sorted(o.client_order_id for o in ours))

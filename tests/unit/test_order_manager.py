@@ -470,3 +470,54 @@ def test_finished_orders_leave_memory_but_stay_queryable(world: SimWorld, monkey
     records = world.run(main())
     assert len(om._orders) == 0 and len(om._terminal) == 5  # bounded working set
     assert om.order(records[0].client_order_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+
+
+class PartitionedVenue(FlakyVenue):
+    """Cancels and listings hang until ``heal_s`` on the loop's clock (a network partition, no answer at all)."""
+
+    def __init__(self, inner: SimConnector, heal_s: float) -> None:
+        super().__init__(inner)
+        self.heal_s = heal_s
+
+    async def _wait_heal(self) -> None:
+        await asyncio.sleep(max(0.0, self.heal_s - asyncio.get_running_loop().time()))
+
+    async def cancel(self, symbol: str, client_order_id: Any) -> Any:
+        await self._wait_heal()
+        return await self.inner.cancel(symbol, client_order_id)
+
+    async def open_orders(self, symbol: str | None = None) -> Any:
+        await self._wait_heal()
+        return await self.inner.open_orders(symbol)
+
+
+def _shutdown_in_partition(world: SimWorld, partition_s: float) -> tuple[Any, float]:
+    venue = PartitionedVenue(SimConnector(world.venue.connect(BOT)), heal_s=float("inf"))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(),  # type: ignore[arg-type]
+                      ExecutionConfig(retry_base_delay_s=0.05, cancel_verify_timeout_s=10.0), info)
+
+    async def main() -> tuple[Any, float]:
+        await om.place_many(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000 + i, qty_lots=1_000) for i in range(2)])
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        venue.heal_s = start + partition_s
+        report = await om.shutdown()
+        return report, loop.time() - start
+
+    return world.run(main())
+
+
+def test_shutdown_in_a_long_partition_ends_at_its_deadline_and_says_remaining_is_unknown(world: SimWorld) -> None:
+    report, elapsed_s = _shutdown_in_partition(world, partition_s=90.0)
+    assert elapsed_s <= 10.0 + 1e-6  # the deadline holds inside a round: no waiting out the partition
+    assert not report.verified
+    assert report.remaining is None  # nothing could be listed: unknown, not "0 remaining"
+    assert len(world.engine.open_orders(BOT, SYMBOL)) == 2  # indeed still resting
+
+
+def test_shutdown_in_a_short_partition_cancels_after_the_heal_and_verifies(world: SimWorld) -> None:
+    report, elapsed_s = _shutdown_in_partition(world, partition_s=3.0)
+    assert 3.0 <= elapsed_s <= 10.0
+    assert report.verified and report.remaining == ()
+    assert world.engine.open_orders(BOT, SYMBOL) == []
