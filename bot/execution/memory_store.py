@@ -89,6 +89,11 @@ class MemoryStateStore:
         self._seq += 1
         return ClientOrderId(cid)
 
+    def advance_client_seq(self, at_least: int) -> None:
+        """Make the counter at least ``at_least`` (see ``StateStore.advance_client_seq``)."""
+        self._check_open()
+        self._seq = max(self._seq, at_least)
+
     # -- orders --
     def save_order(self, record: OrderRecord) -> None:
         """Insert or replace ``record`` by client order id (its creation-order position is kept)."""

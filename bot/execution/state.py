@@ -145,6 +145,8 @@ class OrderStore(Protocol):
 
     def next_client_order_id(self, prefix: str) -> ClientOrderId: ...
 
+    def advance_client_seq(self, at_least: int) -> None: ...
+
     def save_order(self, record: OrderRecord) -> None: ...
 
     def save_orders(self, records: Iterable[OrderRecord]) -> None: ...
@@ -328,6 +330,13 @@ class StateStore:
                 )
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COUNTER_KEY, str(seq)))
         return ClientOrderId(cid)
+
+    def advance_client_seq(self, at_least: int) -> None:
+        """Make the counter at least ``at_least`` (an id of ours the venue knew and we did not: never reissue it)."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (COUNTER_KEY,)).fetchone()
+            if row is None or int(row[0]) < at_least:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COUNTER_KEY, str(at_least)))
 
     # -- orders --
     def save_order(self, record: OrderRecord) -> None:

@@ -7,6 +7,7 @@ fill comes from a second account, ``TAKER``, that the test controls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ import bot.execution.order_manager as order_manager_module
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
-from bot.core.types import NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
+from bot.core.types import ClientOrderId, NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
 from bot.execution.config import ExecutionConfig
+from bot.execution.memory_store import MemoryStateStore
 from bot.execution.order_manager import OrderManager
-from bot.execution.state import StateStore
+from bot.execution.state import OrderRecord, OrderStore, StateStore
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
@@ -89,11 +91,13 @@ def world() -> Iterator[SimWorld]:
     w.close()
 
 
-def make_om(world: SimWorld, store: StateStore, **config: Any) -> tuple[OrderManager, FlakyVenue]:
+def make_om(world: SimWorld, store: OrderStore, *, instance: str | None = None,
+            **config: Any) -> tuple[OrderManager, FlakyVenue]:
     venue = FlakyVenue(SimConnector(world.venue.connect(BOT)))
     info = {s.symbol: s for s in world.run(venue.symbols())}
     cfg = ExecutionConfig(retry_base_delay_s=0.05, **config)
-    return OrderManager(venue, store, LoopClock(), cfg, info), venue  # type: ignore[arg-type]
+    token = {} if instance is None else {"instance": instance}
+    return OrderManager(venue, store, LoopClock(), cfg, info, **token), venue  # type: ignore[arg-type]
 
 
 async def take(world: SimWorld, side: SimSide, qty_lots: int) -> None:
@@ -521,3 +525,64 @@ def test_shutdown_in_a_short_partition_cancels_after_the_heal_and_verifies(world
     assert 3.0 <= elapsed_s <= 10.0
     assert report.verified and report.remaining == ()
     assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+# -- client ids across state loss (two consecutive `mmbot run --venue local` with state in memory) --
+def test_a_cold_start_without_the_state_file_never_reuses_the_old_instances_ids(world: SimWorld) -> None:
+    first, _ = make_om(world, MemoryStateStore())
+    old = world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    first.abandon()  # run A ends; its order rests, its state (in memory) is gone
+    world.run(asyncio.sleep(1.0))
+    second, _ = make_om(world, MemoryStateStore())
+    world.run(second.start())  # adopts A's order
+    new = world.run(second.place(SYMBOL, Side.BUY, 1_000, 9_990))
+    assert new.client_order_id != old.client_order_id
+    adopted = second.order(old.client_order_id)
+    assert adopted is not None and adopted.venue_order_id == old.venue_order_id
+    world.run(take(world, SimSide.SELL, 1_000))  # fills A's order (the best bid), not B's
+    world.run(second.reconcile())
+    filled = second.order(old.client_order_id)
+    assert filled is not None and (filled.status, filled.filled_lots) == (OrderStatus.FILLED, 1_000)
+    mine = second.order(new.client_order_id)
+    assert mine is not None and (mine.status, mine.filled_lots) == (OrderStatus.NEW, 0)
+    world.run(second.cancel_all())
+    assert world.engine.open_orders(BOT, SYMBOL) == []  # nothing rests unmanaged
+
+
+def test_adopting_an_order_advances_the_counter_past_its_number(world: SimWorld) -> None:
+    first, _ = make_om(world, MemoryStateStore(), instance="x")
+    placed = [world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000 - i)).client_order_id for i in range(3)]
+    assert placed == ["mmb-x-1", "mmb-x-2", "mmb-x-3"]
+    first.abandon()
+    second, _ = make_om(world, MemoryStateStore(), instance="x")  # the same token: only the counter can help
+    world.run(second.start())
+    assert second.stats.adopted == 3
+    assert world.run(second.place(SYMBOL, Side.BUY, 1_000, 9_000)).client_order_id == "mmb-x-4"
+
+
+def test_place_never_overwrites_a_record_under_the_same_id(world: SimWorld) -> None:
+    store = MemoryStateStore()
+    om, _ = make_om(world, store, instance="x")
+    existing = OrderRecord(client_order_id=ClientOrderId("mmb-x-1"), symbol=SYMBOL, side=Side.SELL,
+                           type=OrderType.LIMIT_MAKER, price_ticks=10_100, qty_lots=5, status=OrderStatus.NEW,
+                           created_ms=0, updated_ms=0)
+    store.save_order(existing)  # a record the counter does not know about (e.g. restored from elsewhere)
+    with pytest.raises(BotError) as error:
+        world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert error.value.code is ErrorCode.STATE_INVALID
+    assert store.order(ClientOrderId("mmb-x-1")) == existing
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_a_report_for_another_venue_order_under_a_known_client_id_is_not_merged(world: SimWorld) -> None:
+    om, venue = make_om(world, MemoryStateStore())
+    mine = world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    report = world.run(venue.query(SYMBOL, mine.client_order_id))
+    assert mine.venue_order_id is not None
+    other = dataclasses.replace(report, order_id=mine.venue_order_id + 1, status=OrderStatus.CANCELED)
+
+    async def deliver() -> None:
+        om.apply(OrderUpdate(order=other, fill=None))
+
+    world.run(deliver())
+    assert om.order(mine.client_order_id) == mine  # still NEW: another order's cancel is not booked against it

@@ -376,3 +376,10 @@ def test_a_refused_open_leaves_the_holders_lock_in_place(tmp_path: Path) -> None
 def test_memory_stores_take_no_lock() -> None:
     with StateStore(":memory:"), StateStore(":memory:") as second:
         assert second.open_orders() == []
+
+
+def test_advancing_the_counter_skips_the_adopted_numbers_and_never_goes_back(store: OrderStore) -> None:
+    store.advance_client_seq(7)
+    assert store.next_client_order_id("mmb") == "mmb-8"
+    store.advance_client_seq(3)  # lower: no effect
+    assert store.next_client_order_id("mmb") == "mmb-9"
