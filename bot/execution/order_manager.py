@@ -362,9 +362,12 @@ class OrderManager:
             self._check_accepting()
             self._in_flight += 1
             self._sending.add(cid)
-            self._record_intent(new)
             try:
-                with send_check(self._recheck_hook(new)):
+                check = self._recheck_hook(new)
+                if check is not None:
+                    check()  # waiting for a slot took time: the guard may have fired since the decision
+                self._record_intent(new)
+                with send_check(check):
                     report = await self._call("place", lambda: self._venue.place(new))
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
@@ -490,9 +493,12 @@ class OrderManager:
         async with self._slots:
             self._in_flight += 1
             self._sending.update(pair)
-            self._record_intent(new)
             try:
-                with send_check(self._recheck_hook(new)):
+                check = self._recheck_hook(new)
+                if check is not None:
+                    check()  # waiting for a slot took time: the guard may have fired since the decision
+                self._record_intent(new)
+                with send_check(check):
                     outcome = await self._call(
                         "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
                     )

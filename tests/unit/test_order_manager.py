@@ -586,3 +586,60 @@ def test_a_report_for_another_venue_order_under_a_known_client_id_is_not_merged(
 
     world.run(deliver())
     assert om.order(mine.client_order_id) == mine  # still NEW: another order's cancel is not booked against it
+
+
+class IntentLog:
+    """A recorder keeping the client ids of ``bot.intent`` records (what the checker's invariant 8 reads)."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.intents: list[str] = []
+
+    def record(self, kind: str, fields: dict[str, Any]) -> None:
+        if kind == "bot.intent":
+            self.intents.append(str(fields["c"]))
+
+
+class SlowFirstAnswer(FlakyVenue):
+    """The first placement is executed at once but answered ``hold_s`` later (its slot stays taken)."""
+
+    hold_s = 1.0
+
+    async def place(self, order: NewOrder) -> Any:
+        result = await self.inner.place(order)
+        if self.calls.setdefault("slow", 0) == 0:
+            self.calls["slow"] = 1
+            await asyncio.sleep(self.hold_s)
+        return result
+
+
+def test_an_order_that_waited_for_a_slot_is_rechecked_before_its_intent_and_its_send(world: SimWorld) -> None:
+    """An order decided while the guard was OK waited for a free slot; the HARD guard fired meanwhile. It must
+    not be recorded as an intent nor sent after the guard (invariant 8: ``new order under the HARD guard``)."""
+    halted = [False]
+
+    def recheck(order: NewOrder) -> None:
+        if halted[0]:
+            raise BotError(ErrorCode.HALTED, f"guard_level: HARD, no new orders ({order.client_order_id})")
+
+    venue = SlowFirstAnswer(SimConnector(world.venue.connect(BOT)))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    log = IntentLog()
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(max_in_flight=1),  # type: ignore[arg-type]
+                      info, recheck=recheck, recorder=log)
+
+    async def main() -> BotError:
+        first = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 9_990))  # decided now, waits for the slot
+        await asyncio.sleep(0.5)
+        halted[0] = True  # the HARD guard fires while the second order waits
+        await first
+        with pytest.raises(BotError) as error:
+            await second
+        return error.value
+
+    assert world.run(main()).code is ErrorCode.HALTED
+    assert len(log.intents) == 1  # only the order that went out before the guard
+    assert [o.price_ticks for o in world.engine.open_orders(BOT, SYMBOL)] == [10_000]
