@@ -236,7 +236,8 @@ def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: Si
 
     record, elapsed = world.run(main())
     assert record.status is OrderStatus.NEW
-    assert venue.calls["place"] == 2 and checked == [record.client_order_id]  # checked once, before the re-send
+    assert venue.calls["place"] == 2  # checked before the first send and again right before the re-send:
+    assert checked == [record.client_order_id] * 2
     assert elapsed >= 2.0  # not before Retry-After expired
 
 
