@@ -5,6 +5,7 @@ Invariants:
 * every write is one transaction, committed (``synchronous=FULL``) before the call returns: a crash, even of
   the machine, leaves the previous state or the new one, never half of a batch;
 * ``next_client_order_id`` never returns the same id twice for the same file, across restarts;
+  ``advance_client_seq`` only moves the counter forward (past the number of an adopted order);
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * terminal orders are kept (a late fill must still find its order) until ``prune_terminal`` drops them;
   non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned;
