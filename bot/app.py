@@ -22,6 +22,8 @@ the taker cap whenever a taker order meets a different cap), ``bot.guard`` on ev
 latch (fields ``level``, ``reason``, ``latch``, ``recoverable``; ``exchange_sim.checker.records``).
 Long-lived tasks started with ``spawn_supervised`` are restarted with a bounded backoff when they fail with a
 ``BotError`` (a market-data feed that gave up during a long outage comes back once the venue does).
+A symbol's quote loop (``spawn_quoter``) is restarted the same way after *any* exception, once its failure is
+logged, counted and recorded (``bot.task_failed``) and its quotes are pulled.
 """
 
 from __future__ import annotations
@@ -74,11 +76,25 @@ def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) ->
 
 @dataclass(frozen=True, slots=True)
 class StopReport:
+    """How a stop ended; ``verified`` and ``remaining`` come from the last successful listing of the venue."""
+
     reason: str
     shutdown: ShutdownReport
     kill: KillReport | None
     fills: int
     positions_lots: dict[str, int]
+
+    @property
+    def remaining(self) -> int | None:
+        """Our orders open in the last successful listing (the kill switch's, else shutdown's); None: unknown."""
+        if self.kill is not None and self.kill.remaining is not None:
+            return len(self.kill.remaining)
+        return None if self.shutdown.remaining is None else len(self.shutdown.remaining)
+
+    @property
+    def verified(self) -> bool:
+        """True exactly when the last successful listing showed nothing of ours open."""
+        return self.remaining == 0
 
 
 @dataclass(slots=True)
@@ -211,7 +227,7 @@ class AppContext:
             markets.append(data)
             quoters.append(quoter)
             self.spawn_supervised(data.run, f"market-{symbol}")
-            self.spawn(quoter.run(), f"quoter-{symbol}")
+            self.spawn_quoter(quoter)
         return markets, quoters
 
     def run_per_symbol(self, task: Callable[[str], Coroutine[Any, Any, Any]]) -> list[asyncio.Task[Any]]:
@@ -361,6 +377,33 @@ class AppContext:
                     self.restarts[name] = self.restarts.get(name, 0) + 1
                     log.warning("%s failed, restarting in %.1fs: %s", name, delay, error,
                                 extra={"code": error.code.value})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, cap)
+
+        return self.spawn(supervise(), name)
+
+    def spawn_quoter(self, quoter: SymbolQuoter) -> asyncio.Task[Any]:
+        """Run ``quoter``'s loop; when it fails (any exception: a bug in a stage, a non-finite number), report it
+        (error log, ``restarts``, a ``bot.task_failed`` {s, error} record), pull the symbol's quotes and restart
+        the loop after a bounded backoff. A symbol never stops quoting in silence."""
+        symbol, name = quoter.symbol, f"quoter-{quoter.symbol}"
+
+        async def supervise() -> None:
+            delay, cap = SUPERVISE_BACKOFF_S
+            while True:
+                try:
+                    await quoter.run()
+                    return
+                except Exception as error:  # reported, its quotes pulled, restarted: never silent
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    log.error("%s failed, pulling its quotes, restarting in %.1fs", name, delay, exc_info=error,
+                              extra={"code": ErrorCode.INTERNAL.value})
+                    self.recorder.record("bot.task_failed", {"s": symbol, "error": f"{type(error).__name__}: {error}"})
+                    try:
+                        await self.orders.cancel_all(symbol)
+                    except BotError as cancel_error:
+                        log.warning("pulling %s quotes failed: %s", symbol, cancel_error,
+                                    extra={"code": cancel_error.code.value})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, cap)
 

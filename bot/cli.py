@@ -35,8 +35,8 @@ from reports.market_report import render_market_report, summary_rows
 from reports.session_report import render_session_report
 
 app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-and-simulation harness.",
-                  no_args_is_help=True, add_completion=False)
-exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
 console = Console()

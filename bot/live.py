@@ -313,10 +313,11 @@ def _summary(
     extra: dict[str, Any] = {}
     if report.kill is not None:
         extra["kill"] = {"cancelled": report.kill.cancelled, "verified": report.kill.verified,
-                         "remaining": len(report.kill.remaining)}
+                         "remaining": "unknown" if report.kill.remaining is None else len(report.kill.remaining)}
     if paper is not None:
         extra["paper"] = {"placed": paper.placed, "cancelled": paper.cancelled, "sent_to_venue": paper.sent_orders}
-    verified = report.shutdown.verified and (report.kill is None or report.kill.verified)
+    verified = report.verified
+    extra["remaining"] = "unknown" if report.remaining is None else report.remaining
     return LiveSummary(
         mode="paper" if paper is not None else "live", venue=venue_name, symbols=tuple(sorted(app.symbols)),
         elapsed_s=round(elapsed_s, 3), reason=stop.reason, killed=stop.kill, stop_verified=verified,

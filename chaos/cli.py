@@ -34,7 +34,8 @@ from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
 
 chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
-                        invoke_without_command=True, no_args_is_help=False)
+                        invoke_without_command=True, no_args_is_help=False,
+                        pretty_exceptions_show_locals=False)
 console = Console()
 
 

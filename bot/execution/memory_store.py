@@ -7,7 +7,8 @@ same contract in dicts.
 
 Invariants (the same as ``bot.execution.state.StateStore``'s, minus the file):
 
-* ``next_client_order_id`` never returns the same id twice for the same store;
+* ``next_client_order_id`` never returns the same id twice for the same store; ``advance_client_seq`` only
+  moves the counter forward (past the number of an adopted order);
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * ``open_orders`` lists non-terminal orders in first-save order (a pruned and re-saved order counts as new);
 * terminal orders are kept until ``prune_terminal`` drops them; fills are never dropped;
@@ -88,6 +89,11 @@ class MemoryStateStore:
             )
         self._seq += 1
         return ClientOrderId(cid)
+
+    def advance_client_seq(self, at_least: int) -> None:
+        """Make the counter at least ``at_least`` (see ``StateStore.advance_client_seq``)."""
+        self._check_open()
+        self._seq = max(self._seq, at_least)
 
     # -- orders --
     def save_order(self, record: OrderRecord) -> None:

@@ -2,9 +2,14 @@
 
 Invariants it keeps (DESIGN section 4, items 2, 4, 5):
 
-* Every order gets a fresh client order id from the persistent counter of the ``OrderStore`` and is saved
-  as PENDING_NEW *before* it is sent, so a crash at any point leaves a record to reconcile. An id is never
-  reused, across restarts too; a retry of the same intent reuses the same id (idempotent).
+* Every order gets a fresh client order id ``<prefix>-<instance>-<n>``: ``n`` from the persistent counter of the
+  ``OrderStore``, ``instance`` a per-instance token (base 36 of the clock's ``now_ms`` at ``start``, or at the
+  first order: deterministic in simulation), so ids stay unique even across a lost state file. It is saved as
+  PENDING_NEW *before* it is sent, so a crash at any point leaves a record to reconcile. ``place`` never overwrites a
+  record (``BotError(STATE_INVALID)``); adopting an order of ours advances the counter past its number. A retry
+  of the same intent reuses the same id (idempotent).
+* Reports and fills are attributed by venue order id, not client id alone: one naming a client id whose record
+  carries another venue order id is not merged into that record (the fill still counts for the position).
 * An unknown outcome (timeout after sending, 5xx, -1007, a duplicate-id answer) is never a failure and is
   never resubmitted under a new id: the order becomes UNKNOWN and is queried by client id until the venue
   says what happened; after ``unknown_queries_before_lost`` "does not exist" answers it is LOST and polled.
@@ -101,9 +106,11 @@ class ReconcileReport:
 
 @dataclass(frozen=True, slots=True)
 class ShutdownReport:
+    """What ``OrderManager.shutdown`` achieved, as the venue last showed it."""
+
     cancelled: int
-    verified: bool
-    remaining: tuple[ClientOrderId, ...]
+    verified: bool  # the latest successful listing showed none of our orders open
+    remaining: tuple[ClientOrderId, ...] | None  # our orders in that listing; None: no listing succeeded (unknown)
     positions_lots: dict[str, int]
 
 
@@ -125,8 +132,10 @@ class OrderManager:
         rng: random.Random | None = None,
         recorder: Recorder | None = None,
         touch: TouchView | None = None,
+        instance: str | None = None,
     ) -> None:
         self._venue = venue
+        self._instance = instance  # set at start (or the first order) from the clock unless given
         self._recorder = recorder if recorder is not None else NULL_RECORDER
         self._touch = touch
         self._store = store
@@ -209,6 +218,11 @@ class OrderManager:
         return record
 
     def _apply_fill(self, fill: Fill) -> None:
+        record = self.order(fill.client_order_id)
+        if record is not None and record.venue_order_id not in (None, fill.order_id):
+            log.warning("fill %s of venue order %s is not order %s's (venue order %s)", fill.trade_id,
+                        fill.order_id, record.client_order_id, record.venue_order_id, extra={"code": "ID_MISMATCH"})
+            record = None  # booked for the position below, never attributed to that record
         if not self._store.record_fill(fill):
             self.stats.duplicate_fills += 1
             return
@@ -220,15 +234,15 @@ class OrderManager:
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots
         if self._on_fill is not None:
             self._on_fill(fill)
+        if record is None:
+            return
         cached = self._fill_totals.get(fill.client_order_id)
         if cached is None:  # first fill seen in this life, or evicted: the store has every booked fill
             lots, quote = self._store.fill_totals(fill.client_order_id)
         else:
             lots, quote = cached[0] + fill.qty_lots, cached[1] + fill.quote_atoms
         self._fill_totals[fill.client_order_id] = (lots, quote)
-        record = self.order(fill.client_order_id)
-        if record is not None:
-            self._save(add_fill(record, lots, quote, self._now_ms()))
+        self._save(add_fill(self._get(fill.client_order_id), lots, quote, self._now_ms()))
 
     def _apply_report(self, report: VenueOrder) -> OrderRecord | None:
         record = self.order(report.client_order_id)
@@ -236,12 +250,19 @@ class OrderManager:
             if not report.client_order_id.startswith(self.config.client_id_prefix + "-"):
                 return None  # not ours (manual orders on the same account are left alone)
             record = self._adopt(report)
+        elif record.venue_order_id not in (None, report.order_id):
+            log.warning("report of venue order %s names %s, which is venue order %s: not merged", report.order_id,
+                        record.client_order_id, record.venue_order_id, extra={"code": "ID_MISMATCH"})
+            return None
         return self._save(merge(record, report, self._now_ms()))
 
     def _adopt(self, report: VenueOrder) -> OrderRecord:
         """Track an order of ours the venue knows and we do not (e.g. state lost after the send)."""
         self.stats.adopted += 1
         log.warning("adopting unknown order %s", report.client_order_id, extra={"code": "ADOPTED"})
+        number = report.client_order_id.rsplit("-", 1)[-1]
+        if number.isdigit():  # never issue this id again, whatever instance token it carries
+            self._store.advance_client_seq(int(number))
         now = self._now_ms()
         return OrderRecord(
             client_order_id=report.client_order_id, symbol=report.symbol, side=report.side, type=report.type,
@@ -286,6 +307,20 @@ class OrderManager:
             return result
 
     # -- placing --
+    @property
+    def instance(self) -> str:
+        """This instance's client-id token: base 36 of ``now_ms`` when first needed (at ``start``)."""
+        if self._instance is None:
+            self._instance = _base36(self._clock.now_ms())
+        return self._instance
+
+    def _next_id(self) -> ClientOrderId:
+        """A fresh client id; ``STATE_INVALID`` if a record already has it (never overwrite another order)."""
+        cid = self._store.next_client_order_id(f"{self.config.client_id_prefix}-{self.instance}")
+        if self.order(cid) is not None:
+            raise BotError(ErrorCode.STATE_INVALID, f"client order id {cid} is already recorded: not reusing it")
+        return cid
+
     def _check_accepting(self) -> None:
         if not self._accepting:
             raise BotError(ErrorCode.SHUTTING_DOWN, "order manager is shutting down: no new orders")
@@ -309,7 +344,7 @@ class OrderManager:
         new = NewOrder(
             symbol=symbol, side=side, type=order_type, qty_lots=qty_lots, price_ticks=price_ticks,
             time_in_force=time_in_force,
-            client_order_id=self._store.next_client_order_id(self.config.client_id_prefix),
+            client_order_id=self._next_id(),
         )
         if self._pretrade is not None:
             try:
@@ -327,9 +362,12 @@ class OrderManager:
             self._check_accepting()
             self._in_flight += 1
             self._sending.add(cid)
-            self._record_intent(new)
             try:
-                with send_check(self._recheck_hook(new)):
+                check = self._recheck_hook(new)
+                if check is not None:
+                    check()  # waiting for a slot took time: the guard may have fired since the decision
+                self._record_intent(new)
+                with send_check(check):
                     report = await self._call("place", lambda: self._venue.place(new))
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
@@ -436,7 +474,7 @@ class OrderManager:
         new = NewOrder(
             symbol=old.symbol, side=old.side, type=old.type, price_ticks=price_ticks,
             qty_lots=qty_lots if qty_lots is not None else old.qty_lots - old.filled_lots,
-            client_order_id=self._store.next_client_order_id(self.config.client_id_prefix),
+            client_order_id=self._next_id(),
         )
         if self._pretrade is not None:
             try:
@@ -455,9 +493,12 @@ class OrderManager:
         async with self._slots:
             self._in_flight += 1
             self._sending.update(pair)
-            self._record_intent(new)
             try:
-                with send_check(self._recheck_hook(new)):
+                check = self._recheck_hook(new)
+                if check is not None:
+                    check()  # waiting for a slot took time: the guard may have fired since the decision
+                self._record_intent(new)
+                with send_check(check):
                     outcome = await self._call(
                         "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
                     )
@@ -612,6 +653,7 @@ class OrderManager:
 
     async def start(self) -> ReconcileReport:
         """Restore (done at construction) and reconcile; only then may the strategy quote (``ready``)."""
+        _ = self.instance  # the instance's token is fixed at its start
         report = await self.reconcile()
         self.ready = True
         return report
@@ -648,31 +690,54 @@ class OrderManager:
 
     # -- shutdown --
     async def shutdown(self) -> ShutdownReport:
-        """Stop sending, wait for in-flight requests, cancel everything, verify on the venue (bounded)."""
+        """Stop sending, wait for in-flight requests, cancel everything, verify on the venue.
+
+        Bounded by ``cancel_verify_timeout_s`` on the loop's clock *inside* each round (``asyncio.timeout``): a
+        cancel or a listing that hangs in a partition is cut at the deadline, never waited out. The report tells
+        the truth: ``verified`` exactly when the latest successful listing showed none of our orders open;
+        ``remaining`` is ``None`` (unknown) when no listing succeeded."""
         self._accepting = False
         loop_deadline = self._clock.monotonic_s() + self.config.cancel_verify_timeout_s
         while self._in_flight and self._clock.monotonic_s() < loop_deadline:
             await asyncio.sleep(0.01)
         cancelled_before = self.stats.cancelled
-        remaining: list[ClientOrderId] = []
-        verified = False
-        while True:
-            await self.cancel_all()
+        remaining: tuple[ClientOrderId, ...] | None = None
+        while (left_s := loop_deadline - self._clock.monotonic_s()) > 0:
             try:
-                venue_open: list[VenueOrder] | None = await self._call("openOrders", self._venue.open_orders)
-            except BotError as error:
-                log.warning("shutdown verification failed: %s", error, extra={"code": error.code.value})
-                venue_open = None
-            if venue_open is not None:
-                ours = [o for o in venue_open if o.symbol in self.symbols]
-                for report in ours:
-                    self._apply_report(report)  # tracked again, so the next cancel_all pulls it
-                remaining = sorted(o.client_order_id for o in ours)
-                verified = not remaining
-            if verified or self._clock.monotonic_s() >= loop_deadline:
+                async with asyncio.timeout(left_s):
+                    listed = await self._shutdown_round()
+            except TimeoutError:
+                log.warning("shutdown deadline reached inside a cancel round", extra={"code": "SHUTDOWN_TIMEOUT"})
                 break
-            await asyncio.sleep(0.2)
+            if listed is not None:
+                remaining = listed
+            if remaining == ():
+                break
+            await asyncio.sleep(min(0.2, max(loop_deadline - self._clock.monotonic_s(), 0.0)))
         return ShutdownReport(
-            cancelled=self.stats.cancelled - cancelled_before, verified=verified,
-            remaining=tuple(remaining), positions_lots=dict(self._positions),
+            cancelled=self.stats.cancelled - cancelled_before, verified=remaining == (),
+            remaining=remaining, positions_lots=dict(self._positions),
         )
+
+    async def _shutdown_round(self) -> tuple[ClientOrderId, ...] | None:
+        """Cancel every open order, then list the venue: what of ours is still open (None: listing failed)."""
+        await self.cancel_all()
+        try:
+            venue_open = await self._call("openOrders", self._venue.open_orders)
+        except BotError as error:
+            log.warning("shutdown verification failed: %s", error, extra={"code": error.code.value})
+            return None
+        ours = [o for o in venue_open if o.symbol in self.symbols]
+        for report in ours:
+            self._apply_report(report)  # tracked again, so the next cancel_all pulls it
+        return tuple(sorted(o.client_order_id for o in ours))
+
+
+def _base36(n: int) -> str:
+    """``n`` (>= 0 is used) in base 36, lower case: a short instance token."""
+    n, digits = max(0, n), ""
+    while True:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+        if not n:
+            return digits

@@ -5,19 +5,26 @@ Invariants:
 * every write is one transaction, committed (``synchronous=FULL``) before the call returns: a crash, even of
   the machine, leaves the previous state or the new one, never half of a batch;
 * ``next_client_order_id`` never returns the same id twice for the same file, across restarts;
+  ``advance_client_seq`` only moves the counter forward (past the number of an adopted order);
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * terminal orders are kept (a late fill must still find its order) until ``prune_terminal`` drops them;
   non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned;
-* nothing here reads the wall clock: every time is passed in.
+* nothing here reads the wall clock: every time is passed in;
+* a state file is held by one instance at a time: an exclusive OS lock (``fcntl.flock``) on ``<file>.lock``
+  beside it, taken before the database is opened and released by ``close()`` (or by the OS when the process
+  dies), so a second instance cannot adopt and cancel the running one's orders.
 
 Errors: a file that is not a database, is corrupt, belongs to another application, or carries a schema
 version this code does not read (newer, unknown) raises ``BotError(STATE_INVALID)`` naming the file;
-refusing to start beats trading on state we cannot read. A database error while reading or writing later
+refusing to start beats trading on state we cannot read. A state file another instance holds raises
+``BotError(STATE_INVALID)`` with a one-line refusal naming the file. A database error while reading or writing later
 (disk full, I/O error) also raises ``STATE_INVALID``; the failed write left nothing behind.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -139,6 +146,8 @@ class OrderStore(Protocol):
 
     def next_client_order_id(self, prefix: str) -> ClientOrderId: ...
 
+    def advance_client_seq(self, at_least: int) -> None: ...
+
     def save_order(self, record: OrderRecord) -> None: ...
 
     def save_orders(self, records: Iterable[OrderRecord]) -> None: ...
@@ -173,7 +182,37 @@ class StateStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._db = self._open()
+        self._lock_fd = self._lock()
+        try:
+            self._db = self._open()
+        except BaseException:
+            self._unlock()
+            raise
+
+    # -- one instance per file --
+    def _lock(self) -> int | None:
+        """Hold ``<file>.lock`` exclusively (no lock for ``:memory:``); refuse if another instance holds it."""
+        if self.path == ":memory:":
+            return None
+        lock_path = self.path + ".lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise self._invalid(f"cannot be locked ({lock_path}: {error.strerror})") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise self._invalid(
+                f"is in use by another mmbot instance (lock {lock_path} is held); stop that instance or point "
+                "execution.state_path at another file"
+            ) from None
+        return fd
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
 
     # -- opening and checking a file --
     def _open(self) -> sqlite3.Connection:
@@ -293,6 +332,13 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COUNTER_KEY, str(seq)))
         return ClientOrderId(cid)
 
+    def advance_client_seq(self, at_least: int) -> None:
+        """Make the counter at least ``at_least`` (an id of ours the venue knew and we did not: never reissue it)."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (COUNTER_KEY,)).fetchone()
+            if row is None or int(row[0]) < at_least:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (COUNTER_KEY, str(at_least)))
+
     # -- orders --
     def save_order(self, record: OrderRecord) -> None:
         """Insert or replace ``record`` by client order id (its creation-order position is kept)."""
@@ -377,8 +423,9 @@ class StateStore:
 
     # -- lifecycle --
     def close(self) -> None:
-        """Close the file (idempotent). Everything was committed already."""
+        """Close the file and release its lock (idempotent). Everything was committed already."""
         self._db.close()
+        self._unlock()
 
     def __enter__(self) -> StateStore:
         return self

@@ -5,7 +5,8 @@ Procedure (bounded by ``verify_timeout_s`` on the injected clock, and by ``max_p
     list open orders for the symbols, cancel them all concurrently
     repeat: sleep poll_interval_s; list open orders for the symbols
             none left          -> verified=True
-            deadline reached   -> verified=False, remaining = what is still open
+            deadline reached   -> verified=False, remaining = what the latest listing showed open
+                                  (None: no listing succeeded, so what remains is unknown, never "nothing")
             otherwise          -> re-cancel the stragglers concurrently
 
 A cancel answered ``UNKNOWN_ORDER`` means the order is already gone (filled or cancelled): counted in
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.core.errors import BotError, ErrorCode
@@ -42,7 +43,7 @@ class KillReport:
     errors: int = 0  # other failed venue calls (cancels and listings)
     polls: int = 0
     verified: bool
-    remaining: list[VenueOrder] = field(default_factory=list)  # latest successful listing ([] if none succeeded)
+    remaining: list[VenueOrder] | None = None  # latest successful listing after a poll; None: none succeeded
     elapsed_s: float
 
 
@@ -101,7 +102,7 @@ class KillSwitch:
             errors=errors,
             polls=polls,
             verified=verified,
-            remaining=remaining or [],
+            remaining=remaining,
             elapsed_s=self._clock.monotonic_s() - start,
         )
 

@@ -25,8 +25,9 @@ from the touch) is kept; one ahead of it is moved back at once, because the flow
 about to pick it off. Each resting order is kept at most once and two desired quotes never share a (side, price).
 
 ``desired`` lists bids best first, then asks best first. The stage halts (``ladder:bad_mid``,
-``ladder:bad_spread``, ``ladder:bad_reservation``) rather than price from a non-finite or non-positive mid, a
-non-finite or non-positive spread, or a non-finite reservation.
+``ladder:bad_spread``, ``ladder:bad_reservation``, ``ladder:bad_half_spread``) rather than price from a non-finite
+or non-positive mid, a non-finite or non-positive spread, a non-finite reservation, or a half-spread (or
+``r -+ half``) that overflows to infinity although its factors are finite; it never raises for a number.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ class LadderStage:
         r = mid if ctx.reservation_ticks is None else ctx.reservation_ticks
         if not -_INF < r < _INF:
             return ctx.halt("ladder:bad_reservation")
-        half = spread * mid / 2e4
+        half = spread * mid / 2e4  # finite factors, but the product may overflow (extreme volatility)
+        low, high = r - half, r + half
+        if not (low > -_INF and high < _INF):
+            return ctx.halt("ladder:bad_half_spread")
         spacing = max(1, round(self._spacing * mid))
         bid_cap = min(math.ceil(mid) - 1, ctx.best_ask_ticks - 1)
         ask_floor = max(math.floor(mid) + 1, ctx.best_bid_ticks + 1)
@@ -88,7 +92,7 @@ class LadderStage:
         if _BUY in allowed and not (fills and self._delayed(ctx, _BUY)):
             size = self._sized(ctx.bid_size_lots)
             if size:
-                price = min(math.floor(r - half) + ctx.bid_nudge_ticks, bid_cap)
+                price = min(math.floor(low) + ctx.bid_nudge_ticks, bid_cap)
                 for _ in range(self._levels):
                     if price <= 0 or price * size < min_tick_lots:
                         break  # lower levels only get smaller
@@ -97,7 +101,7 @@ class LadderStage:
         if _SELL in allowed and not (fills and self._delayed(ctx, _SELL)):
             size = self._sized(ctx.ask_size_lots)
             if size:
-                price = max(math.ceil(r + half) - ctx.ask_nudge_ticks, ask_floor)
+                price = max(math.ceil(high) - ctx.ask_nudge_ticks, ask_floor)
                 for _ in range(self._levels):
                     if price * size >= min_tick_lots:
                         quotes.append(Quote(side=_SELL, price_ticks=price, qty_lots=size))

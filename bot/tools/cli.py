@@ -86,7 +86,8 @@ def _regress_table(results: list[Any], mode: str) -> Table:
 
 def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) -> None:
     """Add the analysis commands to ``app``."""
-    tools_app = typer.Typer(help="Analysis tools over run directories.", no_args_is_help=True)
+    tools_app = typer.Typer(help="Analysis tools over run directories.", no_args_is_help=True,
+                            pretty_exceptions_show_locals=False)
     app.add_typer(tools_app, name="tools")
 
     @app.command("report")

@@ -7,6 +7,7 @@ fill comes from a second account, ``TAKER``, that the test controls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ import bot.execution.order_manager as order_manager_module
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
-from bot.core.types import NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
+from bot.core.types import ClientOrderId, NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
 from bot.execution.config import ExecutionConfig
+from bot.execution.memory_store import MemoryStateStore
 from bot.execution.order_manager import OrderManager
-from bot.execution.state import StateStore
+from bot.execution.state import OrderRecord, OrderStore, StateStore
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
@@ -89,11 +91,13 @@ def world() -> Iterator[SimWorld]:
     w.close()
 
 
-def make_om(world: SimWorld, store: StateStore, **config: Any) -> tuple[OrderManager, FlakyVenue]:
+def make_om(world: SimWorld, store: OrderStore, *, instance: str | None = None,
+            **config: Any) -> tuple[OrderManager, FlakyVenue]:
     venue = FlakyVenue(SimConnector(world.venue.connect(BOT)))
     info = {s.symbol: s for s in world.run(venue.symbols())}
     cfg = ExecutionConfig(retry_base_delay_s=0.05, **config)
-    return OrderManager(venue, store, LoopClock(), cfg, info), venue  # type: ignore[arg-type]
+    token = {} if instance is None else {"instance": instance}
+    return OrderManager(venue, store, LoopClock(), cfg, info, **token), venue  # type: ignore[arg-type]
 
 
 async def take(world: SimWorld, side: SimSide, qty_lots: int) -> None:
@@ -120,8 +124,10 @@ def test_one_thousand_placements_run_concurrently(world: SimWorld) -> None:
 
 def test_client_order_ids_are_never_reused_across_restarts(world: SimWorld, tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    first, _ = make_om(world, StateStore(path))
+    first_store = StateStore(path)
+    first, _ = make_om(world, first_store)
     a = world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    first_store.close()  # one instance holds a state file at a time
     second, _ = make_om(world, StateStore(path))
     b = world.run(second.place(SYMBOL, Side.BUY, 1_000, 10_000))
     assert a.client_order_id != b.client_order_id
@@ -230,7 +236,8 @@ def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: Si
 
     record, elapsed = world.run(main())
     assert record.status is OrderStatus.NEW
-    assert venue.calls["place"] == 2 and checked == [record.client_order_id]  # checked once, before the re-send
+    assert venue.calls["place"] == 2  # checked before the first send and again right before the re-send:
+    assert checked == [record.client_order_id] * 2
     assert elapsed >= 2.0  # not before Retry-After expired
 
 
@@ -468,3 +475,172 @@ def test_finished_orders_leave_memory_but_stay_queryable(world: SimWorld, monkey
     records = world.run(main())
     assert len(om._orders) == 0 and len(om._terminal) == 5  # bounded working set
     assert om.order(records[0].client_order_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+
+
+class PartitionedVenue(FlakyVenue):
+    """Cancels and listings hang until ``heal_s`` on the loop's clock (a network partition, no answer at all)."""
+
+    def __init__(self, inner: SimConnector, heal_s: float) -> None:
+        super().__init__(inner)
+        self.heal_s = heal_s
+
+    async def _wait_heal(self) -> None:
+        await asyncio.sleep(max(0.0, self.heal_s - asyncio.get_running_loop().time()))
+
+    async def cancel(self, symbol: str, client_order_id: Any) -> Any:
+        await self._wait_heal()
+        return await self.inner.cancel(symbol, client_order_id)
+
+    async def open_orders(self, symbol: str | None = None) -> Any:
+        await self._wait_heal()
+        return await self.inner.open_orders(symbol)
+
+
+def _shutdown_in_partition(world: SimWorld, partition_s: float) -> tuple[Any, float]:
+    venue = PartitionedVenue(SimConnector(world.venue.connect(BOT)), heal_s=float("inf"))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(),  # type: ignore[arg-type]
+                      ExecutionConfig(retry_base_delay_s=0.05, cancel_verify_timeout_s=10.0), info)
+
+    async def main() -> tuple[Any, float]:
+        await om.place_many(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000 + i, qty_lots=1_000) for i in range(2)])
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        venue.heal_s = start + partition_s
+        report = await om.shutdown()
+        return report, loop.time() - start
+
+    return world.run(main())
+
+
+def test_shutdown_in_a_long_partition_ends_at_its_deadline_and_says_remaining_is_unknown(world: SimWorld) -> None:
+    report, elapsed_s = _shutdown_in_partition(world, partition_s=90.0)
+    assert elapsed_s <= 10.0 + 1e-6  # the deadline holds inside a round: no waiting out the partition
+    assert not report.verified
+    assert report.remaining is None  # nothing could be listed: unknown, not "0 remaining"
+    assert len(world.engine.open_orders(BOT, SYMBOL)) == 2  # indeed still resting
+
+
+def test_shutdown_in_a_short_partition_cancels_after_the_heal_and_verifies(world: SimWorld) -> None:
+    report, elapsed_s = _shutdown_in_partition(world, partition_s=3.0)
+    assert 3.0 <= elapsed_s <= 10.0
+    assert report.verified and report.remaining == ()
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+# -- client ids across state loss (two consecutive `mmbot run --venue local` with state in memory) --
+def test_a_cold_start_without_the_state_file_never_reuses_the_old_instances_ids(world: SimWorld) -> None:
+    first, _ = make_om(world, MemoryStateStore())
+    old = world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    first.abandon()  # run A ends; its order rests, its state (in memory) is gone
+    world.run(asyncio.sleep(1.0))
+    second, _ = make_om(world, MemoryStateStore())
+    world.run(second.start())  # adopts A's order
+    new = world.run(second.place(SYMBOL, Side.BUY, 1_000, 9_990))
+    assert new.client_order_id != old.client_order_id
+    adopted = second.order(old.client_order_id)
+    assert adopted is not None and adopted.venue_order_id == old.venue_order_id
+    world.run(take(world, SimSide.SELL, 1_000))  # fills A's order (the best bid), not B's
+    world.run(second.reconcile())
+    filled = second.order(old.client_order_id)
+    assert filled is not None and (filled.status, filled.filled_lots) == (OrderStatus.FILLED, 1_000)
+    mine = second.order(new.client_order_id)
+    assert mine is not None and (mine.status, mine.filled_lots) == (OrderStatus.NEW, 0)
+    world.run(second.cancel_all())
+    assert world.engine.open_orders(BOT, SYMBOL) == []  # nothing rests unmanaged
+
+
+def test_adopting_an_order_advances_the_counter_past_its_number(world: SimWorld) -> None:
+    first, _ = make_om(world, MemoryStateStore(), instance="x")
+    placed = [world.run(first.place(SYMBOL, Side.BUY, 1_000, 10_000 - i)).client_order_id for i in range(3)]
+    assert placed == ["mmb-x-1", "mmb-x-2", "mmb-x-3"]
+    first.abandon()
+    second, _ = make_om(world, MemoryStateStore(), instance="x")  # the same token: only the counter can help
+    world.run(second.start())
+    assert second.stats.adopted == 3
+    assert world.run(second.place(SYMBOL, Side.BUY, 1_000, 9_000)).client_order_id == "mmb-x-4"
+
+
+def test_place_never_overwrites_a_record_under_the_same_id(world: SimWorld) -> None:
+    store = MemoryStateStore()
+    om, _ = make_om(world, store, instance="x")
+    existing = OrderRecord(client_order_id=ClientOrderId("mmb-x-1"), symbol=SYMBOL, side=Side.SELL,
+                           type=OrderType.LIMIT_MAKER, price_ticks=10_100, qty_lots=5, status=OrderStatus.NEW,
+                           created_ms=0, updated_ms=0)
+    store.save_order(existing)  # a record the counter does not know about (e.g. restored from elsewhere)
+    with pytest.raises(BotError) as error:
+        world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    assert error.value.code is ErrorCode.STATE_INVALID
+    assert store.order(ClientOrderId("mmb-x-1")) == existing
+    assert world.engine.open_orders(BOT, SYMBOL) == []
+
+
+def test_a_report_for_another_venue_order_under_a_known_client_id_is_not_merged(world: SimWorld) -> None:
+    om, venue = make_om(world, MemoryStateStore())
+    mine = world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+    report = world.run(venue.query(SYMBOL, mine.client_order_id))
+    assert mine.venue_order_id is not None
+    other = dataclasses.replace(report, order_id=mine.venue_order_id + 1, status=OrderStatus.CANCELED)
+
+    async def deliver() -> None:
+        om.apply(OrderUpdate(order=other, fill=None))
+
+    world.run(deliver())
+    assert om.order(mine.client_order_id) == mine  # still NEW: another order's cancel is not booked against it
+
+
+class IntentLog:
+    """A recorder keeping the client ids of ``bot.intent`` records (what the checker's invariant 8 reads)."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.intents: list[str] = []
+
+    def record(self, kind: str, fields: dict[str, Any]) -> None:
+        if kind == "bot.intent":
+            self.intents.append(str(fields["c"]))
+
+
+class SlowFirstAnswer(FlakyVenue):
+    """The first placement is executed at once but answered ``hold_s`` later (its slot stays taken)."""
+
+    hold_s = 1.0
+
+    async def place(self, order: NewOrder) -> Any:
+        result = await self.inner.place(order)
+        if self.calls.setdefault("slow", 0) == 0:
+            self.calls["slow"] = 1
+            await asyncio.sleep(self.hold_s)
+        return result
+
+
+def test_an_order_that_waited_for_a_slot_is_rechecked_before_its_intent_and_its_send(world: SimWorld) -> None:
+    """An order decided while the guard was OK waited for a free slot; the HARD guard fired meanwhile. It must
+    not be recorded as an intent nor sent after the guard (invariant 8: ``new order under the HARD guard``)."""
+    halted = [False]
+
+    def recheck(order: NewOrder) -> None:
+        if halted[0]:
+            raise BotError(ErrorCode.HALTED, f"guard_level: HARD, no new orders ({order.client_order_id})")
+
+    venue = SlowFirstAnswer(SimConnector(world.venue.connect(BOT)))
+    info = {s.symbol: s for s in world.run(venue.symbols())}
+    log = IntentLog()
+    om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(max_in_flight=1),  # type: ignore[arg-type]
+                      info, recheck=recheck, recorder=log)
+
+    async def main() -> BotError:
+        first = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 9_990))  # decided now, waits for the slot
+        await asyncio.sleep(0.5)
+        halted[0] = True  # the HARD guard fires while the second order waits
+        await first
+        with pytest.raises(BotError) as error:
+            await second
+        return error.value
+
+    assert world.run(main()).code is ErrorCode.HALTED
+    assert len(log.intents) == 1  # only the order that went out before the guard
+    assert [o.price_ticks for o in world.engine.open_orders(BOT, SYMBOL)] == [10_000]

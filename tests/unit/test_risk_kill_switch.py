@@ -141,6 +141,7 @@ async def test_gives_up_at_the_timeout_and_reports_what_remains() -> None:
     clock = FakeClock()
     report = await _switch(venue, clock, timeout_s=2.0, poll_s=0.5).trigger(["BTCUSDT"], "test")
     assert not report.verified
+    assert report.remaining is not None
     assert [o.client_order_id for o in report.remaining] == ["immortal"]
     assert report.elapsed_s == 2.0
     assert report.polls == 4
@@ -150,3 +151,12 @@ async def test_nothing_open_is_verified_after_one_poll() -> None:
     report = await _switch(FakeVenue([]), FakeClock()).trigger(["BTCUSDT"], "test")
     assert report.verified
     assert (report.cancelled, report.polls) == (0, 1)
+
+
+async def test_remaining_is_unknown_not_empty_when_no_listing_succeeded() -> None:
+    venue = FakeVenue([_order("BTCUSDT", "a")])
+    venue.listing_failures = 10**6  # a partition for the whole timeout
+    report = await _switch(venue, FakeClock(), timeout_s=2.0, poll_s=0.5).trigger(["BTCUSDT"], "test")
+    assert not report.verified
+    assert report.remaining is None  # unknown: never "nothing remains"
+    assert report.errors >= 1

@@ -169,11 +169,18 @@ def test_client_id_counter_survives_reopen_and_never_repeats(tmp_path: Path) -> 
     for _ in range(3):
         with StateStore(path) as s:
             seen += [s.next_client_order_id("mmb") for _ in range(4)]
-    crashed = StateStore(path)  # never closed, as after a crash
-    seen.append(crashed.next_client_order_id("mmb"))
+    child = textwrap.dedent(f"""
+        import os
+        from bot.execution.state import StateStore
+        print(StateStore({str(path)!r}).next_client_order_id("mmb"), flush=True)
+        os._exit(9)  # never closed, as after a crash: the OS drops the lock
+    """)
+    crashed = subprocess.run([sys.executable, "-c", child], cwd=Path(__file__).parents[2], check=False, timeout=60,
+                             capture_output=True, text=True)
+    assert crashed.returncode == 9
+    seen.append(crashed.stdout.strip())
     with StateStore(path) as s:
         seen.append(s.next_client_order_id("mmb"))
-    crashed.close()
     assert len(set(seen)) == len(seen) == 14
     assert seen[-1] == "mmb-14"
 
@@ -336,3 +343,43 @@ def test_fill_totals_reads_an_index_also_in_files_written_before_it_existed(tmp_
         plan = " ".join(str(row) for row in db.execute(
             "EXPLAIN QUERY PLAN SELECT SUM(qty_lots) FROM fills WHERE client_order_id=?", ("x",)))
     assert "fills_by_order" in plan
+
+
+# -- one instance per state file --
+def test_a_second_open_of_a_held_state_file_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateStore(path) as first:
+        first.save_order(record("mmb-1"))
+        with pytest.raises(BotError) as refused:
+            StateStore(path)
+        assert refused.value.code is ErrorCode.STATE_INVALID
+        assert str(path) in refused.value.message and "in use by another mmbot instance" in refused.value.message
+        assert "\n" not in refused.value.message
+        assert first.order(ClientOrderId("mmb-1")) == record("mmb-1")  # the holder is unharmed
+
+
+def test_closing_a_state_file_releases_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    StateStore(path).close()
+    with StateStore(path) as again:
+        assert again.open_orders() == []
+
+
+def test_a_refused_open_leaves_the_holders_lock_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with StateStore(path):
+        for _ in range(2):  # a refusal must not release the lock it does not own
+            with pytest.raises(BotError):
+                StateStore(path)
+
+
+def test_memory_stores_take_no_lock() -> None:
+    with StateStore(":memory:"), StateStore(":memory:") as second:
+        assert second.open_orders() == []
+
+
+def test_advancing_the_counter_skips_the_adopted_numbers_and_never_goes_back(store: OrderStore) -> None:
+    store.advance_client_seq(7)
+    assert store.next_client_order_id("mmb") == "mmb-8"
+    store.advance_client_seq(3)  # lower: no effect
+    assert store.next_client_order_id("mmb") == "mmb-9"

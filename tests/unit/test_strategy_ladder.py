@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 
 from bot.core.types import ClientOrderId, Quote, Side, SymbolInfo
 from bot.strategy import BandConfig, BandStage, LadderConfig, LadderStage, QuoteContext, Resting
+from bot.strategy.baselines import AvellanedaStoikovStrategy
+from bot.strategy.config import AvellanedaStoikovConfig
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),
                   step_size=Decimal("0.001"), min_notional=Decimal("5"), max_qty_lots=1000)
@@ -129,6 +132,22 @@ def test_bids_at_non_positive_prices_are_dropped() -> None:
 def test_non_finite_numbers_halt_rather_than_price(field: str, value: float, reason: str) -> None:
     out = ladder().process(ctx(**{field: value}))
     assert out.halted and out.halt_reasons == (reason,) and out.desired == ()
+
+
+@pytest.mark.parametrize(("spread_bps", "reservation_ticks"), [
+    (1e305, None),  # spread and mid finite, half = spread * mid / 2e4 is not
+    (1e302, sys.float_info.max),  # half finite, r + half is not
+])
+def test_a_half_spread_that_overflows_halts_rather_than_raising(spread_bps: float,
+                                                                reservation_ticks: float | None) -> None:
+    out = ladder().process(ctx(spread_bps=spread_bps, reservation_ticks=reservation_ticks))
+    assert out.halted and out.halt_reasons == ("ladder:bad_half_spread",) and out.desired == ()
+
+
+def test_avellaneda_stoikov_at_extreme_volatility_halts_rather_than_raising() -> None:
+    strategy = AvellanedaStoikovStrategy(AvellanedaStoikovConfig(), INFO)
+    out = strategy.decide(ctx(volatility_bps=1e150))  # spread finite, its half in ticks overflowed: OverflowError
+    assert out.halted and out.desired == ()
 
 
 # -- order-refresh tolerance --

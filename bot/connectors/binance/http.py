@@ -1,8 +1,10 @@
 """REST transport: one request to a Binance-compatible venue, budgeted, signed, bounded and classified.
 
-``RestClient.request`` admits the request through the ``WeightLimiter``, signs it (``timestamp``, ``recvWindow``,
-``signature`` last, key in ``X-MBX-APIKEY``), sends every parameter in the query string exactly as signed, and
-runs the whole exchange (connect, send, read the body) under ``asyncio.timeout``. Classification:
+``RestClient.request`` admits the request through the ``WeightLimiter``, re-checks a write's guard
+(``bot.core.sending``) after admission and again once its connection is ready (``CheckedConnector``), signs it
+(``timestamp``, ``recvWindow``, ``signature`` last, key in ``X-MBX-APIKEY``), sends every parameter in the query
+string exactly as signed, and runs the whole exchange (connect, send, read the body) under ``asyncio.timeout``.
+Classification:
 
 ======================================  ===========================================================
 what happened                           ``BotError``
@@ -70,6 +72,23 @@ class Answer:
     body: Any
 
 
+class CheckedConnector(aiohttp.TCPConnector):
+    """A TCP connector that runs ``check_before_send`` once the request has its connection, right before aiohttp
+    writes it: waiting for a pooled connection or connecting anew (connections dropped in a partition, a loaded
+    event loop) can outlast a guard that fires meanwhile, and the check after the limiter would have passed
+    (``tests/e2e/test_realtime.py``: ``8.hard_guard``, LATENCY). A refused request hands its connection back
+    unused. Requests with no check installed (reads, cancels, streams) pass untouched."""
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        connection = await super().connect(*args, **kwargs)
+        try:
+            check_before_send()
+        except BaseException:
+            connection.release()
+            raise
+        return connection
+
+
 class RestClient:
     """REST requests to ``config.endpoints.rest_url``; owns its aiohttp session unless one is given."""
 
@@ -93,7 +112,7 @@ class RestClient:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(connector=CheckedConnector())
             self._owns_session = True
         return self._session
 
