@@ -78,8 +78,8 @@ def test_every_instance_after_a_crash_runs_on_the_same_state_file(tmp_path: Path
 def test_run_spec_runs_the_session_on_a_sqlite_file_it_removes_afterwards(monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[OrderStore] = []
 
-    def spy(config: BotConfig) -> OrderStore:
-        opened.append(open_session_store(config))
+    def spy(config: BotConfig, cold_start: int = 0) -> OrderStore:
+        opened.append(open_session_store(config, cold_start))
         return opened[-1]
 
     monkeypatch.setattr(bot.session, "open_session_store", spy)
