@@ -45,6 +45,12 @@ def _taker_cap(index: SessionIndex, config: CheckConfig, venue: VenueState | Non
     return None
 
 
+def _intents(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
+    if index.orders and not index.records("bot.intent"):
+        return f"no bot.intent record although the bot has {len(index.orders)} order(s) on the venue"
+    return None
+
+
 def _final_status(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
     ended = [cid for cid, h in index.orders.items() if h.terminal is not None]
     if ended and not index.records("bot.order_final"):
@@ -61,7 +67,7 @@ def _reconciled(index: SessionIndex, config: CheckConfig, venue: VenueState | No
 COVERAGE: Mapping[str, Coverage] = {
     "1.ledger": _ledger, "2.fill_once": _fills_once, "3.conservation": _needs_venue, "4.no_orphans": _no_orphans,
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
-    "15.final_status": _final_status, "16.reconciled_books": _reconciled, "17.restart_ledger": _reconciled,
+    "14.one_per_intent": _intents,     "15.final_status": _final_status, "16.reconciled_books": _reconciled, "17.restart_ledger": _reconciled,
 }
 
 
