@@ -67,7 +67,8 @@ def _reconciled(index: SessionIndex, config: CheckConfig, venue: VenueState | No
 COVERAGE: Mapping[str, Coverage] = {
     "1.ledger": _ledger, "2.fill_once": _fills_once, "3.conservation": _needs_venue, "4.no_orphans": _no_orphans,
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
-    "14.one_per_intent": _intents,     "15.final_status": _final_status, "16.reconciled_books": _reconciled, "17.restart_ledger": _reconciled,
+    "14.one_per_intent": _intents, "15.final_status": _final_status, "16.reconciled_books": _reconciled,
+    "17.restart_ledger": _reconciled,
 }
 
 

@@ -25,7 +25,8 @@ def test_no_quote_after_the_faults_heal_is_a_liveness_violation() -> None:
 
 
 def test_a_new_quote_within_the_bound_is_live() -> None:
-    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), _intent(2.9, "c2"), order(3.0, "c2", "NEW", "NEW", oid=2),
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), _intent(2.9, "c2"),
+              order(3.0, "c2", "NEW", "NEW", oid=2),
               order(3.2, "c2", "CANCELED", "CANCELED", oid=2), bot(3.3, "order_final", a="bot", c="c2", X="CANCELED"),
               _tail(10.0)]
     assert invariants(events, config=config(liveness_bound_s=1.0)) == set()
