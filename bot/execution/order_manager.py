@@ -19,8 +19,8 @@ Invariants it keeps (DESIGN section 4, items 2, 4, 5):
   so a missed report older than a received one is still found by the next reconcile.
 * Every fact a checker needs is written to the injected ``Recorder`` (``bot.core.recorder``): ``bot.intent``
   just before an order is sent, ``bot.order_final`` when an order of this life turns terminal,
-  ``bot.fill_applied`` for each newly booked fill, ``bot.open_orders`` and ``bot.position`` (per symbol) after each
-  reconcile.
+  ``bot.fill_applied`` for each newly booked fill, ``bot.open_orders``, ``bot.position`` (per symbol) and
+  ``bot.balances`` after each reconcile.
 
 Errors: venue and risk failures are ``BotError``s handled per order (logged with their code); anything else
 is a bug and propagates.
@@ -591,6 +591,7 @@ class OrderManager:
         self.record_open_orders("reconciled")
         for symbol in names:  # the books this reconcile left, for the checker to compare with the venue's
             self._recorder.record("bot.position", {"s": symbol, "lots": self.inventory_lots(symbol), "final": False})
+        self._recorder.record("bot.balances", {"atoms": {a: b.total_atoms for a, b in sorted(self.balances.items())}})
         return ReconcileReport(
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),

@@ -43,6 +43,10 @@ BOT_RECORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "_when": "after every reconcile (final=false; written by the order manager after ``bot.open_orders``, one "
                  "per symbol) and at session end (final=true); invariants 16 and 17 judge every one",
     }),
+    "bot.balances": MappingProxyType({
+        "a": "account", "atoms": "asset -> total (free + locked) atoms, as the reconcile's balance listing read them",
+        "_when": "after every reconcile (written by the order manager after the bot.position records)",
+    }),
     "bot.open_orders": MappingProxyType({
         "a": "account", "cids": "client ids the bot believes rest on the venue",
         "pending": "client ids in flight or in doubt (UNKNOWN/LOST/PENDING_*)",

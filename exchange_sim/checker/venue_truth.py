@@ -11,7 +11,8 @@ session and across restarts, never the other way round.
 15. final_status: every ``bot.order_final`` equals the venue's terminal status of that order (EXPIRED_IN_MATCH
     reads as EXPIRED); an order the venue never saw may only be booked REJECTED or EXPIRED.
 16. reconciled_books: after every reconcile, the bot's position equals the venue's: the venue's fills up to the
-    trade listing that reconcile read, plus the later fills the bot had already booked from the stream.
+    trade listing that reconcile read, plus the later fills the bot had already booked from the stream; and its
+    balances (``bot.balances``) equal the venue's totals as of the balance listing it read.
 17. restart_ledger: every position the bot reports, in every life, equals the sum of the distinct venue fills
     booked by all its lives so far; no fill is booked again by a later life.
 """
@@ -24,7 +25,7 @@ from collections import defaultdict
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import INJECTED_PREFIX, Violation
-from exchange_sim.checker.state import VenueState
+from exchange_sim.checker.state import VenueState, apply_trade
 from exchange_sim.checker.trading import CANCEL_OPS, unreachable_windows
 
 
@@ -166,6 +167,32 @@ def check_reconciled_books(index: SessionIndex, config: CheckConfig, venue: Venu
             out.append(Violation("16.reconciled_books", seconds(t), (), f"{symbol}: bot position {record['lots']} "
                                  f"lots after a reconcile, venue {venue_lots} (listed to {seconds(listed):.3f}s; "
                                  f"venue fills not booked: {missed[:5]})"))
+    return out + _reconciled_balances(index, config, venue)
+
+
+def _reconciled_balances(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+    """16 (balances): each ``bot.balances`` equals the venue's totals as of the balance listing it read (the last
+    ``account`` request before the record): opening balances plus the bot's fills up to then, minus fees."""
+    initial = venue.initial_balances.get(config.account) if venue is not None else None
+    if venue is None or initial is None:
+        return []
+    out = []
+    requests = [int(r["t"]) for r in index.requests if r.get("op") == "account"]
+    for record in index.records("bot.balances"):
+        t = int(record["t"])
+        listed = max((r for r in requests if r <= t), default=None)
+        if listed is None:
+            continue
+        expected = dict(initial)
+        for trade in index.trades:
+            if trade["t"] > listed:
+                break
+            apply_trade(expected, trade, config.account, venue.specs[trade["s"]])
+        claimed = {str(a): int(n) for a, n in record["atoms"].items()}
+        wrong = [a for a in sorted(set(expected) | set(claimed)) if expected.get(a, 0) != claimed.get(a, 0)]
+        if wrong:
+            out.append(Violation("16.reconciled_books", seconds(t), (), "balances after a reconcile: " + ", ".join(
+                f"{a} bot {claimed.get(a, 0)} atoms, venue {expected.get(a, 0)}" for a in wrong)))
     return out
 
 

@@ -178,3 +178,20 @@ def test_a_missing_record_is_reported_as_skipped_and_fails_unless_allowed() -> N
 def test_a_default_check_config_has_no_limits_so_the_limit_invariants_are_skipped() -> None:
     report = check_report(sorted(clean_session(), key=lambda e: e["t"]), venue_state(), CheckConfig())
     assert set(report.skipped) == {"6.inventory_limit"}  # the clean session's bot took no liquidity
+
+
+def _balances_at(t: float, listed: float, btc: int) -> list[dict[str, Any]]:
+    return [*clean_session(), _request(listed, "account", listed - 0.01),
+            bot(t, "balances", a="bot", atoms={"BTC": btc, "USDT": 1_000_000 - (100 * 10 * 10 if btc > 10_000 else 0)})]
+
+
+def test_balances_after_a_reconcile_equal_the_venues_as_of_its_balance_listing() -> None:
+    assert invariants(_balances_at(2.5, listed=2.3, btc=20_000)) == set()  # opening 10,000 + the 10-lot buy
+    assert invariants(_balances_at(2.5, listed=1.9, btc=10_000)) == set()  # listed before the fill
+
+
+def test_balances_after_a_reconcile_that_differ_from_the_venues_are_a_violation() -> None:
+    found = [v.detail for v in violations(_balances_at(2.5, listed=2.3, btc=10_000))
+             if v.invariant == "16.reconciled_books"]
+    assert found == ["balances after a reconcile: BTC bot 10000 atoms, venue 20000, USDT bot 1000000 atoms, "
+                     "venue 990000"]
