@@ -3,11 +3,13 @@ session and across restarts, never the other way round.
 
 13. closed_at_end: nothing of the bot rests on the venue after its stop (the venue's end state).
 14. one_per_intent: no re-sent duplicate. Two orders of the bot with the same symbol, side, type, price and
-    quantity are one intent sent twice when the later one went live on the venue while the earlier still rested
-    there and the bot had sent no cancel that could have been aimed at the earlier one before it decided the
-    later (``bot.intent``): it had no reason to believe the first was gone. A re-send after the first order
-    ended on the venue, or after a cancel of it was sent, is a new intent. An order of the bot the venue knows
-    but that no ``bot.intent`` announced is a violation too (an undeclared send).
+    quantity are one intent sent twice when the later was decided (``bot.intent``) strictly after the earlier,
+    went live on the venue while the earlier still rested there (even if the earlier arrived late), and the bot
+    had sent no cancel that could have been aimed at the earlier before it decided the later: it had no reason
+    to believe the first was gone. Orders decided at one instant (one batch of quotes) are not compared. A
+    re-send after the first order ended on the venue, or after a cancel of it was sent, is a new intent. An
+    order of the bot the venue knows but that no ``bot.intent`` announced is a violation too (an undeclared
+    send).
 15. final_status: every ``bot.order_final`` equals the venue's terminal status of that order (EXPIRED_IN_MATCH
     reads as EXPIRED); an order the venue never saw may only be booked REJECTED or EXPIRED.
 16. reconciled_books: after every reconcile, the bot's position equals the venue's: the venue's fills up to the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
@@ -74,27 +77,40 @@ def check_one_order_per_intent(index: SessionIndex, config: CheckConfig,
     out = [Violation("14.one_per_intent", seconds(h.first_t), (cid,), "on the venue, but no bot.intent announced it")
            for cid, h in sorted(index.orders.items()) if cid not in intents]
     first_cancel, cancel_all, lost = _cancel_times(index)
+
+    def cancelled_by(cid: str, symbol: str) -> float:
+        """When a cancel that could have been aimed at ``cid`` was first sent (inf: never)."""
+        return min(first_cancel.get(cid, math.inf), *cancel_all.get(symbol, ()), *lost, math.inf)
+
     groups: dict[tuple[str, str, str, int, int], list[str]] = defaultdict(list)
     for cid, h in index.orders.items():
         if h.price is not None:
             groups[(h.symbol, h.side, str(h.reports[0]["o"]), h.price, h.qty)].append(cid)
     for key, cids in sorted(groups.items()):
-        ordered = sorted(cids, key=lambda c: index.orders[c].first_t)
-        for i, later in enumerate(ordered):
-            live_t = next((int(r["t"]) for r in index.orders[later].reports if r["x"] == "NEW"), None)
-            decided = intents.get(later, index.orders[later].first_t)
-            if live_t is None:
-                continue
-            for earlier in ordered[:i]:
-                if not index.orders[earlier].live_at(live_t) or index.orders[earlier].first_t > decided:
-                    continue
-                cancelled = min(first_cancel.get(earlier, math.inf), *cancel_all.get(key[0], [math.inf]),
-                                *lost, math.inf) <= decided
-                if not cancelled:
-                    out.append(Violation("14.one_per_intent", seconds(live_t), (earlier, later),
-                                         f"{key[1]} {key[4]} @ {key[3]} sent again while the first still rested "
-                                         "and no cancel of it had been sent"))
-                    break
+        out += _duplicates(index, key, cids, intents, cancelled_by)
+    return out
+
+
+def _duplicates(index: SessionIndex, key: tuple[str, str, str, int, int], cids: list[str], intents: dict[str, int],
+                cancelled_by: Callable[[str, str], float]) -> list[Violation]:
+    """Pairs of one key's orders that rested together although the later was decided after the earlier with no
+    cancel sent that could have been aimed at the earlier (module docstring, 14)."""
+    out = []
+    decided = {c: intents.get(c, index.orders[c].first_t) for c in cids}
+    went_live = {c: next((int(r["t"]) for r in index.orders[c].reports if r["x"] == "NEW"), None) for c in cids}
+    ordered = sorted(cids, key=lambda c: (decided[c], index.orders[c].first_t))
+    for i, later in enumerate(ordered):
+        for earlier in ordered[:i]:
+            live_e, live_l = went_live[earlier], went_live[later]
+            if live_e is None or live_l is None or decided[earlier] >= decided[later]:
+                continue  # one batch of quotes decides at one instant: not a re-send
+            both = max(live_e, live_l)
+            if index.orders[earlier].live_at(both) and index.orders[later].live_at(both) \
+                    and cancelled_by(earlier, key[0]) > decided[later]:
+                out.append(Violation("14.one_per_intent", seconds(both), (earlier, later),
+                                     f"{key[1]} {key[4]} @ {key[3]} sent again while the first still rested and "
+                                     "no cancel of it had been sent"))
+                break
     return out
 
 

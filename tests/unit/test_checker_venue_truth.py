@@ -195,3 +195,16 @@ def test_balances_after_a_reconcile_that_differ_from_the_venues_are_a_violation(
              if v.invariant == "16.reconciled_books"]
     assert found == ["balances after a reconcile: BTC bot 10000 atoms, venue 20000, USDT bot 1000000 atoms, "
                      "venue 990000"]
+
+
+def test_a_resend_while_the_first_was_still_on_its_way_is_a_duplicate_once_both_rest() -> None:
+    """c1's place was slow (it reached the venue at 1.6 s); the bot re-sent it as c2 at 1.5 s: both rest from 1.6."""
+    events = [{**e, "t": round(1.6 * US)} if e["k"] == "order" and e["c"] == "c1" and e["x"] == "NEW" else e
+              for e in _resent()]
+    found = [v for v in violations(events) if v.invariant == "14.one_per_intent"]
+    assert [(v.orders, v.t_s) for v in found] == [(("c1", "c2"), 1.6)]
+
+
+def test_identical_quotes_decided_at_one_instant_are_not_a_resend() -> None:
+    events = [*clean_session(), _intent(1.0, "c2"), order(1.02, "c2", "NEW", "NEW", oid=2), *_cancelled(2.5, "c2", 2)]
+    assert "14.one_per_intent" not in invariants(events)
