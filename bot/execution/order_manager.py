@@ -589,9 +589,12 @@ class OrderManager:
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
         self.balances = await self._call("balances", self._venue.balances)
         self.record_open_orders("reconciled")
-        for symbol in names:  # the books this reconcile left, for the checker to compare with the venue's
-            self._recorder.record("bot.position", {"s": symbol, "lots": self.inventory_lots(symbol), "final": False})
-        self._recorder.record("bot.balances", {"atoms": {a: b.total_atoms for a, b in sorted(self.balances.items())}})
+        if self._recorder.enabled:  # the books this reconcile left, for the checker to compare with the venue's
+            for symbol in names:
+                lots = self.inventory_lots(symbol)
+                self._recorder.record("bot.position", {"s": symbol, "lots": lots, "final": False})
+            totals = {a: b.total_atoms for a, b in sorted(self.balances.items())}
+            self._recorder.record("bot.balances", {"atoms": totals})
         return ReconcileReport(
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),
