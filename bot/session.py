@@ -39,6 +39,7 @@ from typing import Any
 import simpy
 
 from bot.app import AppContext, StopReport, restart_backoff_cap_s
+from bot.check_config import check_config_for
 from bot.config import BotConfig
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
@@ -379,7 +380,8 @@ def run_sim_session(
             world.log.close()
             assert log_path is not None
             venue_state = VenueState.capture(world.engine, [account], {account: opening})
-            cfg = check_config if check_config is not None else CheckConfig(account=account)
+            cfg = check_config if check_config is not None else check_config_for(
+                config, account, {s: world.engine.spec(s).step_size for s in config.symbols})
             violations = (*check_session(read_events(log_path), venue_state, cfg), *memory_violations)
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)

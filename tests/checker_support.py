@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from exchange_sim.checker import SAFETY, CheckConfig, SymbolFacts, VenueState, Violation, check_session
@@ -10,6 +11,12 @@ Event = dict[str, Any]
 S = "BTCUSDT"
 SPEC = SymbolFacts("BTC", "USDT", base_atoms_per_lot=1000, quote_atoms_per_tick_lot=10)
 US = 1_000_000
+CONFIG = CheckConfig(hard_limit_lots={S: 100}, taker_cap_per_hour=50, taker_caps=frozenset({50}))  # the session's
+
+
+def config(**overrides: Any) -> CheckConfig:
+    """The clean session's check config (limits as its bot was configured) with ``overrides``."""
+    return dataclasses.replace(CONFIG, **overrides)
 
 
 def order(t: float, c: str, x: str, status: str, *, side: str = "BUY", p: int = 100, q: int = 10, z: int = 0,
@@ -37,6 +44,8 @@ def clean_session() -> list[Event]:
     return [
         book(0.0, "BUY", 100, 50), book(0.0, "SELL", 101, 50),
         bot(0.5, "hard_limit", s=S, lots=100), bot(0.5, "taker_cap", per_hour=50),
+        bot(0.6, "open_orders", a="bot", cids=[], pending=[], phase="reconciled"),
+        bot(0.6, "position", a="bot", s=S, lots=0, final=False),
         bot(0.9, "book", s=S, U=1, u=1, bb=100, ba=101, snap=True),
         bot(1.0, "intent", a="bot", c="c1", s=S, S="BUY", o="LIMIT_MAKER", p=100, q=10, bb=100, ba=101),
         {"t": 1_010_000, "k": "request", "a": "bot", "op": "place", "c": "c1", "sent": 1_000_000},
@@ -63,7 +72,8 @@ def invariants(events: list[Event], state: VenueState | None = None, config: Che
 
 def violations(events: list[Event], state: VenueState | None = None, config: CheckConfig | None = None,
                ) -> list[Violation]:
-    return check_session(sorted(events, key=lambda e: e["t"]), state if state is not None else venue_state(), config)
+    return check_session(sorted(events, key=lambda e: e["t"]), state if state is not None else venue_state(),
+                         config if config is not None else CONFIG)
 
 
 ALL_SAFETY = set(SAFETY)

@@ -24,7 +24,8 @@ Invariants it keeps (DESIGN section 4, items 2, 4, 5):
   so a missed report older than a received one is still found by the next reconcile.
 * Every fact a checker needs is written to the injected ``Recorder`` (``bot.core.recorder``): ``bot.intent``
   just before an order is sent, ``bot.order_final`` when an order of this life turns terminal,
-  ``bot.fill_applied`` for each newly booked fill, ``bot.open_orders`` after each reconcile.
+  ``bot.fill_applied`` for each newly booked fill, ``bot.open_orders``, ``bot.position`` (per symbol) and
+  ``bot.balances`` after each reconcile.
 
 Errors: venue and risk failures are ``BotError``s handled per order (logged with their code); anything else
 is a bug and propagates.
@@ -629,6 +630,12 @@ class OrderManager:
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
         self.balances = await self._call("balances", self._venue.balances)
         self.record_open_orders("reconciled")
+        if self._recorder.enabled:  # the books this reconcile left, for the checker to compare with the venue's
+            for symbol in names:
+                lots = self.inventory_lots(symbol)
+                self._recorder.record("bot.position", {"s": symbol, "lots": lots, "final": False})
+            totals = {a: b.total_atoms for a, b in sorted(self.balances.items())}
+            self._recorder.record("bot.balances", {"atoms": totals})
         return ReconcileReport(
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),

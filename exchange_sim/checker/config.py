@@ -1,4 +1,8 @@
-"""CheckConfig: the bounds the invariants are checked against (frozen; every default documented)."""
+"""CheckConfig: the bounds the invariants are checked against (frozen; every default documented).
+
+The limits come from the session's configuration (``bot.check_config.check_config_for`` derives them from the
+bot's config), never from the bot's own records: those are claims the checker verifies against these values.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from dataclasses import dataclass, field
 class CheckConfig:
     account: str = "bot"  # the bot's venue account
     terminal_bound_s: float = 120.0  # inv. 5: the bot books a terminal status at most this long after the venue's
-    hard_cancel_bound_s: float = 10.0  # inv. 8: all orders cancelled this long after a HARD guard
+    hard_cancel_bound_s: float = 10.0  # inv. 8: all orders cancelled this long after a HARD guard (the bot's bound)
     liveness_bound_s: float = 60.0  # inv. 10: quoting resumes this long after the last fault heals
-    hard_limit_lots: Mapping[str, int] = field(default_factory=dict)  # inv. 6 (bot.hard_limit records override)
-    taker_cap_per_hour: int | None = None  # inv. 9 (bot.taker_cap records override)
+    hard_limit_lots: Mapping[str, int] = field(default_factory=dict)  # inv. 6: |inventory| limit per symbol (lots)
+    taker_cap_per_hour: int | None = None  # inv. 9: the most taker fills any sliding hour may hold (any regime)
+    taker_caps: frozenset[int] = frozenset()  # inv. 9: the per-regime caps a bot.taker_cap claim may name
     initial_position_lots: Mapping[str, int] = field(default_factory=dict)  # inventory at session start
+    allowed_skips: frozenset[str] = frozenset()  # invariants the scenario declares uncheckable (no gate failure)

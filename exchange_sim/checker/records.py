@@ -7,7 +7,11 @@ Venue records (written by ``SimVenue`` and the fault injector; see ``exchange_si
 Bot records: the runner writes them into the *same* event log (``world.log.record(t_us, kind, fields)``) at the
 simulated time they happen. Field names are short like the venue's; ``a`` is the bot's account, ``s`` a symbol,
 ``c`` a client order id, prices are ticks, quantities lots. Every record is optional: an invariant whose records
-are missing is not checked (the checker says what it could not check in ``CheckReport.skipped``).
+are missing is not checked: the checker reports it in ``CheckReport.skipped`` with the reason, and a skipped
+invariant fails the gate unless the caller allows it (``CheckConfig.allowed_skips``).
+
+Bot records are claims, never the source of a limit: limits come from the session's config (``CheckConfig``);
+a ``bot.hard_limit`` or ``bot.taker_cap`` record that disagrees with it is itself a violation.
 """
 
 from __future__ import annotations
@@ -36,7 +40,12 @@ BOT_RECORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "bot.position": MappingProxyType({
         "a": "account", "s": "symbol", "lots": "inventory in lots (buys minus sells since the session began)",
         "final": "true for the record written at session end after shutdown and a last reconcile",
-        "_when": "at least at session end (final=true); optionally after every reconcile",
+        "_when": "after every reconcile (final=false; written by the order manager after ``bot.open_orders``, one "
+                 "per symbol) and at session end (final=true); invariants 16 and 17 judge every one",
+    }),
+    "bot.balances": MappingProxyType({
+        "a": "account", "atoms": "asset -> total (free + locked) atoms, as the reconcile's balance listing read them",
+        "_when": "after every reconcile (written by the order manager after the bot.position records)",
     }),
     "bot.open_orders": MappingProxyType({
         "a": "account", "cids": "client ids the bot believes rest on the venue",
@@ -55,10 +64,12 @@ BOT_RECORDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "_when": "whenever the guard level or the latch changes, and at an operator reset",
     }),
     "bot.hard_limit": MappingProxyType({
-        "s": "symbol", "lots": "inventory hard limit (absolute lots)", "_when": "at start and when changed",
+        "s": "symbol", "lots": "the bot's claimed inventory hard limit (absolute lots; must equal the config's)",
+        "_when": "at start and when changed",
     }),
     "bot.taker_cap": MappingProxyType({
-        "per_hour": "taker fills allowed in any sliding hour", "_when": "at start and when the cap changes",
+        "per_hour": "the bot's claimed cap of taker fills in any sliding hour (one of the configured caps)",
+        "_when": "at start and when the cap changes",
     }),
     "bot.book": MappingProxyType({
         "s": "symbol", "U": "first update id applied", "u": "last update id applied",
@@ -87,3 +98,18 @@ class Violation:
     def __str__(self) -> str:
         orders = f" [{', '.join(self.orders)}]" if self.orders else ""
         return f"{self.invariant} at t={self.t_s:.6f}s{orders}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What the checker found: the broken invariants, and the invariants it could not run with the reason."""
+
+    violations: tuple[Violation, ...]
+    skipped: Mapping[str, str]  # invariant -> why it was not checked
+    end_t_s: float = 0.0
+
+    def failures(self, allowed_skips: frozenset[str] = frozenset()) -> list[Violation]:
+        """The gate's verdict: every violation, plus each skipped invariant the caller did not allow."""
+        skips = [Violation(name, self.end_t_s, (), f"skipped: {reason}")
+                 for name, reason in sorted(self.skipped.items()) if name not in allowed_skips]
+        return sorted((*self.violations, *skips), key=lambda v: (v.t_s, v.invariant))

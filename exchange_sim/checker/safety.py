@@ -12,7 +12,7 @@ from collections.abc import Callable
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import Violation
-from exchange_sim.checker.state import VenueState
+from exchange_sim.checker.state import VenueState, apply_trade
 from exchange_sim.checker.trading import reachable_from, unreachable_windows
 
 Check = Callable[[SessionIndex, CheckConfig, VenueState | None], list[Violation]]
@@ -83,23 +83,15 @@ def check_conservation(index: SessionIndex, config: CheckConfig, venue: VenueSta
     initial = venue.initial_balances.get(config.account)
     if initial is None or not venue.specs:
         return out
-    expected: dict[str, int] = defaultdict(int, initial)
+    expected: dict[str, int] = dict(initial)
     for trade in index.trades:
-        spec = venue.specs[trade["s"]]
-        base = int(trade["q"]) * spec.base_atoms_per_lot
-        quote = int(trade["p"]) * int(trade["q"]) * spec.quote_atoms_per_tick_lot
-        for role, fee_key in (("ta", "tf"), ("ma", "mf")):
-            if trade.get(role) != config.account:
-                continue
-            buys = (trade["S"] == "BUY") == (role == "ta")
-            fee = int(trade[fee_key])
-            expected[spec.base_asset] += base - fee if buys else -base
-            expected[spec.quote_asset] += -quote if buys else quote - fee
+        apply_trade(expected, trade, config.account, venue.specs[trade["s"]])
     actual = venue.balances.get(config.account, {})
     for asset in sorted(set(expected) | set(actual)):
-        if expected[asset] != actual.get(asset, 0):
+        if expected.get(asset, 0) != actual.get(asset, 0):
             out.append(Violation("3.conservation", end, (), f"{config.account} {asset}: venue holds "
-                                 f"{actual.get(asset, 0)} atoms, opening balance + fills - fees = {expected[asset]}"))
+                                 f"{actual.get(asset, 0)} atoms, opening balance + fills - fees = "
+                                 f"{expected.get(asset, 0)}"))
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from exchange_sim.engine.audit import EngineAuditError
 from exchange_sim.engine.matching import MatchingEngine
@@ -56,3 +57,16 @@ class VenueState:
             initial_balances=dict(initial_balances or {}),
             audit_error=audit_error,
         )
+
+
+def apply_trade(balances: dict[str, int], trade: Mapping[str, Any], account: str, spec: SymbolFacts) -> None:
+    """Add one venue trade's effect on ``account``'s total balances (atoms; fees paid in what it receives)."""
+    base = int(trade["q"]) * spec.base_atoms_per_lot
+    quote = int(trade["p"]) * int(trade["q"]) * spec.quote_atoms_per_tick_lot
+    for role, fee_key in (("ta", "tf"), ("ma", "mf")):
+        if trade.get(role) != account:
+            continue
+        buys = (trade["S"] == "BUY") == (role == "ta")
+        fee = int(trade[fee_key])
+        balances[spec.base_asset] = balances.get(spec.base_asset, 0) + (base - fee if buys else -base)
+        balances[spec.quote_asset] = balances.get(spec.quote_asset, 0) + (-quote if buys else quote - fee)

@@ -24,28 +24,30 @@ def _latest(records: list[Event], t: int, key: str, default: Any) -> Any:
 
 
 def check_inventory_limit(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """6. |inventory| never exceeds the hard limit plus the orders already in flight when it was last within it."""
-    out = []
-    limits = index.records("bot.hard_limit")
+    """6. |inventory| never exceeds the configured hard limit plus the orders already in flight when it was last
+    within it; a ``bot.hard_limit`` claim that differs from the configured limit is a violation too."""
+    out = [Violation("6.inventory_limit", seconds(r["t"]), (), f"{r['s']}: the bot claims a hard limit of "
+                     f"{r['lots']} lots, the config's is {config.hard_limit_lots[str(r['s'])]}")
+           for r in index.records("bot.hard_limit")
+           if str(r["s"]) in config.hard_limit_lots and int(r["lots"]) != config.hard_limit_lots[str(r["s"])]]
     sent = {str(i["c"]): int(i["t"]) for i in index.records("bot.intent")}
     for symbol in sorted({str(t["s"]) for t in index.trades}):
-        sym_limits = [r for r in limits if r["s"] == symbol]
+        hard = config.hard_limit_lots.get(symbol)
+        if hard is None:
+            continue
         inventory = config.initial_position_lots.get(symbol, 0)
         within_t = 0
         for trade in (t for t in index.trades if t["s"] == symbol):
             inventory += index.signed_lots(trade)
             t = int(trade["t"])
-            hard = _latest(sym_limits, t, "lots", config.hard_limit_lots.get(symbol))
-            if hard is None:
-                continue
-            if abs(inventory) <= int(hard):
+            if abs(inventory) <= hard:
                 within_t = t
                 continue
             side = "BUY" if inventory > 0 else "SELL"
             in_flight = sum(h.qty for cid, h in index.orders.items() if h.symbol == symbol and h.side == side
                             and sent.get(cid, h.first_t) <= within_t
                             and (h.terminal is None or int(h.terminal["t"]) >= within_t))
-            if abs(inventory) > int(hard) + in_flight:
+            if abs(inventory) > hard + in_flight:
                 out.append(Violation("6.inventory_limit", seconds(t), (), f"{symbol}: inventory {inventory} lots > "
                                      f"hard limit {hard} + {in_flight} in flight when last within it"))
     return out
@@ -191,9 +193,13 @@ def check_rate_and_taker(index: SessionIndex, config: CheckConfig, venue: VenueS
 
 
 def _taker_cap(index: SessionIndex, config: CheckConfig) -> list[Violation]:
+    """Taker fills per sliding hour within the configured cap (the largest regime's) and within the cap the bot
+    claimed at the time; a claimed cap that is none of the configured ones is a violation."""
     caps = index.records("bot.taker_cap")
+    out = [Violation("9.rate_and_taker", seconds(c["t"]), (), f"the bot claims a taker cap of {c['per_hour']}/h; "
+                     f"the config's caps are {sorted(config.taker_caps)}")
+           for c in caps if config.taker_caps and int(c["per_hour"]) not in config.taker_caps]
     window: deque[int] = deque()
-    out = []
     for trade in index.trades:
         if trade.get("ta") != index.account:
             continue
@@ -201,9 +207,9 @@ def _taker_cap(index: SessionIndex, config: CheckConfig) -> list[Violation]:
         window.append(t)
         while window[0] <= t - HOUR_US:
             window.popleft()
-        cap = _latest(caps, t, "per_hour", config.taker_cap_per_hour)
-        if cap is not None and len(window) > int(cap):
+        limits = [int(c) for c in (config.taker_cap_per_hour, _latest(caps, t, "per_hour", None)) if c is not None]
+        cap = min(limits, default=None)
+        if cap is not None and len(window) > cap:
             out.append(Violation("9.rate_and_taker", seconds(t), (), f"{len(window)} taker fills in the last hour, "
                                  f"cap {cap}"))
     return out
-

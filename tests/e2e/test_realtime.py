@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.check_config import check_config_for
 from bot.core.errors import BotError, ErrorCode
 from bot.metrics.registry import BotMetrics
-from exchange_sim.checker import CheckConfig, VenueState, check_session
+from exchange_sim.checker import VenueState, check_session
 from exchange_sim.engine.types import AccountId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.model import Fault, FaultKind, Scenario
 from exchange_sim.server.config import AccountConfig
-from tests.realtime_support import ACCOUNT, ServerLogRecorder, connector, initial_atoms, run_bot
+from tests.realtime_support import ACCOUNT, ServerLogRecorder, bot_config, connector, initial_atoms, run_bot
 from tests.server_support import running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
@@ -42,11 +43,13 @@ async def test_bot_keeps_every_invariant_under_transport_faults_over_the_wire(tm
         summary = await run_bot(server, 28.0, recorder=ServerLogRecorder(server.state))
         venue_state = VenueState.capture(server.state.engine, [ACCOUNT], initial_atoms())
         hits = server.state.log.counts().get("fault_hit", 0)
+        config = bot_config()
+        check = check_config_for(config, ACCOUNT, {s: server.state.spec(s).step_size for s in config.symbols})
     events = read_events(path)
     assert summary.stop_verified
     assert summary.orders["placed"] > 0
     assert hits > 0  # the faults really hit the bot's traffic
-    violations = check_session(events, venue_state, CheckConfig(account=ACCOUNT))
+    violations = check_session(events, venue_state, check)  # judged by the bot's configured limits
     assert violations == []
 
 

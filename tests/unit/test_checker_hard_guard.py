@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from exchange_sim.checker import CheckConfig
-from tests.checker_support import bot, clean_session, invariants, order, venue_state
+from tests.checker_support import bot, clean_session, config, invariants, order, venue_state
 
 
 def test_an_order_sent_under_a_hard_guard_is_a_violation() -> None:
@@ -14,20 +13,22 @@ def test_an_order_sent_under_a_hard_guard_is_a_violation() -> None:
 
 def test_an_order_still_open_after_the_cancel_bound_is_a_violation() -> None:
     events = [e for e in clean_session() if e["k"] != "trade" and not (e["k"] == "order" and e["x"] == "TRADE")]
-    events = [e for e in events if e["k"] not in ("bot.fill_applied", "bot.order_final", "bot.position")]
+    events = [{**e, "lots": 0} if e["k"] == "bot.position" else e for e in events
+              if e["k"] not in ("bot.fill_applied", "bot.order_final")]
     events += [bot(1.02, "guard", level="HARD", reason="inventory"), order(1.5, "c1", "CANCELED", "CANCELED"),
                bot(1.5, "order_final", a="bot", c="c1", X="CANCELED")]
-    assert invariants(events, venue_state(btc=10_000, usdt=1_000_000), CheckConfig(hard_cancel_bound_s=0.2)) == {
+    assert invariants(events, venue_state(btc=10_000, usdt=1_000_000), config(hard_cancel_bound_s=0.2)) == {
         "8.hard_guard"}
 
 
 def _cancelled_late(*extra: dict[str, object]) -> set[str]:
     """c1 rests from 1.01 s; HARD at 1.02 s; the cancel lands at 1.5 s; the bound is 0.2 s."""
     events = [e for e in clean_session() if e["k"] != "trade" and not (e["k"] == "order" and e["x"] == "TRADE")]
-    events = [e for e in events if e["k"] not in ("bot.fill_applied", "bot.order_final", "bot.position")]
+    events = [{**e, "lots": 0} if e["k"] == "bot.position" else e for e in events
+              if e["k"] not in ("bot.fill_applied", "bot.order_final")]
     events += [bot(1.02, "guard", level="HARD", reason="inventory"), order(1.5, "c1", "CANCELED", "CANCELED"),
                bot(1.5, "order_final", a="bot", c="c1", X="CANCELED"), *extra]
-    return invariants(events, venue_state(btc=10_000, usdt=1_000_000), CheckConfig(hard_cancel_bound_s=0.2))
+    return invariants(events, venue_state(btc=10_000, usdt=1_000_000), config(hard_cancel_bound_s=0.2))
 
 
 def _fault(t: float, phase: str, kind: str = "partition", fault_id: int = 0) -> dict[str, object]:

@@ -6,7 +6,8 @@ from tests.checker_support import bot, clean_session, invariants, venue_state, v
 
 
 def test_an_order_left_on_the_venue_at_the_end_is_an_orphan() -> None:
-    assert invariants(clean_session(), venue_state(open_orders=frozenset({"c9"}))) == {"4.no_orphans"}
+    assert invariants(clean_session(), venue_state(open_orders=frozenset({"c9"}))) == {"4.no_orphans",
+                                                                                      "13.closed_at_end"}
 
 
 def test_a_reconciled_view_missing_a_resting_order_is_a_violation() -> None:

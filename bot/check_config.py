@@ -1,0 +1,47 @@
+"""Derive the invariant checker's bounds (``CheckConfig``) from the bot's configuration, not from its records.
+
+The checker (``exchange_sim.checker``) never imports the bot; this module is the one place that reads a
+``BotConfig`` for it. It recomputes each limit the way the bot configures it, independently of the bot's code:
+
+* hard inventory limit per symbol, in lots: ``risk.inventory.hard_max_for(symbol)`` floored to the symbol's
+  ``step_size`` (at least one lot), as ``AppContext.max_inventory_lots`` does from the venue's filters;
+* taker cap: every per-regime cap a ``bot.taker_cap`` record may name, and their maximum as the hard cap;
+* the HARD cancel bound of invariant 8: ``risk.cancel_bound_s`` (the bound the bot is configured to keep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from bot.config import BotConfig
+from exchange_sim.checker.config import CheckConfig
+
+__all__ = ["check_config_for", "hard_limit_lots"]
+
+
+def hard_limit_lots(config: BotConfig, symbol: str, step_size: Decimal) -> int:
+    """The hard |inventory| limit of ``symbol`` in lots: the configured base amount floored to whole steps."""
+    if step_size <= 0:
+        raise ValueError(f"{symbol}: step size must be > 0, got {step_size}")
+    return max(1, int(config.risk.inventory.hard_max_for(symbol) // step_size))
+
+
+def check_config_for(
+    config: BotConfig, account: str, step_sizes: Mapping[str, Decimal], *, liveness_bound_s: float = 60.0,
+    terminal_bound_s: float = 120.0, allowed_skips: frozenset[str] = frozenset(),
+) -> CheckConfig:
+    """The checker's bounds for a session of ``config`` on ``account``; ``step_sizes`` are the symbols' lot
+    filters as the venue lists them. ``KeyError`` if a configured symbol has no step size."""
+    caps = config.risk.taker_cap
+    per_regime = frozenset({caps.calm_per_hour, caps.moderate_per_hour, caps.volatile_per_hour})
+    return CheckConfig(
+        account=account,
+        terminal_bound_s=terminal_bound_s,
+        hard_cancel_bound_s=config.risk.cancel_bound_s,
+        liveness_bound_s=liveness_bound_s,
+        hard_limit_lots={s: hard_limit_lots(config, s, step_sizes[s]) for s in config.symbols},
+        taker_cap_per_hour=max(per_regime),
+        taker_caps=per_regime,
+        allowed_skips=allowed_skips,
+    )
