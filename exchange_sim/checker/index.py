@@ -113,6 +113,12 @@ class SessionIndex:
             signed -= buy * lots
         return signed
 
+    def memory_epoch(self, t_us: int) -> int:
+        """How many cold restarts (``bot.restart`` with ``cold: true``: a new instance without the state file)
+        happened at or before ``t_us``. Each cold restart starts a new ledger: the bot legitimately learns the
+        earlier fills again from the venue, so "booked once" holds within an epoch."""
+        return sum(1 for r in self.records("bot.restart") if r.get("cold") and int(r["t"]) <= t_us)
+
     def fault_windows(self) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every fault, from its start and end records (unfinished: end of session). A crash
         (a cold restart, an operator stop: ``DOWN_KINDS``) lasts until the next bot instance starts (its

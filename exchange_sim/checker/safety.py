@@ -54,11 +54,12 @@ def check_fills_once(index: SessionIndex, config: CheckConfig, venue: VenueState
         return []
     out = []
     venue_ids = {(str(t["s"]), int(t["id"])) for t in index.trades}
-    counts = Counter((str(f["s"]), int(f["tid"])) for f in fills)
+    epoch = {id(f): index.memory_epoch(int(f["t"])) for f in fills}  # a cold restart books the past anew
+    counts = Counter((epoch[id(f)], str(f["s"]), int(f["tid"])) for f in fills)
     for fill in fills:
         key = (str(fill["s"]), int(fill["tid"]))
-        if counts[key] > 1:
-            counts[key] = 0  # report once
+        if counts[(epoch[id(fill)], *key)] > 1:
+            counts[(epoch[id(fill)], *key)] = 0  # report once
             out.append(Violation("2.fill_once", seconds(fill["t"]), (str(fill.get("c", "")),),
                                  f"trade {key[1]} on {key[0]} booked more than once"))
         elif key not in venue_ids:

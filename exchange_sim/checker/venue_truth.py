@@ -213,16 +213,18 @@ def _reconciled_balances(index: SessionIndex, config: CheckConfig, venue: VenueS
 
 
 def check_restart_ledger(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """17. Each position claim equals the distinct fills booked by all lives so far; no life re-books a fill."""
+    """17. Each position claim equals the distinct fills booked by all lives so far; no life re-books a fill that an
+    earlier life booked, unless a cold restart (no state file) lies between them (``SessionIndex.memory_epoch``)."""
     out = []
     trades = {(str(tr["s"]), int(tr["id"])): index.signed_lots(tr) for tr in index.trades}
     restarts = sorted(int(r["t"]) for r in index.records("bot.restart"))
-    first_life: dict[tuple[str, int], int] = {}
+    first_life: dict[tuple[int, str, int], int] = {}  # (memory epoch, symbol, trade id) -> life that booked it
     for fill in index.records("bot.fill_applied"):
-        key, life = (str(fill["s"]), int(fill["tid"])), sum(1 for r in restarts if r <= int(fill["t"]))
+        key = (index.memory_epoch(int(fill["t"])), str(fill["s"]), int(fill["tid"]))
+        life = sum(1 for r in restarts if r <= int(fill["t"]))
         if key in first_life and first_life[key] != life:
             out.append(Violation("17.restart_ledger", seconds(fill["t"]), (str(fill.get("c", "")),),
-                                 f"trade {key[1]} on {key[0]} booked in life {first_life[key]} and again in "
+                                 f"trade {key[2]} on {key[1]} booked in life {first_life[key]} and again in "
                                  f"life {life} after a restart"))
         first_life.setdefault(key, life)
     booked = _booked_at(index)

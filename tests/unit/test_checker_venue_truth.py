@@ -155,6 +155,19 @@ def test_a_fill_booked_again_after_a_restart_is_a_violation() -> None:
     assert [v.detail for v in found] == ["trade 7 on BTCUSDT booked in life 0 and again in life 1 after a restart"]
 
 
+def test_a_cold_restart_may_book_the_past_again_but_only_once() -> None:
+    """A new instance without the state file learns the earlier fills again from the venue: a new ledger. Within
+    it, a fill is still booked once (invariants 2 and 17)."""
+    again = [*clean_session(), bot(2.2, "restart", a="bot", cold=True),
+             bot(2.3, "fill_applied", a="bot", s=S, tid=7, c="c1", S="BUY", q=10)]
+    assert not {"2.fill_once", "17.restart_ledger"} & invariants(again)
+    twice = [*again, bot(2.4, "fill_applied", a="bot", s=S, tid=7, c="c1", S="BUY", q=10)]
+    assert "2.fill_once" in invariants(twice)
+    warm_after_cold = [*again, bot(2.6, "restart", a="bot"),
+                       bot(2.7, "fill_applied", a="bot", s=S, tid=7, c="c1", S="BUY", q=10)]
+    assert "17.restart_ledger" in invariants(warm_after_cold)
+
+
 def test_a_double_booked_position_a_restart_rebuilt_is_still_caught() -> None:
     """Life 0 counted the fill twice (20 lots after a reconcile); life 1 rebuilt 10 from the store: the final
     ledger (invariant 1) agrees, the claims of every life do not."""
