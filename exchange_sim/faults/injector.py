@@ -17,8 +17,9 @@ What it writes to the event log (kind ``fault``; ``id`` is the fault's index in 
 With an injector installed, ``request`` records carry ``sent`` (the client's send time, µs) and rejects it
 caused carry ``http`` (status), ``ra_ms`` (Retry-After) and ``rcv`` (when the client received the answer, µs).
 
-Determinism: every draw comes from ``rng.stream(seed, "faults", index, kind)``, one stream per fault, consumed
-in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory pressure) are recorded
+Determinism: every draw comes from ``rng.stream(seed, "faults", key, kind)``, one stream per fault keyed by its
+``model.stream_ids`` key (a hash of the fault itself, not its index: dropping one fault leaves the others' draws
+as they were), consumed in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory pressure) are recorded
 and handed to the callbacks registered with ``on_harness``.
 """
 
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import simpy
 
 from exchange_sim.faults.market import MarketActions
-from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.faults.model import Fault, FaultKind, Scenario, stream_ids
 from exchange_sim.faults.requests import RequestFaults
 from exchange_sim.faults.streams import StreamFaults
 from exchange_sim.feeds import Subscription
@@ -57,7 +58,8 @@ class FaultInjector:
         self._by_kind: dict[FaultKind, list[tuple[int, Fault]]] = {}
         for index, fault in enumerate(scenario.faults):
             self._by_kind.setdefault(fault.kind, []).append((index, fault))
-        self._rngs = [stream(seed, "faults", i, f.kind.value) for i, f in enumerate(scenario.faults)]
+        self._rngs = [stream(seed, "faults", key, f.kind.value)
+                      for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
         self._harness: list[HarnessHook] = []
         self._installed = False
         self.requests = RequestFaults(self)

@@ -18,6 +18,7 @@ a target the kind does not accept, a negative start or duration, or a toxicity o
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -283,3 +284,26 @@ class Scenario:
 
     def __bool__(self) -> bool:
         return bool(self.faults)
+
+
+# -- venue/wire-level faults: stable random streams (issue 16) --
+def stable_id(fault: Fault) -> str:
+    """A fault's identity independent of its position in a schedule: a hash of kind, target, window, toxicity and
+    every parameter. Each fault's random stream is keyed by it, so dropping one fault (the shrinker) leaves the
+    draws of every other fault unchanged."""
+    text = repr((fault.kind.value, fault.target, float(fault.start_s), float(fault.duration_s), float(fault.toxicity),
+                 sorted((k, str(v)) for k, v in fault.params.items())))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stream_ids(scenario: Scenario) -> tuple[str, ...]:
+    """Per fault, the key of its random stream: its ``stable_id``, with ``#n`` appended to the n-th repeat of an
+    identical fault (so identical faults draw independently, and the first of them keeps its stream)."""
+    seen: dict[str, int] = {}
+    out = []
+    for fault in scenario.faults:
+        key = stable_id(fault)
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        out.append(key if count == 0 else f"{key}#{count}")
+    return tuple(out)

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from exchange_sim.engine.types import ErrorCode
 from exchange_sim.eventlog import EventLog
-from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.faults.model import Fault, FaultKind, Scenario, stream_ids
 from exchange_sim.rng import stream
 from exchange_sim.server import errors
 from exchange_sim.server.clock import RealTimeDriver
@@ -60,7 +60,8 @@ class ServerFaults:
         self.driver = driver
         self.log = log
         self.hits = [0] * len(scenario.faults)
-        self._rngs = [stream(seed, "server-faults", i, f.kind.value) for i, f in enumerate(scenario.faults)]
+        self._rngs = [stream(seed, "server-faults", key, f.kind.value)
+                      for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
         self._limiters: dict[int, WeightLimiter] = {}
         driver.skew_ms = self._skew_ms
 
