@@ -97,8 +97,9 @@ class MarketActions:
         rate = fault.num("rate_per_s")
         while True:
             wait = rng.expovariate(rate)
-            if env.now + wait >= fault.end_s:
-                yield env.timeout(max(fault.end_s - env.now, 0.0))
+            end_s = self._inj.end_s(index)  # a triggered fault's window starts at its trigger
+            if env.now + wait >= end_s:
+                yield env.timeout(max(end_s - env.now, 0.0))
                 return
             yield env.timeout(wait)
             if fault.kind is FaultKind.PARTIAL_FILL:

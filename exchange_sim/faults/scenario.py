@@ -134,17 +134,22 @@ def _draw_fault(rng: random.Random, spec: KindSpec, heal_by: float) -> Fault:
     params: dict[str, ParamValue] = {}
     for p in spec.params:
         if p.choices:
-            params[p.name] = rng.choice(p.choices)
+            params[p.name] = rng.choice(_SWARM_CHOICES.get(p.name, p.choices))
         else:
             cap = _SWARM_CAPS.get(p.name, max(abs(p.low), abs(p.high)))
             params[p.name] = round(rng.uniform(max(p.low, -cap), min(p.high, cap)), 3)
     if "fraction_min" in params and "fraction_max" in params:
         lo, hi = sorted((float(params["fraction_min"]), float(params["fraction_max"])))
         params["fraction_min"], params["fraction_max"] = lo, hi
+    if params.get("trigger", "time") != "time":  # a triggered fault may act until start + 2 * duration
+        start = min(start, max(heal_by - 2 * duration, 0.0))
     return Fault(kind=spec.kind, target=rng.choice(targets), start_s=round(start, 3), duration_s=round(duration, 3),
                  params=params, toxicity=rng.choice(TOXICITIES))
 
 
+_SWARM_CHOICES = {  # the gate's bot never sends cancelReplace: a next_replace trigger would never fire
+    "trigger": ("time", "next_order", "next_cancel"),
+}
 _SWARM_CAPS = {  # keep drawn values in a range where a session still makes progress
     "latency_ms": 2_000.0, "jitter_ms": 500.0, "spike_ms": 5_000.0, "offset_ms": 120_000.0, "drift_ppm": 1_000.0,
     "strobe_ms": 10_000.0, "strobe_period_s": 60.0, "weight_limit": 1_200.0, "window_s": 60.0, "ban_after": 10.0,
