@@ -70,7 +70,10 @@ class FaultInjector:
         self._windows = [(math.inf, math.inf) if _trigger(f) != "time" else (f.start_s, f.end_s)
                          for f in scenario.faults]
         self._fired: dict[int, simpy.Event] = {}  # armed faults waiting for their trigger
-        self._forced: set[int] = set()  # triggered faults whose next eligible request or message is hit for sure
+        # faults whose next eligible request or message is hit whatever the toxicity: the first one of every fault
+        # (a drawn fault always acts once when the bot gives it something to act on), and the trigger of a
+        # triggered one; toxicity 0 never hits
+        self._forced = {i for i, f in enumerate(scenario.faults) if f.toxicity > 0}
         self._installed = False
         self.requests = RequestFaults(self)
         self.streams = StreamFaults(self)
@@ -134,14 +137,16 @@ class FaultInjector:
                 continue
             del self._fired[index]
             self._windows[index] = (now, now + fault.duration_s)
-            self._forced.add(index)
+            if fault.toxicity > 0:
+                self._forced.add(index)
             event.succeed(op)
 
     def rng(self, index: int) -> random.Random:
         return self._rngs[index]
 
     def toxic(self, index: int) -> bool:
-        """Whether this eligible request/message is hit (probability = the fault's toxicity)."""
+        """Whether this eligible request/message is hit: the fault's first eligible one (and a trigger's) always,
+        the others with probability = the fault's toxicity."""
         if index in self._forced:
             self._forced.discard(index)
             return True

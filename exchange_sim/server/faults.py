@@ -63,6 +63,7 @@ class ServerFaults:
         self._rngs = [stream(seed, "server-faults", key, f.kind.value)
                       for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
         self._limiters: dict[int, WeightLimiter] = {}
+        self._struck: set[int] = set()  # faults that have hit at least once
         driver.skew_ms = self._skew_ms
 
     # -- bookkeeping --
@@ -90,8 +91,10 @@ class ServerFaults:
 
     def strikes(self, index: int, fault: Fault) -> bool:
         """Whether this request/message is hit (toxicity), counting the hit."""
-        if fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
-            return False
+        if index in self._struck or fault.toxicity <= 0:  # the first eligible one is always hit (model docstring)
+            if fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
+                return False
+        self._struck.add(index)
         self.hits[index] += 1
         return True
 
