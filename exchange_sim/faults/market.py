@@ -14,7 +14,8 @@
 
 Fills only ever take orders at or ahead of the chosen one (its level and the better ones, at most ``NEAR_LEVELS``
 deep) except the shock's sweep, so the rest of the market is disturbed as little as possible. ``AGENT`` is an
-untracked account opened with ample funds only when the scenario needs it (so a session without these faults has the same engine state).
+untracked account opened with ample funds only when the scenario needs it (so a session without these faults
+has the same engine state).
 """
 
 from __future__ import annotations
