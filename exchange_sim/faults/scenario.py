@@ -147,8 +147,9 @@ def _draw_fault(rng: random.Random, spec: KindSpec, heal_by: float) -> Fault:
                  params=params, toxicity=rng.choice(TOXICITIES))
 
 
-_SWARM_CHOICES = {  # the gate's bot never sends cancelReplace: a next_replace trigger would never fire
+_SWARM_CHOICES = {  # the gate's bot never sends cancelReplace: a fault aimed at it would never act
     "trigger": ("time", "next_order", "next_cancel"),
+    "request": ("any", "order", "cancel", "query", "open_orders", "account"),
 }
 _SWARM_CAPS = {  # keep drawn values in a range where a session still makes progress
     "latency_ms": 2_000.0, "jitter_ms": 500.0, "spike_ms": 5_000.0, "offset_ms": 120_000.0, "drift_ppm": 1_000.0,

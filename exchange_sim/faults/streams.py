@@ -5,10 +5,15 @@ Delays (``feed_delay`` wraps a subscription's delay function, so order is kept):
 
 Per message (the subscription's ``intercept``), first matching rule wins:
 
-* ``partition`` (both/downstream) on the channel: the message is lost (a sequence gap, a missed report);
+* ``partition`` (both/downstream) on the channel: the message is lost (a sequence gap, a missed report; the first
+  loss per channel is logged as a ``fault_hit`` ``stream_lost``);
+* ``truncated_frame``: the frame is cut, the message never arrives and the stream closes (``frame_truncated``);
+* a stream being closed by ``slow_close`` / ``server_disconnect`` (``disconnect``) carries nothing more;
 * ``stale_feed`` (depth and trades): withheld; on heal dropped (``on_heal=drop``: a gap) or flushed late;
 * ``feed_gap`` (depth diffs only): dropped, duplicated, or held back and delivered after the next one;
-* ``user_stream``: a report missed, duplicated, or delivered ``delay_ms`` late (after later reports);
+* ``user_stream``: a report missed, duplicated, or delivered ``delay_ms`` late (after later reports), each logged
+  (``report_missed`` / ``report_duplicated`` / ``report_late``, with the account);
+* ``report_redelivered``: a report with a trade is delivered, then again with a made-up NEW trade id;
 * otherwise delivered as usual.
 
 ``memory_pressure`` floods every open depth stream: once a second during the window, ``message_rate_per_s``
@@ -18,7 +23,9 @@ the shed count goes into the fault's end record (``shed``). Order state (the use
 
 ``reset_peer`` closes the target's subscriptions at its start (the reader's ``get`` raises
 ``ConnectionResetError``, a ``ConnectionError``); with ``reconnect=refuse`` new subscriptions are closed at once
-until it heals. Each affected message counts as a hit of its fault (counts only, no record per message).
+until it heals. ``slow_close`` and ``server_disconnect`` close them too (at once, or after a silence: see the
+catalogue). Every stream closed is logged (``stream_reset``, ``slow_close``, ``24h``, ``missed_pong``,
+``server_shutdown``); other per-message effects only count as hits of their fault.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class StreamFaults:
         self._flooded: dict[int, dict[int, tuple[Subscription[Any], int]]] = {}  # fault -> id(sub) -> (sub, dropped)
         self._closing: set[int] = set()  # id(sub) of streams silenced until their (slow) close lands
         self._redelivered = 0  # report_redelivered: how many fresh trade ids were made up
+        self._logged: set[tuple[int, str]] = set()  # (fault, channel) whose first per-message hit was logged
 
     # -- delays --
     def feed_delay(self, channel: str, symbol: str | None, delay_s: Callable[[], float]) -> Callable[[], float]:
@@ -94,7 +102,7 @@ class StreamFaults:
         sub.intercept = lambda s, message: self._intercept(channel, symbol, s, message)
         for index, fault in self._inj.active(FaultKind.RESET_PEER, _target_channel(channel), symbol):
             if fault.text("reconnect") == "refuse":
-                self._inj.hit(index)
+                self._inj.hit(index, "reconnect_refused", ch=channel)
                 _reset(sub)
                 return
 
@@ -177,7 +185,7 @@ class StreamFaults:
                 return
         for index, fault in inj.active(FaultKind.PARTITION, target, symbol):
             if fault.text("direction") in ("both", "downstream") and inj.toxic(index):
-                inj.hit(index)
+                self._hit_once(index, "stream_lost", channel, message)
                 return
         if target == "ws":
             for index, _ in inj.active(FaultKind.STALE_FEED, target, symbol):
@@ -202,6 +210,16 @@ class StreamFaults:
                         self._redeliver(index, sub, message)
                         return
         self._deliver(sub, message)
+
+    def _hit_once(self, index: int, effect: str, channel: str, message: Any) -> None:
+        """Count a per-message hit; log a ``fault_hit`` only for the first one per fault and channel (a stream
+        carries many messages; the end record has the count)."""
+        key = (index, channel)
+        if key in self._logged:
+            self._inj.hit(index)
+            return
+        self._logged.add(key)
+        self._inj.hit(index, effect, ch=channel, **_account(message))
 
     def _deliver(self, sub: Subscription[Any], message: Any) -> None:
         sub.enqueue(message)

@@ -91,9 +91,9 @@ class ServerFaults:
 
     def strikes(self, index: int, fault: Fault) -> bool:
         """Whether this request/message is hit (toxicity), counting the hit."""
-        if index in self._struck or fault.toxicity <= 0:  # the first eligible one is always hit (model docstring)
-            if fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
-                return False
+        first = index not in self._struck and fault.toxicity > 0  # always hit (model docstring)
+        if not first and fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
+            return False
         self._struck.add(index)
         self.hits[index] += 1
         return True
