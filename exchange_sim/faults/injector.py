@@ -137,6 +137,8 @@ class FaultInjector:
                 continue
             del self._fired[index]
             self._windows[index] = (now, now + fault.duration_s)
+            self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "ph": "trigger",
+                                                           "op": op})
             if fault.toxicity > 0:
                 self._forced.add(index)
             event.succeed(op)
@@ -187,8 +189,6 @@ class FaultInjector:
                 self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
                                                                "ph": "end", "hits": 0, "fired": False})
                 return
-            self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "ph": "trigger",
-                                                           "op": fired.value})
         self._on_start(index, fault)
         if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
             yield from self.market.poisson(index, fault)
