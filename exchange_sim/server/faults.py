@@ -39,7 +39,7 @@ from exchange_sim.server.errors import ApiError
 from exchange_sim.server.limits import WeightLimiter
 
 Handler = Callable[[], Awaitable[web.StreamResponse]]
-HALF_REPLACE = "mmbot.cancel_replace_half"  # request key: the cancelReplace handler refuses the new order
+HALF_REPLACE = web.RequestKey("cancel_replace_half", bool)  # the cancelReplace handler refuses the new order
 REST_OPS = {("POST", "/api/v3/order"): "place", ("DELETE", "/api/v3/order"): "cancel",
             ("DELETE", "/api/v3/openOrders"): "cancelAll", ("POST", "/api/v3/order/cancelReplace"): "cancelReplace",
             ("GET", "/api/v3/order"): "getOrder", ("GET", "/api/v3/openOrders"): "openOrders",
