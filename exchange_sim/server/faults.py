@@ -9,10 +9,20 @@ with probability ``toxicity`` (seeded draws, one stream per fault). What each ki
   ``timeout_after_processing`` - executed, then HTTP 503 -1007 or the connection dropped; ``outage`` - HTTP 503
   (writes -1007, possibly executed) or a WAF 403; ``rate_limit`` - its own weight budget, 429 then 418;
   ``reject`` - a Binance reject of order writes, not executed; ``clock_skew`` - server time moves (-1021 follows).
-* Streams (``FeedGate``): ``partition`` drops messages; ``latency`` delays them in order; ``stale_feed`` withholds
-  them (dropped or flushed at heal); ``feed_gap`` drops, duplicates or reorders depth updates; ``user_stream``
-  misses, duplicates or delays execution reports; ``reset_peer`` closes open sockets at the fault's start and,
-  with ``reconnect=refuse``, new ones during the window.
+* Streams (``feed_gate.FeedGate``): ``partition`` drops messages; ``latency`` delays them in order;
+  ``stale_feed`` withholds them (dropped or flushed at heal); ``feed_gap`` drops, duplicates or reorders depth
+  updates; ``user_stream`` misses, duplicates or delays execution reports; ``reset_peer`` closes open sockets at
+  the fault's start and, with ``reconnect=refuse``, new ones during the window.
+
+Issue-16 kinds and parameters: ``trigger`` (next_order / next_cancel / next_replace: armed faults fire at the
+first matching REST request; WebSocket API requests do not trigger), ``request`` (timeout_after_processing aimed
+at one request type), ``cancel_replace_half`` (409 -2021: the cancel done, the new order refused; the
+cancelReplace handler reads ``HALF_REPLACE``), ``truncated_frame`` (REST: half the body under the full
+Content-Length, then the connection aborts; streams: half a JSON text frame, then the socket aborts),
+``slow_close`` and ``server_disconnect`` (the socket goes silent and closes with 1001 now or after close_s /
+grace_s; ``server_shutdown`` on the WebSocket API sends ``{"event": {"e": "serverShutdown", "E"}}`` first),
+``report_redelivered`` (a TRADE execution report is sent again with a new ``t``). A fault's first eligible
+request or message is always hit (``model`` docstring).
 
 Every start, end and effect is written to the event log (kinds ``fault`` and ``fault_hit``), as the in-process
 injector does. Kinds that act on the market or the bot process are not transport faults and are ignored here.
@@ -78,6 +88,7 @@ class ServerFaults:
         self._windows = [(f.start_s, f.end_s) if _trigger(f) == "time" else (math.inf, math.inf)
                          for f in scenario.faults]
         self._armed: dict[int, simpy.Event] = {}
+        self.redelivered = 0  # report_redelivered: trade ids made up so far
         driver.skew_ms = self._skew_ms
 
     # -- bookkeeping --
@@ -325,80 +336,3 @@ def drop(request: web.Request) -> None:
     if transport is not None:
         transport.abort()
     raise ConnectionDropped()
-
-
-class FeedGate:
-    """Stream faults of one feed (``channel`` "ws" or "user", one symbol or None) between producer and sockets.
-
-    ``push(message)`` forwards to ``emit`` zero, one or two times, now or later; ordering is kept except where a
-    fault reorders on purpose.
-    """
-
-    def __init__(self, faults: ServerFaults, channel: str, symbol: str | None, emit: Callable[[Any], None],
-                 *, depth: bool = False) -> None:
-        self.faults = faults
-        self.channel = channel
-        self.symbol = symbol
-        self.emit = emit
-        self.depth = depth
-        self._withheld: list[Any] = []
-        self._stale_mode = "drop"
-        self._held_back: Any = None
-        self._last_due = 0.0
-
-    def push(self, message: Any) -> None:
-        faults = self.faults
-        active = faults.active(self.channel, self.symbol) if faults.scenario else []
-        stale = [(i, f) for i, f in active if f.kind is FaultKind.STALE_FEED]
-        if stale:
-            self._stale_mode = stale[0][1].text("on_heal")
-            faults.hits[stale[0][0]] += 1
-            self._withheld.append(message)
-            return
-        if self._withheld:
-            withheld, self._withheld = self._withheld, []
-            if self._stale_mode == "flush":
-                for old in withheld:
-                    self._send(old, 0.0)
-        delay = 0.0
-        for index, fault in active:
-            kind = fault.kind
-            if kind is FaultKind.PARTITION and faults.strikes(index, fault):
-                return
-            if kind is FaultKind.LATENCY and faults.strikes(index, fault):
-                delay += faults.delay_s(index, fault)
-            if kind is FaultKind.FEED_GAP and self.depth and faults.strikes(index, fault):
-                mode = fault.text("mode")
-                if mode == "mixed":
-                    mode = faults.rng(index).choice(("drop", "duplicate", "reorder"))
-                if mode == "drop":
-                    return
-                if mode == "duplicate":
-                    self._send(message, delay)
-                elif mode == "reorder" and self._held_back is None:
-                    self._held_back = message
-                    return
-            if kind is FaultKind.USER_STREAM and self.channel == "user" and faults.strikes(index, fault):
-                mode = fault.text("mode")
-                if mode == "mixed":
-                    mode = faults.rng(index).choice(("missed", "duplicated", "late"))
-                if mode == "missed":
-                    return
-                if mode == "duplicated":
-                    self._send(message, delay)
-                else:
-                    asyncio.get_running_loop().call_later(fault.num("delay_ms") / 1000.0, self.emit, message)
-                    return
-        self._send(message, delay)
-        if self._held_back is not None:
-            held, self._held_back = self._held_back, None
-            self._send(held, delay)
-
-    def _send(self, message: Any, delay_s: float) -> None:
-        if delay_s <= 0 and self._last_due <= 0:
-            self.emit(message)
-            return
-        loop = asyncio.get_running_loop()
-        due = max(loop.time() + delay_s, self._last_due)
-        self._last_due = due
-        loop.call_at(due, self.emit, message)

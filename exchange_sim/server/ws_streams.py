@@ -24,7 +24,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from exchange_sim.server import wire
-from exchange_sim.server.faults import FeedGate
+from exchange_sim.server.feed_gate import FeedGate
 from exchange_sim.server.state import ServerState
 
 RESET_CHECK_S = 0.25

@@ -15,7 +15,9 @@ import pytest
 
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.model import Fault, FaultKind, Scenario
-from tests.server_support import STEP_TIMEOUT_S, Server, running_server
+from exchange_sim.server import DEMO_API_KEY, DEMO_SECRET
+from exchange_sim.server.auth import sign, ws_payload
+from tests.server_support import STEP_TIMEOUT_S, Server, now_ms, running_server
 
 
 def _bid(server: Server) -> Decimal:
@@ -138,3 +140,26 @@ async def test_a_missed_pong_disconnect_closes_market_sockets_at_once(tmp_path: 
         _, closed_at = await _until_closed(ws)
         assert closed_at - started < 1.5
         assert _hits(server) == ["missed_pong"]
+
+
+async def test_a_trade_report_is_redelivered_under_a_new_trade_id(tmp_path: Path) -> None:
+    scenario = Scenario((Fault(FaultKind.REPORT_REDELIVERED, "user", 0.0, 60.0, toxicity=0.0001),))
+    async with running_server(scenario=scenario, log_path=tmp_path / "log.jsonl") as server, \
+            server.session.ws_connect(server.ws_base + "/ws-api/v3") as ws:
+        params: dict[str, object] = {"apiKey": DEMO_API_KEY, "timestamp": now_ms(), "recvWindow": 5000}
+        params["signature"] = sign(DEMO_SECRET, ws_payload({k: str(v) for k, v in params.items()}))
+        await ws.send_str(json.dumps({"id": 1, "method": "userDataStream.subscribe.signature", "params": params}))
+        async with asyncio.timeout(STEP_TIMEOUT_S):
+            assert json.loads((await ws.receive()).data)["status"] == 200
+            status, _, _ = await server.signed("POST", "/api/v3/order", {
+                "symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", "newClientOrderId": "r-1"})
+            assert status == 200
+            trades: list[dict[str, Any]] = []
+            while len(trades) < 2:
+                event = json.loads((await ws.receive()).data)["event"]
+                if event.get("x") == "TRADE":
+                    trades.append(event)
+        first, again = trades
+        assert again["t"] != first["t"] and {k: v for k, v in again.items() if k != "t"} == {
+            k: v for k, v in first.items() if k != "t"}
+        assert _hits(server) == ["report_redelivered"]
