@@ -8,7 +8,9 @@ feeds). Drawing a fault that never touches the bot's requests, orders or reports
     python -m chaos.hitrate --seeds 40 --minutes 5 --faults reject    # one kind
 
 ``measure(spec)`` runs one session (as ``chaos.runner.run_spec`` does, with its event log kept) and returns, per
-kind drawn, whether it hit; ``table`` folds many sessions into rows. Order-level kinds (``ORDER_LEVEL``) are the
+kind drawn, whether it hit and whether the bot was *busy* (sent an order or a cancel) while one of its faults was
+in force; ``table`` folds many sessions into rows: drew / hit, and busy / hit among those (a bot that stopped
+trading - a latched HARD guard - gives an order-level fault nothing to hit). Order-level kinds (``ORDER_LEVEL``) are the
 ones issue 16 asks to hit in at least half the sessions that draw them.
 """
 
@@ -34,23 +36,37 @@ ORDER_LEVEL = frozenset({
                                           "slow_close", "server_disconnect")})
 
 
-def hits_in_log(lines: Iterable[str], account: str) -> tuple[set[str], set[str]]:
-    """(kinds started, kinds that hit ``account``) in an event log's JSON lines."""
-    drawn: set[str] = set()
+def hits_in_log(lines: Iterable[str], account: str) -> dict[str, tuple[bool, bool]]:
+    """Per kind started in an event log's JSON lines: (it hit ``account``, the bot sent an order or a cancel
+    while one of its faults was in force - between its start and its end record)."""
+    windows: dict[int, list[float]] = {}
+    kinds: dict[int, str] = {}
     hit: set[str] = set()
+    actions: list[float] = []
     for line in lines:
-        if '"fault' not in line:
+        if '"fault' not in line and '"request"' not in line:
             continue
         record = json.loads(line)
-        if record.get("k") == "fault" and record.get("ph") == "start":
-            drawn.add(str(record["f"]))
-        elif record.get("k") == "fault_hit" and record.get("a", account) == account:
+        kind = record.get("k")
+        if kind == "request":
+            if record.get("a") == account and record.get("op") in ("place", "cancel", "cancelAll", "cancelReplace"):
+                actions.append(record["t"])
+        elif kind == "fault" and record.get("ph") in ("start", "end"):
+            kinds[record["id"]] = str(record["f"])
+            windows.setdefault(record["id"], []).append(record["t"])
+        elif kind == "fault_hit" and record.get("a", account) == account:
             hit.add(str(record["f"]))
-    return drawn, hit
+    out: dict[str, tuple[bool, bool]] = {}
+    for index, kind in kinds.items():
+        start, end = windows[index][0], windows[index][-1]
+        busy = any(start <= t <= end for t in actions)
+        was_hit, was_busy = out.get(kind, (False, False))
+        out[kind] = (kind in hit or was_hit, busy or was_busy)
+    return out
 
 
-def measure(spec: SessionSpec) -> dict[str, bool]:
-    """Run ``spec``'s session and return {kind: hit the bot} for every kind whose fault started."""
+def measure(spec: SessionSpec) -> dict[str, tuple[bool, bool]]:
+    """Run ``spec``'s session; per kind whose fault started: (hit the bot, the bot traded during its window)."""
     config = chaos_config()
     logging.getLogger("bot").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="mmbot-hitrate-") as tmp:
@@ -58,19 +74,21 @@ def measure(spec: SessionSpec) -> dict[str, bool]:
         run_sim_session(config, seed=spec.seed, hours=spec.minutes / 60.0, scenario=spec.scenario(), check=False,
                         timer=None, log_path=path, sample_metrics=False)
         with path.open(encoding="utf-8") as log:
-            drawn, hit = hits_in_log(log, config.venue.account)
-    return {kind: kind in hit for kind in sorted(drawn)}
+            return hits_in_log(log, config.venue.account)
 
 
-def table(results: Sequence[dict[str, bool]]) -> list[tuple[str, int, int]]:
-    """Rows (kind, sessions that drew it, sessions where it hit the bot), by kind name."""
-    drawn: dict[str, int] = {}
-    hit: dict[str, int] = {}
+def table(results: Sequence[dict[str, tuple[bool, bool]]]) -> list[tuple[str, int, int, int, int]]:
+    """Rows (kind, sessions that drew it, of them hit, sessions where the bot traded in a window of it, of them
+    hit), by kind name."""
+    rows: dict[str, list[int]] = {}
     for result in results:
-        for kind, was_hit in result.items():
-            drawn[kind] = drawn.get(kind, 0) + 1
-            hit[kind] = hit.get(kind, 0) + was_hit
-    return [(kind, drawn[kind], hit[kind]) for kind in sorted(drawn)]
+        for kind, (was_hit, busy) in result.items():
+            row = rows.setdefault(kind, [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += was_hit
+            row[2] += busy
+            row[3] += was_hit and busy
+    return [(kind, rows[kind][0], rows[kind][1], rows[kind][2], rows[kind][3]) for kind in sorted(rows)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = [SessionSpec(seed=s, minutes=args.minutes, kinds=kinds)
              for s in range(args.first_seed, args.first_seed + args.seeds)]
     rows = table(map_ordered(measure, specs, jobs=args.jobs))
-    print(f"{'kind':<26} {'drew':>5} {'hit':>5} {'rate':>6}  order-level")
-    for kind, drew, hits in rows:
+    print(f"{'kind':<26} {'drew':>5} {'hit':>5} {'rate':>6} {'busy':>6} {'hit':>5} {'rate':>6}  order-level")
+    for kind, drew, hits, busy, busy_hits in rows:
         order = "yes" if kind in {k.value for k in ORDER_LEVEL} else ""
-        print(f"{kind:<26} {drew:>5} {hits:>5} {hits / drew:>6.0%}  {order}")
+        rate = f"{busy_hits / busy:>6.0%}" if busy else f"{'-':>6}"
+        print(f"{kind:<26} {drew:>5} {hits:>5} {hits / drew:>6.0%} {busy:>6} {busy_hits:>5} {rate}  {order}")
     return 0
 
 
