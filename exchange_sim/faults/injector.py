@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import simpy
 
 from exchange_sim.faults.market import MarketActions
-from exchange_sim.faults.model import TRIGGER_OPS, Fault, FaultKind, Scenario, stream_ids
+from exchange_sim.faults.model import TRIGGER_OPS, Fault, FaultKind, Scenario, closing_s, stream_ids
 from exchange_sim.faults.requests import RequestFaults
 from exchange_sim.faults.streams import StreamFaults
 from exchange_sim.feeds import Subscription
@@ -196,6 +196,9 @@ class FaultInjector:
             yield from self.streams.flood(index, fault)
         else:
             yield env.timeout(max(self.end_s(index) - env.now, 0.0))
+        closed_by = self._windows[index][0] + closing_s(fault)  # a slow close heals when its streams have closed
+        if closed_by > env.now:
+            yield env.timeout(closed_by - env.now)
         self._forced.discard(index)
         self._on_end(index, fault)
         end: dict[str, Any] = {"id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end",

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 AGENT = AccountId("fault-agent")
 INJECTED_PREFIX = "x-fault-"  # client ids of orders the injector places in a tracked account's name
 AGENT_FUNDS_UNITS = 10**12
-NEAR_LEVELS = 5  # partial_fill / stp reach a tracked order this many levels deep (a small move to its price)
+NEAR_LEVELS = 2  # partial_fill / stp / the race reach a tracked order at the touch or one level behind it
 
 
 class MarketActions:

@@ -360,9 +360,19 @@ CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: _wire(s) for
 
 
 def latest_end_s(fault: Fault) -> float:
-    """When ``fault`` has healed at the latest: its end, or start + 2 * duration for an activity trigger."""
+    """When ``fault`` has healed at the latest: its end (start + 2 * duration for an activity trigger), plus the
+    silence before a slow close or a serverShutdown's close (``closing_s``)."""
     triggered = "trigger" in fault.params and fault.params["trigger"] != "time"
-    return fault.start_s + (2 if triggered else 1) * fault.duration_s
+    return fault.start_s + (2 if triggered else 1) * fault.duration_s + closing_s(fault)
+
+
+def closing_s(fault: Fault) -> float:
+    """How long a stream-ending fault's effect lasts past the moment it acts (the silence before the close)."""
+    if fault.kind is FaultKind.SLOW_CLOSE:
+        return fault.num("close_s")
+    if fault.kind is FaultKind.SERVER_DISCONNECT and fault.text("reason") == "server_shutdown":
+        return fault.num("grace_s")
+    return 0.0
 
 
 def stable_id(fault: Fault) -> str:

@@ -41,7 +41,15 @@ from aiohttp import web
 
 from exchange_sim.engine.types import ErrorCode
 from exchange_sim.eventlog import EventLog
-from exchange_sim.faults.model import REQUEST_OPS, TRIGGER_OPS, Fault, FaultKind, Scenario, stream_ids
+from exchange_sim.faults.model import (
+    REQUEST_OPS,
+    TRIGGER_OPS,
+    Fault,
+    FaultKind,
+    Scenario,
+    closing_s,
+    stream_ids,
+)
 from exchange_sim.rng import stream
 from exchange_sim.server import errors
 from exchange_sim.server.clock import RealTimeDriver
@@ -112,6 +120,7 @@ class ServerFaults:
                 self.log.record(self.driver.now_us(), "fault", {**end, "hits": 0, "fired": False})
                 return
         yield env.timeout(max(0.0, self._windows[index][1] - self.now_s()))
+        yield env.timeout(max(0.0, self._windows[index][0] + closing_s(fault) - self.now_s()))
         self.log.record(self.driver.now_us(), "fault", {**end, "hits": self.hits[index]})
 
     def observe(self, op: str, symbol: str | None) -> None:

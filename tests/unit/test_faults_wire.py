@@ -29,7 +29,8 @@ from exchange_sim.engine.types import (
 from exchange_sim.engine.types import ErrorCode as SimCode
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
-from exchange_sim.faults.model import stable_id, stream_ids
+from exchange_sim.faults.model import closing_s, latest_end_s, stable_id, stream_ids
+from exchange_sim.faults.scenario import QUIET_TAIL_FRACTION, draw_scenario
 from exchange_sim.feeds import ExecutionReport, Subscription
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
@@ -295,3 +296,14 @@ def test_a_redelivered_report_carries_the_same_fill_under_a_new_trade_id(tmp_pat
     assert again.trade.trade_id != first.trade.trade_id and again.trade.qty_lots == first.trade.qty_lots
     hit = events(world, tmp_path, "fault_hit")
     assert [(e["e"], e["a"], e["c"]) for e in hit] == [("report_redelivered", "bot", "taker")]
+
+
+def test_drawn_faults_heal_before_the_quiet_tail_counting_triggers_and_slow_closes() -> None:
+    triggered = closing = 0
+    for seed in range(60):
+        for fault in draw_scenario(seed, 600.0).faults:
+            assert latest_end_s(fault) <= (1 - QUIET_TAIL_FRACTION) * 600.0 + 1e-6, (seed, fault)
+            triggered += fault.params.get("trigger", "time") != "time"
+            closing += closing_s(fault) > 0
+            assert fault.params.get("trigger") != "next_replace" and fault.params.get("request") != "cancel_replace"
+    assert triggered > 50 and closing > 5  # the swarm does draw them
