@@ -11,8 +11,9 @@ What it writes to the event log (kind ``fault``; ``id`` is the fault's index in 
   orders it affected; a memory_pressure end also carries ``shed``: flood messages the clients' bounded
   buffers dropped),
 * ``{"k": "fault_hit", "id", "f", "e": effect, ...}`` for every request-level or order-level effect (a request
-  blackholed, a reply lost, a 429/418/503/-1021/reject answer, an injected fill, an STP expiry, a shock), so
-  a checker can tell an injected failure from a bot bug.
+  blackholed, a reply lost or truncated, a 429/418/503/-1021/reject answer, a cancel-replace half success, an
+  injected fill, an STP expiry, a shock, a user-stream report missed/duplicated/late/redelivered) and every
+  stream closed, so a checker can tell an injected failure from a bot bug (``a``: the account, when known).
 
 With an injector installed, ``request`` records carry ``sent`` (the client's send time, µs) and rejects it
 caused carry ``http`` (status), ``ra_ms`` (Retry-After) and ``rcv`` (when the client received the answer, µs).
@@ -24,7 +25,11 @@ pressure) are recorded and handed to the callbacks registered with ``on_harness`
 
 Activity triggers (``trigger`` != time, see ``model``): the ``start`` record is written when the fault is armed; a
 ``{"k": "fault", "id", "f", "ph": "trigger", "op"}`` record when a request fires it (its window starts then); a
-fault never fired ends at start + duration with ``"fired": false`` in its end record.
+fault never fired ends at start + duration with ``"fired": false`` in its end record. A slow close or a
+serverShutdown heals when the streams it ends have closed (its end record comes then).
+
+Hit rates: ``toxic`` always hits a fault's first eligible request or message (and the one that fires a trigger);
+toxicity decides for the ones after it, so a drawn fault acts at least once when the bot gives it something.
 """
 
 from __future__ import annotations
