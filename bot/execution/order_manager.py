@@ -154,6 +154,9 @@ class OrderManager:
         self._terminal: OrderedDict[ClientOrderId, OrderRecord] = OrderedDict()
         self.changes = 0  # bumped on every order-state change: lets a quote loop skip when nothing changed
         self._fill_totals: dict[ClientOrderId, tuple[int, int]] = {}
+        # per order, the cumulative quantities whose execution report carried a fill: a report redelivered under a
+        # new trade id has the same one and is not booked again (dedupe by (order, cumulative qty), not trade id)
+        self._fill_marks: dict[ClientOrderId, set[int]] = {}
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
         self.balances: dict[str, Balance] = {}
         self._slots = asyncio.Semaphore(config.max_in_flight)
@@ -216,6 +219,7 @@ class OrderManager:
         while len(self._terminal) > _TERMINAL_KEPT:
             evicted, _ = self._terminal.popitem(last=False)
             self._fill_totals.pop(evicted, None)
+            self._fill_marks.pop(evicted, None)
         return record
 
     def _apply_fill(self, fill: Fill) -> None:
@@ -278,7 +282,12 @@ class OrderManager:
             return
         if isinstance(event, OrderUpdate):
             if event.fill is not None:
-                self._apply_fill(event.fill)
+                marks = self._fill_marks.setdefault(event.order.client_order_id, set())
+                if event.order.executed_qty_lots in marks:
+                    self.stats.duplicate_fills += 1  # the same execution again, under another trade id
+                else:
+                    marks.add(event.order.executed_qty_lots)
+                    self._apply_fill(event.fill)
             self._apply_report(event.order)
 
     # -- requests with retries --

@@ -11,19 +11,30 @@ What it writes to the event log (kind ``fault``; ``id`` is the fault's index in 
   orders it affected; a memory_pressure end also carries ``shed``: flood messages the clients' bounded
   buffers dropped),
 * ``{"k": "fault_hit", "id", "f", "e": effect, ...}`` for every request-level or order-level effect (a request
-  blackholed, a reply lost, a 429/418/503/-1021/reject answer, an injected fill, an STP expiry, a shock), so
-  a checker can tell an injected failure from a bot bug.
+  blackholed, a reply lost or truncated, a 429/418/503/-1021/reject answer, a cancel-replace half success, an
+  injected fill, an STP expiry, a shock, a user-stream report missed/duplicated/late/redelivered) and every
+  stream closed, so a checker can tell an injected failure from a bot bug (``a``: the account, when known).
 
 With an injector installed, ``request`` records carry ``sent`` (the client's send time, µs) and rejects it
 caused carry ``http`` (status), ``ra_ms`` (Retry-After) and ``rcv`` (when the client received the answer, µs).
 
-Determinism: every draw comes from ``rng.stream(seed, "faults", index, kind)``, one stream per fault, consumed
-in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory pressure) are recorded
-and handed to the callbacks registered with ``on_harness``.
+Determinism: every draw comes from ``rng.stream(seed, "faults", key, kind)``, one stream per fault keyed by its
+``model.stream_ids`` key (a hash of the fault itself, not its index: dropping one fault leaves the others' draws
+as they were), consumed in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory
+pressure) are recorded and handed to the callbacks registered with ``on_harness``.
+
+Activity triggers (``trigger`` != time, see ``model``): the ``start`` record is written when the fault is armed; a
+``{"k": "fault", "id", "f", "ph": "trigger", "op"}`` record when a request fires it (its window starts then); a
+fault never fired ends at start + duration with ``"fired": false`` in its end record. A slow close or a
+serverShutdown heals when the streams it ends have closed (its end record comes then).
+
+Hit rates: ``toxic`` always hits a fault's first eligible request or message (and the one that fires a trigger);
+toxicity decides for the ones after it, so a drawn fault acts at least once when the bot gives it something.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import simpy
 
 from exchange_sim.faults.market import MarketActions
-from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.faults.model import TRIGGER_OPS, Fault, FaultKind, Scenario, closing_s, stream_ids
 from exchange_sim.faults.requests import RequestFaults
 from exchange_sim.faults.streams import StreamFaults
 from exchange_sim.feeds import Subscription
@@ -57,8 +68,17 @@ class FaultInjector:
         self._by_kind: dict[FaultKind, list[tuple[int, Fault]]] = {}
         for index, fault in enumerate(scenario.faults):
             self._by_kind.setdefault(fault.kind, []).append((index, fault))
-        self._rngs = [stream(seed, "faults", i, f.kind.value) for i, f in enumerate(scenario.faults)]
+        self._rngs = [stream(seed, "faults", key, f.kind.value)
+                      for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
         self._harness: list[HarnessHook] = []
+        # each fault's effective window: [start, end) for trigger=time; (inf, inf) while armed, then from the trigger
+        self._windows = [(math.inf, math.inf) if _trigger(f) != "time" else (f.start_s, f.end_s)
+                         for f in scenario.faults]
+        self._fired: dict[int, simpy.Event] = {}  # armed faults waiting for their trigger
+        # faults whose next eligible request or message is hit whatever the toxicity: the first one of every fault
+        # (a drawn fault always acts once when the bot gives it something to act on), and the trigger of a
+        # triggered one; toxicity 0 never hits
+        self._forced = {i for i, f in enumerate(scenario.faults) if f.toxicity > 0}
         self._installed = False
         self.requests = RequestFaults(self)
         self.streams = StreamFaults(self)
@@ -101,14 +121,42 @@ class FaultInjector:
         """Faults of ``kind`` active now (or at ``at_s``), hitting ``channel``/``symbol`` when a channel is given,
         in scenario order."""
         now = self.now_s() if at_s is None else at_s
+        windows = self._windows
         return [(i, f) for i, f in self._by_kind.get(kind, ())
-                if f.is_active(now) and (channel is None or f.hits(channel, symbol))]
+                if windows[i][0] <= now < windows[i][1] and (channel is None or f.hits(channel, symbol))]
+
+    def end_s(self, index: int) -> float:
+        """When fault ``index`` heals (for a triggered fault: its trigger + duration; inf while it is armed)."""
+        return self._windows[index][1]
+
+    def observe(self, op: str, symbol: str | None) -> None:
+        """A tracked account's request ``op`` arrived: fire the armed faults it triggers (module docstring)."""
+        if not self._fired:
+            return
+        now = self.now_s()
+        for index, event in list(self._fired.items()):
+            fault = self.scenario.faults[index]
+            if op not in TRIGGER_OPS[_trigger(fault)] or not fault.start_s <= now < fault.end_s:
+                continue
+            if fault.target not in ("rest", "both", "ws", "user") and fault.target != symbol:
+                continue
+            del self._fired[index]
+            self._windows[index] = (now, now + fault.duration_s)
+            self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "ph": "trigger",
+                                                           "op": op})
+            if fault.toxicity > 0:
+                self._forced.add(index)
+            event.succeed(op)
 
     def rng(self, index: int) -> random.Random:
         return self._rngs[index]
 
     def toxic(self, index: int) -> bool:
-        """Whether this eligible request/message is hit (probability = the fault's toxicity)."""
+        """Whether this eligible request/message is hit: the fault's first eligible one (and a trigger's) always,
+        the others with probability = the fault's toxicity."""
+        if index in self._forced:
+            self._forced.discard(index)
+            return True
         toxicity = self.scenario.faults[index].toxicity
         return toxicity >= 1.0 or self._rngs[index].random() < toxicity
 
@@ -138,13 +186,25 @@ class FaultInjector:
             "id": index, "f": fault.kind.value, "tg": fault.target, "ph": "start", "dur": fault.duration_s,
             "x": fault.toxicity, "prm": dict(fault.params),
         })
+        if _trigger(fault) != "time":
+            fired = self._fired[index] = env.event()
+            yield fired | env.timeout(fault.duration_s)
+            if not fired.triggered:
+                del self._fired[index]
+                self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
+                                                               "ph": "end", "hits": 0, "fired": False})
+                return
         self._on_start(index, fault)
         if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
             yield from self.market.poisson(index, fault)
         elif fault.kind is FaultKind.MEMORY_PRESSURE:
             yield from self.streams.flood(index, fault)
         else:
-            yield env.timeout(max(fault.end_s - env.now, 0.0))
+            yield env.timeout(max(self.end_s(index) - env.now, 0.0))
+        closed_by = self._windows[index][0] + closing_s(fault)  # a slow close heals when its streams have closed
+        if closed_by > env.now:
+            yield env.timeout(closed_by - env.now)
+        self._forced.discard(index)
         self._on_end(index, fault)
         end: dict[str, Any] = {"id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end",
                                "hits": self.hits[index]}
@@ -156,6 +216,8 @@ class FaultInjector:
         kind = fault.kind
         if kind is FaultKind.RESET_PEER:
             self.streams.reset(index, fault)
+        elif kind in (FaultKind.SLOW_CLOSE, FaultKind.SERVER_DISCONNECT):
+            self.streams.disconnect(index, fault)
         elif kind is FaultKind.MARKET_SHOCK:
             self.market.shock(index, fault)
         elif fault.spec.harness:
@@ -169,3 +231,7 @@ class FaultInjector:
         elif fault.spec.harness:
             for hook in self._harness:
                 hook(fault, False)
+
+
+def _trigger(fault: Fault) -> str:
+    return str(fault.params.get("trigger", "time"))

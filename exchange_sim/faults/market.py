@@ -1,20 +1,24 @@
 """Order-level faults: an injected counterparty (``AGENT``) that fills orders, and market shocks and STP expiries.
 
-* ``partial_fill``: a Poisson process picks one tracked order resting at its side's best price and sends an IOC
-  from ``AGENT`` for the orders ahead of it plus a drawn fraction of its remaining quantity (never all of it);
-* ``cancel_fill_race``: ``fill_now`` fills an order completely just before its cancel executes;
-* ``stp``: a Poisson process sends, in the tracked account's own name, a min-notional IOC against its order at
-  the front of the touch with ``stpMode`` EXPIRE_BOTH (or EXPIRE_MAKER): the resting order expires
-  (EXPIRED_IN_MATCH); injected orders' client ids start with ``INJECTED_PREFIX``;
+* ``partial_fill``: a Poisson process picks one tracked order resting within ``NEAR_LEVELS`` levels of its side's
+  best price and sends an IOC from ``AGENT`` at its price for what trades before it (better levels, orders ahead)
+  plus a drawn fraction of its remaining quantity (never all of it): the market moves to the order;
+* ``cancel_fill_race``: ``fill_now`` fills an order (within ``NEAR_LEVELS``) completely just before its cancel
+  executes;
+* ``stp``: a Poisson process picks a tracked order within ``NEAR_LEVELS``, lets ``AGENT`` take what trades before
+  it, then sends, in the tracked account's own name, a min-notional IOC against it with ``stpMode`` EXPIRE_BOTH
+  (or EXPIRE_MAKER): the resting order expires (EXPIRED_IN_MATCH); injected orders' client ids start with
+  ``INJECTED_PREFIX``;
 * ``market_shock``: the latent price of the symbol jumps by ``size_bps`` and ``AGENT`` sweeps the book to the new
   level with one IOC; with ``regime`` (not ``none``) the symbol's background flow switches to that regime at the
   shock (a regime change with its gap; ``flash_crash`` makes scheduled crashes reachable from the swarm) and
   back to the regime it had when the fault's window ends. Each switch is a ``regime`` record
   ``{"regime", "s": symbol, "fault": id}`` (the world's own timeline records carry no ``s``).
 
-Fills only ever take orders at or ahead of the chosen one (same price level) except the shock's sweep, so the
-rest of the market is disturbed as little as possible. ``AGENT`` is an untracked account opened with ample funds
-only when the scenario needs it (so a session without these faults has the same engine state).
+Fills only ever take orders at or ahead of the chosen one (its level and the better ones, at most ``NEAR_LEVELS``
+deep) except the shock's sweep, so the rest of the market is disturbed as little as possible. ``AGENT`` is an
+untracked account opened with ample funds only when the scenario needs it (so a session without these faults
+has the same engine state).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
 AGENT = AccountId("fault-agent")
 INJECTED_PREFIX = "x-fault-"  # client ids of orders the injector places in a tracked account's name
 AGENT_FUNDS_UNITS = 10**12
+NEAR_LEVELS = 2  # partial_fill / stp / the race reach a tracked order at the touch or one level behind it
 
 
 class MarketActions:
@@ -73,24 +78,21 @@ class MarketActions:
         symbols: tuple[str, ...] = self._engine.symbols
         return list(symbols) if fault.target == "both" else [s for s in symbols if s == fault.target]
 
-    def _at_touch(self, fault: Fault, front_only: bool) -> list[tuple[Order, int]]:
-        """Tracked orders resting at their side's best price (with the lots ahead of them), sorted."""
+    def _near_touch(self, fault: Fault) -> list[tuple[Order, int]]:
+        """Tracked orders resting within ``NEAR_LEVELS`` levels of their side's best price, each with the lots
+        that trade before it (the better levels and the orders ahead at its own), sorted by side and priority."""
         engine = self._engine
         found: list[tuple[Order, int]] = []
         tracked = self._inj.venue.tracked_accounts
         for symbol in self._symbols(fault):
             book = engine.book(symbol)
             for side in (Side.BUY, Side.SELL):
-                level = book.best_level(side)
-                if level is None:
-                    continue
                 ahead = 0
-                for order in book.orders_at(side, level.price_ticks):
-                    if order.account in tracked:
-                        found.append((order, ahead))
-                    if front_only:
-                        break
-                    ahead += order.remaining_lots
+                for level in itertools.islice(book.levels(side), NEAR_LEVELS):
+                    for order in book.orders_at(side, level.price_ticks):
+                        if order.account in tracked:
+                            found.append((order, ahead))
+                        ahead += order.remaining_lots
         return found
 
     # -- Poisson processes (partial_fill, stp) --
@@ -100,8 +102,9 @@ class MarketActions:
         rate = fault.num("rate_per_s")
         while True:
             wait = rng.expovariate(rate)
-            if env.now + wait >= fault.end_s:
-                yield env.timeout(max(fault.end_s - env.now, 0.0))
+            end_s = self._inj.end_s(index)  # a triggered fault's window starts at its trigger
+            if env.now + wait >= end_s:
+                yield env.timeout(max(end_s - env.now, 0.0))
                 return
             yield env.timeout(wait)
             if fault.kind is FaultKind.PARTIAL_FILL:
@@ -111,7 +114,7 @@ class MarketActions:
 
     def _partial_fill(self, index: int, fault: Fault) -> None:
         rng = self._inj.rng(index)
-        candidates = [(o, a) for o, a in self._at_touch(fault, front_only=False) if o.remaining_lots > 1]
+        candidates = [(o, a) for o, a in self._near_touch(fault) if o.remaining_lots > 1]
         if not candidates or not self._inj.toxic(index):
             return
         order, ahead = rng.choice(candidates)
@@ -121,16 +124,16 @@ class MarketActions:
             self._inj.hit(index, "partial_fill", a=order.account, c=order.client_order_id, q=lots)
 
     def fill_now(self, order: Order) -> bool:
-        """Fill ``order`` completely (with the lots ahead of it at its level) if it rests at the touch."""
-        book = self._engine.book(order.symbol)
-        level = book.best_level(order.side)
-        if order.status.is_terminal or level is None or level.price_ticks != order.price_ticks:
+        """Fill ``order`` completely (with what trades before it) if it rests within ``NEAR_LEVELS`` of the touch."""
+        if order.status.is_terminal:
             return False
+        book = self._engine.book(order.symbol)
         ahead = 0
-        for other in book.orders_at(order.side, level.price_ticks):
-            if other.order_id == order.order_id:
-                return self._take(order, ahead + other.remaining_lots)
-            ahead += other.remaining_lots
+        for level in itertools.islice(book.levels(order.side), NEAR_LEVELS):
+            for other in book.orders_at(order.side, level.price_ticks):
+                if other.order_id == order.order_id:
+                    return self._take(order, ahead + other.remaining_lots)
+                ahead += other.remaining_lots
         return False
 
     def _take(self, order: Order, lots: int) -> bool:
@@ -148,10 +151,12 @@ class MarketActions:
 
     def _stp_expire(self, index: int, fault: Fault) -> None:
         rng = self._inj.rng(index)
-        candidates = self._at_touch(fault, front_only=True)
+        candidates = self._near_touch(fault)
         if not candidates or not self._inj.toxic(index):
             return
-        order, _ = rng.choice(candidates)
+        order, ahead = rng.choice(candidates)
+        if ahead and not self._take(order, ahead):  # AGENT takes what trades before it: the order is now in front
+            return
         spec = self._engine.spec(order.symbol)
         price = order.price_ticks
         lots = max(spec.min_qty_lots, -(-spec.min_notional_atoms // (price * spec.quote_atoms_per_tick_lot)))

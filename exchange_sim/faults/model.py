@@ -2,7 +2,8 @@
 
 A ``Fault`` is one injected misbehaviour: a ``kind``, a ``target`` (which connection or symbol it hits), a window
 ``[start_s, start_s + duration_s)`` in simulated seconds, its ``params`` and a ``toxicity`` (Toxiproxy's name: the
-probability that an eligible request or message is affected; 1.0 = every one). A ``Scenario`` is a tuple of faults
+probability that an eligible request or message is affected; 1.0 = every one; the first eligible one is always
+affected, so a drawn fault acts at least once when there is anything to act on). A ``Scenario`` is a tuple of faults
 that may overlap and compose. Nothing is on by default: a venue without a scenario behaves exactly as before.
 
 ``CATALOGUE`` documents every kind: what it does, which targets it accepts, its parameters (default, range or
@@ -19,6 +20,8 @@ a target the kind does not accept, a negative start or duration, or a toxicity o
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +57,12 @@ class FaultKind(StrEnum):
     PAUSE = "pause"
     OPERATOR_STOP = "operator_stop"
     COLD_RESTART = "cold_restart"
+    # -- venue/wire-level kinds (issue 16; see the block at the end of this module) --
+    TRUNCATED_FRAME = "truncated_frame"
+    SLOW_CLOSE = "slow_close"
+    SERVER_DISCONNECT = "server_disconnect"
+    CANCEL_REPLACE_HALF = "cancel_replace_half"
+    REPORT_REDELIVERED = "report_redelivered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,7 @@ _HARNESS_KINDS = (  # issue 16: process-level faults and operator events, applie
 )
 _FEEDS = ("ws", "user", "both", "symbol")
 _P = ParamSpec
-CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
+_BASE_SPECS: tuple[KindSpec, ...] = (
     KindSpec(FaultKind.PARTITION, "blackhole: requests or feed messages vanish (upstream: never executed; "
              "downstream: executed, reply lost); the client's timeout fires", _ALL,
              (_P("direction", "both", "both, upstream (client->venue) or downstream (venue->client)",
@@ -208,7 +217,7 @@ CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: s for s in (
                                      choices=("none", "calm", "trending", "volatile", "illiquid", "flash_crash"))),
              (0.0, 120.0)),
     *_HARNESS_KINDS,
-)})
+)
 
 
 def _check_target(spec: KindSpec, target: str) -> None:
@@ -313,3 +322,106 @@ class Scenario:
 
     def __bool__(self) -> bool:
         return bool(self.faults)
+
+
+# -- venue/wire-level faults (issue 16): activity triggers, request targeting, new kinds, stable streams --------------
+#
+# ``trigger`` (every kind in ``TRIGGERABLE``): ``time`` - the fault acts during [start, start + duration);
+# ``next_order`` / ``next_cancel`` / ``next_replace`` - the fault is *armed* during [start, start + duration) and
+# takes effect at the first matching request of a tracked account (place / cancel or cancelAll / cancelReplace),
+# then acts for ``duration`` from that moment; the triggering request itself is always hit (toxicity applies to
+# the ones after it). A fault whose trigger never comes does nothing and ends at start + duration; a triggered one
+# ends by start + 2 * duration at the latest (``latest_end_s``).
+# ``request`` (timeout_after_processing): aim at one request type instead of ``ops``.
+TRIGGERS = ("time", "next_order", "next_cancel", "next_replace")
+TRIGGER_OPS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "next_order": frozenset({"place"}), "next_cancel": frozenset({"cancel", "cancelAll"}),
+    "next_replace": frozenset({"cancelReplace"})})
+REQUEST_OPS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "order": frozenset({"place"}), "cancel": frozenset({"cancel", "cancelAll"}),
+    "cancel_replace": frozenset({"cancelReplace"}), "query": frozenset({"getOrder"}),
+    "open_orders": frozenset({"openOrders"}), "account": frozenset({"account", "myTrades"})})
+TRIGGER = ParamSpec("trigger", "time", "time (the window) or the bot's next order / cancel / cancel-replace in "
+                    "the window, from which the fault acts for its duration", choices=TRIGGERS)
+REQUEST = ParamSpec("request", "any", "aim at one request type (any: as ``ops`` says)",
+                    choices=("any", *REQUEST_OPS))
+TRIGGERABLE = frozenset({
+    FaultKind.PARTITION, FaultKind.TIMEOUT_AFTER_PROCESSING, FaultKind.RESET_PEER, FaultKind.PARTIAL_FILL,
+    FaultKind.RATE_LIMIT, FaultKind.OUTAGE, FaultKind.REJECT, FaultKind.USER_STREAM, FaultKind.CANCEL_FILL_RACE,
+    FaultKind.STP, FaultKind.TRUNCATED_FRAME, FaultKind.SLOW_CLOSE, FaultKind.SERVER_DISCONNECT,
+    FaultKind.CANCEL_REPLACE_HALF, FaultKind.REPORT_REDELIVERED})
+_WIRE_SPECS: tuple[KindSpec, ...] = (
+    KindSpec(FaultKind.TRUNCATED_FRAME, "a frame cut short. Streams: the frame's tail never comes and the "
+             "connection drops (in-process: the message is not delivered and the stream closes with "
+             "ConnectionResetError; wire server: a partial JSON text frame is sent, then the socket is closed). "
+             "REST: the reply body is cut after the request executed (in-process: the answer never completes, the "
+             "client times out; wire server: half the body is written, then the connection is aborted). The "
+             "bot must never act on a partial frame", _ALL, (), (5.0, 120.0)),
+    KindSpec(FaultKind.SLOW_CLOSE, "the venue starts closing a stream and the close takes ``close_s``: the "
+             "stream goes silent at once, the close (ConnectionResetError) arrives ``close_s`` later "
+             "(wire server: messages stop, the close frame is sent after close_s)", _FEEDS,
+             (_P("close_s", 5.0, "how long the close takes", 0, 600),), (0.0, 30.0)),
+    KindSpec(FaultKind.SERVER_DISCONNECT, "the venue ends a stream: the 24 h connection limit, a missed pong, or "
+             "a ``serverShutdown`` (the WebSocket API's event, then the close after ``grace_s``; in-process the "
+             "stream goes silent for grace_s, as no event type carries it to the client)", _FEEDS,
+             (_P("reason", "24h", "24h, missed_pong or server_shutdown",
+                 choices=("24h", "missed_pong", "server_shutdown")),
+              _P("grace_s", 1.0, "server_shutdown: time between the event and the close", 0, 600)), (0.0, 30.0)),
+    KindSpec(FaultKind.CANCEL_REPLACE_HALF, "a cancel-replace half succeeds (HTTP 409, -2021): the cancel is "
+             "done, the new order refused (-2010) and never placed. In-process the client gets the engine's "
+             "CancelReplaceResult with the new leg an error (the 409's data); wire server: the 409 body",
+             ("rest", "both", "symbol"), (), (10.0, 300.0)),
+    KindSpec(FaultKind.REPORT_REDELIVERED, "an execution report with a fill is delivered again under a NEW trade "
+             "id (the same order, the same cumulative quantity): a bot that dedupes by trade id only books the "
+             "fill twice", ("user", "both"), (), (10.0, 300.0)),
+)
+
+
+def _wire(spec: KindSpec) -> KindSpec:
+    params = spec.params
+    if spec.kind is FaultKind.TIMEOUT_AFTER_PROCESSING:
+        params += (REQUEST,)
+    if spec.kind in TRIGGERABLE:
+        params += (TRIGGER,)
+    return dataclasses.replace(spec, params=params)
+
+
+CATALOGUE: Mapping[FaultKind, KindSpec] = MappingProxyType({s.kind: _wire(s) for s in (*_BASE_SPECS, *_WIRE_SPECS)})
+
+
+def latest_end_s(fault: Fault) -> float:
+    """When ``fault`` has healed at the latest: its end (start + 2 * duration for an activity trigger), plus the
+    silence before a slow close or a serverShutdown's close (``closing_s``)."""
+    triggered = "trigger" in fault.params and fault.params["trigger"] != "time"
+    return fault.start_s + (2 if triggered else 1) * fault.duration_s + closing_s(fault)
+
+
+def closing_s(fault: Fault) -> float:
+    """How long a stream-ending fault's effect lasts past the moment it acts (the silence before the close)."""
+    if fault.kind is FaultKind.SLOW_CLOSE:
+        return fault.num("close_s")
+    if fault.kind is FaultKind.SERVER_DISCONNECT and fault.text("reason") == "server_shutdown":
+        return fault.num("grace_s")
+    return 0.0
+
+
+def stable_id(fault: Fault) -> str:
+    """A fault's identity independent of its position in a schedule: a hash of kind, target, window, toxicity and
+    every parameter. Each fault's random stream is keyed by it, so dropping one fault (the shrinker) leaves the
+    draws of every other fault unchanged."""
+    text = repr((fault.kind.value, fault.target, float(fault.start_s), float(fault.duration_s), float(fault.toxicity),
+                 sorted((k, str(v)) for k, v in fault.params.items())))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stream_ids(scenario: Scenario) -> tuple[str, ...]:
+    """Per fault, the key of its random stream: its ``stable_id``, with ``#n`` appended to the n-th repeat of an
+    identical fault (so identical faults draw independently, and the first of them keeps its stream)."""
+    seen: dict[str, int] = {}
+    out = []
+    for fault in scenario.faults:
+        key = stable_id(fault)
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        out.append(key if count == 0 else f"{key}#{count}")
+    return tuple(out)

@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
+from exchange_sim.engine.matching import CancelReplaceResult
 from exchange_sim.engine.types import AccountId, ClientOrderId, EngineError, ErrorCode, OrderId
 from exchange_sim.faults import errors
-from exchange_sim.faults.model import Fault, FaultKind
+from exchange_sim.faults.model import REQUEST_OPS, Fault, FaultKind
 
 if TYPE_CHECKING:
     from exchange_sim.faults.injector import FaultInjector
@@ -49,6 +50,7 @@ WEIGHTS = {"exchangeInfo": 20, "depth": 5, "time": 1, "place": 1, "cancel": 1, "
            "getOrder": 4, "openOrders": 6, "account": 20, "myTrades": 20}  # Binance REST weights (DESIGN s. 5)
 OPEN_ORDERS_ALL_WEIGHT = 80
 SERVER_AHEAD_LIMIT_US = 1_000_000  # a timestamp may lead the server's clock by less than 1 s
+HALF_REPLACE_MSG = "Order cancel-replace partially failed: the new order was rejected."
 REJECTS: dict[str, tuple[ErrorCode, str]] = {
     "insufficient_balance": (ErrorCode.NEW_ORDER_REJECTED, "Account has insufficient balance for requested action."),
     "filter": (ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
@@ -87,6 +89,7 @@ class RequestFaults:
         symbol = fields.get("s")
         sent_us = inj.now_us()
         await asyncio.sleep(client.latency.request_s() + self._extra_delay_s(symbol))
+        inj.observe(op, symbol)  # activity triggers fire at arrival: the triggering request is the first one hit
         lost = self._partitioned(symbol, ("both", "upstream"))
         if lost is not None:
             inj.hit(lost, "request_lost", a=client.account, op=op, sent=sent_us)
@@ -98,9 +101,14 @@ class RequestFaults:
         if op in ("cancel", "cancelReplace"):
             self._race(client, fields, symbol)
         try:
-            result = action()
+            half = self._half_replace(client, op, fields, symbol)
+            result = action() if half is None else cast(R, half)
         except EngineError as engine_error:
             await self._answer_error(client, op, fields, symbol, engine_error)
+        for index, _ in inj.active(FaultKind.TRUNCATED_FRAME, "rest", symbol):
+            if inj.toxic(index):  # executed; the reply's body is cut short: nothing the client can act on
+                inj.hit(index, "reply_truncated", a=client.account, op=op, c=fields.get("c"))
+                await _never()
         unknown = self._after_processing(op, symbol)
         if unknown is not None:
             index, reply = unknown
@@ -289,9 +297,32 @@ class RequestFaults:
                 inj.hit(index, "filled_before_cancel", a=client.account, c=order.client_order_id)
             return
 
+    def _half_replace(self, client: VenueClient, op: str, fields: dict[str, Any],
+                      symbol: str | None) -> CancelReplaceResult | None:
+        """cancel_replace_half: cancel the old order and refuse the new one (Binance's 409, -2021: its data holds
+        the cancel's success and the new order's -2010); None when no such fault applies or the cancel fails."""
+        if op != "cancelReplace" or symbol is None:
+            return None
+        inj = self._inj
+        for index, _ in inj.active(FaultKind.CANCEL_REPLACE_HALF, "rest", symbol):
+            if not inj.toxic(index):
+                continue
+            order_id, client_id = fields.get("id"), fields.get("c")
+            try:
+                cancelled = client.venue.engine.cancel(
+                    client.account, symbol, order_id=None if order_id is None else OrderId(order_id),
+                    client_order_id=None if client_id is None else ClientOrderId(client_id))
+            except EngineError:
+                return None  # the cancel leg fails by itself: the engine answers the whole request
+            inj.hit(index, "cancel_replace_half", a=client.account, c=client_id, nc=fields.get("nc"))
+            return CancelReplaceResult(cancelled, EngineError(ErrorCode.NEW_ORDER_REJECTED, HALF_REPLACE_MSG))
+        return None
+
     def _after_processing(self, op: str, symbol: str | None) -> tuple[int, str] | None:
         for index, fault in self._inj.active(FaultKind.TIMEOUT_AFTER_PROCESSING, "rest", symbol):
-            if (op in WRITE_OPS or fault.text("ops") == "all") and self._inj.toxic(index):
+            request = fault.text("request")
+            aimed = op in REQUEST_OPS[request] if request != "any" else op in WRITE_OPS or fault.text("ops") == "all"
+            if aimed and self._inj.toxic(index):
                 return index, fault.text("reply")
         return None
 

@@ -22,6 +22,7 @@ session ends with a fault-free phase in which liveness is checked. Draws come fr
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import cast
 
 import yaml
 
-from exchange_sim.faults.model import CATALOGUE, Fault, FaultKind, KindSpec, ParamValue, Scenario
+from exchange_sim.faults.model import CATALOGUE, Fault, FaultKind, KindSpec, ParamValue, Scenario, latest_end_s
 from exchange_sim.rng import stream
 
 QUIET_TAIL_FRACTION = 0.2  # the last fifth of a drawn session is fault-free (liveness phase)
@@ -134,21 +135,30 @@ def _draw_fault(rng: random.Random, spec: KindSpec, heal_by: float) -> Fault:
     params: dict[str, ParamValue] = {}
     for p in spec.params:
         if p.choices:
-            params[p.name] = rng.choice(p.choices)
+            params[p.name] = rng.choice(_SWARM_CHOICES.get(p.name, p.choices))
         else:
             cap = _SWARM_CAPS.get(p.name, max(abs(p.low), abs(p.high)))
             params[p.name] = round(rng.uniform(max(p.low, -cap), min(p.high, cap)), 3)
     if "fraction_min" in params and "fraction_max" in params:
         lo, hi = sorted((float(params["fraction_min"]), float(params["fraction_max"])))
         params["fraction_min"], params["fraction_max"] = lo, hi
-    return Fault(kind=spec.kind, target=rng.choice(targets), start_s=round(start, 3), duration_s=round(duration, 3),
-                 params=params, toxicity=rng.choice(TOXICITIES))
+    fault = Fault(kind=spec.kind, target=rng.choice(targets), start_s=round(start, 3), duration_s=round(duration, 3),
+                  params=params, toxicity=rng.choice(TOXICITIES))
+    overrun = latest_end_s(fault) - heal_by  # a trigger or a slow close may act past start + duration
+    if overrun > 0:
+        fault = dataclasses.replace(fault, start_s=round(max(fault.start_s - overrun, 0.0), 3))
+    return fault
 
 
+_SWARM_CHOICES = {  # the gate's bot never sends cancelReplace: a fault aimed at it would never act
+    "trigger": ("time", "next_order", "next_cancel"),
+    "request": ("any", "order", "cancel", "query", "open_orders", "account"),
+}
 _SWARM_CAPS = {  # keep drawn values in a range where a session still makes progress
     "latency_ms": 2_000.0, "jitter_ms": 500.0, "spike_ms": 5_000.0, "offset_ms": 120_000.0, "drift_ppm": 1_000.0,
     "strobe_ms": 10_000.0, "strobe_period_s": 60.0, "weight_limit": 1_200.0, "window_s": 60.0, "ban_after": 10.0,
     "ban_s": 120.0, "delay_ms": 10_000.0, "rate_per_s": 2.0, "restart_after_s": 60.0, "delay_us": 10_000.0,
     "rate_kbps": 10_000.0, "message_bytes": 4_096.0, "limit_mb": 1_024.0, "message_rate_per_s": 5_000.0,
+    "close_s": 30.0, "grace_s": 10.0,
 }
 

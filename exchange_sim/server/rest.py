@@ -15,6 +15,7 @@ from aiohttp import web
 from exchange_sim.engine.types import AccountId
 from exchange_sim.server import auth, errors, limits, trading, wire
 from exchange_sim.server.errors import ApiError
+from exchange_sim.server.faults import HALF_REPLACE
 from exchange_sim.server.params import Params
 from exchange_sim.server.state import ServerState
 
@@ -141,7 +142,8 @@ async def my_trades(request: web.Request) -> web.Response:
 async def cancel_replace(request: web.Request) -> web.Response:
     state, account_id, params = _signed(request)
     _count_order(request, state, account_id)
-    return json_response(await trading.cancel_replace(state, account_id, params))
+    return json_response(await trading.cancel_replace(state, account_id, params,
+                                                      refuse_new=bool(request.get(HALF_REPLACE))))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -13,12 +13,13 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TypeVar
 
-from exchange_sim.engine.matching import CancelReplaceMode
+from exchange_sim.engine.matching import CancelReplaceMode, CancelReplaceResult
 from exchange_sim.engine.types import (
     AccountId,
     ClientOrderId,
     EngineError,
     ErrorCode,
+    Order,
     OrderId,
     OrderType,
     PlaceRequest,
@@ -171,14 +172,26 @@ async def account_info(state: ServerState, account: AccountId) -> Json:
     return wire.account(balances, maker, taker, account, state.driver.epoch_ms())
 
 
-async def cancel_replace(state: ServerState, account: AccountId, p: Params) -> Json:
-    """POST order/cancelReplace: -2022 (400) when the cancel fails, -2021 (409) when one half fails."""
+async def cancel_replace(state: ServerState, account: AccountId, p: Params, *, refuse_new: bool = False) -> Json:
+    """POST order/cancelReplace: -2022 (400) when the cancel fails, -2021 (409) when one half fails.
+
+    ``refuse_new`` (the ``cancel_replace_half`` fault): only the cancel is executed, the new order is refused."""
     mode = p.enum("cancelReplaceMode", CancelReplaceMode)
     spec = state.spec(p.text("symbol"))
     order_id, cid = _order_ref(p, "cancelOrderId", "cancelOrigClientOrderId")
     request, resp_type = place_request(state, account, p)
-    result = await _venue(lambda: _client(state, account).cancel_replace(
-        spec.symbol, request, mode=mode, cancel_order_id=order_id, cancel_client_order_id=cid))
+    client = _client(state, account)
+    if refuse_new:
+        try:
+            cancelled: Order | EngineError = await client.cancel(spec.symbol, order_id=order_id, client_order_id=cid)
+        except EngineError as error:
+            cancelled = error
+        refused = EngineError(ErrorCode.NEW_ORDER_REJECTED, "Order cancel-replace partially failed: the new order "
+                              "was rejected.")
+        result = CancelReplaceResult(cancelled, None if isinstance(cancelled, EngineError) else refused)
+    else:
+        result = await _venue(lambda: client.cancel_replace(
+            spec.symbol, request, mode=mode, cancel_order_id=order_id, cancel_client_order_id=cid))
     cancel_cid = _cancel_cid(p, "cancelNewClientOrderId")
     cancel_json: Json = (result.cancel.to_json() if isinstance(result.cancel, EngineError)
                          else wire.canceled(spec, result.cancel, cancel_cid, state.ms))

@@ -26,7 +26,7 @@ from exchange_sim.engine.types import AccountId
 from exchange_sim.feeds import AccountUpdate, ExecutionReport
 from exchange_sim.server import auth, errors, trading, wire
 from exchange_sim.server.errors import ApiError
-from exchange_sim.server.faults import FeedGate
+from exchange_sim.server.feed_gate import FeedGate
 from exchange_sim.server.params import Params
 from exchange_sim.server.state import ServerState
 from exchange_sim.server.ws_streams import SOCKETS, Connection

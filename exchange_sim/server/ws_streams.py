@@ -24,7 +24,7 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from exchange_sim.server import wire
-from exchange_sim.server.faults import FeedGate
+from exchange_sim.server.feed_gate import FeedGate
 from exchange_sim.server.state import ServerState
 
 RESET_CHECK_S = 0.25
@@ -84,16 +84,51 @@ class Connection:
 
     async def writer(self) -> None:
         faults = self.state.faults
+        closing_at: float | None = None  # a slow close or serverShutdown in progress: silent until then
         while not self.ws.closed:
             try:
                 data = await asyncio.wait_for(self.queue.get(), RESET_CHECK_S)
             except TimeoutError:
                 data = None
-            if self.overflowed or (faults.scenario and faults.reset_since(self.channel, self.connected_s)):
+            if self.overflowed:
                 await self.abort()
                 return
+            if faults.scenario:
+                if closing_at is None:
+                    closing_at = await self._stream_end()
+                    if closing_at is not None and closing_at < 0:
+                        return
+                if closing_at is not None:
+                    if faults.now_s() >= closing_at:
+                        await self.ws.close(code=1001, message=b"going away (fault)")
+                        return
+                    continue
+                if data is not None and faults.truncates(self.channel):
+                    await self.ws.send_str(data[: len(data) // 2].decode(errors="ignore"))  # a frame cut short
+                    await self.abort()
+                    return
             if data is not None:
                 await self.ws.send_str(data.decode())
+
+    async def _stream_end(self) -> float | None:
+        """Apply a stream-ending fault (``ServerFaults.stream_end``): -1 when the socket is gone now, the time
+        its close is due when it closes later, None when no such fault applies."""
+        faults = self.state.faults
+        end = faults.stream_end(self.channel, self.connected_s)
+        if end is None:
+            return None
+        index, effect, delay_s = end
+        faults.record_stream_end(index, effect, self.channel)
+        if effect == "reset":
+            await self.abort()
+            return -1.0
+        if effect == "server_shutdown" and self.channel == "user":  # the WebSocket API says so first
+            await self.ws.send_str(orjson.dumps({"event": {"e": "serverShutdown",
+                                                           "E": self.state.driver.epoch_ms()}}).decode())
+        if delay_s <= 0:
+            await self.ws.close(code=1001, message=f"{effect} (fault)".encode())
+            return -1.0
+        return faults.now_s() + delay_s
 
     async def abort(self) -> None:
         """Close as a reset peer would (no close handshake)."""

@@ -99,7 +99,8 @@ def test_every_fault_start_and_end_is_logged_with_its_hits(tmp_path: Path) -> No
     faults = [e for e in read_events(tmp_path / "log.jsonl") if e["k"] == "fault"]
     assert [(e["t"], e["id"], e["ph"]) for e in faults] == [
         (1_000_000, 0, "start"), (1_500_000, 1, "start"), (2_000_000, 1, "end"), (3_000_000, 0, "end")]
-    assert faults[0]["prm"] == {"status": "503", "executes_probability": 0.0} and faults[3]["hits"] == 1
+    assert faults[0]["prm"] == {"status": "503", "executes_probability": 0.0, "trigger": "time"}
+    assert faults[3]["hits"] == 1
 
 
 def _session_digest(seed: int, tmp_path: Path) -> str:

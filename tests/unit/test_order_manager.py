@@ -18,7 +18,7 @@ import bot.execution.order_manager as order_manager_module
 from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
-from bot.core.types import ClientOrderId, NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side
+from bot.core.types import ClientOrderId, NewOrder, OrderStatus, OrderType, OrderUpdate, Quote, Side, TradeId
 from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.order_manager import OrderManager
@@ -305,6 +305,25 @@ def test_fill_reports_are_applied_once_however_often_they_arrive(world: SimWorld
     assert om.inventory_lots(SYMBOL) == 400
     assert om.stats.fills == 1
     assert om.stats.duplicate_fills >= 2  # + the reconcile's backfill, which re-reads from its watermark
+
+
+def test_a_report_redelivered_under_a_new_trade_id_is_booked_once(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"))
+
+    async def main() -> None:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 400)
+        await asyncio.sleep(0.1)  # the stream delivered the fill
+        (fill,) = await venue.fills(SYMBOL)
+        report = await venue.query(SYMBOL, record.client_order_id)
+        again = dataclasses.replace(fill, trade_id=TradeId(fill.trade_id + 10**12))  # same execution, new id
+        om.apply(OrderUpdate(order=report, fill=again))
+        stream.cancel()
+
+    world.run(main())
+    assert om.inventory_lots(SYMBOL) == 400
+    assert om.stats.fills == 1 and om.stats.duplicate_fills == 1
 
 
 def test_late_fill_of_a_lost_order_is_booked(world: SimWorld) -> None:
