@@ -7,14 +7,15 @@ and the fault records, never the bot's claims.
 * **Quoting time**: the bot quotes while at least one of its orders rests on the venue: from the venue's
   ``order`` records of the bot's account, an order rests from its first NEW/PARTIALLY_FILLED report until a
   terminal one (FILLED, CANCELED, EXPIRED, REJECTED, ...).
-* **Fault time**: the union of the fault windows (``fault`` records, start to end); a ``crash`` lasts until the
-  next instance starts (``bot.restart``), as the bot is down until then. **Non-fault time** = session time
-  ``[0, duration_s]`` minus fault time; ``quoting_fraction`` = quoting time within non-fault time / non-fault
+* **Fault time**: the union of the fault windows (``fault`` records, start to end); a ``crash``, ``cold_restart``
+  or ``operator_stop`` lasts until the next instance starts (``bot.restart``), as the bot is down until then.
+  **Non-fault time** = session time ``[0, duration_s]`` minus fault time; ``quoting_fraction`` = quoting time within non-fault time / non-fault
   time (None when faults cover the whole session).
-* **Hit**: a fault kind hit the bot in a session when, for an ``ORDER_LEVEL`` kind, a ``fault_hit`` record on the
-  bot's account exists (a request of the bot lost, refused or answered unknown; one of its orders filled,
-  raced or expired); for a ``HARNESS`` kind (the bot process itself), when it started; for the other kinds
-  (streams, the market), when its end record counts at least one affected message or event.
+* **Hit**: a fault kind hit the bot in a session when a ``fault_hit`` record of it is on the bot's account (a
+  request of the bot lost, refused or answered unknown; one of its orders filled, raced or expired) or names no
+  account (a feed message lost or cut: only the bot reads the venue's feeds); for a ``HARNESS`` kind (the bot
+  process itself), when it started; for the other kinds (the market), when its end record counts at least one
+  affected message or event.
 
 The swarm target (issue 16): the bot quotes in at least ``QUOTING_TARGET`` of the non-fault time of the median
 session, and every order-level kind hits in at least ``HIT_TARGET`` of the sessions that draw it.
@@ -35,8 +36,10 @@ import orjson
 
 ORDER_LEVEL = frozenset({  # kinds whose effects land on the bot's requests or orders (fault_hit with "a")
     "partition", "timeout_after_processing", "partial_fill", "clock_skew", "rate_limit", "outage", "reject",
-    "cancel_fill_race", "stp"})
-HARNESS = frozenset({"crash", "memory_pressure"})
+    "cancel_fill_race", "stp", "reset_peer", "user_stream", "cancel_replace_half", "report_redelivered",
+    "truncated_frame"})
+HARNESS = frozenset({"crash", "memory_pressure", "pause", "operator_stop", "cold_restart"})
+DOWN_KINDS = frozenset({"crash", "cold_restart", "operator_stop"})  # the bot is down until its next bot.restart
 RESTING = frozenset({"NEW", "PARTIALLY_FILLED"})
 QUOTING_TARGET = 0.70
 HIT_TARGET = 0.5
@@ -130,7 +133,7 @@ def fault_windows(faults: Iterable[Mapping[str, Any]], restarts: Sequence[float]
             starts[int(record["id"])] = (t_s, str(record["f"]))
             continue
         began, kind = starts.pop(int(record["id"]), (t_s, str(record["f"])))
-        if kind == "crash":
+        if kind in DOWN_KINDS:
             t_s = next((r for r in restarts if r >= began), end_s)
         out.append((began, t_s))
     out.extend((began, end_s) for began, _kind in starts.values())  # never healed within the log
@@ -139,7 +142,7 @@ def fault_windows(faults: Iterable[Mapping[str, Any]], restarts: Sequence[float]
 
 def hit_kinds(faults: Iterable[Mapping[str, Any]], hits: Iterable[Mapping[str, Any]], account: str) -> set[str]:
     """Fault kinds that hit the bot (module docstring) from ``fault`` and ``fault_hit`` records."""
-    out = {str(h["f"]) for h in hits if h.get("a") == account and h["f"] in ORDER_LEVEL}
+    out = {str(h["f"]) for h in hits if h.get("a", account) == account}  # no "a": a feed only bots read
     for record in faults:
         kind = str(record["f"])
         started = kind in HARNESS and record["ph"] == "start"
