@@ -9,8 +9,8 @@ and the fault records, never the bot's claims.
   terminal one (FILLED, CANCELED, EXPIRED, REJECTED, ...).
 * **Fault time**: the union of the fault windows (``fault`` records, start to end); a ``crash``, ``cold_restart``
   or ``operator_stop`` lasts until the next instance starts (``bot.restart``), as the bot is down until then.
-  **Non-fault time** = session time ``[0, duration_s]`` minus fault time; ``quoting_fraction`` = quoting time within non-fault time / non-fault
-  time (None when faults cover the whole session).
+  **Non-fault time** = session time ``[0, duration_s]`` minus fault time; ``quoting_fraction`` = quoting time
+  within non-fault time / non-fault time (None when faults cover the whole session).
 * **Hit**: a fault kind hit the bot in a session when a ``fault_hit`` record of it is on the bot's account (a
   request of the bot lost, refused or answered unknown; one of its orders filled, raced or expired) or names no
   account (a feed message lost or cut: only the bot reads the venue's feeds); for a ``HARNESS`` kind (the bot
