@@ -26,12 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from chaos.report import as_json, fault_table, replay_command
 from chaos.runner import SessionResult, map_ordered, run_spec, run_swarm
 from chaos.sabotage import SABOTAGES
+from chaos.sabotage_cli import sabotage as sabotage_command
 from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
 
 chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
                         invoke_without_command=True, no_args_is_help=False)
 console = Console()
+chaos_app.command("sabotage")(sabotage_command)  # realistic one-line bugs vs the general swarm (chaos/sabotage_cli)
 
 
 def _kinds(faults: str | None) -> tuple[str, ...]:
