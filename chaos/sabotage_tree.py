@@ -1,7 +1,7 @@
 """Mutant trees: a copy of the project's packages with one mutation applied, and swarms run in it as subprocesses.
 
 ``mutant_tree(mutation)`` copies the packages a chaos session imports (``PACKAGES``, without caches) from the
-repository root into a temporary directory, replaces the mutation's snippet and byte-compiles the result; the
+repository root into a temporary directory, replaces the mutation's snippet and checks that the file still compiles; the
 directory is removed on exit. ``run_swarm_in(tree, ...)`` runs ``python -m bot.cli chaos`` (the general swarm,
 all fault kinds, no shrinking) in a subprocess whose ``PYTHONPATH`` starts with the tree, so the running process
 is never patched and every seed's digest is that of the mutated code.
@@ -12,7 +12,6 @@ mutation and its file), when the mutated file does not compile, or when a swarm 
 
 from __future__ import annotations
 
-import compileall
 import contextlib
 import json
 import os
@@ -93,7 +92,6 @@ def mutant_tree(mutation: Mutation | None, root: Path = REPO_ROOT) -> Iterator[P
         copy_packages(tree, root)
         if mutation is not None:
             apply_mutation(mutation, tree)
-        compileall.compile_dir(str(tree), quiet=1, workers=1)  # once here, not in every worker process
         yield tree
 
 
