@@ -2,10 +2,11 @@
 
     mmbot chaos sabotage [--only NAME,...] [--seeds N] [--first-seed S] [--minutes M] [--jobs J] [--json F]
 
-Prints its parameters first, then the control's failing seeds (seeds that fail without any bug do not count as
-catches), then one block per sabotage: catch rate (seeds with a new violation / seeds), the invariants that
-fired, how many sessions the bug changed at all, and a replay line for the first catching seed. Plain lines, no
-tables to cut. Exit status 1 when a sabotage not marked ``expected_escape`` escapes every seed.
+Prints its parameters first, then one block per sabotage as it finishes: catch rate (seeds with a new violation /
+seeds), the invariants that fired, how many sessions the bug changed at all, and a replay line for the first
+catching seed; then the control's failing seeds (seeds that fail without any bug never count as catches) and a
+summary line. Plain lines, no tables to cut. Exit status 1 when a sabotage not marked ``expected_escape``
+escapes every seed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def sabotage(
     typer.echo(f"sabotage: {len(mutations)} mutations, seeds {first_seed}..{first_seed + seeds - 1}, "
                f"{minutes:g} simulated minutes each, all fault kinds, {jobs} jobs")
     started = time.perf_counter()
-    control, results = measure(mutations, first_seed=first_seed, seeds=seeds, minutes=minutes, jobs=jobs,
+    control, results = measure(mutations, range(first_seed, first_seed + seeds), minutes=minutes, jobs=jobs,
                                on_result=lambda r: typer.echo("\n".join(describe(r, minutes))))
     wall_s = time.perf_counter() - started
     failing = [f"{o.seed} ({', '.join(o.invariants)})" for o in control if o.invariants]

@@ -66,19 +66,18 @@ def score(mutation: Mutation, control: Sequence[SeedOutcome], mutant: Sequence[S
                           changed=changed, fired=dict(fired), digests={o.seed: o.digest for o in mutant})
 
 
-def measure(mutations: Sequence[Mutation], *, first_seed: int = 0, seeds: int = 40, minutes: float = 5.0,
-            jobs: int = 2, on_result: Callable[[SabotageResult], None] | None = None,
+def measure(mutations: Sequence[Mutation], seeds: Sequence[int], *, minutes: float = 5.0, jobs: int = 2,
+            on_result: Callable[[SabotageResult], None] | None = None,
             ) -> tuple[list[SeedOutcome], list[SabotageResult]]:
-    """Run the control and every mutant on seeds ``first_seed ..``; the control's outcomes and each result."""
+    """Run the control and every mutant on ``seeds``; the control's outcomes and each mutation's result."""
     for mutation in mutations:  # fail before any swarm runs if the code moved under one of them
         check_applies(mutation)
     with mutant_tree(None) as tree:
-        control = run_swarm_in(tree, first_seed=first_seed, seeds=seeds, minutes=minutes, jobs=jobs)
+        control = run_swarm_in(tree, seeds, minutes=minutes, jobs=jobs)
     results = []
     for mutation in mutations:
         with mutant_tree(mutation) as tree:
-            outcomes = run_swarm_in(tree, first_seed=first_seed, seeds=seeds, minutes=minutes, jobs=jobs,
-                                    name=mutation.name)
+            outcomes = run_swarm_in(tree, seeds, minutes=minutes, jobs=jobs, name=mutation.name)
         result = score(mutation, control, outcomes)
         results.append(result)
         if on_result is not None:

@@ -1,10 +1,11 @@
 """Mutant trees: a copy of the project's packages with one mutation applied, and swarms run in it as subprocesses.
 
 ``mutant_tree(mutation)`` copies the packages a chaos session imports (``PACKAGES``, without caches) from the
-repository root into a temporary directory, replaces the mutation's snippet and checks that the file still compiles; the
-directory is removed on exit. ``run_swarm_in(tree, ...)`` runs ``python -m bot.cli chaos`` (the general swarm,
-all fault kinds, no shrinking) in a subprocess whose ``PYTHONPATH`` starts with the tree, so the running process
-is never patched and every seed's digest is that of the mutated code.
+repository root into a temporary directory, replaces the mutation's snippet and checks that the file still
+compiles; the directory is removed on exit. ``run_swarm_in(tree, seeds, ...)`` runs ``python -m
+chaos.sabotage_worker`` (the general swarm's sessions: every fault kind, the schedule drawn from each seed) in a
+subprocess whose ``PYTHONPATH`` starts with the tree, so the running process is never patched and every seed's
+digest is that of the mutated code.
 
 Errors: ``MutationError`` when a snippet is not found or not unique (the code moved: the message names the
 mutation and its file), when the mutated file does not compile, or when a swarm in a tree produced no result.
@@ -20,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,18 +104,18 @@ def tree_env(tree: Path) -> dict[str, str]:
     return env
 
 
-def run_swarm_in(tree: Path, *, first_seed: int, seeds: int, minutes: float, jobs: int,
+def run_swarm_in(tree: Path, seeds: Sequence[int], *, minutes: float, jobs: int,
                  name: str = "control") -> list[SeedOutcome]:
-    """Run the general swarm (every fault kind, no shrinking) on ``tree`` in a subprocess; outcomes in seed order."""
+    """Run general-swarm sessions (every fault kind) for ``seeds`` on ``tree`` in a subprocess; in seed order."""
     out = tree / "swarm.json"
-    argv = [sys.executable, "-m", "bot.cli", "chaos", "--first-seed", str(first_seed), "--seeds", str(seeds),
-            "--minutes", f"{minutes:g}", "--jobs", str(jobs), "--no-shrink", "--corpus", str(tree / "corpus"),
-            "--json", str(out)]
+    argv = [sys.executable, "-m", "chaos.sabotage_worker", "--seeds", ",".join(map(str, seeds)),
+            "--minutes", f"{minutes:g}", "--jobs", str(jobs), "--json", str(out)]
     done = subprocess.run(argv, cwd=tree, env=tree_env(tree), capture_output=True, text=True,
                           timeout=SWARM_TIMEOUT_S, check=False)
-    if done.returncode not in (0, 1) or not out.exists():
+    if done.returncode != 0 or not out.exists():
         tail = (done.stdout + done.stderr)[-2000:]
         raise MutationError(f"sabotage {name!r}: the swarm in its tree gave no result (exit {done.returncode}): "
                             f"{tail}")
     results = json.loads(out.read_text())["results"]
+    out.unlink()
     return [SeedOutcome(int(r["seed"]), tuple(r["invariants"]), str(r["digest"])) for r in results]

@@ -1,7 +1,7 @@
 """The gate catches realistic bugs: every listed one-line mutation still applies to the current tree, runs in a
-copied tree (never in this process), and, unless marked ``expected_escape``, the general all-fault swarm's first
-``CI_SEEDS`` seeds catch it (an invariant broken that the unmutated control does not break on the same seed).
-A caught mutant's session replays in a fresh process with the same digest.
+copied tree (never in this process), and, unless marked ``expected_escape``, the general all-fault swarm catches
+it on the seeds its measurement found (``Mutation.ci_seeds``): an invariant broken that the unmutated control does
+not break on the same seed. A caught mutant's session replays in a fresh process with the same digest.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from chaos.sabotage_tree import (
 )
 from exchange_sim.checker import INVARIANTS
 
-CI_SEEDS = 8  # the first general-swarm seeds each sabotage runs in CI
-CI_MINUTES = 5.0
+CI_MINUTES = 5.0  # the simulated minutes the ci_seeds were measured at
 GUARDED = tuple(m for m in MUTATIONS if not m.expected_escape)
+CONTROL_SEEDS = tuple(sorted({s for m in GUARDED for s in m.ci_seeds}))
 
 
 @pytest.mark.parametrize("name", [m.name for m in MUTATIONS])
@@ -45,6 +45,12 @@ def test_the_catalogue_has_at_least_15_distinct_realistic_mutations_with_known_i
         assert mutation.invariant in INVARIANTS, mutation.name
         assert mutation.path.startswith("bot/"), mutation.name
     assert {m.path.split("/")[1] for m in MUTATIONS} >= {"execution", "risk", "market", "connectors"}
+
+
+def test_every_guarded_mutation_names_the_seeds_that_caught_it_and_every_escape_its_measurement() -> None:
+    for mutation in MUTATIONS:
+        assert bool(mutation.ci_seeds) != bool(mutation.expected_escape), mutation.name
+        assert len(mutation.ci_seeds) <= 3, f"{mutation.name}: the CI subset stays small"
 
 
 def test_select_keeps_catalogue_order_and_names_an_unknown_sabotage() -> None:
@@ -109,7 +115,7 @@ def test_a_seed_that_fails_without_the_bug_is_no_catch() -> None:
 @pytest.fixture(scope="module")
 def control() -> list[SeedOutcome]:
     with mutant_tree(None) as tree:
-        return run_swarm_in(tree, first_seed=0, seeds=CI_SEEDS, minutes=CI_MINUTES, jobs=1)
+        return run_swarm_in(tree, CONTROL_SEEDS, minutes=CI_MINUTES, jobs=1)
 
 
 @pytest.mark.chaos
@@ -117,20 +123,21 @@ def control() -> list[SeedOutcome]:
 def test_the_general_swarm_catches_the_sabotage(name: str, control: list[SeedOutcome]) -> None:
     mutation = BY_NAME[name]
     with mutant_tree(mutation) as tree:
-        outcomes = run_swarm_in(tree, first_seed=0, seeds=CI_SEEDS, minutes=CI_MINUTES, jobs=1, name=name)
-    result = score(mutation, control, outcomes)
-    assert result.caught, (f"sabotage {name!r} ({mutation.description}) escaped the general swarm's seeds "
-                           f"0..{CI_SEEDS - 1} at {CI_MINUTES:g} min: no invariant broke that the control does "
-                           f"not break; sessions changed {result.changed}/{CI_SEEDS}; expected {mutation.invariant}. "
-                           f"Measure with: mmbot chaos sabotage --only {name} --seeds 40")
+        outcomes = run_swarm_in(tree, mutation.ci_seeds, minutes=CI_MINUTES, jobs=1, name=name)
+    result = score(mutation, [o for o in control if o.seed in mutation.ci_seeds], outcomes)
+    assert result.caught, (f"sabotage {name!r} ({mutation.description}) escaped the general swarm on its seeds "
+                           f"{mutation.ci_seeds} at {CI_MINUTES:g} min: no invariant broke that the control does "
+                           f"not break; sessions changed {result.changed}/{len(outcomes)}; expected "
+                           f"{mutation.invariant}. Re-measure: mmbot chaos sabotage --only {name} --seeds 40")
 
 
 @pytest.mark.chaos
 def test_a_caught_mutant_session_replays_in_a_fresh_process_with_the_same_digest() -> None:
     mutation = BY_NAME["position_sign_flip"]
+    seeds = mutation.ci_seeds[:1]
     with mutant_tree(mutation) as tree:
-        first = run_swarm_in(tree, first_seed=2, seeds=1, minutes=CI_MINUTES, jobs=1, name=mutation.name)
+        first = run_swarm_in(tree, seeds, minutes=CI_MINUTES, jobs=1, name=mutation.name)
     with mutant_tree(mutation) as tree:
-        again = run_swarm_in(tree, first_seed=2, seeds=1, minutes=CI_MINUTES, jobs=1, name=mutation.name)
-    assert first[0].invariants, "seed 2 no longer catches position_sign_flip: pick a catching seed"
+        again = run_swarm_in(tree, seeds, minutes=CI_MINUTES, jobs=1, name=mutation.name)
+    assert first[0].invariants, f"seed {seeds[0]} no longer catches position_sign_flip"
     assert again == first
