@@ -6,6 +6,7 @@ not break on the same seed. A caught mutant's session replays in a fresh process
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,60 @@ def test_a_caught_mutant_session_replays_in_a_fresh_process_with_the_same_digest
         again = run_swarm_in(tree, seeds, minutes=CI_MINUTES, jobs=1, name=mutation.name)
     assert first[0].invariants, f"seed {seeds[0]} no longer catches position_sign_flip"
     assert again == first
+
+
+def _fake_measure(caught: dict[str, tuple[int, ...]]) -> object:
+    def measure(mutations: tuple[Mutation, ...], seeds: range, **kwargs: object) -> object:
+        control = [SeedOutcome(s, ("10.liveness",) if s == 1 else (), f"c{s}") for s in seeds]
+        results = []
+        for mutation in mutations:  # the control's failures, plus 1.ledger on the seeds that catch it
+            mutant = [SeedOutcome(c.seed, (*c.invariants, *(("1.ledger",) if c.seed in caught[mutation.name] else ())),
+                                  f"m{c.seed}") for c in control]
+            results.append(score(mutation, control, mutant))
+            on_result = kwargs["on_result"]
+            assert callable(on_result)
+            on_result(results[-1])
+        return control, results
+    return measure
+
+
+def _run_cli(monkeypatch: pytest.MonkeyPatch, caught: dict[str, tuple[int, ...]], *args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner  # noqa: PLC0415 - only the CLI tests need it
+
+    from bot.cli import app  # noqa: PLC0415
+    from chaos import sabotage_cli  # noqa: PLC0415
+
+    monkeypatch.setattr(sabotage_cli, "measure", _fake_measure(caught))
+    done = CliRunner().invoke(app, ["chaos", "sabotage", "--only", ",".join(caught), "--seeds", "3", *args])
+    return done.exit_code, done.output
+
+
+def test_the_cli_prints_each_catch_rate_and_exits_1_when_a_guarded_sabotage_escapes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    guarded = next(m.name for m in GUARDED if m.name != "position_sign_flip")
+    code, output = _run_cli(monkeypatch, {guarded: (), "position_sign_flip": (0, 2)})
+    assert code == 1
+    assert f"{guarded}: ESCAPED 0/3 seeds (0%)" in output
+    assert "position_sign_flip: caught 2/3 seeds (67%)" in output
+    assert "fired: 1.ledger x2" in output
+    assert "control (no sabotage): 1/3 seeds fail: 1 (10.liveness)" in output
+    assert f"escaped: {guarded}" in output
+
+
+def test_the_cli_reports_an_expected_escape_without_failing_and_writes_json(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    escape = next(m for m in MUTATIONS if m.expected_escape)
+    out = tmp_path / "sabotage.json"
+    code, output = _run_cli(monkeypatch, {escape.name: (), "position_sign_flip": (2,)}, "--json", str(out))
+    assert code == 0, output
+    assert f"{escape.name}: escaped (expected) 0/3 seeds" in output
+    assert "position_sign_flip: caught 1/3 seeds" in output  # seed 1 fails in the control alike: not a catch
+    payload = json.loads(out.read_text())
+    rates = {s["name"]: s["catch_rate"] for s in payload["sabotages"]}
+    assert rates == {"position_sign_flip": pytest.approx(1 / 3), escape.name: 0.0}
+
+
+def test_the_cli_names_an_unknown_sabotage(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = _run_cli(monkeypatch, {"no_such_bug": ()})
+    assert code == 2
+    assert "no_such_bug" in output
