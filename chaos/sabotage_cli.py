@@ -43,6 +43,10 @@ def describe(result: SabotageResult, minutes: float) -> list[str]:
     if result.caught:
         lines.append(f"    caught on seeds {', '.join(map(str, result.caught[:12]))}"
                      f"{' ...' if len(result.caught) > 12 else ''}")
+    if result.caught:
+        seed = result.caught[0]
+        lines += [f"    seed {seed}: {detail}" for detail in result.first_catch]
+        lines.append(f"    seed {seed} digest {result.digests[seed]}")
     lines.append(f"    replay: {replay_line(result, minutes)}")
     return lines
 

@@ -30,6 +30,7 @@ class SabotageResult:
     changed: int  # seeds whose digest differs from the control's
     fired: dict[str, int] = field(default_factory=dict)  # new invariant -> seeds where it fired
     digests: dict[int, str] = field(default_factory=dict)
+    first_catch: tuple[str, ...] = ()  # the first catching seed's new violations, one line each
 
     @property
     def rate(self) -> float:
@@ -44,7 +45,8 @@ class SabotageResult:
         return {"name": m.name, "path": m.path, "description": m.description, "expected_invariant": m.invariant,
                 "expected_escape": m.expected_escape, "seeds": list(self.seeds), "caught": list(self.caught),
                 "catch_rate": self.rate, "changed": self.changed, "fired": dict(sorted(self.fired.items())),
-                "escaped": self.escaped, "digests": {str(k): v for k, v in sorted(self.digests.items())}}
+                "escaped": self.escaped, "first_catch": list(self.first_catch),
+                "digests": {str(k): v for k, v in sorted(self.digests.items())}}
 
 
 def score(mutation: Mutation, control: Sequence[SeedOutcome], mutant: Sequence[SeedOutcome]) -> SabotageResult:
@@ -53,6 +55,7 @@ def score(mutation: Mutation, control: Sequence[SeedOutcome], mutant: Sequence[S
     caught: list[int] = []
     fired: Counter[str] = Counter()
     changed = 0
+    first_catch: tuple[str, ...] = ()
     for outcome in mutant:
         before = base.get(outcome.seed)
         if before is None:
@@ -60,10 +63,13 @@ def score(mutation: Mutation, control: Sequence[SeedOutcome], mutant: Sequence[S
         changed += outcome.digest != before.digest
         new = sorted(set(outcome.invariants) - set(before.invariants))
         if new:
+            if not caught:
+                first_catch = tuple(d for d in outcome.details if d.split(" ", 1)[0] in new)
             caught.append(outcome.seed)
             fired.update(new)
     return SabotageResult(mutation=mutation, seeds=tuple(o.seed for o in mutant), caught=tuple(caught),
-                          changed=changed, fired=dict(fired), digests={o.seed: o.digest for o in mutant})
+                          changed=changed, fired=dict(fired), digests={o.seed: o.digest for o in mutant},
+                          first_catch=first_catch)
 
 
 def measure(mutations: Sequence[Mutation], seeds: Sequence[int], *, minutes: float = 5.0, jobs: int = 2,

@@ -44,6 +44,7 @@ class SeedOutcome:
     seed: int
     invariants: tuple[str, ...]
     digest: str
+    details: tuple[str, ...] = ()  # the first violations, "invariant at t: detail"
 
 
 def mutated_source(mutation: Mutation, source: str) -> str:
@@ -118,4 +119,5 @@ def run_swarm_in(tree: Path, seeds: Sequence[int], *, minutes: float, jobs: int,
                             f"{tail}")
     results = json.loads(out.read_text())["results"]
     out.unlink()
-    return [SeedOutcome(int(r["seed"]), tuple(r["invariants"]), str(r["digest"])) for r in results]
+    return [SeedOutcome(int(r["seed"]), tuple(r["invariants"]), str(r["digest"]), tuple(r.get("details", ())))
+            for r in results]

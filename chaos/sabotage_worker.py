@@ -5,7 +5,8 @@
 Run by ``chaos.sabotage_tree.run_swarm_in`` as a subprocess whose ``PYTHONPATH`` is a (mutated) copy of the code,
 so everything it imports is that copy's. Each session is ``SessionSpec(seed, minutes)``: every fault kind, the
 schedule drawn from the seed, exactly as ``mmbot chaos`` runs it. Output: ``{"results": [{"seed", "invariants",
-"digest"}, ...]}`` in seed-list order. Exit status 0 whatever the sessions found (the verdict is the caller's).
+"digest", "details"}, ...]}`` in seed-list order (``details``: the first violations, one line each). Exit status 0
+whatever the sessions found (the verdict is the caller's).
 
 Errors: ``SystemExit`` (argparse) for malformed arguments.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 from chaos.runner import run_swarm
 from chaos.spec import SessionSpec
 
+MAX_DETAILS = 5  # violation lines kept per seed
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m chaos.sabotage_worker")
@@ -31,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     results = run_swarm([SessionSpec(seed=s, minutes=args.minutes) for s in seeds], jobs=args.jobs)
     args.json.write_text(json.dumps({"results": [
-        {"seed": r.spec.seed, "invariants": list(r.invariants), "digest": r.digest} for r in results]}) + "\n")
+        {"seed": r.spec.seed, "invariants": list(r.invariants), "digest": r.digest,
+         "details": [f"{v['invariant']} at {v['t_s']:.3f}s: {v['detail']}" for v in r.violations[:MAX_DETAILS]]}
+        for r in results]}) + "\n")
 
 
 if __name__ == "__main__":

@@ -103,10 +103,14 @@ def test_a_mutant_tree_is_what_its_subprocess_imports_and_the_live_code_is_untou
 
 def test_a_seed_that_fails_without_the_bug_is_no_catch() -> None:
     mutation = MUTATIONS[0]
-    control = [SeedOutcome(0, ("10.liveness",), "a"), SeedOutcome(1, (), "b"), SeedOutcome(2, (), "c")]
-    mutant = [SeedOutcome(0, ("10.liveness",), "x"), SeedOutcome(1, ("1.ledger",), "y"), SeedOutcome(2, (), "c")]
+    control = [SeedOutcome(0, ("10.liveness",), "a"), SeedOutcome(1, ("10.liveness",), "b"),
+               SeedOutcome(2, (), "c")]
+    details = ("10.liveness at 9.000s: no quote", "1.ledger at 7.000s: bot position 3 lots, venue 1")
+    mutant = [SeedOutcome(0, ("10.liveness",), "x"), SeedOutcome(1, ("10.liveness", "1.ledger"), "y", details),
+              SeedOutcome(2, (), "c")]
     result = score(mutation, control, mutant)
     assert result.caught == (1,)
+    assert result.first_catch == ("1.ledger at 7.000s: bot position 3 lots, venue 1",)
     assert result.fired == {"1.ledger": 1}
     assert result.changed == 2
     assert result.rate == pytest.approx(1 / 3)
@@ -178,6 +182,7 @@ def test_the_cli_prints_each_catch_rate_and_exits_1_when_a_guarded_sabotage_esca
     assert f"{guarded}: ESCAPED 0/3 seeds (0%)" in output
     assert "position_sign_flip: caught 2/3 seeds (67%)" in output
     assert "fired: 1.ledger x2" in output
+    assert "seed 0 digest m0" in output
     assert "control (no sabotage): 1/3 seeds fail: 1 (10.liveness)" in output
     assert f"escaped: {guarded}" in output
 
