@@ -30,6 +30,7 @@ from chaos.fingerprint import SHORT, code_fingerprint
 from chaos.report import as_json, corpus_text, fault_table, reaction_table, replay_command
 from chaos.runner import SessionResult, map_ordered, recheck_specs, run_spec, run_swarm
 from chaos.sabotage import SABOTAGES
+from chaos.sabotage_cli import sabotage as sabotage_command
 from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
 
@@ -37,6 +38,7 @@ chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions 
                         invoke_without_command=True, no_args_is_help=False,
                         pretty_exceptions_show_locals=False)
 console = Console()
+chaos_app.command("sabotage")(sabotage_command)  # realistic one-line bugs vs the general swarm (chaos/sabotage_cli)
 
 
 def _kinds(faults: str | None) -> tuple[str, ...]:

@@ -1,7 +1,10 @@
 """Sabotage: test-only switches that turn one of the bot's safety mechanisms off, to prove the gate catches it.
 
-Each entry patches the bot for the duration of one session (``applied(name)``), in whatever process runs it, so
-a sabotaged swarm's failing seed replays the same way in a fresh process (``mmbot chaos replay ... --sabotage``).
+These switches prove that a failure replays (``chaos/test_gate.py``); whether the general swarm finds realistic
+bugs is the mutation suite's question (``chaos.sabotage_mutations``, ``mmbot chaos sabotage``), which never patches
+a live process. Each entry patches the bot for the duration of one session (``applied(name)``), in whatever
+process runs it, so a sabotaged swarm's failing seed replays the same way in a fresh process
+(``mmbot chaos replay ... --sabotage``).
 Real gates never set one. Names and what they break:
 
 * ``reconcile``: ``OrderManager.reconcile`` does nothing (no open-order listing, no fill backfill, no balances);

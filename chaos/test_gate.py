@@ -1,6 +1,8 @@
 """The gate catches bugs, and what it prints replays them: each sabotage switch (one safety mechanism off) makes a
 small fixed-seed swarm fail with a replayable seed, and the printed replay command, run in a fresh process,
 fails the same way with the same event-log digest. The swarm runs on Dask exactly as on local processes.
+The swarms here are narrowed to the switch's fault kind: they test replay and shrinking, not the general swarm's
+power to find realistic bugs (that is ``test_sabotage.py``).
 """
 
 from __future__ import annotations

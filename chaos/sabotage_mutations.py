@@ -1,0 +1,185 @@
+"""The sabotage catalogue: realistic one-line safety bugs (mutations) the general chaos swarm must catch.
+
+Each ``Mutation`` names a file of the bot, an exact snippet of its current source (found exactly once), the text
+that replaces it, what the bug is, and the invariant expected to catch it. ``chaos.sabotage_tree`` applies one to a
+copy of the code; the live process is never patched. These are the kind of bugs a reviewer misses (an off-by-one
+in a bound, a sign, a wrong field, a wrong branch), not a safety mechanism switched off.
+
+``expected_escape`` is empty for a mutation the current swarm catches. When the swarm does not catch one it is not
+weakened: ``expected_escape`` records the measured catch rate (and the tree it was measured on) and the mutation
+stays in the suite, so a better swarm or checker shows up as a caught escape. ``ci_seeds`` are the first seeds
+of the measurement that caught it: the CI subset (``chaos/test_sabotage.py``) runs exactly those, so it stays cheap
+and fails when a change to the bot, the swarm or the checker stops them catching it (then re-measure with
+``mmbot chaos sabotage --seeds 40`` and update the seeds, or mark the escape).
+
+Invariants: names are unique; every mutation changes its file (``original != replacement``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """One realistic one-line bug: replace ``original`` (exactly one occurrence in ``path``) by ``replacement``."""
+
+    name: str
+    path: str  # relative to the repository root, e.g. "bot/execution/order_manager.py"
+    original: str
+    replacement: str
+    description: str
+    invariant: str  # the invariant expected to catch it, e.g. "1.ledger"
+    expected_escape: str = ""  # non-empty: the swarm does not catch it today; the measured rate and tree
+    ci_seeds: tuple[int, ...] = ()  # general-swarm seeds (5 simulated minutes) that caught it when measured
+
+    @property
+    def module(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
+
+
+_OM = "bot/execution/order_manager.py"
+_ESCAPED = "0/40 seeds at 5 min, sabotage branch 75b0448 (main 766e716: before the issue-16 swarm/checker parts)"
+
+MUTATIONS: tuple[Mutation, ...] = (
+    # -- execution --
+    Mutation(
+        "position_sign_flip", _OM,
+        "self._positions.get(fill.symbol, 0) + fill.side.sign * fill.qty_lots",
+        "self._positions.get(fill.symbol, 0) - fill.side.sign * fill.qty_lots",
+        "a fill's position update uses the wrong sign (buys reduce the position)", "1.ledger", ci_seeds=(2, 3, 4)),
+    Mutation(
+        "unknown_outcome_new_id", _OM,
+        "                    await self._resolve(cid)\n                    return self._get(cid)",
+        "                    return await self.place(symbol, side, qty_lots, price_ticks, order_type=order_type,"
+        " time_in_force=time_in_force)\n                    return self._get(cid)",
+        "an unknown-outcome order is re-sent under a new client id instead of being queried", "5.order_lifecycle",
+        expected_escape=_ESCAPED),
+    Mutation(
+        "unknown_outcome_as_reject", _OM,
+        "if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:",
+        "if error.code is ErrorCode.DUPLICATE_ORDER:",
+        "a timeout after sending (-1007, 5xx) is booked REJECTED instead of being resolved by query",
+        "5.order_lifecycle", ci_seeds=(3, 6, 12)),
+    Mutation(
+        "cancel_race_booked_cancelled", _OM,
+        "                if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:\n"
+        "                    await self._resolve(client_order_id)",
+        "                if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:\n"
+        "                    self._save(self._get(client_order_id).with_status(OrderStatus.CANCELED,"
+        " self._now_ms()))",
+        "a cancel answered 'unknown order' (it just filled) or lost is booked CANCELED without asking the venue",
+        "4.no_orphans", ci_seeds=(3, 7, 11)),
+    Mutation(
+        "shutdown_lists_without_cancel", _OM,
+        "        while True:\n            await self.cancel_all()\n            try:",
+        "        while True:\n            await asyncio.sleep(0)\n            try:",
+        "shutdown lists and verifies the venue's open orders but never cancels them", "4.no_orphans",
+        expected_escape=_ESCAPED),
+    Mutation(
+        "cancel_all_skips_in_doubt", _OM,
+        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)])",
+        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol) if r.status in _QUOTING])",
+        "cancel-all (HARD sweeps, shutdown) skips orders whose placement is still in doubt", "8.hard_guard",
+        ci_seeds=(3, 7, 11)),
+    Mutation(
+        "watermark_from_stream_fills", _OM,
+        "synced = self._store.get_meta(_WATERMARK + symbol)",
+        "synced = self._store.last_trade_id(symbol)",
+        "the fill backfill starts after the newest booked fill, so a missed report older than a received one "
+        "is never backfilled", "1.ledger", expected_escape=_ESCAPED),
+    Mutation(
+        "reconcile_skips_partially_filled", _OM,
+        "venue_open = [o for o in await self._call(\"openOrders\", self._venue.open_orders) if o.symbol in names]",
+        "venue_open = [o for o in await self._call(\"openOrders\", self._venue.open_orders) if o.symbol in names"
+        " and o.executed_qty_lots == 0]",
+        "reconcile ignores partially filled orders the venue lists (they are never adopted or refreshed)",
+        "4.no_orphans", expected_escape=_ESCAPED),
+    Mutation(
+        "terminal_record_reopened", "bot/execution/transitions.py",
+        "    if record.status.is_terminal:\n        return record\n    filled = max(record.filled_lots, "
+        "report.executed_qty_lots)",
+        "    if record.status is OrderStatus.FILLED:\n        return record\n    filled = max(record.filled_lots, "
+        "report.executed_qty_lots)",
+        "a late report reopens a CANCELED/REJECTED/EXPIRED record (only FILLED is treated as final)",
+        "4.no_orphans", ci_seeds=(34,)),
+    Mutation(
+        "lost_expires_when_young", "bot/execution/transitions.py",
+        "now_ms - record.created_ms >= expire_after_ms",
+        "now_ms - record.created_ms <= expire_after_ms",
+        "a LOST order is declared EXPIRED (final) while young instead of once the venue must refuse it",
+        "4.no_orphans", expected_escape=_ESCAPED),
+    Mutation(
+        "fill_dedupe_by_order_id", "bot/execution/memory_store.py",
+        "key = (fill.symbol, int(fill.trade_id))",
+        "key = (fill.symbol, int(fill.order_id))",
+        "fills are deduplicated by order id instead of trade id (a second partial fill is dropped)", "1.ledger",
+        ci_seeds=(5, 21, 25)),
+    # -- risk --
+    Mutation(
+        "reduce_only_sign_flip", "bot/risk/pretrade.py",
+        "reduces = inventory_lots * order.side.sign < 0",
+        "reduces = inventory_lots * order.side.sign > 0",
+        "SOFT reduce-only compares with the wrong side: it lets through the order that grows |inventory|",
+        "6.inventory_limit", expected_escape=_ESCAPED),
+    Mutation(
+        "inventory_guard_signed", "bot/risk/guards.py",
+        "value = _abs(inventory[symbol])",
+        "value = inventory[symbol]",
+        "the inventory guard reads the signed position: a short position never trips SOFT or HARD",
+        "6.inventory_limit", expected_escape=_ESCAPED),
+    # -- strategy / quoting --
+    Mutation(
+        "maker_cap_off_by_one", "bot/strategy/ladder.py",
+        "bid_cap = min(math.ceil(mid) - 1, ctx.best_ask_ticks - 1)",
+        "bid_cap = min(math.ceil(mid), ctx.best_ask_ticks)",
+        "the bid cap is one tick too high: a bid may be priced at the best ask (a maker order that crosses)",
+        "7.no_crossing", ci_seeds=(0, 2, 3)),
+    Mutation(
+        "post_only_dropped", _OM,
+        "        order_type: OrderType = OrderType.LIMIT_MAKER,\n        time_in_force: TimeInForce = "
+        "TimeInForce.GTC,\n    ) -> OrderRecord:",
+        "        order_type: OrderType = OrderType.LIMIT,\n        time_in_force: TimeInForce = "
+        "TimeInForce.GTC,\n    ) -> OrderRecord:",
+        "quotes are sent as plain LIMIT (post-only dropped): a stale quote takes liquidity, uncapped",
+        "9.rate_and_taker", expected_escape=_ESCAPED),
+    # -- market data --
+    Mutation(
+        "sequence_gap_accepted", "bot/market/book.py",
+        "else diff.first_update_id != expected",
+        "else diff.first_update_id > expected + 1",
+        "the depth sequence check lets a gap of one update through (off by one) instead of resyncing",
+        "7.no_crossing", ci_seeds=(7, 14, 17)),
+    # -- connector --
+    Mutation(
+        "retry_after_read_as_ms", "bot/connectors/sim.py",
+        "retry_after_s = float(error.retry_after_s if error.retry_after_s is not None else 1)",
+        "retry_after_s = float(error.retry_after_s if error.retry_after_s is not None else 1) / 1000",
+        "Retry-After (seconds) is honoured as milliseconds: the bot sends again long before it expires",
+        "9.rate_and_taker", ci_seeds=(13, 14, 15)),
+    Mutation(
+        "retry_gate_last_second_open", "bot/connectors/sim.py",
+        "        left_s = self._blocked_until_s - now_s\n        if left_s > 0:",
+        "        left_s = self._blocked_until_s - now_s\n        if left_s > 1:",
+        "the Retry-After gate opens a second early (compares with 1 s instead of 0)", "9.rate_and_taker",
+        ci_seeds=(15, 21, 24)),
+    Mutation(
+        "maker_fill_side_flipped", "bot/connectors/sim.py",
+        "side = trade.taker_side.opposite if is_maker else trade.taker_side",
+        "side = trade.taker_side if is_maker else trade.taker_side.opposite",
+        "the connector books a maker fill on the taker's side (the wrong side of the trade)", "1.ledger",
+        ci_seeds=(2, 3, 4)),
+)
+
+BY_NAME: dict[str, Mutation] = {m.name: m for m in MUTATIONS}
+
+
+def select(names: str | None) -> tuple[Mutation, ...]:
+    """``"a,b"`` -> those mutations in catalogue order (None or empty: all). ``KeyError`` names an unknown one."""
+    if not names:
+        return MUTATIONS
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in BY_NAME]
+    if unknown:
+        raise KeyError(f"unknown sabotage {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+    return tuple(m for m in MUTATIONS if m.name in wanted)
