@@ -72,8 +72,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "4.no_orphans", ci_seeds=(3, 7, 11)),
     Mutation(
         "shutdown_lists_without_cancel", _OM,
-        "        while True:\n            await self.cancel_all()\n            try:",
-        "        while True:\n            await asyncio.sleep(0)\n            try:",
+        "        await self.cancel_all()\n        try:\n            venue_open = await self._call(\"openOrders\"",
+        "        await asyncio.sleep(0)\n        try:\n            venue_open = await self._call(\"openOrders\"",
         "shutdown lists and verifies the venue's open orders but never cancels them", "4.no_orphans",
         expected_escape=_ESCAPED),
     Mutation(
@@ -110,9 +110,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         "a LOST order is declared EXPIRED (final) while young instead of once the venue must refuse it",
         "4.no_orphans", expected_escape=_ESCAPED),
     Mutation(
-        "fill_dedupe_by_order_id", "bot/execution/memory_store.py",
-        "key = (fill.symbol, int(fill.trade_id))",
-        "key = (fill.symbol, int(fill.order_id))",
+        "fill_dedupe_by_order_id", "bot/execution/state.py",  # the SQLite store: the gate's production path
+        "(fill.symbol, fill.trade_id, fill.order_id, fill.client_order_id,",
+        "(fill.symbol, fill.order_id, fill.order_id, fill.client_order_id,",
         "fills are deduplicated by order id instead of trade id (a second partial fill is dropped)", "1.ledger",
         ci_seeds=(5, 21, 25)),
     # -- risk --
