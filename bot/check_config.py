@@ -6,7 +6,8 @@ The checker (``exchange_sim.checker``) never imports the bot; this module is the
 * hard inventory limit per symbol, in lots: ``risk.inventory.hard_max_for(symbol)`` floored to the symbol's
   ``step_size`` (at least one lot), as ``AppContext.max_inventory_lots`` does from the venue's filters;
 * taker cap: every per-regime cap a ``bot.taker_cap`` record may name, and their maximum as the hard cap;
-* the HARD cancel bound of invariant 8: ``risk.cancel_bound_s`` (the bound the bot is configured to keep).
+* the HARD cancel bound of invariant 8: ``risk.cancel_bound_s`` (the bound the bot is configured to keep);
+* the liveness bound of invariant 10: ``LIVENESS_BASE_S`` + ``risk.hard_recovery_s``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from decimal import Decimal
 from bot.config import BotConfig
 from exchange_sim.checker.config import CheckConfig
 
-__all__ = ["check_config_for", "hard_limit_lots"]
+__all__ = ["LIVENESS_BASE_S", "check_config_for", "hard_limit_lots"]
+
+LIVENESS_BASE_S = 60.0  # after a heal: detect it, reconnect, resync the book and quote (before any HARD recovery)
 
 
 def hard_limit_lots(config: BotConfig, symbol: str, step_size: Decimal) -> int:
@@ -28,18 +31,21 @@ def hard_limit_lots(config: BotConfig, symbol: str, step_size: Decimal) -> int:
 
 
 def check_config_for(
-    config: BotConfig, account: str, step_sizes: Mapping[str, Decimal], *, liveness_bound_s: float = 60.0,
+    config: BotConfig, account: str, step_sizes: Mapping[str, Decimal], *, liveness_bound_s: float | None = None,
     terminal_bound_s: float = 120.0, allowed_skips: frozenset[str] = frozenset(),
 ) -> CheckConfig:
     """The checker's bounds for a session of ``config`` on ``account``; ``step_sizes`` are the symbols' lot
-    filters as the venue lists them. ``KeyError`` if a configured symbol has no step size."""
+    filters as the venue lists them. ``liveness_bound_s`` (None: ``LIVENESS_BASE_S`` plus the bot's configured
+    ``risk.hard_recovery_s``, the time a recoverable HARD needs once its cause is healthy before the bot reconciles
+    and quotes again). ``KeyError`` if a configured symbol has no step size."""
     caps = config.risk.taker_cap
     per_regime = frozenset({caps.calm_per_hour, caps.moderate_per_hour, caps.volatile_per_hour})
     return CheckConfig(
         account=account,
         terminal_bound_s=terminal_bound_s,
         hard_cancel_bound_s=config.risk.cancel_bound_s,
-        liveness_bound_s=liveness_bound_s,
+        liveness_bound_s=(LIVENESS_BASE_S + config.risk.hard_recovery_s) if liveness_bound_s is None
+        else liveness_bound_s,
         hard_limit_lots={s: hard_limit_lots(config, s, step_sizes[s]) for s in config.symbols},
         taker_cap_per_hour=max(per_regime),
         taker_caps=per_regime,

@@ -619,14 +619,15 @@ class OrderManager:
         fills_before = self.stats.fills
         for symbol in names:
             synced = self._store.get_meta(_WATERMARK + symbol)
-            if synced is None and self._store.last_trade_id(symbol) is None and not self._store.has_orders(symbol):
-                continue  # we never traded this symbol: no fill of ours to miss
+            # A store that never synced this symbol lists the venue's fills from the start once: a new instance
+            # without its state file (a cold start) must learn the fills an earlier instance made, or its
+            # position is wrong (found by the gate's cold_restart fault). "-1" marks "synced, none yet".
             start = None if synced is None else TradeId(int(synced) + 1)
             fills = await self._fetch_fills(symbol, start)
             for fill in fills:
                 self._apply_fill(fill)
-            if fills:
-                self._store.set_meta(_WATERMARK + symbol, str(max(f.trade_id for f in fills)))
+            if fills or synced is None:
+                self._store.set_meta(_WATERMARK + symbol, str(max((f.trade_id for f in fills), default=-1)))
         backfilled = self.stats.fills - fills_before
         venue_open = [o for o in await self._call("openOrders", self._venue.open_orders) if o.symbol in names]
         adopted_before = self.stats.adopted

@@ -187,6 +187,8 @@ class RiskEngine:
         self._healthy_since.clear()
         self._kill = None
         self._kill_kind = ""
+        if self._raw.signals:  # a latching cause that still holds latches again at once (not one tick later)
+            self._track(self._raw, self._clock.monotonic_s())
         return self._apply(cause=cause)
 
     def reconciled(self, epoch: int) -> Assessment:

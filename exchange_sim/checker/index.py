@@ -96,8 +96,8 @@ class SessionIndex:
             self.faults.append(event)
         elif kind == "fault_hit" and event.get("a") == self.account:
             self.fault_hits.append(event)
-        elif kind.startswith("bot.") and event.get("a", self.account) == self.account:
-            self.bot.setdefault(kind, []).append(event)
+        elif kind.startswith(("bot.", "harness.")) and event.get("a", self.account) == self.account:
+            self.bot.setdefault(kind, []).append(event)  # the bot's claims, and what the harness did to it
 
     def records(self, kind: str) -> list[Event]:
         return self.bot.get(kind, [])

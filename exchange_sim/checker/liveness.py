@@ -1,9 +1,25 @@
 """Liveness and determinism (DESIGN section 4, items 10 and 12), checked apart from safety.
 
-Liveness: for every moment the faults heal (the end of a union of overlapping fault windows), the bot is quoting
-again within ``liveness_bound_s``: it has an order resting on the venue at the bound, or placed one (a venue
-``NEW`` report) or logged ``bot.quoting_resumed`` in between. A HARD guard still in force at the bound exempts
-that heal (no quoting is the right behaviour until a reset); heals too close to the session end are not judged.
+Liveness: for every moment the faults heal (the end of a union of overlapping fault windows) that stays healed
+for ``liveness_bound_s`` (a heal that new faults interrupt is judged at the next one), the bot is quoting again
+within the bound: an order of its own rests on the venue at the bound, or the venue accepted one (a ``NEW``
+report) in between. Only the venue's records count as quoting; the bot's own claims do not.
+
+The bot may legitimately not quote at the bound in exactly two states, each verified against the venue and the
+harness rather than taken from the bot's word (its ``bot.guard`` records say which state it claims):
+
+* **a latch in force** (``bot.guard`` ``latch`` not empty): a ``kill_switch`` or ``operator`` latch needs a cause
+  outside the bot's risk engine: an operator action (``harness.operator`` kill_switch) or a failed task
+  (``bot.task_failed``) before it; an ``inventory`` latch needs the venue's own position (signed fills of the
+  bot's account) to have reached the configured hard limit; a ``drawdown`` latch (the session stop-loss) is
+  accepted as claimed - the checker does not mark positions to market. An unverified latch is a violation.
+* **SOFT (reduce-only) with nothing to reduce**: the venue's position is flat in every symbol, so no order may
+  be placed. SOFT with a position must quote the reducing side.
+
+A recoverable HARD (latency, venue health, stale data, loss rate) at the bound is no excuse: it clears by itself
+once its cause is healthy (``risk.hard_recovery_s``), and the bound the session's config gives the checker
+includes that recovery time (``bot.check_config.check_config_for``). Heals too close to the session end are
+not judged.
 """
 
 from __future__ import annotations
@@ -17,6 +33,8 @@ from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import Violation
 from exchange_sim.checker.state import VenueState
+
+OUTSIDE_CAUSE_LATCHES = frozenset({"kill_switch", "operator"})
 
 
 def heal_times(index: SessionIndex) -> list[int]:
@@ -33,27 +51,84 @@ def heal_times(index: SessionIndex) -> list[int]:
     return heals
 
 
+def judged_heals(index: SessionIndex, bound_us: int) -> list[int]:
+    """The heals whose bound ends within the session and before any new fault starts."""
+    starts = sorted(start for start, _end, _kind in index.fault_windows())
+    return [heal for heal in heal_times(index) if heal + bound_us <= index.end_t
+            and not any(heal < s <= heal + bound_us for s in starts)]
+
+
 def check_liveness(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """10. Quoting resumes within the bound after faults heal."""
+    """10. Quoting resumes within the bound after faults heal, unless a verified latch or a flat SOFT holds."""
     bound = round(config.liveness_bound_s * 1_000_000)
     guards = index.records("bot.guard")
-    resumed = [int(r["t"]) for r in index.records("bot.quoting_resumed")]
-    news = [h for h in index.orders.values()]
     out = []
-    for heal in heal_times(index):
+    for heal in judged_heals(index, bound):
         deadline = heal + bound
-        if deadline > index.end_t:
+        if any(h.live_at(deadline) or any(heal <= r["t"] <= deadline and r["x"] == "NEW" for r in h.reports)
+               for h in index.orders.values()):
             continue
-        level = next((g["level"] for g in reversed(guards) if g["t"] <= deadline), "OK")
-        if level == "HARD":
-            continue
-        quoting = any(heal <= t <= deadline for t in resumed) or any(
-            h.live_at(deadline) or any(heal <= r["t"] <= deadline and r["x"] == "NEW" for r in h.reports)
-            for h in news)
-        if not quoting:
+        guard = next((g for g in reversed(guards) if g["t"] <= deadline), None)
+        excuse = _excuse(index, config, guard, deadline)
+        if excuse is None:
             out.append(Violation("10.liveness", seconds(deadline), (), f"no quote within {config.liveness_bound_s}s "
-                                 f"of the faults healing at {seconds(heal):.3f}s"))
+                                 f"of the faults healing at {seconds(heal):.3f}s (guard {_state(guard)})"))
+        elif excuse:
+            out.append(Violation("10.liveness", seconds(deadline), (), excuse))
     return out
+
+
+def _state(guard: Event | None) -> str:
+    if guard is None:
+        return "OK"
+    latch = f", latch {guard['latch']}" if guard.get("latch") else ""
+    return f"{guard['level']} {guard.get('reason', '')}{latch}".strip()
+
+
+def _excuse(index: SessionIndex, config: CheckConfig, guard: Event | None, deadline: int) -> str | None:
+    """Why not quoting at ``deadline`` is right: "" (a verified excuse), a violation's text (a latch the venue and
+    the harness do not support), or None (no excuse: the liveness violation itself)."""
+    if guard is None:
+        return None
+    latch = str(guard.get("latch") or "")
+    if latch and guard["level"] == "HARD":
+        return _latch_unsupported(index, config, latch, int(guard["t"]))
+    if guard["level"] == "SOFT" and all(_position(index, config, s, deadline) == 0 for s in _symbols(index, config)):
+        return ""
+    return None
+
+
+def _latch_unsupported(index: SessionIndex, config: CheckConfig, latch: str, since: int) -> str:
+    """"" when the latch in force since ``since`` is supported by the venue or the harness, else why not."""
+    if latch in OUTSIDE_CAUSE_LATCHES:
+        operator = any(r.get("action") == "kill_switch" and int(r["t"]) <= since
+                       for r in index.records("harness.operator"))
+        if operator or any(int(r["t"]) <= since for r in index.records("bot.task_failed")):
+            return ""
+        return (f"the bot holds a {latch} latch since {seconds(since):.3f}s with no operator kill and no failed "
+                "task before it: an unexplained halt")
+    if latch == "inventory":
+        for symbol, limit in config.hard_limit_lots.items():
+            position = peak = config.initial_position_lots.get(symbol, 0)
+            for trade in index.trades:
+                if trade["s"] == symbol and int(trade["t"]) <= since:
+                    position += index.signed_lots(trade)
+                    peak = max(peak, abs(position))
+            if abs(peak) >= limit:
+                return ""
+        return (f"the bot holds an inventory latch since {seconds(since):.3f}s but its venue position never "
+                f"reached the hard limit {dict(config.hard_limit_lots)}")
+    return ""  # drawdown (the stop-loss) and other configured latching reasons: accepted as claimed
+
+
+def _symbols(index: SessionIndex, config: CheckConfig) -> set[str]:
+    return set(config.hard_limit_lots) | {str(t["s"]) for t in index.trades}
+
+
+def _position(index: SessionIndex, config: CheckConfig, symbol: str, until_t: int) -> int:
+    """The bot's position in ``symbol`` from the venue's fills of its account up to ``until_t``."""
+    return config.initial_position_lots.get(symbol, 0) + sum(
+        index.signed_lots(t) for t in index.trades if t["s"] == symbol and int(t["t"]) <= until_t)
 
 
 def events_digest(events: Iterable[Event]) -> str:

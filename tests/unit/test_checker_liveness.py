@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exchange_sim.checker import check_safety
+from exchange_sim.checker import SessionIndex, Violation, check_liveness, check_safety, heal_times
 from tests.checker_support import S, bot, clean_session, config, invariants, order, venue_state
 
 
@@ -32,8 +32,51 @@ def test_a_new_quote_within_the_bound_is_live() -> None:
     assert invariants(events, config=config(liveness_bound_s=1.0)) == set()
 
 
-def test_a_hard_guard_in_force_exempts_the_heal() -> None:
-    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), bot(2.3, "guard", level="HARD",
-              reason="venue"), _tail(10.0)]
+def test_a_recoverable_hard_guard_at_the_bound_is_no_excuse() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"),
+              bot(2.3, "guard", level="HARD", reason="LATENCY", latch="", recoverable=True), _tail(10.0)]
+    assert invariants(events, config=config(liveness_bound_s=1.0)) == {"10.liveness"}
+
+
+def test_a_kill_switch_latch_the_operator_pulled_exempts_the_heal() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"),
+              {"t": 2_250_000, "k": "harness.operator", "action": "kill_switch", "when": "time"},
+              bot(2.3, "guard", level="HARD", reason="KILL_SWITCH", latch="kill_switch", recoverable=False),
+              _tail(10.0)]
     assert invariants(events, config=config(liveness_bound_s=1.0)) == set()
-    assert S
+
+
+def test_a_kill_switch_latch_nobody_pulled_is_an_unexplained_halt() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"),
+              bot(2.3, "guard", level="HARD", reason="KILL_SWITCH", latch="kill_switch", recoverable=False),
+              _tail(10.0)]
+    found = [v for v in _violations(events) if v.invariant == "10.liveness"]
+    assert len(found) == 1 and "unexplained halt" in found[0].detail
+
+
+def test_an_inventory_latch_the_venue_position_never_justified_is_a_violation() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"),
+              bot(2.3, "guard", level="HARD", reason="INVENTORY", latch="inventory", recoverable=False), _tail(10.0)]
+    found = [v for v in _violations(events, hard_limit_lots={S: 10_000}) if v.invariant == "10.liveness"]
+    assert len(found) == 1 and "never reached the hard limit" in found[0].detail
+    assert not [v for v in _violations(events, hard_limit_lots={S: 1}) if v.invariant == "10.liveness"]
+
+
+def test_soft_with_a_flat_venue_position_has_nothing_to_quote() -> None:
+    flat = [e for e in clean_session() if e["k"] not in ("trade",)]
+    events = [*flat, _fault(2.2, "start"), _fault(2.5, "end"),
+              bot(2.3, "guard", level="SOFT", reason="PNL_RATE", latch="", recoverable=True), _tail(10.0)]
+    assert "10.liveness" not in invariants(events, config=config(liveness_bound_s=1.0))
+
+
+def test_a_heal_that_new_faults_interrupt_within_the_bound_is_judged_at_the_next_heal() -> None:
+    second = {"t": 2_800_000, "k": "fault", "id": 1, "f": "partition", "tg": "rest", "ph": "start"}
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), second,
+              {**second, "t": 9_500_000, "ph": "end"}, _tail(10.0)]
+    assert heal_times(SessionIndex.build(sorted(events, key=lambda e: e["t"]), "bot")) == [2_500_000, 9_500_000]
+    assert "10.liveness" not in invariants(events, config=config(liveness_bound_s=1.0))  # 9.5 + 1 > the end
+
+
+def _violations(events: list[dict[str, object]], **changes: object) -> list[Violation]:
+    return check_liveness(SessionIndex.build(sorted(events, key=lambda e: e["t"]), "bot"),
+                          config(liveness_bound_s=1.0, **changes), venue_state())
