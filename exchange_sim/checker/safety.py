@@ -33,8 +33,10 @@ def check_ledger(index: SessionIndex, config: CheckConfig, venue: VenueState | N
     """1. The bot's final position equals the venue's (signed venue fills) and the sum of the fills it booked."""
     out = []
     applied: dict[str, int] = defaultdict(int)
+    last_epoch = index.memory_epoch(index.end_t)  # a cold restart books the past anew: its own ledger counts
     for fill in index.records("bot.fill_applied"):
-        applied[str(fill["s"])] += (1 if fill["S"] == "BUY" else -1) * int(fill["q"])
+        if index.memory_epoch(int(fill["t"])) == last_epoch:
+            applied[str(fill["s"])] += (1 if fill["S"] == "BUY" else -1) * int(fill["q"])
     for symbol, record in sorted(_final_positions(index).items()):
         venue_lots = _venue_position(index, config, symbol)
         if int(record["lots"]) != venue_lots:
@@ -127,7 +129,8 @@ def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState
 def check_order_lifecycle(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
     """5. Ids never reused; one terminal state per intent, known to the bot within the bound (counted from when
     the venue was reachable again, as for invariant 8: ``trading.unreachable_windows``); an order that reached
-    the venue is never booked as REJECTED unless the venue rejected it."""
+    the venue is never booked as REJECTED unless the venue rejected it. An intent whose record a later cold
+    restart erased need not be booked terminal (whatever of it rests is judged by invariants 4 and 13)."""
     out = []
     intents = index.records("bot.intent")
     for cid, n in sorted(Counter(str(i["c"]) for i in intents).items()):
@@ -170,12 +173,13 @@ def _lifecycle_of(
         if late > config.terminal_bound_s:
             out.append(Violation("5.order_lifecycle", seconds(booked[0]["t"]), (cid,),
                                  f"the bot learned the terminal state {late:.1f}s after the venue"))
-    if terminal is not None and not booked and finals and seconds(index.end_t - int(terminal["t"])) > \
-            config.terminal_bound_s:
+    forgotten = index.memory_epoch(index.end_t) > index.memory_epoch(t)  # a cold restart lost the intent's record
+    if terminal is not None and not booked and finals and not forgotten and seconds(index.end_t - int(terminal["t"])) \
+            > config.terminal_bound_s:
         out.append(Violation("5.order_lifecycle", seconds(terminal["t"]), (cid,),
                              f"the venue ended it ({terminal['X']}); the bot never booked a terminal state"))
     reached_end = seconds(index.end_t - t) > config.terminal_bound_s
     if not booked and terminal is None and cid not in rejected_by_venue and cid not in open_at_end and reached_end \
-            and (history is None or not history.live_at(index.end_t)):
+            and not forgotten and (history is None or not history.live_at(index.end_t)):
         out.append(Violation("5.order_lifecycle", seconds(t), (cid,), "no terminal state by the end of the session"))
     return out

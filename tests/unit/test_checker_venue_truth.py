@@ -168,6 +168,33 @@ def test_a_cold_restart_may_book_the_past_again_but_only_once() -> None:
     assert "17.restart_ledger" in invariants(warm_after_cold)
 
 
+def test_after_a_cold_restart_the_ledger_is_the_new_instances_bookings() -> None:
+    """The cold instance re-books trade 7 from the venue: its ledger (10 lots) is the one compared at the end;
+    counting both lives' bookings (20) would be a false alarm."""
+    events = [e for e in clean_session() if not (e["k"] == "bot.position" and e.get("final"))]
+    events += [bot(2.2, "restart", a="bot", cold=True),
+               bot(2.3, "fill_applied", a="bot", s=S, tid=7, c="c1", S="BUY", q=10),
+               bot(3.0, "position", a="bot", s=S, lots=10, final=True)]
+    assert "1.ledger" not in invariants(events)
+    wrong = [*events[:-1], bot(3.0, "position", a="bot", s=S, lots=0, final=True)]
+    assert "1.ledger" in invariants(wrong)
+
+
+def test_an_intent_a_cold_restart_forgot_need_not_be_booked_terminal() -> None:
+    """c2 was placed, then the state file was lost; the venue filled it later: the new instance has no record."""
+    base = [e for e in clean_session() if e["t"] < 3_000_000]
+    c2 = [bot(2.5, "intent", a="bot", c="c2", s=S, S="BUY", o="LIMIT_MAKER", p=100, q=10, bb=100, ba=101),
+          {"t": 2_510_000, "k": "request", "a": "bot", "op": "place", "c": "c2", "sent": 2_500_000},
+          order(2.51, "c2", "NEW", "NEW", oid=2)]
+    tail = [order(4.0, "c2", "CANCELED", "CANCELED", oid=2),
+            bot(300.0, "open_orders", a="bot", cids=[], pending=[], phase="final"),
+            bot(300.0, "position", a="bot", s=S, lots=10, final=True)]
+    forgotten = [*base, *c2, bot(3.0, "restart", a="bot", cold=True), *tail]
+    assert "5.order_lifecycle" not in invariants(forgotten)
+    remembered = [*base, *c2, bot(3.0, "restart", a="bot"), *tail]
+    assert "5.order_lifecycle" in invariants(remembered)
+
+
 def test_a_double_booked_position_a_restart_rebuilt_is_still_caught() -> None:
     """Life 0 counted the fill twice (20 lots after a reconcile); life 1 rebuilt 10 from the store: the final
     ledger (invariant 1) agrees, the claims of every life do not."""
