@@ -5,7 +5,7 @@ for ``liveness_bound_s`` (a heal that new faults interrupt is judged at the next
 within the bound: an order of its own rests on the venue at the bound, or the venue accepted one (a ``NEW``
 report) in between. Only the venue's records count as quoting; the bot's own claims do not.
 
-The bot may legitimately not quote at the bound in exactly two states, each verified against the venue and the
+The bot may legitimately not quote at the bound only in these states, each verified against the venue and the
 harness rather than taken from the bot's word (its ``bot.guard`` records say which state it claims):
 
 * **a latch in force** (``bot.guard`` ``latch`` not empty): a ``kill_switch`` or ``operator`` latch needs a cause
@@ -16,8 +16,12 @@ harness rather than taken from the bot's word (its ``bot.guard`` records say whi
 * **SOFT (reduce-only) with nothing to reduce**: the venue's position is flat in every symbol, so no order may
   be placed. SOFT with a position must quote the reducing side.
 
-A recoverable HARD (latency, venue health, stale data, loss rate) at the bound is no excuse: it clears by itself
-once its cause is healthy (``risk.hard_recovery_s``), and the bound the session's config gives the checker
+* **a loss halt** (HARD on loss rate or drawdown only): its window (``risk.pnl_rate.window_s``, 10 minutes) can
+  outlast any bound, so it excuses when the venue shows a loss: the bot's equity from its fills, marked at the
+  market's last trade, is below its running peak at the bound.
+
+Any other recoverable HARD (latency, venue health, stale data, circuit) at the bound is no excuse: it clears by
+itself once its cause is healthy (``risk.hard_recovery_s``), and the bound the session's config gives the checker
 includes that recovery time (``bot.check_config.check_config_for``). Heals too close to the session end are
 not judged.
 """
@@ -35,6 +39,7 @@ from exchange_sim.checker.records import Violation
 from exchange_sim.checker.state import VenueState
 
 OUTSIDE_CAUSE_LATCHES = frozenset({"kill_switch", "operator"})
+LOSS_REASONS = frozenset({"PNL_RATE", "DRAWDOWN"})  # the guards that halt on losses
 
 
 def heal_times(index: SessionIndex) -> list[int]:
@@ -93,6 +98,11 @@ def _excuse(index: SessionIndex, config: CheckConfig, guard: Event | None, deadl
     latch = str(guard.get("latch") or "")
     if latch and guard["level"] == "HARD":
         return _latch_unsupported(index, config, latch, int(guard["t"]))
+    reasons = set(str(guard.get("reason", "")).split(","))
+    if guard["level"] == "HARD" and reasons <= LOSS_REASONS:
+        return "" if _in_drawdown(index, deadline) else (
+            f"the bot halts on {guard['reason']} at {seconds(deadline):.3f}s but its venue fills, marked at the "
+            "market's last trade, show no loss from their peak: an unexplained halt")
     if guard["level"] == "SOFT" and all(_position(index, config, s, deadline) == 0 for s in _symbols(index, config)):
         return ""
     return None
@@ -119,6 +129,28 @@ def _latch_unsupported(index: SessionIndex, config: CheckConfig, latch: str, sin
         return (f"the bot holds an inventory latch since {seconds(since):.3f}s but its venue position never "
                 f"reached the hard limit {dict(config.hard_limit_lots)}")
     return ""  # drawdown (the stop-loss) and other configured latching reasons: accepted as claimed
+
+
+def _in_drawdown(index: SessionIndex, until_t: int) -> bool:
+    """Whether the bot's equity from its venue fills (cash flows plus position, marked at each symbol's last
+    public trade, in ticks x lots per symbol) is below its running peak at ``until_t``: evidence of a loss
+    that the venue, not the bot, shows. Fees are left out (the market maker's tier pays none)."""
+    cash: dict[str, int] = {}
+    position: dict[str, int] = {}
+    last_price: dict[str, int] = {}
+    peak = equity = 0
+    for trade in index.all_trades:
+        if int(trade["t"]) > until_t:
+            break
+        symbol, price = str(trade["s"]), int(trade["p"])
+        last_price[symbol] = price
+        signed = index.signed_lots(trade)
+        if signed:
+            position[symbol] = position.get(symbol, 0) + signed
+            cash[symbol] = cash.get(symbol, 0) - signed * price
+        equity = sum(cash[s] + position[s] * last_price[s] for s in cash)
+        peak = max(peak, equity)
+    return equity < peak
 
 
 def _symbols(index: SessionIndex, config: CheckConfig) -> set[str]:

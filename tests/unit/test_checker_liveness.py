@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exchange_sim.checker import SessionIndex, Violation, check_liveness, check_safety, heal_times
-from tests.checker_support import S, bot, clean_session, config, invariants, order, venue_state
+from tests.checker_support import S, bot, clean_session, config, invariants, order, trade, venue_state
 
 
 def _fault(t: float, ph: str) -> dict[str, object]:
@@ -75,6 +75,17 @@ def test_a_heal_that_new_faults_interrupt_within_the_bound_is_judged_at_the_next
               {**second, "t": 9_500_000, "ph": "end"}, _tail(10.0)]
     assert heal_times(SessionIndex.build(sorted(events, key=lambda e: e["t"]), "bot")) == [2_500_000, 9_500_000]
     assert "10.liveness" not in invariants(events, config=config(liveness_bound_s=1.0))  # 9.5 + 1 > the end
+
+
+def test_a_loss_halt_excuses_only_when_the_venue_shows_a_loss() -> None:
+    halt = bot(2.3, "guard", level="HARD", reason="DRAWDOWN,PNL_RATE", latch="", recoverable=True)
+    market_falls = trade(2.4, 8, p=90, ma="mm", ta="other")  # the bot holds 10 lots bought at 100
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), halt, market_falls, _tail(10.0)]
+    assert not [v for v in _violations(events) if v.invariant == "10.liveness"]
+    market_rises = trade(2.4, 8, p=110, ma="mm", ta="other")
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), halt, market_rises, _tail(10.0)]
+    found = [v for v in _violations(events) if v.invariant == "10.liveness"]
+    assert len(found) == 1 and "show no loss" in found[0].detail
 
 
 def _violations(events: list[dict[str, object]], **changes: object) -> list[Violation]:
