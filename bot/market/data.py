@@ -3,9 +3,10 @@
 ``run()`` subscribes to the diff and trade streams first, then takes a snapshot (diffs arriving meanwhile are
 buffered by the ``LocalBook``), and keeps the book synced: on a gap or crossing it fetches a new snapshot (the
 streams stay subscribed, the book buffers); on a stream end or stream error it re-subscribes both streams and
-resyncs. Consecutive failures back off exponentially (``backoff_ms_initial`` doubling to ``backoff_ms_max``)
-and are bounded: past ``max_consecutive_failures`` ``run()`` raises ``BotError(SEQUENCE_GAP)``. The count resets
-when a diff applies.
+resyncs; when neither stream says anything for ``silence_resubscribe_s`` (a connection that died silently) it
+subscribes both anew. Consecutive failures back off exponentially (``backoff_ms_initial`` doubling to
+``backoff_ms_max``) and are bounded: past ``max_consecutive_failures`` ``run()`` raises
+``BotError(SEQUENCE_GAP)``. The count resets when a diff applies.
 
 Volatility (``volatility_bps``), in bps per sqrt(second), no annualisation. At each event (diff or trade) with a
 mid ``m_i`` at event time ``t_i`` (ms), with ``r_i = ln(m_i / m_{i-1})`` and time constant ``tau = vol_tau_s``::
@@ -28,6 +29,8 @@ Errors: ``BotError(SEQUENCE_GAP)`` when resyncs keep failing; non-recoverable ve
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +41,8 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.types import DepthUpdate, PublicTrade
 from bot.interfaces import Venue
 from bot.market.book import DEFAULT_MAX_BUFFERED, LocalBook
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,11 +56,14 @@ class MarketDataConfig:
     backoff_ms_max: int = 5000  # cap of the wait
     max_consecutive_failures: int = 20  # gaps / failed snapshots / stream ends in a row before giving up
     vol_tau_s: float = 60.0  # time constant of the volatility EWMA
+    silence_resubscribe_s: float = 60.0  # no message on either stream for this long: subscribe both anew (a
+    # connection can die silently - no close, no error - and a stale book must not wait for a close that never comes)
 
     def __post_init__(self) -> None:
         if min(self.snapshot_limit, self.max_buffered_diffs, self.recent_trades, self.max_consecutive_failures) < 1:
             raise ValueError(f"MarketDataConfig limits must be >= 1: {self!r}")
-        if not 0 <= self.backoff_ms_initial <= self.backoff_ms_max or self.vol_tau_s <= 0:
+        if not 0 <= self.backoff_ms_initial <= self.backoff_ms_max or self.vol_tau_s <= 0 \
+                or self.silence_resubscribe_s <= 0:
             raise ValueError(f"bad MarketDataConfig backoff or vol_tau_s: {self!r}")
 
 
@@ -73,6 +81,8 @@ class MarketData:
         self._trade_listeners: list[Callable[[PublicTrade], None]] = []
         self._wake = asyncio.Event()
         self._failures = 0
+        self._silences = 0  # re-subscriptions after silence_resubscribe_s without a message
+        self._heard_s = 0.0  # loop time of the last message on either stream
         self._snapshots = 0
         self._attempted = False  # a snapshot was attempted on the current subscription
         self._last_trade_ms: int | None = None
@@ -87,6 +97,11 @@ class MarketData:
     def gaps(self) -> int:
         """Sequence gaps the book detected."""
         return self.book.gaps
+
+    @property
+    def silences(self) -> int:
+        """Times both streams were subscribed anew after a silence (``silence_resubscribe_s``)."""
+        return self._silences
 
     @property
     def resyncs(self) -> int:
@@ -137,23 +152,39 @@ class MarketData:
             self.book.reset()
             self._attempted = False
             try:
-                await self._session(depth, trades)  # ... then snapshot; returns when a stream ends
+                silent = await self._session(depth, trades)  # ... then snapshot; returns when a stream ends
             finally:
                 await _aclose(depth)
                 await _aclose(trades)
+            if silent:
+                self._silences += 1
+                log.warning("%s: no market data for %.0f s: subscribing anew", self.symbol,
+                            self.config.silence_resubscribe_s, extra={"code": "STREAM_SILENT"})
+                continue
             await self._failed("stream ended")
 
-    async def _session(self, depth: AsyncIterator[DepthUpdate], trades: AsyncIterator[PublicTrade]) -> None:
+    async def _session(self, depth: AsyncIterator[DepthUpdate], trades: AsyncIterator[PublicTrade]) -> bool:
+        """Read both streams until one ends (False) or neither says anything for ``silence_resubscribe_s``
+        (True)."""
         readers = [asyncio.ensure_future(self._read_depth(depth)), asyncio.ensure_future(self._read_trades(trades))]
         for reader in readers:
             reader.add_done_callback(lambda _: self._wake.set())
+        loop = asyncio.get_running_loop()
+        self._heard_s = loop.time()
+        silent = False
         try:
             while not any(r.done() for r in readers):
                 self._wake.clear()
                 if self.book.needs_resync:
                     await self._resync()
                     continue
-                await self._wake.wait()
+                quiet_until = self._heard_s + self.config.silence_resubscribe_s
+                if loop.time() >= quiet_until:
+                    silent = True
+                    break
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(quiet_until):
+                        await self._wake.wait()
         finally:
             for reader in readers:
                 reader.cancel()
@@ -162,6 +193,7 @@ class MarketData:
             error = None if reader.cancelled() else reader.exception()
             if error is not None and not (isinstance(error, BotError) and error.recoverable):
                 raise error
+        return silent
 
     async def _resync(self) -> None:
         """One snapshot attempt (after the backoff owed to earlier failures)."""
@@ -187,6 +219,7 @@ class MarketData:
 
     async def _read_depth(self, depth: AsyncIterator[DepthUpdate]) -> None:
         async for diff in depth:
+            self._heard_s = asyncio.get_running_loop().time()
             if self.book.apply(diff):
                 self._failures = 0
                 self._sample(diff.time_ms)
@@ -198,6 +231,7 @@ class MarketData:
 
     async def _read_trades(self, trades: AsyncIterator[PublicTrade]) -> None:
         async for trade in trades:
+            self._heard_s = asyncio.get_running_loop().time()
             self.trades.append(trade)
             self._last_trade_ms = trade.time_ms
             if self.book.is_synced:
