@@ -28,7 +28,8 @@ Activity triggers (``trigger`` != time, see ``model``): the ``start`` record is 
 fault never fired ends at start + duration with ``"fired": false`` in its end record. A slow close or a
 serverShutdown heals when the streams it ends have closed (its end record comes then).
 
-Hit rates: ``toxic`` always hits a fault's first eligible request or message (and the one that fires a trigger);
+Hit rates: ``toxic`` always hits a fault's first eligible order request (place, cancel, cancel-replace; any request
+aimed at by ``request``) or stream message, and the request that fires a trigger;
 toxicity decides for the ones after it, so a drawn fault acts at least once when the bot gives it something.
 """
 
@@ -151,10 +152,11 @@ class FaultInjector:
     def rng(self, index: int) -> random.Random:
         return self._rngs[index]
 
-    def toxic(self, index: int) -> bool:
+    def toxic(self, index: int, *, first: bool = True) -> bool:
         """Whether this eligible request/message is hit: the fault's first eligible one (and a trigger's) always,
-        the others with probability = the fault's toxicity."""
-        if index in self._forced:
+        the others with probability = the fault's toxicity. ``first=False``: this one (a read request: a start-up
+        or reconcile query) never takes the sure first hit, which is kept for the bot's order traffic."""
+        if first and index in self._forced:
             self._forced.discard(index)
             return True
         toxicity = self.scenario.faults[index].toxicity

@@ -2,9 +2,10 @@
 
 A ``Fault`` is one injected misbehaviour: a ``kind``, a ``target`` (which connection or symbol it hits), a window
 ``[start_s, start_s + duration_s)`` in simulated seconds, its ``params`` and a ``toxicity`` (Toxiproxy's name: the
-probability that an eligible request or message is affected; 1.0 = every one; the first eligible one is always
-affected, so a drawn fault acts at least once when there is anything to act on). A ``Scenario`` is a tuple of faults
-that may overlap and compose. Nothing is on by default: a venue without a scenario behaves exactly as before.
+probability that an eligible request or message is affected; 1.0 = every one; the first eligible order request
+or stream message is always affected, so a drawn fault acts at least once when the bot gives it something).
+A ``Scenario`` is a tuple of faults that may overlap and compose. Nothing is on by default: a venue without a
+scenario behaves exactly as before.
 
 ``CATALOGUE`` documents every kind: what it does, which targets it accepts, its parameters (default, range or
 choices, meaning) and the range of durations the swarm generator draws. Faults marked ``harness`` (crash,

@@ -90,7 +90,7 @@ class RequestFaults:
         sent_us = inj.now_us()
         await asyncio.sleep(client.latency.request_s() + self._extra_delay_s(symbol))
         inj.observe(op, symbol)  # activity triggers fire at arrival: the triggering request is the first one hit
-        lost = self._partitioned(symbol, ("both", "upstream"))
+        lost = self._partitioned(symbol, ("both", "upstream"), write=op in WRITE_OPS)
         if lost is not None:
             inj.hit(lost, "request_lost", a=client.account, op=op, sent=sent_us)
             await _never()
@@ -106,7 +106,7 @@ class RequestFaults:
         except EngineError as engine_error:
             await self._answer_error(client, op, fields, symbol, engine_error)
         for index, _ in inj.active(FaultKind.TRUNCATED_FRAME, "rest", symbol):
-            if inj.toxic(index):  # executed; the reply's body is cut short: nothing the client can act on
+            if inj.toxic(index, first=op in WRITE_OPS):  # executed; the reply's body is cut short
                 inj.hit(index, "reply_truncated", a=client.account, op=op, c=fields.get("c"))
                 await _never()
         unknown = self._after_processing(op, symbol)
@@ -130,14 +130,15 @@ class RequestFaults:
             extra_ms += latency_ms(fault, self._inj.rng(index))
         return extra_ms / 1000.0
 
-    def _partitioned(self, symbol: str | None, directions: tuple[str, ...], at_s: float | None = None) -> int | None:
+    def _partitioned(self, symbol: str | None, directions: tuple[str, ...], at_s: float | None = None, *,
+                     write: bool) -> int | None:
         for index, fault in self._inj.active(FaultKind.PARTITION, "rest", symbol, at_s=at_s):
-            if fault.text("direction") in directions and self._inj.toxic(index):
+            if fault.text("direction") in directions and self._inj.toxic(index, first=write):
                 return index
         return None
 
     def _reply_lost(self, client: VenueClient, op: str, symbol: str | None) -> bool:
-        lost = self._partitioned(symbol, ("both", "downstream"))
+        lost = self._partitioned(symbol, ("both", "downstream"), write=op in WRITE_OPS)
         if lost is None:
             return False
         self._inj.hit(lost, "reply_lost", a=client.account, op=op)
@@ -150,7 +151,8 @@ class RequestFaults:
         inj = self._inj
         back_s = client.latency.request_s() + self._extra_delay_s(symbol)
         lands_s = inj.now_s() + back_s
-        lost = self._partitioned(symbol, ("both", "downstream"), at_s=lands_s)  # drawn now, for when it lands
+        lost = self._partitioned(symbol, ("both", "downstream"), at_s=lands_s,  # drawn now, for when it lands
+                                 write=op in WRITE_OPS)
         http = isinstance(error, errors.VenueHttpError)
         answered_us = inj.now_us()
         extra: dict[str, Any] = {}
@@ -186,7 +188,7 @@ class RequestFaults:
         inj = self._inj
         write = op in WRITE_OPS
         for index, fault in inj.active(FaultKind.OUTAGE, "rest", symbol):
-            if not inj.toxic(index):
+            if not inj.toxic(index, first=write):
                 continue
             if fault.text("status") == "403":
                 inj.hit(index, "http_403", a=client.account, op=op)
@@ -322,7 +324,7 @@ class RequestFaults:
         for index, fault in self._inj.active(FaultKind.TIMEOUT_AFTER_PROCESSING, "rest", symbol):
             request = fault.text("request")
             aimed = op in REQUEST_OPS[request] if request != "any" else op in WRITE_OPS or fault.text("ops") == "all"
-            if aimed and self._inj.toxic(index):
+            if aimed and self._inj.toxic(index, first=op in WRITE_OPS or fault.text("request") != "any"):
                 return index, fault.text("reply")
         return None
 

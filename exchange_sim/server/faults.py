@@ -148,9 +148,10 @@ class ServerFaults:
         return [(i, f) for i, f in enumerate(self.scenario.faults)
                 if windows[i][0] <= now < windows[i][1] and f.hits(channel, symbol)]
 
-    def strikes(self, index: int, fault: Fault) -> bool:
-        """Whether this request/message is hit (toxicity), counting the hit."""
-        first = index not in self._struck and fault.toxicity > 0  # always hit (model docstring)
+    def strikes(self, index: int, fault: Fault, *, first: bool = True) -> bool:
+        """Whether this request/message is hit (toxicity), counting the hit. A fault's first order request
+        (``first``: reads never take it) or stream message is always hit (``model`` docstring)."""
+        first = first and index not in self._struck and fault.toxicity > 0
         if not first and fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
             return False
         self._struck.add(index)
@@ -190,7 +191,7 @@ class ServerFaults:
         op = REST_OPS.get((request.method, request.path), "")
         self.observe(op, symbol)
         faults = [(i, f) for i, f in self.active("rest", symbol)
-                  if _eligible(f, op, write and request.method == "POST") and self.strikes(i, f)]
+                  if _eligible(f, op, write and request.method == "POST") and self.strikes(i, f, first=op in WRITE_OPS)]
         if not faults:
             return await handler()
         delay_after = 0.0

@@ -307,3 +307,14 @@ def test_drawn_faults_heal_before_the_quiet_tail_counting_triggers_and_slow_clos
             closing += closing_s(fault) > 0
             assert fault.params.get("trigger") != "next_replace" and fault.params.get("request") != "cancel_replace"
     assert triggered > 50 and closing > 5  # the swarm does draw them
+
+
+def test_a_read_never_takes_the_sure_first_hit_the_next_order_does(tmp_path: Path) -> None:
+    world, client = faulty(tmp_path, Fault(FaultKind.OUTAGE, "rest", 0.0, 60.0, toxicity=0.0001))
+
+    async def main() -> list[str]:
+        await asyncio.sleep(1.0)
+        return [await outcome(client.open_orders(SYMBOL)), await outcome(client.place(deep_bid(world, "c1"))),
+                await outcome(client.place(deep_bid(world, "c2")))]
+
+    assert world.run(main()) == ["ok", str(int(SimCode.TIMEOUT)), "ok"]  # a 503'd write: -1007
