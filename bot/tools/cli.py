@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
+from bot.core.console import cli_console
 from bot.tools import SessionRunner
 from bot.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
 from bot.tools.drift import detect_drift
@@ -34,7 +34,7 @@ from reports.session_report import render_session_report
 
 __all__ = ["register"]
 
-console = Console()
+console = cli_console()
 ConfigLoader = Callable[[Path | None], dict[str, Any]]
 
 
