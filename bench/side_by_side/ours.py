@@ -8,10 +8,11 @@ What runs, per update ``n`` at simulated ``t = n * interval``:
    quote trades with it (the book "moves through" the quote), exactly as in ``exchange_sim.market``;
 2. the *maker*, when ``requote_due(n)``: ``REACTION_S`` later it cancels every open quote and places up to two
    ``LIMIT_MAKER`` quotes at the update's touch (``quote_sides``: none on a side at the inventory cap, the
-   position being the order manager's, from the fills booked so far), concurrently, through ``OrderManager`` -> ``SimConnector`` ->
-   ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store (``config.store``: the
-   ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite ``StateStore`` in memory), every
-   state change persisted, fills booked exactly once from the user stream (``run_user_stream``).
+   position being the order manager's, from the fills booked so far), concurrently, through ``OrderManager``
+   -> ``SimConnector`` -> ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store
+   (``config.store``: the ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite
+   ``StateStore`` in memory), every state change persisted, fills booked exactly once from the user stream
+   (``run_user_stream``).
 
 Both request and feed latency are zero (NautilusTrader's backtest runs without a latency model by default),
 so a requote is settled long before the next update and fills depend only on the stream. Everything runs on
@@ -160,6 +161,7 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
         rss_before_run_mb=rss_before, peak_rss_mb=0.0,
         checks={"venue_trades": venue.trades, "rejected": stats.rejected, "unknown_outcomes": stats.unknown_outcomes,
                 "duplicate_fills": stats.duplicate_fills, "position_lots": orders.inventory_lots(SYMBOL),
+                "position_quotes": orders.inventory_lots(SYMBOL) // MAKER_QTY_LOTS,
                 "event_log_records": venue.log.records, "event_log_digest": venue.log.digest()},
     )
     store.close()
