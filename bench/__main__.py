@@ -267,6 +267,9 @@ def nautilus(
     seed: Annotated[int, typer.Option(help="seed of the update stream")] = 42,
     store: Annotated[str, typer.Option(help="our order-state store: memory (as mmbot sim) or sqlite (as live)")] = (
         "memory"),
+    ours: Annotated[str, typer.Option(help="exec (execution path only), full (the whole bot) or both")] = "exec",
+    engines: Annotated[str, typer.Option(help="the other engines, comma-separated (none: ours only)")] = (
+        "nautilus,hftbacktest"),
 ) -> None:
     """Side by side with NautilusTrader and hftbacktest: one stream and one maker rule through each engine.
 
@@ -293,7 +296,15 @@ def nautilus(
     config = WorkloadConfig.model_validate({"workload": workload, "updates": updates, "requote_every": requote_every,
                                             "inventory_cap_quotes": cap, "seed": seed, "store": store})
     console = Console()
-    sides = [side for side in ("ours", "nautilus", "hftbacktest") if available(side)]
+    ours_sides = {"exec": ["ours"], "full": ["ours-full"], "both": ["ours", "ours-full"]}.get(ours)
+    others = [e.strip() for e in engines.split(",") if e.strip() not in ("", "none")]
+    if ours_sides is None or any(e not in ("nautilus", "hftbacktest") for e in others):
+        raise typer.BadParameter("--ours is exec, full or both; --engines names nautilus and/or hftbacktest")
+    missing = [e for e in others if not available(e)]
+    for engine in missing:
+        console.print(f"{engine} is not installed (`{EXTRAS[engine][1]}`): it does not run.", style="yellow",
+                      markup=False)
+    sides = ours_sides + [e for e in others if e not in missing]
     console.print(f"{config.workload} workload, seed {config.seed}: {config.updates:,} updates, requote every "
                   f"{config.requote_every}, cap {config.inventory_cap_quotes} quotes, our store {config.store}; "
                   f"{repeat} interleaved rounds of {', '.join(sides)}")
@@ -310,8 +321,8 @@ def nautilus(
         console.print(f"COUNT MISMATCH: {line}", style="bold red", markup=False)
     if "nautilus" not in sides:
         hint = EXTRAS["nautilus"][1]
-        console.print(f"NautilusTrader is not installed: nothing was saved. Install the optional extra with "
-                      f"`{hint}` and run this command again.", style="yellow", markup=False)
+        console.print(f"NautilusTrader did not run: nothing was saved. Install the optional extra with `{hint}` "
+                      f"and run this command again (with --engines naming nautilus).", style="yellow", markup=False)
     else:
         _save("nautilus", figures(config, summaries, reference, load_before, load_after))
         command = "python -m bench " + " ".join(sys.argv[1:])
