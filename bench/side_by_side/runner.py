@@ -86,9 +86,11 @@ def run_side(side: str, config: WorkloadConfig, *, timeout_s: float = CHILD_TIME
     return SideResult.from_json(done.stdout.strip().splitlines()[-1])
 
 
-def run_interleaved(config: WorkloadConfig, sides: Sequence[str], repeat: int, run: RunSide = run_side,
+def run_interleaved(config: WorkloadConfig, sides: Sequence[str], repeat: int, run: RunSide | None = None,
                     progress: Callable[[str], None] | None = None) -> dict[str, list[SideResult]]:
-    """``repeat`` rounds, each running every side once in the order given (never two at the same time)."""
+    """``repeat`` rounds, each running every side once in the order given (never two at the same time);
+    ``run`` defaults to ``run_side`` (a child process per run)."""
+    run = run if run is not None else run_side
     results: dict[str, list[SideResult]] = {side: [] for side in sides}
     for round_no in range(1, repeat + 1):
         for side in sides:
