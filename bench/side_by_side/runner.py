@@ -30,7 +30,6 @@ from rich.table import Table
 from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import Counts, WorkloadConfig
 
-SIDES = ("ours", "ours-full", "nautilus", "hftbacktest")
 EXTRAS = {"nautilus": ("nautilus_trader", "pip install -e '.[bench-nautilus]'"),
           "hftbacktest": ("hftbacktest", "pip install -e '.[bench-hftbacktest]'")}
 CHILD_TIMEOUT_S = 4 * 3600.0  # a bound, not a target
