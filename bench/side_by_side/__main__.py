@@ -1,6 +1,6 @@
 """Child entry point: ``python -m bench.side_by_side <side> '<WorkloadConfig JSON>'``.
 
-Runs one side (``runner.SIDES``) in this fresh process (so its peak RSS is its own) and prints its
+Runs one side (``SIDES``) in this fresh process (so its peak RSS is its own) and prints its
 ``SideResult`` as the last line of stdout. Exits 2 on a bad side name; any error in the run propagates
 (non-zero exit, traceback). Each side's module is imported only here, so no child loads another engine.
 """

@@ -29,7 +29,7 @@ from importlib.metadata import version
 from typing import Any
 
 import numpy as np
-from hftbacktest import (  # type: ignore[import-not-found,unused-ignore]
+from hftbacktest import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
     BUY_EVENT,
     CANCELED,
     DEPTH_EVENT,
@@ -43,8 +43,8 @@ from hftbacktest import (  # type: ignore[import-not-found,unused-ignore]
     BacktestAsset,
     HashMapMarketDepthBacktest,
 )
-from hftbacktest.binding import event_dtype  # type: ignore[import-not-found,unused-ignore]
-from numba import njit  # type: ignore[import-not-found,unused-ignore]
+from hftbacktest.binding import event_dtype  # type: ignore[import-untyped,import-not-found,unused-ignore]
+from numba import njit  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import MAKER_QTY_LOTS, STEP_SIZE, TICK_SIZE, WorkloadConfig, top_of_book_updates
