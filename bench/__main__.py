@@ -110,7 +110,6 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("nautilus_events_per_cpu_s", "events/CPU s", "... NautilusTrader BacktestEngine, same stream and maker rule"),
         ("hftbacktest_events_per_cpu_s", "events/CPU s", "... hftbacktest (numba), same stream and maker rule"),
         ("ratio_ours_vs_nautilus", "x", "... ours / NautilusTrader, events per CPU s"),
-        ("ratio_ours_vs_hftbacktest", "x", "... ours / hftbacktest, events per CPU s"),
         ("ours_fills", "fills", "... fills (every engine: the same count, checked)"),
         ("ours_peak_rss_mb", "MB", "... ours: peak RSS of its process"),
         ("nautilus_peak_rss_mb", "MB", "... NautilusTrader: peak RSS of its process"),

@@ -165,8 +165,12 @@ def _cell(label: str, summary: Summary, fmt: str, value: Any) -> str:
     return text
 
 
+def _ratio_text(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"  # 0.0073x, not 0.01x
+
+
 def _ratio_row(summaries: Sequence[Summary], base: Summary) -> list[str]:
-    return ["-" if s is base or not s.events_per_cpu_s else f"{base.events_per_cpu_s / s.events_per_cpu_s:.2f}x"
+    return ["-" if s is base or not s.events_per_cpu_s else _ratio_text(base.events_per_cpu_s / s.events_per_cpu_s)
             for s in summaries]
 
 
