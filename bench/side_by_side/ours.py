@@ -18,8 +18,9 @@ Both request and feed latency are zero (NautilusTrader's backtest runs without a
 so a requote is settled long before the next update and fills depend only on the stream. Everything runs on
 ``SimRuntime`` (asyncio in simpy's virtual time); the ``EventLog`` digests every venue event (no file).
 
-Not run (and not run on the Nautilus side either): the quoting strategy, risk guards, the depth feed and the
-local book, the periodic reconciler. Errors: a rejected quote or a maker fill count that disagrees with the
+Not run here (``ours_full`` runs them): the quoting strategy, risk guards and pre-trade checks, the depth feed
+and the local book, the periodic reconciler. NautilusTrader's side does run its risk engine and whole kernel.
+Errors: a rejected quote or a maker fill count that disagrees with the
 venue's trade count raises ``RuntimeError`` (the comparison would be meaningless).
 """
 
