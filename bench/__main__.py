@@ -299,6 +299,10 @@ def nautilus(
     others = [e.strip() for e in engines.split(",") if e.strip() not in ("", "none")]
     if ours_sides is None or any(e not in ("nautilus", "hftbacktest") for e in others):
         raise typer.BadParameter("--ours is exec, full or both; --engines names nautilus and/or hftbacktest")
+    if config.workload != "standard" and "hftbacktest" in others:
+        console.print("hftbacktest's side runs the standard workload only: it does not run.", style="yellow",
+                      markup=False)
+        others.remove("hftbacktest")
     missing = [e for e in others if not available(e)]
     for engine in missing:
         console.print(f"{engine} is not installed (`{EXTRAS[engine][1]}`): it does not run.", style="yellow",

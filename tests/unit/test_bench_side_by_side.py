@@ -226,3 +226,26 @@ def test_command_reports_a_count_mismatch_loudly(monkeypatch: pytest.MonkeyPatch
     out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "200", "--repeat", "2", "--engines", "none"])
     assert out.exit_code == 1, out.output
     assert "COUNT MISMATCH" in out.output
+
+
+def test_command_runs_hftbacktest_on_the_standard_workload_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(runner, "available", lambda side: True)
+    monkeypatch.setattr(cli, "_save", lambda *_: None)
+    monkeypatch.setattr(cli, "_write_block", lambda *_: None)
+
+    def fake(side: str, config: WorkloadConfig) -> SideResult:
+        ran.append(side)
+        counts = reference_run(config)
+        return dataclasses.replace(_result(side, 1.0), updates=config.updates, orders=counts.orders,
+                                   cancels=counts.cancels, fills=counts.fills, open_at_end=counts.open_at_end,
+                                   checks={"position_quotes": counts.position_quotes})
+
+    monkeypatch.setattr(runner, "run_side", fake)
+    out = CliRunner().invoke(cli.app, ["nautilus", "--workload", "legacy", "--updates", "300", "--repeat", "1"])
+    assert out.exit_code == 0, out.output
+    assert ran == ["ours", "nautilus"]
+    ran.clear()
+    out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "300", "--repeat", "1"])
+    assert out.exit_code == 0, out.output
+    assert ran == ["ours", "nautilus", "hftbacktest"]
