@@ -107,9 +107,11 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("ours_events_per_cpu_s", "events/CPU s",
          "side by side, standard workload (1M top-of-book updates, capped requoting maker): ours, execution path, "
          "median"),
+        ("ours_full_events_per_cpu_s", "events/CPU s", "... ours, the full bot (strategy, risk, local book), median"),
         ("nautilus_events_per_cpu_s", "events/CPU s", "... NautilusTrader BacktestEngine, same stream and maker rule"),
         ("hftbacktest_events_per_cpu_s", "events/CPU s", "... hftbacktest (numba), same stream and maker rule"),
         ("ratio_ours_vs_nautilus", "x", "... ours / NautilusTrader, events per CPU s"),
+        ("ratio_ours_full_vs_nautilus", "x", "... the full bot / NautilusTrader, events per CPU s"),
         ("ours_fills", "fills", "... fills (every engine: the same count, checked)"),
         ("ours_peak_rss_mb", "MB", "... ours: peak RSS of its process"),
         ("nautilus_peak_rss_mb", "MB", "... NautilusTrader: peak RSS of its process"),
