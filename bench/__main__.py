@@ -105,11 +105,15 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("speedup", "x real time", "speed-up over real time"),
     ],
     "nautilus": [
-        ("ours_events_per_s", "events/s", "side by side with NautilusTrader (quote replay, requoting maker): ours"),
-        ("nautilus_events_per_s", "events/s", "... NautilusTrader BacktestEngine, same workload"),
-        ("ratio_events_per_s", "x", "... ours / NautilusTrader, events/s"),
-        ("ours_events_per_cpu_s", "events/CPU s", "... ours, per CPU second (less sensitive to other load)"),
-        ("nautilus_events_per_cpu_s", "events/CPU s", "... NautilusTrader, per CPU second"),
+        ("ours_events_per_cpu_s", "events/CPU s",
+         "side by side, standard workload (1M top-of-book updates, capped requoting maker): ours, execution path, "
+         "median"),
+        ("ours_full_events_per_cpu_s", "events/CPU s", "... ours, the full bot (strategy, risk, local book), median"),
+        ("nautilus_events_per_cpu_s", "events/CPU s", "... NautilusTrader BacktestEngine, same stream and maker rule"),
+        ("hftbacktest_events_per_cpu_s", "events/CPU s", "... hftbacktest (numba), same stream and maker rule"),
+        ("ratio_ours_vs_nautilus", "x", "... ours / NautilusTrader, events per CPU s"),
+        ("ratio_ours_full_vs_nautilus", "x", "... the full bot / NautilusTrader, events per CPU s"),
+        ("ours_fills", "fills", "... fills (every engine: the same count, checked)"),
         ("ours_peak_rss_mb", "MB", "... ours: peak RSS of its process"),
         ("nautilus_peak_rss_mb", "MB", "... NautilusTrader: peak RSS of its process"),
     ],
@@ -257,52 +261,86 @@ NAUTILUS_END = "<!-- nautilus:end -->"
 @app.command()
 def nautilus(
     updates: Annotated[int, typer.Option(help="top-of-book updates in the stream")] = 1_000_000,
+    workload: Annotated[str, typer.Option(help="standard (numpy walk, 1-tick spread; published) or legacy")] = (
+        "standard"),
+    repeat: Annotated[int, typer.Option(min=1, help="interleaved rounds; the headline is the median")] = 3,
     requote_every: Annotated[int, typer.Option(help="the maker requotes on every Nth update")] = 10,
-    seed: Annotated[int, typer.Option(help="seed of the update stream")] = 7,
+    cap: Annotated[int, typer.Option(help="inventory cap in quotes for every maker (0: none)")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the update stream")] = 42,
     store: Annotated[str, typer.Option(help="our order-state store: memory (as mmbot sim) or sqlite (as live)")] = (
         "memory"),
+    ours: Annotated[str, typer.Option(help="exec (execution path only), full (the whole bot) or both")] = "exec",
+    engines: Annotated[str, typer.Option(help="the other engines, comma-separated (none: ours only)")] = (
+        "nautilus,hftbacktest"),
 ) -> None:
-    """Side by side with NautilusTrader: the same workload through our simulator + bot and its BacktestEngine.
+    """Side by side with NautilusTrader and hftbacktest: one stream and one maker rule through each engine.
 
-    Each side runs in its own child process. Without the bench-nautilus extra only our side runs, its figures are
-    printed with a note on how to install the extra, nothing is saved and the exit code is 0.
+    Rounds are interleaved (ours, nautilus, hftbacktest, ours, ...), each side in its own child process; the
+    headline is the median CPU seconds. Counts are checked against the plain-Python maker rule and a mismatch is
+    printed loudly (exit code 1). Without the bench-nautilus extra only the installed sides run and nothing is
+    saved.
     """
-    from rich.console import Console
+    from bot.core.console import cli_console
 
     from bench.side_by_side.runner import (
-        INSTALL_HINT,
+        EXTRAS,
+        available,
         figures,
-        load_average,
         markdown_table,
-        nautilus_available,
+        mismatches,
         rich_table,
-        run_side,
+        run_interleaved,
+        summarize,
     )
-    from bench.side_by_side.workload import WorkloadConfig
+    from bench.side_by_side.runner import load_average as load_avg
+    from bench.side_by_side.workload import WorkloadConfig, reference_run
 
-    config = WorkloadConfig(updates=updates, requote_every=requote_every, seed=seed, store=store)
-    console = Console()
-    console.print(f"seed {config.seed}: {config.updates:,} updates, requote every {config.requote_every}, "
-                  f"our store {config.store}")
-    with_nautilus = nautilus_available()
-    load_before = load_average()
-    ours = run_side("ours", config)
-    theirs = run_side("nautilus", config) if with_nautilus else None
-    load_after = load_average()
-    title = (f"{config.updates:,} top-of-book updates, requote every {config.requote_every}, seed {config.seed}, "
-             f"our order store {config.store}")
-    if theirs is None:
-        console.print(rich_table(ours, None, title))
-        console.print(f"NautilusTrader is not installed: only our side ran and nothing was saved. Install the "
-                      f"optional extra with `{INSTALL_HINT}` and run this command again.", style="yellow", markup=False)
-        return
-    _save("nautilus", figures(config, ours, theirs, load_before, load_after))
-    console.print(rich_table(ours, theirs, title))
-    command = "python -m bench " + " ".join(sys.argv[1:])
-    block = (f"{NAUTILUS_BEGIN}\nCommand: `{command}` on {machine()}, {datetime.now(UTC).strftime('%Y-%m-%d')}; "
-             f"load average (1 / 5 min, as `uptime` shows it) {load_before[0]:.2f} / {load_before[1]:.2f} before, "
-             f"{load_after[0]:.2f} / {load_after[1]:.2f} after.\n\n{markdown_table(ours, theirs)}\n{NAUTILUS_END}")
-    _write_block(NAUTILUS_BEGIN, NAUTILUS_END, block, "Side by side with NautilusTrader")
+    config = WorkloadConfig.model_validate({"workload": workload, "updates": updates, "requote_every": requote_every,
+                                            "inventory_cap_quotes": cap, "seed": seed, "store": store})
+    console = cli_console()
+    ours_sides = {"exec": ["ours"], "full": ["ours-full"], "both": ["ours", "ours-full"]}.get(ours)
+    others = [e.strip() for e in engines.split(",") if e.strip() not in ("", "none")]
+    if ours_sides is None or any(e not in ("nautilus", "hftbacktest") for e in others):
+        raise typer.BadParameter("--ours is exec, full or both; --engines names nautilus and/or hftbacktest")
+    if config.workload != "standard" and "hftbacktest" in others:
+        console.print("hftbacktest's side runs the standard workload only: it does not run.", style="yellow",
+                      markup=False)
+        others.remove("hftbacktest")
+    missing = [e for e in others if not available(e)]
+    for engine in missing:
+        console.print(f"{engine} is not installed (`{EXTRAS[engine][1]}`): it does not run.", style="yellow",
+                      markup=False)
+    sides = ours_sides + [e for e in others if e not in missing]
+    console.print(f"{config.workload} workload, seed {config.seed}: {config.updates:,} updates, requote every "
+                  f"{config.requote_every}, cap {config.inventory_cap_quotes} quotes, our store {config.store}; "
+                  f"{repeat} interleaved rounds of {', '.join(sides)}")
+    reference = reference_run(config)
+    load_before = load_avg()
+    results = run_interleaved(config, sides, repeat, progress=lambda line: console.print(line, markup=False))
+    load_after = load_avg()
+    summaries = [summarize(results[side]) for side in sides]
+    title = (f"{config.workload} workload: {config.updates:,} updates, requote every {config.requote_every}, "
+             f"cap {config.inventory_cap_quotes}, seed {config.seed}, medians of {repeat}")
+    console.print(rich_table(summaries, title))
+    wrong = mismatches(summaries, reference)
+    for line in wrong:
+        console.print(f"COUNT MISMATCH: {line}", style="bold red", markup=False)
+    if "nautilus" not in sides:
+        hint = EXTRAS["nautilus"][1]
+        console.print(f"NautilusTrader did not run: nothing was saved. Install the optional extra with `{hint}` "
+                      f"and run this command again (with --engines naming nautilus).", style="yellow", markup=False)
+    else:
+        _save("nautilus", figures(config, summaries, reference, load_before, load_after))
+        command = "python -m bench " + " ".join(sys.argv[1:])
+        warning = "".join(f"\n**COUNT MISMATCH**: {line}" for line in wrong)
+        block = (f"{NAUTILUS_BEGIN}\nCommand: `{command}` on {machine()}, {datetime.now(UTC).strftime('%Y-%m-%d')}; "
+                 f"load average (1 / 5 min, as `uptime` shows it) {load_before[0]:.2f} / {load_before[1]:.2f} "
+                 f"before, {load_after[0]:.2f} / {load_after[1]:.2f} after. The maker rule in plain Python gives "
+                 f"{reference.fills:,} fills, {reference.orders:,} orders, {reference.cancels:,} cancels.{warning}"
+                 f"\n\n{markdown_table(summaries)}\n{NAUTILUS_END}")
+        _write_block(NAUTILUS_BEGIN, NAUTILUS_END, block, "Side by side with NautilusTrader")
+    if wrong:
+        raise typer.Exit(1)
 
 
 @app.command("render")

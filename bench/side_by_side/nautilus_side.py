@@ -6,7 +6,8 @@ the top of book, resting orders match against it), the instrument ``TestInstrume
 (tick 0.01, size step 0.000001), one ``QuoteTick`` per workload update ``interval_ms`` apart, and
 ``RequoteMaker``: on every ``requote_every``-th tick ``cancel_order`` for each of its open quotes (as ours; in
 1.221 ``cancel_all_orders`` costs time in proportion to every order ever submitted, see docs/PERFORMANCE.md),
-then two post-only GTC limits of ``MAKER_QTY_LOTS`` at the tick's bid and ask (``workload.maker_quotes``).
+then up to two post-only GTC limits of ``MAKER_QTY_LOTS`` at the tick's bid and ask (``workload.maker_quotes``;
+``workload.quote_sides`` with the position counted from its own fills applies the inventory cap).
 Nautilus fills a resting buy when the ask falls to or below it and a resting sell when the bid rises to or
 above it, as our engine does when the LP's new order reaches the quote. No latency model, as on our side.
 
@@ -42,6 +43,7 @@ from bench.side_by_side.workload import (
     TopOfBook,
     WorkloadConfig,
     maker_quotes,
+    quote_sides,
     requote_due,
     top_of_book_updates,
 )
@@ -57,6 +59,7 @@ class RequoteMakerConfig(StrategyConfig, frozen=True):  # type: ignore[misc,unus
 
     instrument_id: InstrumentId
     requote_every: int
+    inventory_cap_quotes: int
     quote_qty: Decimal
 
 
@@ -66,6 +69,7 @@ class RequoteMaker(Strategy):  # type: ignore[misc,unused-ignore]
     def __init__(self, config: RequoteMakerConfig) -> None:
         super().__init__(config)
         self.seen = self.submitted = self.fills = self.cancels = self.refused = 0
+        self.position_quotes = 0  # filled buys minus filled sells (each quote fills whole, in one fill)
         self.quotes: list[Any] = []  # this cycle's two quotes
 
     def on_start(self) -> None:
@@ -82,7 +86,10 @@ class RequoteMaker(Strategy):  # type: ignore[misc,unused-ignore]
                 self.cancel_order(order)
         self.quotes.clear()
         bid_ticks, ask_ticks = maker_quotes(_top(tick))
-        for side, ticks in ((OrderSide.BUY, bid_ticks), (OrderSide.SELL, ask_ticks)):
+        want_bid, want_ask = quote_sides(self.position_quotes, self.config.inventory_cap_quotes)
+        for side, ticks, wanted in ((OrderSide.BUY, bid_ticks, want_bid), (OrderSide.SELL, ask_ticks, want_ask)):
+            if not wanted:
+                continue
             price = Price.from_raw(ticks * PRICE_RAW_PER_TICK, self.instrument.price_precision)
             order = self.order_factory.limit(self.config.instrument_id, side, self.qty, price, post_only=True)
             self.submit_order(order)
@@ -91,6 +98,7 @@ class RequoteMaker(Strategy):  # type: ignore[misc,unused-ignore]
 
     def on_order_filled(self, event: Any) -> None:
         self.fills += 1
+        self.position_quotes += 1 if event.order_side == OrderSide.BUY else -1
 
     def on_order_canceled(self, event: Any) -> None:
         self.cancels += 1
@@ -134,6 +142,7 @@ def run_nautilus(config: WorkloadConfig) -> SideResult:
     engine.add_data(quote_ticks(config, instrument.id, instrument.price_precision, instrument.size_precision),
                     sort=False)
     maker = RequoteMaker(RequoteMakerConfig(instrument_id=instrument.id, requote_every=config.requote_every,
+                                            inventory_cap_quotes=config.inventory_cap_quotes,
                                             quote_qty=STEP_SIZE * MAKER_QTY_LOTS))
     engine.add_strategy(maker)
     setup_s = time.perf_counter() - setup_started
@@ -151,6 +160,7 @@ def run_nautilus(config: WorkloadConfig) -> SideResult:
         checks={"cache_orders": cache.orders_total_count(), "cache_orders_closed": cache.orders_closed_count(),
                 "cache_positions": cache.positions_total_count(),
                 "position_fills_held": sum(p.event_count for p in cache.positions()),
+                "position_quotes": maker.position_quotes,
                 "book_type": "L1_MBP", "account": "CASH", "oms": "NETTING"},
     )
     engine.dispose()

@@ -6,18 +6,21 @@ What runs, per update ``n`` at simulated ``t = n * interval``:
    resting orders are the top of book. The update cancels the side(s) whose price or size changed and places
    them anew, directly in the ``MatchingEngine`` owned by ``SimVenue``; a new LP order that reaches a maker
    quote trades with it (the book "moves through" the quote), exactly as in ``exchange_sim.market``;
-2. the *maker*, when ``requote_due(n)``: ``REACTION_S`` later it cancels every open quote and places two
-   ``LIMIT_MAKER`` quotes at the update's touch, concurrently, through ``OrderManager`` -> ``SimConnector`` ->
-   ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store (``config.store``: the
-   ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite ``StateStore`` in memory), every
-   state change persisted, fills booked exactly once from the user stream (``run_user_stream``).
+2. the *maker*, when ``requote_due(n)``: ``REACTION_S`` later it cancels every open quote and places up to two
+   ``LIMIT_MAKER`` quotes at the update's touch (``quote_sides``: none on a side at the inventory cap, the
+   position being the order manager's, from the fills booked so far), concurrently, through ``OrderManager``
+   -> ``SimConnector`` -> ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store
+   (``config.store``: the ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite
+   ``StateStore`` in memory), every state change persisted, fills booked exactly once from the user stream
+   (``run_user_stream``).
 
 Both request and feed latency are zero (NautilusTrader's backtest runs without a latency model by default),
 so a requote is settled long before the next update and fills depend only on the stream. Everything runs on
 ``SimRuntime`` (asyncio in simpy's virtual time); the ``EventLog`` digests every venue event (no file).
 
-Not run (and not run on the Nautilus side either): the quoting strategy, risk guards, the depth feed and the
-local book, the periodic reconciler. Errors: a rejected quote or a maker fill count that disagrees with the
+Not run here (``ours_full`` runs them): the quoting strategy, risk guards and pre-trade checks, the depth feed
+and the local book, the periodic reconciler. NautilusTrader's side does run its risk engine and whole kernel.
+Errors: a rejected quote or a maker fill count that disagrees with the
 venue's trade count raises ``RuntimeError`` (the comparison would be meaningless).
 """
 
@@ -41,6 +44,7 @@ from bench.side_by_side.workload import (
     TopOfBook,
     WorkloadConfig,
     maker_quotes,
+    quote_sides,
     requote_due,
     top_of_book_updates,
 )
@@ -99,14 +103,16 @@ class LiquidityProvider:
 class Maker:
     """Cancels every open quote and joins the touch on both sides, through the bot's ``OrderManager``."""
 
-    def __init__(self, orders: OrderManager) -> None:
+    def __init__(self, orders: OrderManager, cap_quotes: int) -> None:
         self._orders = orders
+        self._cap = cap_quotes
 
     async def requote(self, update: TopOfBook) -> None:
         stale = [r.client_order_id for r in self._orders.open_orders(SYMBOL)]
         bid, ask = maker_quotes(update)
-        quotes = [Quote(side=Side.BUY, price_ticks=bid, qty_lots=MAKER_QTY_LOTS),
-                  Quote(side=Side.SELL, price_ticks=ask, qty_lots=MAKER_QTY_LOTS)]
+        want_bid, want_ask = quote_sides(self._orders.inventory_lots(SYMBOL) // MAKER_QTY_LOTS, self._cap)
+        quotes = [Quote(side=side, price_ticks=ticks, qty_lots=MAKER_QTY_LOTS)
+                  for side, ticks, wanted in ((Side.BUY, bid, want_bid), (Side.SELL, ask, want_ask)) if wanted]
         _, placed = await asyncio.gather(self._orders.cancel_many(stale), self._orders.place_many(SYMBOL, quotes))
         failed = [p for p in placed if isinstance(p, BotError)]
         if failed:
@@ -129,7 +135,7 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
     await orders.start()
     stream = asyncio.create_task(orders.run_user_stream(), name="user-stream")
     await asyncio.sleep(REACTION_S)  # the user stream is subscribed before the first update
-    lp, maker = LiquidityProvider(venue.engine), Maker(orders)
+    lp, maker = LiquidityProvider(venue.engine), Maker(orders, config.inventory_cap_quotes)
     interval_s, every = config.interval_ms / 1000.0, config.requote_every
     setup_s = time.perf_counter() - setup_started
     rss_before = rss_mb()
@@ -156,6 +162,7 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
         rss_before_run_mb=rss_before, peak_rss_mb=0.0,
         checks={"venue_trades": venue.trades, "rejected": stats.rejected, "unknown_outcomes": stats.unknown_outcomes,
                 "duplicate_fills": stats.duplicate_fills, "position_lots": orders.inventory_lots(SYMBOL),
+                "position_quotes": orders.inventory_lots(SYMBOL) // MAKER_QTY_LOTS,
                 "event_log_records": venue.log.records, "event_log_digest": venue.log.digest()},
     )
     store.close()

@@ -1,10 +1,13 @@
-"""The side-by-side benchmark (bench/side_by_side): shared workload, our side's behaviour, and parity with Nautilus.
+"""The side-by-side benchmark (bench/side_by_side): the standard workload, the maker rule and its inventory cap,
+every engine against a plain-Python reference of that rule, and the interleaved runner.
 
-Our side runs in-process on small workloads; the NautilusTrader tests skip unless the optional
-``bench-nautilus`` extra is installed, so the suite never depends on it.
+Our sides run in-process on small workloads; the NautilusTrader and hftbacktest tests skip unless their optional
+extras are installed (``bench-nautilus``, ``bench-hftbacktest``), so the suite never depends on them.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from typer.testing import CliRunner
@@ -12,75 +15,123 @@ from typer.testing import CliRunner
 import bench.__main__ as cli
 from bench.side_by_side import runner
 from bench.side_by_side.ours import run_ours
+from bench.side_by_side.ours_full import run_ours_full
 from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import (
+    MAKER_QTY_LOTS,
+    Counts,
     TopOfBook,
     WorkloadConfig,
-    expected_orders,
+    quote_sides,
+    reference_run,
     requote_due,
     top_of_book_updates,
 )
 
-SMALL = WorkloadConfig(updates=2_000, requote_every=10, seed=7)
+np = pytest.importorskip("numpy")  # the standard stream is numpy's walk (in the dev extra)
+
+SMALL = WorkloadConfig(updates=20_000)  # the standard workload, 20k updates
+LEGACY = WorkloadConfig(workload="legacy", updates=2_000, seed=7)
 
 
-def test_workload_is_the_same_stream_for_the_same_seed() -> None:
-    assert list(top_of_book_updates(SMALL)) == list(top_of_book_updates(SMALL))
+def _counts(result: SideResult) -> Counts:
+    return runner.counts_of(result)
 
 
-def test_workload_differs_between_seeds() -> None:
-    other = SMALL.model_copy(update={"seed": 8})
-    assert list(top_of_book_updates(SMALL)) != list(top_of_book_updates(other))
+# -- the stream --
+def test_the_standard_stream_is_numpys_walk_in_whole_ticks_with_a_one_tick_spread() -> None:
+    config = WorkloadConfig(updates=5_000, seed=42)
+    steps = np.random.default_rng(42).integers(-1, 2, 5_000)
+    expected_bids = (config.start_bid_ticks + np.cumsum(steps)).tolist()
+    updates = list(top_of_book_updates(config))
+    assert [u.bid_ticks for u in updates] == expected_bids
+    assert all(u.ask_ticks == u.bid_ticks + 1 for u in updates)
+    assert {(u.bid_lots, u.ask_lots) for u in updates} == {(config.size_lots_min, config.size_lots_min)}
 
 
-def test_every_update_is_an_uncrossed_book_with_sizes_in_range() -> None:
-    for update in top_of_book_updates(SMALL):
-        assert 0 < update.bid_ticks < update.ask_ticks
-        assert SMALL.size_lots_min <= min(update.bid_lots, update.ask_lots)
-        assert max(update.bid_lots, update.ask_lots) <= SMALL.size_lots_max
+def test_the_standard_workload_is_the_default() -> None:
+    config = WorkloadConfig()
+    assert (config.workload, config.updates, config.requote_every, config.inventory_cap_quotes, config.seed) == (
+        "standard", 1_000_000, 10, 10, 42)
 
 
+def test_the_legacy_stream_stays_selectable_and_valid() -> None:
+    updates = list(top_of_book_updates(LEGACY))
+    assert updates == list(top_of_book_updates(LEGACY))
+    assert {u.ask_ticks - u.bid_ticks for u in updates} == {1, 2, 3}
+    for update in updates:
+        assert LEGACY.size_lots_min <= min(update.bid_lots, update.ask_lots)
+        assert max(update.bid_lots, update.ask_lots) <= LEGACY.size_lots_max
+
+
+def test_workload_config_rejects_unknown_fields_and_workloads() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        WorkloadConfig.model_validate({"updates": 10, "requotes": 3})
+    with pytest.raises(ValueError, match="workload"):
+        WorkloadConfig.model_validate({"workload": "fancy"})
+
+
+# -- the maker rule --
 def test_requote_falls_on_every_nth_update_and_never_when_disabled() -> None:
     assert [n for n in range(1, 31) if requote_due(n, 10)] == [10, 20, 30]
     assert not any(requote_due(n, 0) for n in range(1, 31))
-    assert expected_orders(SMALL) == 400
 
 
-def test_workload_config_rejects_unknown_fields() -> None:
-    with pytest.raises(ValueError, match="extra"):
-        WorkloadConfig.model_validate({"updates": 10, "requotes": 3})
+def test_the_cap_stops_adding_on_a_side_at_ten_quotes() -> None:
+    assert quote_sides(9, 10) == (True, True)
+    assert quote_sides(10, 10) == (False, True)
+    assert quote_sides(14, 10) == (False, True)
+    assert quote_sides(-9, 10) == (True, True)
+    assert quote_sides(-10, 10) == (True, False)
+    assert quote_sides(500, 0) == (True, True)  # 0: no cap (the legacy maker)
 
 
+def _book(bid: int, ask: int) -> TopOfBook:
+    return TopOfBook(bid, 50_000, ask, 50_000)
+
+
+def _falling(updates: int) -> list[TopOfBook]:
+    """A book that falls one tick on every update: every resting bid fills on the next one."""
+    return [_book(5_000_000 - n, 5_000_001 - n) for n in range(updates)]
+
+
+def test_the_reference_maker_stops_buying_at_the_cap() -> None:
+    config = WorkloadConfig(updates=300, requote_every=2)
+    capped = reference_run(config, _falling(300))
+    assert (capped.fills, capped.position_quotes) == (10, 10)
+    assert capped.orders == 150 + 10  # an ask on every requote, a bid only until ten bids have filled
+    uncapped = reference_run(config.model_copy(update={"inventory_cap_quotes": 0}), _falling(300))
+    assert (uncapped.fills, uncapped.position_quotes) == (149, 149)
+
+
+def test_the_reference_maker_makes_138142_fills_on_the_standard_million() -> None:
+    """The figure the issue gives for every engine (DESIGN.md section 6)."""
+    assert reference_run(WorkloadConfig()) == Counts(orders=195_784, cancels=57_640, fills=138_142, open_at_end=2,
+                                                     position_quotes=8)
+
+
+# -- ours (execution path) --
 @pytest.fixture(scope="module")
 def ours_small() -> SideResult:
     return run_ours(SMALL)
 
 
-def test_ours_submits_two_quotes_per_requote(ours_small: SideResult) -> None:
+def test_ours_gives_the_reference_counts_on_20k_standard_updates(ours_small: SideResult) -> None:
     assert ours_small.updates == SMALL.updates
-    assert ours_small.orders == expected_orders(SMALL)
-    assert ours_small.checks["rejected"] == 0
-
-
-def test_ours_every_quote_ends_cancelled_filled_or_still_open(ours_small: SideResult) -> None:
-    assert ours_small.open_at_end == 2
-    assert ours_small.cancels + ours_small.fills + ours_small.open_at_end == ours_small.orders
-
-
-def test_ours_quotes_fill_when_the_book_moves_through_them(ours_small: SideResult) -> None:
-    assert ours_small.fills > 0
+    assert _counts(ours_small) == reference_run(SMALL)
     assert ours_small.fills == ours_small.checks["venue_trades"]
-    assert ours_small.checks["duplicate_fills"] == 0
+    assert (ours_small.checks["rejected"], ours_small.checks["duplicate_fills"]) == (0, 0)
 
 
-def test_ours_is_deterministic(ours_small: SideResult) -> None:
-    again = run_ours(SMALL)
-    assert again.checks["event_log_digest"] == ours_small.checks["event_log_digest"]
-    assert (again.orders, again.cancels, again.fills) == (ours_small.orders, ours_small.cancels, ours_small.fills)
+def test_ours_stops_buying_at_the_cap() -> None:
+    config = WorkloadConfig(updates=300, requote_every=2)
+    result = run_ours(config, _falling(300))
+    assert _counts(result) == reference_run(config, _falling(300))
+    assert result.checks["position_lots"] == 10 * MAKER_QTY_LOTS
 
 
-def _book(bid: int, ask: int) -> TopOfBook:
-    return TopOfBook(bid, 50_000, ask, 50_000)
+def test_ours_gives_the_reference_counts_on_the_legacy_stream() -> None:
+    assert _counts(run_ours(LEGACY)) == reference_run(LEGACY)
 
 
 def test_a_resting_bid_fills_when_the_ask_falls_to_it() -> None:
@@ -98,33 +149,103 @@ def test_a_quote_does_not_fill_while_the_book_stays_away() -> None:
     assert (result.orders, result.fills, result.cancels, result.open_at_end) == (4, 0, 2, 2)
 
 
+def test_ours_is_deterministic_and_both_stores_run_the_same_session() -> None:
+    config = WorkloadConfig(updates=2_000)
+    memory, again = run_ours(config), run_ours(config)
+    sqlite = run_ours(config.model_copy(update={"store": "sqlite"}))
+    assert memory.checks["event_log_digest"] == again.checks["event_log_digest"] == sqlite.checks["event_log_digest"]
+    assert _counts(memory) == _counts(again) == _counts(sqlite)
+
+
+# -- ours (full bot path) --
+def test_the_full_bot_gives_the_reference_counts_on_20k_standard_updates() -> None:
+    result = run_ours_full(SMALL)
+    assert _counts(result) == reference_run(SMALL)
+    assert result.checks["decisions"] == SMALL.updates // SMALL.requote_every  # one quote cycle per requote
+    assert (result.checks["halts"], result.checks["pulls"], result.checks["guard_level"]) == ({}, {}, "OK")
+
+
+# -- the other engines (optional extras, child processes) --
+@pytest.mark.parametrize(("side", "module"), [("nautilus", "nautilus_trader"), ("hftbacktest", "hftbacktest")])
+def test_other_engines_give_the_reference_counts_on_20k_standard_updates(side: str, module: str) -> None:
+    pytest.importorskip(module)
+    theirs = runner.run_side(side, SMALL, timeout_s=900)
+    assert (theirs.side, theirs.updates) == (side, SMALL.updates)
+    assert _counts(theirs) == reference_run(SMALL)
+
+
+# -- the runner --
+def _result(side: str, cpu_s: float, fills: int = 5) -> SideResult:
+    return SideResult(side=side, engine=side, updates=100, wall_s=cpu_s * 2, cpu_s=cpu_s, setup_s=0.0, orders=10,
+                      cancels=3, fills=fills, open_at_end=2, rss_before_run_mb=1.0, peak_rss_mb=cpu_s,
+                      checks={"position_quotes": 1})
+
+
+def test_rounds_are_interleaved_and_the_headline_is_the_median() -> None:
+    calls: list[str] = []
+    cpu = iter([3.0, 1.0, 9.0, 2.0, 1.0, 4.0])
+
+    def fake(side: str, _config: WorkloadConfig) -> SideResult:
+        calls.append(side)
+        return _result(side, next(cpu))
+
+    results = runner.run_interleaved(SMALL, ["ours", "nautilus"], 3, fake)
+    assert calls == ["ours", "nautilus"] * 3
+    ours = runner.summarize(results["ours"])
+    assert (ours.cpu_s, ours.cpu_s_min, ours.cpu_s_max, ours.peak_rss_mb) == (3.0, 1.0, 9.0, 9.0)
+    assert ours.events_per_cpu_s == pytest.approx(100 / 3.0)
+
+
+def test_a_count_that_differs_from_the_reference_is_reported() -> None:
+    reference = Counts(orders=10, cancels=3, fills=5, open_at_end=2, position_quotes=1)
+    good, bad = runner.summarize([_result("ours", 1.0)]), runner.summarize([_result("nautilus", 1.0, fills=6)])
+    assert runner.mismatches([good], reference) == []
+    [line] = runner.mismatches([good, bad], reference)
+    assert line.startswith("nautilus:") and "fills 6" in line
+    unstable = runner.summarize([_result("ours", 1.0), _result("ours", 1.0, fills=6)])
+    assert any("between its own runs" in line for line in runner.mismatches([unstable], reference))
+
+
 def test_side_result_survives_json() -> None:
-    result = SideResult(side="ours", engine="x", updates=1, wall_s=0.5, cpu_s=0.4, setup_s=0.0, orders=2, cancels=0,
-                        fills=1, open_at_end=1, rss_before_run_mb=1.0, peak_rss_mb=2.0, checks={"k": 1})
+    result = _result("ours", 0.5)
     assert SideResult.from_json(result.to_json()) == result
-    assert result.events_per_s == 2.0
+    assert dataclasses.replace(result, cpu_s=0.25).events_per_cpu_s == 400.0
 
 
 def test_command_without_nautilus_runs_ours_and_saves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "nautilus_available", lambda: False)
+    monkeypatch.setattr(runner, "available", lambda side: side.startswith("ours"))
     monkeypatch.setattr(cli, "_save", lambda *_: pytest.fail("a run without Nautilus must not save"))
-    out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "200"])
+    out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "200", "--repeat", "1"])
     assert out.exit_code == 0, out.output
     assert "[bench-nautilus]" in out.output
 
 
-def test_nautilus_side_counts_match_ours_on_the_same_workload(ours_small: SideResult) -> None:
-    pytest.importorskip("nautilus_trader")
-    theirs = runner.run_side("nautilus", SMALL, timeout_s=300)  # a child process: no Nautilus state in pytest's
-    assert (theirs.side, theirs.updates) == ("nautilus", SMALL.updates)
-    mine = (ours_small.orders, ours_small.cancels, ours_small.fills, ours_small.open_at_end)
-    assert (theirs.orders, theirs.cancels, theirs.fills, theirs.open_at_end) == mine
+def test_command_reports_a_count_mismatch_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "available", lambda side: side.startswith("ours"))
+    monkeypatch.setattr(runner, "run_side", lambda side, config: _result(side, 1.0))
+    out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "200", "--repeat", "2", "--engines", "none"])
+    assert out.exit_code == 1, out.output
+    assert "COUNT MISMATCH" in out.output
 
 
-def test_both_order_stores_run_the_same_session(ours_small: SideResult) -> None:
-    """The store is bookkeeping only: the SQLite store gives the same orders, fills and venue event log."""
-    sqlite = run_ours(SMALL.model_copy(update={"store": "sqlite"}))
-    assert SMALL.store == "memory"
-    assert (sqlite.orders, sqlite.cancels, sqlite.fills, sqlite.open_at_end) == (
-        ours_small.orders, ours_small.cancels, ours_small.fills, ours_small.open_at_end)
-    assert sqlite.checks["event_log_digest"] == ours_small.checks["event_log_digest"]
+def test_command_runs_hftbacktest_on_the_standard_workload_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(runner, "available", lambda side: True)
+    monkeypatch.setattr(cli, "_save", lambda *_: None)
+    monkeypatch.setattr(cli, "_write_block", lambda *_: None)
+
+    def fake(side: str, config: WorkloadConfig) -> SideResult:
+        ran.append(side)
+        counts = reference_run(config)
+        return dataclasses.replace(_result(side, 1.0), updates=config.updates, orders=counts.orders,
+                                   cancels=counts.cancels, fills=counts.fills, open_at_end=counts.open_at_end,
+                                   checks={"position_quotes": counts.position_quotes})
+
+    monkeypatch.setattr(runner, "run_side", fake)
+    out = CliRunner().invoke(cli.app, ["nautilus", "--workload", "legacy", "--updates", "300", "--repeat", "1"])
+    assert out.exit_code == 0, out.output
+    assert ran == ["ours", "nautilus"]
+    ran.clear()
+    out = CliRunner().invoke(cli.app, ["nautilus", "--updates", "300", "--repeat", "1"])
+    assert out.exit_code == 0, out.output
+    assert ran == ["ours", "nautilus", "hftbacktest"]
