@@ -280,8 +280,6 @@ def nautilus(
     printed loudly (exit code 1). Without the bench-nautilus extra only the installed sides run and nothing is
     saved.
     """
-    from bot.core.console import cli_console
-
     from bench.side_by_side.runner import (
         EXTRAS,
         available,
@@ -294,6 +292,7 @@ def nautilus(
     )
     from bench.side_by_side.runner import load_average as load_avg
     from bench.side_by_side.workload import WorkloadConfig, reference_run
+    from bot.core.console import cli_console
 
     config = WorkloadConfig.model_validate({"workload": workload, "updates": updates, "requote_every": requote_every,
                                             "inventory_cap_quotes": cap, "seed": seed, "store": store})
