@@ -181,13 +181,13 @@ class AppContext:
             free_quote_atoms=quote.free_atoms if quote is not None else 0,
             free_base_atoms=base.free_atoms if base is not None else 0,
             level=self.risk.guard_level,
-            inventory_lots=self.orders.inventory_lots(order.symbol),
+            inventory_lots=self.orders.exposure_lots(order.symbol),
         )
 
     def recheck_order(self, order: NewOrder) -> None:
         """Before an order held back by a retry is sent again: the guard level as it is now (HARD: none; SOFT:
         reduce-only). The order was already counted against the rate and band checks when it was decided."""
-        check_level(order, self.risk.guard_level, self.orders.inventory_lots(order.symbol))
+        check_level(order, self.risk.guard_level, self.orders.exposure_lots(order.symbol))
 
     def on_fill(self, fill: Fill) -> None:
         """Every newly booked fill: taker fills count against the taker cap; then the fill listeners."""
@@ -271,7 +271,7 @@ class AppContext:
         """
         by_symbol = sorted(self.marks.items())
         marks = [m for _, m in by_symbol]
-        inventory_lots = self.orders.inventory_lots
+        inventory_lots = self.orders.exposure_lots  # reported executions count before their fills are booked
         return RiskSnapshot(
             inventory_base={s: info.qty(inventory_lots(s)) for s, info in sorted(self.symbols.items())},
             drawdown_quote=Decimal(str(round(sum([m.drawdown_quote for m in marks]), 8))),

@@ -37,8 +37,6 @@ DEEP_SEEDS = 2_000  # the deep swarm: seeds CI_SEEDS .. CI_SEEDS + DEEP_SEEDS - 
 # ``mmbot chaos replay --seed S --minutes 10``; docs/PERFORMANCE.md ("The chaos gate") describes each.
 KNOWN_FAILURES: dict[int, frozenset[str]] = {
     7: frozenset({"10.liveness"}),  # HARD on loss rate + venue health still in force 90 s after the last heal
-    59: frozenset({"6.inventory_limit"}),  # the bot sold past its hard limit (its position lagged the venue's)
-    65: frozenset({"6.inventory_limit"}),  # the same after cold restarts
     90: frozenset({"10.liveness"}),  # stale market data past the bound after a truncated ws frame and a shock
 }
 

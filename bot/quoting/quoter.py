@@ -254,7 +254,7 @@ class SymbolQuoter:
         if now_s >= self._next_sample_s:
             self._sample_marks(now_s)
         orders = app.orders
-        inventory = orders.inventory_lots(self.symbol)
+        inventory = orders.exposure_lots(self.symbol)  # reported executions count before their fills
         open_orders = orders.open_orders(self.symbol)
         key = (bid.price_ticks, bid.qty_lots, ask.price_ticks, ask.qty_lots, inventory, level,
                tuple([r.client_order_id for r in open_orders]), self._trades_seen)

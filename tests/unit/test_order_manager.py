@@ -608,6 +608,24 @@ def test_a_report_for_another_venue_order_under_a_known_client_id_is_not_merged(
     assert om.order(mine.client_order_id) == mine  # still NEW: another order's cancel is not booked against it
 
 
+def test_an_execution_reported_before_its_fill_counts_in_exposure_not_in_the_ledger(world: SimWorld) -> None:
+    """A report says 400 of 1,000 lots executed while the trade report is missing: risk decisions size against
+    -400 at once (exposure); the ledger waits for the fill itself, then both agree."""
+    om, venue = make_om(world, MemoryStateStore())
+    mine = world.run(om.place(SYMBOL, Side.SELL, 1_000, 10_000))
+    report = world.run(venue.query(SYMBOL, mine.client_order_id))
+    executed = dataclasses.replace(report, executed_qty_lots=400, status=OrderStatus.PARTIALLY_FILLED)
+
+    async def deliver() -> None:
+        om.apply(OrderUpdate(order=executed, fill=None))
+
+    world.run(deliver())
+    assert (om.inventory_lots(SYMBOL), om.exposure_lots(SYMBOL)) == (0, -400)
+    world.run(take(world, SimSide.BUY, 400))  # the venue's real fill of 400 ...
+    world.run(om.reconcile())  # ... booked by the trade backfill
+    assert (om.inventory_lots(SYMBOL), om.exposure_lots(SYMBOL)) == (-400, -400)
+
+
 class IntentLog:
     """A recorder keeping the client ids of ``bot.intent`` records (what the checker's invariant 8 reads)."""
 
