@@ -142,7 +142,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        order_type: OrderType = OrderType.LIMIT,\n        time_in_force: TimeInForce = "
         "TimeInForce.GTC,\n    ) -> OrderRecord:",
         "quotes are sent as plain LIMIT (post-only dropped): a stale quote takes liquidity, uncapped",
-        "9.rate_and_taker", ci_seeds=(37,)),
+        "9.rate_and_taker", expected_escape=_ESCAPED),
     # -- market data --
     Mutation(
         "sequence_gap_accepted", "bot/market/book.py",
