@@ -288,11 +288,8 @@ class RequestFaults:
         for index, _ in inj.active(FaultKind.CANCEL_FILL_RACE, "rest", symbol):
             if symbol is None or not inj.toxic(index):
                 continue
-            order_id, client_id = fields.get("id"), fields.get("c")
             try:
-                order = client.venue.engine.get_order(
-                    client.account, symbol, order_id=None if order_id is None else OrderId(order_id),
-                    client_order_id=None if client_id is None else ClientOrderId(client_id))
+                order = client.venue.engine.get_order(client.account, symbol, **_order_ref(fields))
             except EngineError:
                 return
             if inj.market.fill_now(order):
@@ -309,14 +306,11 @@ class RequestFaults:
         for index, _ in inj.active(FaultKind.CANCEL_REPLACE_HALF, "rest", symbol):
             if not inj.toxic(index):
                 continue
-            order_id, client_id = fields.get("id"), fields.get("c")
             try:
-                cancelled = client.venue.engine.cancel(
-                    client.account, symbol, order_id=None if order_id is None else OrderId(order_id),
-                    client_order_id=None if client_id is None else ClientOrderId(client_id))
+                cancelled = client.venue.engine.cancel(client.account, symbol, **_order_ref(fields))
             except EngineError:
                 return None  # the cancel leg fails by itself: the engine answers the whole request
-            inj.hit(index, "cancel_replace_half", a=client.account, c=client_id, nc=fields.get("nc"))
+            inj.hit(index, "cancel_replace_half", a=client.account, c=fields.get("c"), nc=fields.get("nc"))
             return CancelReplaceResult(cancelled, EngineError(ErrorCode.NEW_ORDER_REJECTED, HALF_REPLACE_MSG))
         return None
 
@@ -353,3 +347,10 @@ def skew_ms(fault: Fault, now_s: float) -> float:
     if period > 0 and int(elapsed / period) % 2 == 1:
         offset += fault.num("strobe_ms")
     return offset
+
+
+def _order_ref(fields: dict[str, Any]) -> dict[str, Any]:
+    """The engine's ``order_id`` / ``client_order_id`` keywords for the order a request's fields name."""
+    order_id, client_id = fields.get("id"), fields.get("c")
+    return {"order_id": None if order_id is None else OrderId(order_id),
+            "client_order_id": None if client_id is None else ClientOrderId(client_id)}
