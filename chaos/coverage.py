@@ -34,12 +34,13 @@ from typing import Any
 
 import orjson
 
+from exchange_sim.checker.index import DOWN_KINDS  # the bot is down until its next bot.restart
+
 ORDER_LEVEL = frozenset({  # kinds whose effects land on the bot's requests or orders (fault_hit with "a")
     "partition", "timeout_after_processing", "partial_fill", "clock_skew", "rate_limit", "outage", "reject",
     "cancel_fill_race", "stp", "reset_peer", "user_stream", "cancel_replace_half", "report_redelivered",
     "truncated_frame"})
 HARNESS = frozenset({"crash", "memory_pressure", "pause", "operator_stop", "cold_restart"})
-DOWN_KINDS = frozenset({"crash", "cold_restart", "operator_stop"})  # the bot is down until its next bot.restart
 RESTING = frozenset({"NEW", "PARTIALLY_FILLED"})
 QUOTING_TARGET = 0.70
 HIT_TARGET = 0.5

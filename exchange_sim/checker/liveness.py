@@ -36,6 +36,7 @@ import orjson
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import Violation
+from exchange_sim.checker.safety import venue_position
 from exchange_sim.checker.state import VenueState
 
 OUTSIDE_CAUSE_LATCHES = frozenset({"kill_switch", "operator"})
@@ -103,7 +104,8 @@ def _excuse(index: SessionIndex, config: CheckConfig, guard: Event | None, deadl
         return "" if _in_drawdown(index, deadline) else (
             f"the bot halts on {guard['reason']} at {seconds(deadline):.3f}s but its venue fills, marked at the "
             "market's last trade, show no loss from their peak: an unexplained halt")
-    if guard["level"] == "SOFT" and all(_position(index, config, s, deadline) == 0 for s in _symbols(index, config)):
+    symbols = _symbols(index, config)
+    if guard["level"] == "SOFT" and all(venue_position(index, config, s, deadline) == 0 for s in symbols):
         return ""
     return None
 
@@ -155,12 +157,6 @@ def _in_drawdown(index: SessionIndex, until_t: int) -> bool:
 
 def _symbols(index: SessionIndex, config: CheckConfig) -> set[str]:
     return set(config.hard_limit_lots) | {str(t["s"]) for t in index.trades}
-
-
-def _position(index: SessionIndex, config: CheckConfig, symbol: str, until_t: int) -> int:
-    """The bot's position in ``symbol`` from the venue's fills of its account up to ``until_t``."""
-    return config.initial_position_lots.get(symbol, 0) + sum(
-        index.signed_lots(t) for t in index.trades if t["s"] == symbol and int(t["t"]) <= until_t)
 
 
 def events_digest(events: Iterable[Event]) -> str:

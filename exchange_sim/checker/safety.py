@@ -24,7 +24,8 @@ def _final_positions(index: SessionIndex) -> dict[str, Event]:
     return {str(r["s"]): r for r in finals}
 
 
-def _venue_position(index: SessionIndex, config: CheckConfig, symbol: str, until_t: int | None = None) -> int:
+def venue_position(index: SessionIndex, config: CheckConfig, symbol: str, until_t: int | None = None) -> int:
+    """The bot's position in ``symbol`` from the venue's fills of its account (up to ``until_t`` if given)."""
     return config.initial_position_lots.get(symbol, 0) + sum(
         index.signed_lots(t) for t in index.trades if t["s"] == symbol and (until_t is None or t["t"] <= until_t))
 
@@ -38,7 +39,7 @@ def check_ledger(index: SessionIndex, config: CheckConfig, venue: VenueState | N
         if index.memory_epoch(int(fill["t"])) == last_epoch:
             applied[str(fill["s"])] += (1 if fill["S"] == "BUY" else -1) * int(fill["q"])
     for symbol, record in sorted(_final_positions(index).items()):
-        venue_lots = _venue_position(index, config, symbol)
+        venue_lots = venue_position(index, config, symbol)
         if int(record["lots"]) != venue_lots:
             out.append(Violation("1.ledger", seconds(record["t"]), (), f"{symbol}: bot position {record['lots']} "
                                  f"lots, venue fills sum to {venue_lots}"))
