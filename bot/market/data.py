@@ -83,6 +83,7 @@ class MarketData:
         self._failures = 0
         self._silences = 0  # re-subscriptions after silence_resubscribe_s without a message
         self._heard_s = 0.0  # loop time of the last message on either stream
+        self._now_s: Callable[[], float] = lambda: 0.0  # the running loop's clock (bound in _session)
         self._snapshots = 0
         self._attempted = False  # a snapshot was attempted on the current subscription
         self._last_trade_ms: int | None = None
@@ -170,6 +171,7 @@ class MarketData:
         for reader in readers:
             reader.add_done_callback(lambda _: self._wake.set())
         loop = asyncio.get_running_loop()
+        self._now_s = loop.time
         self._heard_s = loop.time()
         silent = False
         try:
@@ -219,7 +221,7 @@ class MarketData:
 
     async def _read_depth(self, depth: AsyncIterator[DepthUpdate]) -> None:
         async for diff in depth:
-            self._heard_s = asyncio.get_running_loop().time()
+            self._heard_s = self._now_s()
             if self.book.apply(diff):
                 self._failures = 0
                 self._sample(diff.time_ms)
@@ -231,7 +233,7 @@ class MarketData:
 
     async def _read_trades(self, trades: AsyncIterator[PublicTrade]) -> None:
         async for trade in trades:
-            self._heard_s = asyncio.get_running_loop().time()
+            self._heard_s = self._now_s()
             self.trades.append(trade)
             self._last_trade_ms = trade.time_ms
             if self.book.is_synced:
