@@ -35,6 +35,7 @@ class FakeVenue:
         self.diff_interval_s = diff_interval_s
         self.drop: set[int] = set()
         self.end_after: list[int] = []
+        self.silent_after: list[int] = []  # a subscription goes silent (never ends, never errs) after N diffs
         self.book_errors: list[BotError] = []
         self.subscriptions = 0
         self.snapshots = 0
@@ -64,9 +65,12 @@ class FakeVenue:
     async def depth_updates(self, symbol: str) -> AsyncIterator[DepthUpdate]:
         self.subscriptions += 1
         limit = self.end_after.pop(0) if self.end_after else None
+        silent = self.silent_after.pop(0) if self.silent_after else None
         sent = 0
         loop = asyncio.get_running_loop()
         while limit is None or sent < limit:
+            if sent == silent:
+                await asyncio.Event().wait()  # a connection that died without a close
             await asyncio.sleep(self.diff_interval_s)
             diff = self._step(round(loop.time() * 1000))
             if diff.last_update_id in self.drop:
@@ -125,6 +129,20 @@ def test_a_stream_end_resubscribes_and_resyncs() -> None:
     data = run_for(venue, 2.0)
     assert venue.subscriptions == 2 and venue.snapshots == 2
     assert_matches(data, venue)
+
+
+def test_a_silently_dead_stream_is_subscribed_anew_after_the_silence_bound() -> None:
+    venue = FakeVenue(steps=iter(lambda: 1, None))
+    venue.silent_after = [5]
+    data = run_for(venue, 70.0, MarketDataConfig(silence_resubscribe_s=60.0))
+    assert data.silences == 1 and venue.subscriptions == 2 and venue.snapshots == 2
+    assert_matches(data, venue)
+
+
+def test_a_slow_but_live_stream_is_not_subscribed_anew() -> None:
+    venue = FakeVenue(diff_interval_s=10.0)
+    data = run_for(venue, 200.0, MarketDataConfig(silence_resubscribe_s=60.0))
+    assert data.silences == 0 and venue.subscriptions == 1
 
 
 def test_failed_snapshots_are_retried_with_backoff() -> None:
