@@ -41,7 +41,7 @@ import simpy
 from bot.app import AppContext, StopReport, restart_backoff_cap_s
 from bot.check_config import check_config_for
 from bot.config import BotConfig
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.memory import MemoryWatch
@@ -53,6 +53,7 @@ from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
 from bot.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
+from bot.session_venue import SimLink
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
@@ -315,7 +316,9 @@ def run_sim_session(
         if injector is not None:
             injector.on_harness(on_harness)
 
-        async def start_app(connector: SimConnector, store: OrderStore) -> AppContext:
+        link = SimLink(world, account, request_timeout_s=config.execution.request_timeout_s, injector=injector)
+
+        async def start_app(connector: BinanceConnector, store: OrderStore) -> AppContext:
             """Build and start (restore, reconcile) an instance; while the venue cannot be read, the instance
             refuses to start and is started again after a backoff (as a process supervisor would)."""
             delay_s = START_BACKOFF_S[0]
@@ -334,8 +337,7 @@ def run_sim_session(
                 delay_s = min(delay_s * 2, START_BACKOFF_S[1])
 
         async def start_life(store: OrderStore) -> Life:
-            connector = SimConnector(world.venue.connect(account),
-                                     request_timeout_s=config.execution.request_timeout_s, store=store)
+            connector = link.connector(store)
             app = await start_app(connector, store)
             life = Life(connector, app, *app.start_quoting(timer=timer, recorder=recorder))
             lives.append(life)

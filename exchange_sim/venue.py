@@ -313,6 +313,9 @@ class VenueClient:
         # correction of its clock to the server's (set it from ``server_time_us``) and its recvWindow
         self.timestamp_offset_us = 0
         self.recv_window_ms = 5_000
+        # False when the requests come through the wire server's handlers (``exchange_sim.server.inprocess``),
+        # whose ``auth`` checks the signed timestamp itself against the server clock (skew included)
+        self.check_timestamps = True
 
     def _call(self, op: str, fields: dict[str, Any], action: Callable[[], R]) -> Awaitable[R]:
         """Send a request (at once); await the result to get the answer: one-way delay, execute at arrival,

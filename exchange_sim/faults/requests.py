@@ -202,7 +202,7 @@ class RequestFaults:
         error = self._rate_limit(client, op, fields, sent_us / 1_000_000)
         if error is not None:
             return error
-        if op in SIGNED_OPS:
+        if op in SIGNED_OPS and client.check_timestamps:
             error = self._timestamp(client, op, sent_us)
             if error is not None:
                 return error
