@@ -196,6 +196,21 @@ def session(hours: float = 24.0, seed: int = 7) -> None:
     _run("session", lambda: bench_session(hours, seed))
 
 
+@app.command("connector-cost")
+def connector_cost(
+    before: Annotated[str, typer.Option(help="git revision of the 'before' tree")],
+    seeds: Annotated[int, typer.Option(help="chaos sessions per round")] = 10,
+    minutes: Annotated[float, typer.Option(help="simulated minutes per chaos session")] = 10.0,
+    hours: Annotated[float, typer.Option(help="simulated hours of the fault-free session")] = 1.0,
+    rounds: Annotated[int, typer.Option(help="interleaved rounds per tree")] = 2,
+) -> None:
+    """One connector's cost: chaos and session CPU seconds on a 'before' revision and this tree, interleaved."""
+    from bench.connector_cost import bench_connector_cost
+
+    _run("connector_cost", lambda: bench_connector_cost(before, seeds=seeds, minutes=minutes, hours=hours,
+                                                        rounds=rounds))
+
+
 @app.command("session-profile")
 def session_profile(hours: float = 1.0, seed: int = 7) -> None:
     """Where the session's CPU goes: Python calls per simulated second and own time by package (cProfile)."""
