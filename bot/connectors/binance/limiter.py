@@ -8,6 +8,11 @@ count too), and admits a request only if it fits a budget below the venue's limi
 new orders and reads are held back.
 
 After a 429 or 418 (``block``) nothing is admitted before ``Retry-After`` expires: ``acquire`` raises at once.
+The block runs on the monotonic clock; with a ``store`` (anything with ``get_meta``/``set_meta``: the
+``StateStore``) its deadline is also saved as venue server time in ms (``RETRY_AFTER_META``: ``"<ms> <status>"``),
+which survives a process restart, unlike monotonic time: a limiter built on the same store blocks until it,
+``blocked_ms = max(monotonic deadline - now, saved deadline - server_ms())``. (Before the first time sync
+``server_ms`` is the local clock, so a restored block is off by the clock offset at most.)
 
 Errors (``acquire``): ``BotError(RATE_LIMITED, retry_after_ms)`` when the budget frees later than ``max_wait_s``
 or during a 429 block; ``BotError(IP_BANNED, recoverable=False)`` during a 418 ban; ``ValueError`` for a request
@@ -21,6 +26,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from bot.connectors.binance.config import LimiterConfig
 from bot.core.errors import BotError, ErrorCode
@@ -29,6 +35,7 @@ WEIGHT_WINDOW_MS = 60_000
 ORDER_WINDOW_MS = 10_000
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-10S"
+RETRY_AFTER_META = "binance.retry_after_until"  # store meta: "<venue server ms> <418|429>" of the last block
 _MAX_WAITS = 4  # an admitted request waits at most this many times (a window always frees budget)
 
 
@@ -38,6 +45,14 @@ class Priority(IntEnum):
     CANCEL = 0
     ORDER = 1
     READ = 2
+
+
+class MetaStore(Protocol):
+    """Where state that must survive a crash is kept (``StateStore`` and ``MemoryStore`` are ones)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +67,8 @@ class WeightLimiter:
     """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows."""
 
     def __init__(
-        self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int]
+        self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int],
+        store: MetaStore | None = None,
     ) -> None:
         self.config = config
         self._monotonic_s = monotonic_s
@@ -64,6 +80,16 @@ class WeightLimiter:
         self.order_count = 0
         self._blocked_until_s = 0.0
         self._banned = False
+        self._store = store
+        self._saved_until_ms = 0  # a predecessor's block, in venue server ms (0: none)
+        self.rate_limited = 0  # 429 answers
+        self.banned = 0  # 418 answers (must stay 0)
+        self.held_back = 0  # requests refused locally during a Retry-After block
+        saved = store.get_meta(RETRY_AFTER_META) if store is not None else None
+        if saved:
+            until_ms, _, status = saved.partition(" ")
+            self._saved_until_ms = int(until_ms)
+            self._banned = status == "418"
 
     def set_venue_limits(self, weight_limit_1m: int, order_limit_10s: int) -> None:
         """Adopt the venue's published limits (from exchangeInfo) where they are lower than the configured ones."""
@@ -78,17 +104,31 @@ class WeightLimiter:
     def block(self, retry_after_s: float | None, *, banned: bool) -> float:
         """Send nothing for ``retry_after_s`` (the default when None); returns the block's length in seconds."""
         seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)
-        self._blocked_until_s = max(self._blocked_until_s, self._monotonic_s() + seconds)
+        until_s = self._monotonic_s() + seconds
+        if banned:
+            self.banned += 1
+        else:
+            self.rate_limited += 1
         self._banned = self._banned or banned
+        if until_s > self._blocked_until_s:
+            self._blocked_until_s = until_s
+            if self._store is not None:
+                until_ms = self._server_ms() + math.ceil(seconds * 1000)
+                self._store.set_meta(RETRY_AFTER_META, f"{until_ms} {418 if self._banned else 429}")
         return seconds
 
     def blocked_ms(self) -> int:
-        """Milliseconds left of a 429/418 block (0 when none)."""
-        left = self._blocked_until_s - self._monotonic_s()
-        if left <= 0:
+        """Milliseconds left of a 429/418 block, this process's or a saved one (0 when none)."""
+        left_ms = math.ceil((self._blocked_until_s - self._monotonic_s()) * 1000)
+        if self._saved_until_ms:
+            saved_left_ms = self._saved_until_ms - self._server_ms()
+            if saved_left_ms <= 0:
+                self._saved_until_ms = 0
+            left_ms = max(left_ms, saved_left_ms)
+        if left_ms <= 0:
             self._banned = False
             return 0
-        return math.ceil(left * 1000)
+        return left_ms
 
     # -- admission --
     async def acquire(self, weight: int, priority: Priority, *, orders: int = 0) -> Ticket:
@@ -98,6 +138,7 @@ class WeightLimiter:
         for _ in range(_MAX_WAITS):
             blocked_ms = self.blocked_ms()
             if blocked_ms:
+                self.held_back += 1
                 if self._banned:
                     raise BotError(ErrorCode.IP_BANNED, f"IP banned by the venue for {blocked_ms} ms more",
                                    recoverable=False, retry_after_ms=blocked_ms)
