@@ -13,7 +13,8 @@ what happened                           ``BotError``
 ======================================  ===========================================================
 429 (+ ``Retry-After``)                 ``RATE_LIMITED``; the limiter blocks every request until it expires
 418 (+ ``Retry-After``)                 ``IP_BANNED``, not recoverable; blocked likewise
-403 (WAF)                               ``VENUE_UNAVAILABLE``
+403 (WAF); 5xx with -1001/-1008         ``VENUE_UNAVAILABLE`` (not processed: a read is retried, a mutation may be
+                                        sent again by its caller)
 4xx ``{"code", "msg"}``                 ``venue_error(code, msg)`` (rejects are fatal; -1021 is handled by
                                         the caller: resync once, retry once)
 5xx, -1006/-1007, timeout,              mutation: ``UNKNOWN_OUTCOME`` (never retried here: the order manager
@@ -59,6 +60,7 @@ log = logging.getLogger("bot.connectors.binance")
 
 Params = Sequence[tuple[str, str]]
 _RETRIED = frozenset({ErrorCode.NETWORK, ErrorCode.VENUE_UNAVAILABLE})
+NOT_PROCESSED_CODES = frozenset({-1001, -1008})  # a 5xx with these codes was refused before doing anything
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +187,10 @@ class RestClient:
                 raise self._lost(endpoint, f"{what}: HTTP {status} with a malformed body")
             return Answer(status, body)
         if status >= 500:
+            code = body.get("code") if isinstance(body, dict) else None
+            if code in NOT_PROCESSED_CODES:  # "Service Unavailable." / "unable to process": a failure, resend
+                raise BotError(ErrorCode.VENUE_UNAVAILABLE, f"{what}: HTTP {status} {code} (not processed)",
+                               venue_code=code)
             raise self._lost(endpoint, f"{what}: HTTP {status}")
         if status == 403:
             raise BotError(ErrorCode.VENUE_UNAVAILABLE, f"{what}: HTTP 403 (blocked by the venue's firewall)")
