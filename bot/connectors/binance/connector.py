@@ -19,7 +19,8 @@ Behaviour the order manager relies on (the duties table of ``bot.interfaces.Venu
 * Fills from ``fills()`` carry client order ids from a bounded ``order id -> client order id`` map filled by every
   order the connector sees; an unknown order id is looked up once with ``GET order``.
 * A 429/418 blocks every request until Retry-After expires; with a ``store`` the deadline is saved (venue server
-  time) and a connector built on the same store after a restart blocks until it (``WeightLimiter``).
+  time and the clock offset) and a connector built on the same store after a restart blocks until it, before
+  sending anything, even its first time sync (``WeightLimiter``).
 * Streams start connecting when requested; ``book()`` first waits (bounded) for the symbol's depth streams that
   are still connecting, so "subscribe, then snapshot" loses no diff. A stream that drops raises a recoverable
   ``BotError(NETWORK)`` once: ``MarketData`` resubscribes and resyncs, the order manager reconciles.
@@ -138,7 +139,7 @@ class BinanceConnector:
         self.time = TimeSync(self._clock, self._fetch_server_ms, samples=cfg.time_sync_samples,
                              max_age_s=cfg.time_sync_max_age_s, min_interval_s=cfg.time_sync_min_interval_s)
         self.limiter = WeightLimiter(cfg.limiter, monotonic_s=self._clock.monotonic_s, server_ms=self.time.now_ms,
-                                     store=store)
+                                     local_ms=self._clock.now_ms, store=store)
         if session is not None:
             transport = AiohttpTransport(session)
         self._rest = RestClient(cfg, self.limiter, credentials=credentials, timestamp_ms=self.time.now_ms,

@@ -9,10 +9,11 @@ new orders and reads are held back.
 
 After a 429 or 418 (``block``) nothing is admitted before ``Retry-After`` expires: ``acquire`` raises at once.
 The block runs on the monotonic clock; with a ``store`` (anything with ``get_meta``/``set_meta``: the
-``StateStore``) its deadline is also saved as venue server time in ms (``RETRY_AFTER_META``: ``"<ms> <status>"``),
-which survives a process restart, unlike monotonic time: a limiter built on the same store blocks until it,
-``blocked_ms = max(monotonic deadline - now, saved deadline - server_ms())``. (Before the first time sync
-``server_ms`` is the local clock, so a restored block is off by the clock offset at most.)
+``StateStore``) it is also saved (``RETRY_AFTER_META``: ``"<until server ms> <418|429> <offset ms> <length ms>"``)
+as venue server time, which survives a process restart, unlike monotonic time, with the offset ``server_ms -
+local_ms`` it was computed with. A limiter built on the same store blocks for ``left = min(length, until -
+(local_ms() + offset))`` (no time sync needed: it must not send one during the block); the ``length`` bound
+keeps a local clock that went backwards (a reboot) from blocking longer than the venue asked.
 
 Errors (``acquire``): ``BotError(RATE_LIMITED, retry_after_ms)`` when the budget frees later than ``max_wait_s``
 or during a 429 block; ``BotError(IP_BANNED, recoverable=False)`` during a 418 ban; ``ValueError`` for a request
@@ -35,7 +36,7 @@ WEIGHT_WINDOW_MS = 60_000
 ORDER_WINDOW_MS = 10_000
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-10S"
-RETRY_AFTER_META = "binance.retry_after_until"  # store meta: "<venue server ms> <418|429>" of the last block
+RETRY_AFTER_META = "binance.retry_after_until"  # store meta: the last block (module docstring)
 _MAX_WAITS = 4  # an admitted request waits at most this many times (a window always frees budget)
 
 
@@ -64,11 +65,12 @@ class Ticket:
 
 
 class WeightLimiter:
-    """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows."""
+    """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows;
+    ``local_ms`` (the unsynced clock ``server_ms`` adds its offset to) and ``store`` save blocks across restarts."""
 
     def __init__(
         self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int],
-        store: MetaStore | None = None,
+        local_ms: Callable[[], int] | None = None, store: MetaStore | None = None,
     ) -> None:
         self.config = config
         self._monotonic_s = monotonic_s
@@ -81,15 +83,12 @@ class WeightLimiter:
         self._blocked_until_s = 0.0
         self._banned = False
         self._store = store
-        self._saved_until_ms = 0  # a predecessor's block, in venue server ms (0: none)
+        self._local_ms = local_ms if local_ms is not None else server_ms
         self.rate_limited = 0  # 429 answers
         self.banned = 0  # 418 answers (must stay 0)
         self.held_back = 0  # requests refused locally during a Retry-After block
-        saved = store.get_meta(RETRY_AFTER_META) if store is not None else None
-        if saved:
-            until_ms, _, status = saved.partition(" ")
-            self._saved_until_ms = int(until_ms)
-            self._banned = status == "418"
+        if store is not None:
+            self._restore(store.get_meta(RETRY_AFTER_META))
 
     def set_venue_limits(self, weight_limit_1m: int, order_limit_10s: int) -> None:
         """Adopt the venue's published limits (from exchangeInfo) where they are lower than the configured ones."""
@@ -113,22 +112,31 @@ class WeightLimiter:
         if until_s > self._blocked_until_s:
             self._blocked_until_s = until_s
             if self._store is not None:
-                until_ms = self._server_ms() + math.ceil(seconds * 1000)
-                self._store.set_meta(RETRY_AFTER_META, f"{until_ms} {418 if self._banned else 429}")
+                length_ms = math.ceil(seconds * 1000)
+                server_ms = self._server_ms()
+                record = f"{server_ms + length_ms} {418 if self._banned else 429} " \
+                         f"{server_ms - self._local_ms()} {length_ms}"
+                self._store.set_meta(RETRY_AFTER_META, record)
         return seconds
 
+    def _restore(self, record: str | None) -> None:
+        """Block for what is left of a saved block (module docstring); a malformed record is ignored."""
+        try:
+            until_ms, status, offset_ms, length_ms = (int(part) for part in (record or "").split())
+        except ValueError:
+            return
+        left_ms = min(length_ms, until_ms - (self._local_ms() + offset_ms))
+        if left_ms > 0:
+            self._blocked_until_s = self._monotonic_s() + left_ms / 1000
+            self._banned = status == 418
+
     def blocked_ms(self) -> int:
-        """Milliseconds left of a 429/418 block, this process's or a saved one (0 when none)."""
-        left_ms = math.ceil((self._blocked_until_s - self._monotonic_s()) * 1000)
-        if self._saved_until_ms:
-            saved_left_ms = self._saved_until_ms - self._server_ms()
-            if saved_left_ms <= 0:
-                self._saved_until_ms = 0
-            left_ms = max(left_ms, saved_left_ms)
-        if left_ms <= 0:
+        """Milliseconds left of a 429/418 block (0 when none)."""
+        left = self._blocked_until_s - self._monotonic_s()
+        if left <= 0:
             self._banned = False
             return 0
-        return left_ms
+        return math.ceil(left * 1000)
 
     # -- admission --
     async def acquire(self, weight: int, priority: Priority, *, orders: int = 0) -> Ticket:
