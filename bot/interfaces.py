@@ -41,7 +41,38 @@ class Venue(Protocol):
     """One account's connection to one venue. Every method may raise ``BotError``.
 
     Errors are classified (``bot.core.errors``): fatal rejects, transient errors, and ``UNKNOWN_OUTCOME``
-    when the request may have been executed.
+    when the request may have been executed. The duties every connector must fulfil (``BinanceConnector`` is
+    the reference; a second venue implements each row or says why not):
+
+    ==========================  ===============================================================================
+    method                      must guarantee
+    ==========================  ===============================================================================
+    every request               a 429/418 blocks *every* request until Retry-After expires (``RATE_LIMITED``,
+                                ``IP_BANNED`` fatal, with ``retry_after_ms``), across restarts when the
+                                connector has a store; client-side budgets keep it below the venue's limits,
+                                cancels first; each request is bounded by a timeout
+    signed requests             timestamps from the venue's clock (offset synced at start and when stale); a
+                                -1021 resyncs once (concurrent ones share it) and retries once, never a storm
+    place, cancel,              sent once, never retried inside the connector; the guard is re-checked
+    cancel_replace              (``check_before_send``) right before the request leaves; timeout, 5xx, a drop
+                                after sending or -1006/-1007 raise ``UNKNOWN_OUTCOME`` (the caller queries by
+                                client order id); nothing sent or not processed is a recoverable error
+    cancel_replace              STOP_ON_FAILURE; both halves returned: a failed half as its ``BotError``, a
+                                new order not attempted as ``None``
+    symbols, book, query,       idempotent: transient failures retried with bounded, jittered backoff; rejects
+    open_orders, balances,      and rate limits never retried
+    fills, server_time_ms
+    fills                       every page, oldest first; each ``Fill`` carries its client order id (an
+                                unknown order id is looked up once)
+    depth_updates,              connecting starts when called, so subscribe-then-``book()`` loses no update
+    public_trades,              (``book`` waits, bounded, for the symbol's streams still connecting); bounded
+    user_events                 buffers; a stream that ends for any reason raises one recoverable
+                                ``BotError(NETWORK)``, then stops; the consumer resubscribes and resyncs
+    user_events                 an order update carries the client order id and its fill, if any
+    close                       ends every stream; idempotent
+    ==========================  ===============================================================================
+
+    Reads and streams need no guard; every random draw of a connector (retry jitter) comes from its own seed.
     """
 
     name: str

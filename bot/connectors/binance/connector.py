@@ -1,10 +1,14 @@
 """BinanceConnector: the ``Venue`` of one account on Binance Spot or on the simulator's Binance-compatible server.
 
-One class for both: only ``BinanceConfig.endpoints`` differ. It composes the parts of this package: ``RestClient``
-(signing, weight budget, timeouts, classification, retries of idempotent reads), ``TimeSync`` (server-time
-offset), ``WsStream`` (market streams and the WebSocket API user stream) and ``wire`` (JSON <-> bot types).
+One class for both, and for the simulator's in-process transport: only ``BinanceConfig.endpoints`` and the
+``Transport`` differ (``AiohttpTransport`` unless one is given; the network is reached through it alone). It
+composes the parts of this package: ``RestClient`` (signing, weight budget, timeouts, classification, retries of
+idempotent reads), ``TimeSync`` (server-time offset), ``WsStream`` (market streams and the WebSocket API user
+stream) and ``wire`` (JSON <-> bot types). Every counter and random draw is per instance (retry and reconnect
+jitter from ``random.Random(seed)``, WebSocket API request ids from a counter of its own), so two sessions in one
+process behave alike.
 
-Behaviour the order manager relies on (same as ``SimConnector``):
+Behaviour the order manager relies on (the duties table of ``bot.interfaces.Venue``):
 
 * ``place``/``cancel``/``cancel_replace`` are sent once. A timeout, 5xx, drop after sending or -1006/-1007 raises
   ``BotError(UNKNOWN_OUTCOME)``: the caller queries by client order id. Rejects raise their fatal ``BotError``.
@@ -14,6 +18,9 @@ Behaviour the order manager relies on (same as ``SimConnector``):
   ``new=None``; -2021 (one half failed) gives the failing half as its ``BotError``.
 * Fills from ``fills()`` carry client order ids from a bounded ``order id -> client order id`` map filled by every
   order the connector sees; an unknown order id is looked up once with ``GET order``.
+* A 429/418 blocks every request until Retry-After expires; with a ``store`` the deadline is saved (venue server
+  time and the clock offset) and a connector built on the same store after a restart blocks until it, before
+  sending anything, even its first time sync (``WeightLimiter``).
 * Streams start connecting when requested; ``book()`` first waits (bounded) for the symbol's depth streams that
   are still connecting, so "subscribe, then snapshot" loses no diff. A stream that drops raises a recoverable
   ``BotError(NETWORK)`` once: ``MarketData`` resubscribes and resyncs, the order manager reconciles.
@@ -25,9 +32,11 @@ query string, headers or secret.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -35,9 +44,10 @@ import aiohttp
 from bot.connectors.binance import wire
 from bot.connectors.binance.config import BinanceConfig, Credentials
 from bot.connectors.binance.http import Answer, Endpoint, RestClient
-from bot.connectors.binance.limiter import Priority, WeightLimiter
+from bot.connectors.binance.limiter import MetaStore, Priority, WeightLimiter
 from bot.connectors.binance.streams import ReconnectPolicy, WsStream, combined_stream_url, unwrap_market
 from bot.connectors.binance.time_sync import TimeSync
+from bot.connectors.binance.transport import AiohttpTransport, Transport, WsConnection
 from bot.connectors.binance.user_stream import UserEventHandler, open_user_ws
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode, venue_error
@@ -81,6 +91,18 @@ MY_TRADES = Endpoint(method="GET", path="myTrades", weight=20, signed=True)
 CANCEL_REPLACE_HALF_CODES = frozenset({-2021, -2022})
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectorStats:
+    """What the connector did about venue trouble, counted since it was built."""
+
+    time_syncs: int  # server-time syncs
+    timestamp_rejects: int  # -1021 answers (REST and WebSocket API)
+    rate_limited: int  # 429 answers
+    banned: int  # 418 answers (must stay 0)
+    held_back: int  # requests refused locally during a Retry-After block
+    feed_shed: int  # stream messages dropped because a reader fell behind
+
+
 def depth_endpoint(limit: int) -> Endpoint:
     """``GET depth`` weighs 5 up to 100 levels, 25 to 500, 50 to 1000, 250 beyond."""
     weight = 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
@@ -90,8 +112,9 @@ def depth_endpoint(limit: int) -> Endpoint:
 class BinanceConnector:
     """One account's ``Venue`` over Binance's REST API, market streams and WebSocket API (module docstring).
 
-    Usable from creation (the HTTP session and the server-time offset are set up lazily by the first request)
-    until ``close()``, which ends every stream and closes the session.
+    Usable from creation (the transport's session and the server-time offset are set up lazily by the first
+    request) until ``close()``, which ends every stream and closes the transport (unless it was given). A given
+    aiohttp ``session`` is wrapped in an ``AiohttpTransport``; ``transport`` and ``session`` exclude each other.
     """
 
     def __init__(
@@ -102,7 +125,11 @@ class BinanceConnector:
         clock: Clock | None = None,
         seed: int = 0,
         session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        store: MetaStore | None = None,
     ) -> None:
+        if session is not None and transport is not None:
+            raise ValueError("give a session or a transport, not both")
         self.name = config.name
         self.config = config
         self._credentials = credentials
@@ -111,9 +138,16 @@ class BinanceConnector:
         cfg = config
         self.time = TimeSync(self._clock, self._fetch_server_ms, samples=cfg.time_sync_samples,
                              max_age_s=cfg.time_sync_max_age_s, min_interval_s=cfg.time_sync_min_interval_s)
-        self.limiter = WeightLimiter(cfg.limiter, monotonic_s=self._clock.monotonic_s, server_ms=self.time.now_ms)
+        self.limiter = WeightLimiter(cfg.limiter, monotonic_s=self._clock.monotonic_s, server_ms=self.time.now_ms,
+                                     local_ms=self._clock.now_ms, store=store)
+        if session is not None:
+            transport = AiohttpTransport(session)
         self._rest = RestClient(cfg, self.limiter, credentials=credentials, timestamp_ms=self.time.now_ms,
-                                rng=self._rng, session=session)
+                                rng=self._rng, transport=transport)
+        self._transport = self._rest.transport
+        self._request_ids = itertools.count(1)  # WebSocket API request ids, per connector
+        self._timestamp_rejects = 0
+        self._shed_by_ended = 0  # messages shed by streams that have ended
         self._policy = ReconnectPolicy(cfg, self._rng, self._clock.monotonic_s)
         self._infos: dict[str, SymbolInfo] = {}
         self._client_ids: dict[int, ClientOrderId] = {}
@@ -126,7 +160,26 @@ class BinanceConnector:
 
     @property
     def open_streams(self) -> int:
+        """Streams not yet ended (by the venue, an error, their consumer or ``close()``)."""
         return len(self._streams)
+
+    @property
+    def stats(self) -> ConnectorStats:
+        """A snapshot of the trouble counters."""
+        limiter = self.limiter
+        return ConnectorStats(time_syncs=self.time.generation, timestamp_rejects=self._timestamp_rejects,
+                              rate_limited=limiter.rate_limited, banned=limiter.banned, held_back=limiter.held_back,
+                              feed_shed=self.feed_shed())
+
+    def feed_shed(self) -> int:
+        """Stream messages dropped because a reader fell ``stream_queue_max`` behind, over every stream opened."""
+        return self._shed_by_ended + sum(stream.shed for stream in self._streams)
+
+    def sizes(self) -> dict[str, int]:
+        """Memory probe: the order id -> client id map (capped at ``MAX_REMEMBERED_ORDERS``), open streams and
+        the messages they hold (each at most ``stream_queue_max``)."""
+        return {"client_ids": len(self._client_ids), "subscriptions": len(self._streams),
+                "feed_queued": sum(stream.queued() for stream in self._streams)}
 
     # -- reference data --
     async def symbols(self) -> list[SymbolInfo]:
@@ -157,6 +210,11 @@ class BinanceConnector:
 
     async def server_time_ms(self) -> int:
         return await self._fetch_server_ms()
+
+    async def sync_time(self) -> None:
+        """Resync the server-time offset now (the session harness calls it at start; at most one sync per
+        ``time_sync_min_interval_s``, concurrent callers share it)."""
+        await self.time.resync(self.time.generation)
 
     async def _fetch_server_ms(self) -> int:
         return int(wire.field((await self._rest.request(TIME)).body, "serverTime"))
@@ -264,6 +322,7 @@ class BinanceConnector:
         except BotError as error:
             if error.code is not ErrorCode.TIMESTAMP_OUT_OF_WINDOW:
                 raise
+            self._timestamp_rejects += 1
             log.warning("%s %s: timestamp outside recvWindow; resyncing server time", endpoint.method, endpoint.path)
         await self.time.resync(generation)
         return await self._rest.request(endpoint, params, accept_codes=accept_codes)
@@ -284,9 +343,11 @@ class BinanceConnector:
                            recoverable=False)
         handler = UserEventHandler(self.symbol_info)
 
-        async def open_ws() -> aiohttp.ClientWebSocketResponse:
+        async def open_ws() -> WsConnection:
             await self.limiter.acquire(USER_STREAM_WEIGHT, Priority.READ)
-            ws, handler.subscription_id = await open_user_ws(self._rest.session(), self.config, credentials, self.time)
+            ws, handler.subscription_id = await open_user_ws(
+                self._transport, self.config, credentials, self.time, self._request_ids,
+                on_timestamp_reject=self._count_timestamp_reject)
             return ws
 
         return self._stream("userData", open_ws, handler)
@@ -303,15 +364,15 @@ class BinanceConnector:
                 return ()
             return (translate(await self.symbol_info(symbol), event),)
 
-        def open_ws() -> Awaitable[aiohttp.ClientWebSocketResponse]:
-            return self._rest.session().ws_connect(url, heartbeat=self.config.ws_heartbeat_s)
+        def open_ws() -> Awaitable[WsConnection]:
+            return self._transport.ws_connect(url, heartbeat_s=self.config.ws_heartbeat_s)
 
         return self._stream(name, open_ws, handle)
 
     def _stream(
         self,
         key: str,
-        open_ws: Callable[[], Awaitable[aiohttp.ClientWebSocketResponse]],
+        open_ws: Callable[[], Awaitable[WsConnection]],
         handle: Callable[[Any], Awaitable[Sequence[T]]],
     ) -> WsStream[T]:
         stream: WsStream[T] = WsStream(key=key, open_ws=open_ws, handle=handle, config=self.config,
@@ -320,13 +381,18 @@ class BinanceConnector:
         self._streams.add(stream)
         return stream
 
+    def _count_timestamp_reject(self) -> None:
+        self._timestamp_rejects += 1
+
     def _forget(self, stream: WsStream[Any]) -> None:
+        if stream in self._streams:
+            self._shed_by_ended += stream.shed
         self._streams.discard(stream)
         for streams in self._depth_streams.values():
             streams.discard(stream)
 
     async def close(self) -> None:
-        """End every open stream, then close the HTTP session."""
+        """End every open stream, then close the transport (if the connector made it)."""
         await asyncio.gather(*(stream.aclose() for stream in list(self._streams)))
         self._streams.clear()
         self._depth_streams.clear()

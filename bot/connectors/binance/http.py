@@ -1,9 +1,11 @@
-"""REST transport: one request to a Binance-compatible venue, budgeted, signed, bounded and classified.
+"""REST client: one request to a Binance-compatible venue, budgeted, signed, bounded and classified.
 
 ``RestClient.request`` admits the request through the ``WeightLimiter``, re-checks a write's guard
-(``bot.core.sending``) after admission and again once its connection is ready (``CheckedConnector``), signs it
-(``timestamp``, ``recvWindow``, ``signature`` last, key in ``X-MBX-APIKEY``), sends every parameter in the query
-string exactly as signed, and runs the whole exchange (connect, send, read the body) under ``asyncio.timeout``.
+(``bot.core.sending``) after admission (the ``Transport`` checks again right before it leaves), signs it
+(``timestamp``, ``recvWindow``, ``signature`` last, key in ``X-MBX-APIKEY``), hands the URL with every parameter
+in the query string exactly as signed to the transport, and runs the whole exchange (connect, send, read the
+body) under ``asyncio.timeout``. A reply's ``payload``, when the transport decoded it already, replaces
+``json.loads``; everything after (classification, the callers' field parsing) runs the same.
 Classification:
 
 ======================================  ===========================================================
@@ -11,19 +13,20 @@ what happened                           ``BotError``
 ======================================  ===========================================================
 429 (+ ``Retry-After``)                 ``RATE_LIMITED``; the limiter blocks every request until it expires
 418 (+ ``Retry-After``)                 ``IP_BANNED``, not recoverable; blocked likewise
-403 (WAF)                               ``VENUE_UNAVAILABLE``
+403 (WAF); 5xx with -1001/-1008         ``VENUE_UNAVAILABLE`` (not processed: a read is retried, a mutation may be
+                                        sent again by its caller)
 4xx ``{"code", "msg"}``                 ``venue_error(code, msg)`` (rejects are fatal; -1021 is handled by
                                         the caller: resync once, retry once)
-5xx, -1006/-1007, timeout, a drop       mutation: ``UNKNOWN_OUTCOME`` (never retried here: the order manager
-after sending, a 2xx with a bad body    queries by client order id); read: ``NETWORK``, retried
-connection refused (nothing was sent)   ``NETWORK`` (recoverable; a read is retried, a mutation is not)
+5xx, -1006/-1007, timeout,              mutation: ``UNKNOWN_OUTCOME`` (never retried here: the order manager
+``ConnectionLost``, a bad 2xx body      queries by client order id); read: ``NETWORK``, retried
+``ConnectFailed`` (nothing was sent)    ``NETWORK`` (recoverable; a read is retried, a mutation is not)
 ======================================  ===========================================================
 
 Idempotent reads are retried up to ``read_attempts`` times with exponential backoff and jitter, only for
 ``NETWORK``/``VENUE_UNAVAILABLE``; rate limits and rejects are never retried here.
 
 Secrets: messages carry the method, the path, the status and the venue's message only: never the query (with
-its signature), the headers (with the API key) or the secret; aiohttp's exceptions are not chained.
+its signature), the headers (with the API key) or the secret; the transport's exceptions are not chained.
 """
 
 from __future__ import annotations
@@ -36,19 +39,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from yarl import URL
-
 from bot.connectors.binance.config import BinanceConfig, Credentials
 from bot.connectors.binance.limiter import Priority, WeightLimiter
 from bot.connectors.binance.signing import encode_params, signed_query
+from bot.connectors.binance.transport import (
+    NOT_DECODED,
+    AiohttpTransport,
+    CheckedConnector,
+    ConnectFailed,
+    ConnectionLost,
+    HttpReply,
+    Transport,
+)
 from bot.core.errors import BotError, ErrorCode, venue_error
 from bot.core.sending import check_before_send
+
+__all__ = ["Answer", "CheckedConnector", "Endpoint", "Params", "RestClient"]
 
 log = logging.getLogger("bot.connectors.binance")
 
 Params = Sequence[tuple[str, str]]
 _RETRIED = frozenset({ErrorCode.NETWORK, ErrorCode.VENUE_UNAVAILABLE})
+NOT_PROCESSED_CODES = frozenset({-1001, -1008})  # a 5xx with these codes was refused before doing anything
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,25 +84,9 @@ class Answer:
     body: Any
 
 
-class CheckedConnector(aiohttp.TCPConnector):
-    """A TCP connector that runs ``check_before_send`` once the request has its connection, right before aiohttp
-    writes it: waiting for a pooled connection or connecting anew (connections dropped in a partition, a loaded
-    event loop) can outlast a guard that fires meanwhile, and the check after the limiter would have passed
-    (``tests/e2e/test_realtime.py``: ``8.hard_guard``, LATENCY). A refused request hands its connection back
-    unused. Requests with no check installed (reads, cancels, streams) pass untouched."""
-
-    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
-        connection = await super().connect(*args, **kwargs)
-        try:
-            check_before_send()
-        except BaseException:
-            connection.release()
-            raise
-        return connection
-
-
 class RestClient:
-    """REST requests to ``config.endpoints.rest_url``; owns its aiohttp session unless one is given."""
+    """REST requests to ``config.endpoints.rest_url`` over ``transport`` (an ``AiohttpTransport`` of its own when
+    none is given; closed by ``close()`` only then)."""
 
     def __init__(
         self,
@@ -100,25 +96,19 @@ class RestClient:
         credentials: Credentials | None,
         timestamp_ms: Callable[[], int],
         rng: random.Random,
-        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self._config = config
         self._limiter = limiter
         self._credentials = credentials
         self._timestamp_ms = timestamp_ms
         self._rng = rng
-        self._session = session
-        self._owns_session = session is None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=CheckedConnector())
-            self._owns_session = True
-        return self._session
+        self._owns_transport = transport is None
+        self.transport: Transport = AiohttpTransport() if transport is None else transport
 
     async def close(self) -> None:
-        if self._session is not None and self._owns_session and not self._session.closed:
-            await self._session.close()
+        if self._owns_transport:
+            await self.transport.close()
 
     def __repr__(self) -> str:
         return f"RestClient({self._config.endpoints.rest_url!r}, credentials={self._credentials!r})"
@@ -150,23 +140,19 @@ class RestClient:
         if endpoint.mutating:
             check_before_send()  # still wanted? a guard may have fired while the limiter held the request
         query, headers = self._build(endpoint, params)
-        url = URL(f"{self._config.endpoints.rest_url}/v3/{endpoint.path}" + (f"?{query}" if query else ""),
-                  encoded=True)
+        url = f"{self._config.endpoints.rest_url}/v3/{endpoint.path}" + (f"?{query}" if query else "")
         what = f"{endpoint.method} {endpoint.path}"
         try:
             async with asyncio.timeout(self._config.request_timeout_s):
-                async with self.session().request(endpoint.method, url, headers=headers) as response:
-                    self._limiter.observe(response.headers, ticket)
-                    status = response.status
-                    retry_after = response.headers.get("Retry-After")
-                    text = await response.text()
+                reply = await self.transport.request(endpoint.method, url, headers)
         except TimeoutError:
             raise self._lost(endpoint, f"{what}: no answer within {self._config.request_timeout_s}s") from None
-        except aiohttp.ClientConnectorError as error:  # nothing was sent
-            raise BotError(ErrorCode.NETWORK, f"{what}: cannot connect ({type(error).__name__})") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise self._lost(endpoint, f"{what}: connection failed ({type(error).__name__})") from None
-        return self._classify(endpoint, what, status, retry_after, text, accept_codes)
+        except ConnectFailed as error:  # nothing was sent
+            raise BotError(ErrorCode.NETWORK, f"{what}: cannot connect ({error})") from None
+        except ConnectionLost as error:
+            raise self._lost(endpoint, f"{what}: connection failed ({error})") from None
+        self._limiter.observe(reply.headers, ticket)
+        return self._classify(endpoint, what, reply, accept_codes)
 
     def _build(self, endpoint: Endpoint, params: Params) -> tuple[str, dict[str, str]]:
         headers: dict[str, str] = {}
@@ -185,24 +171,26 @@ class RestClient:
             return BotError(ErrorCode.UNKNOWN_OUTCOME, f"{message}; the venue may have executed it")
         return BotError(ErrorCode.NETWORK, message, recoverable=True)
 
-    def _classify(
-        self, endpoint: Endpoint, what: str, status: int, retry_after: str | None, text: str,
-        accept_codes: frozenset[int],
-    ) -> Answer:
+    def _classify(self, endpoint: Endpoint, what: str, reply: HttpReply, accept_codes: frozenset[int]) -> Answer:
+        status = reply.status
         if status in (418, 429):
-            seconds = self._limiter.block(_seconds(retry_after), banned=status == 418)
+            seconds = self._limiter.block(_seconds(reply.headers.get("Retry-After")), banned=status == 418)
             retry_ms = round(seconds * 1000)
             log.error("%s: HTTP %d, nothing is sent for %.0f s", what, status, seconds)
             if status == 418:
                 raise BotError(ErrorCode.IP_BANNED, f"{what}: IP banned (HTTP 418)", recoverable=False,
                                retry_after_ms=retry_ms)
             raise BotError(ErrorCode.RATE_LIMITED, f"{what}: rate limited (HTTP 429)", retry_after_ms=retry_ms)
-        body = _json(text)
+        body = _json(reply.text) if reply.payload is NOT_DECODED else reply.payload
         if 200 <= status < 300:
             if body is None:
                 raise self._lost(endpoint, f"{what}: HTTP {status} with a malformed body")
             return Answer(status, body)
         if status >= 500:
+            code = body.get("code") if isinstance(body, dict) else None
+            if code in NOT_PROCESSED_CODES:  # "Service Unavailable." / "unable to process": a failure, resend
+                raise BotError(ErrorCode.VENUE_UNAVAILABLE, f"{what}: HTTP {status} {code} (not processed)",
+                               venue_code=code)
             raise self._lost(endpoint, f"{what}: HTTP {status}")
         if status == 403:
             raise BotError(ErrorCode.VENUE_UNAVAILABLE, f"{what}: HTTP 403 (blocked by the venue's firewall)")

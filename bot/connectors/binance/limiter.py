@@ -8,6 +8,12 @@ count too), and admits a request only if it fits a budget below the venue's limi
 new orders and reads are held back.
 
 After a 429 or 418 (``block``) nothing is admitted before ``Retry-After`` expires: ``acquire`` raises at once.
+The block runs on the monotonic clock; with a ``store`` (anything with ``get_meta``/``set_meta``: the
+``StateStore``) it is also saved (``RETRY_AFTER_META``: ``"<until server ms> <418|429> <offset ms> <length ms>"``)
+as venue server time, which survives a process restart, unlike monotonic time, with the offset ``server_ms -
+local_ms`` it was computed with. A limiter built on the same store blocks for ``left = min(length, until -
+(local_ms() + offset))`` (no time sync needed: it must not send one during the block); the ``length`` bound
+keeps a local clock that went backwards (a reboot) from blocking longer than the venue asked.
 
 Errors (``acquire``): ``BotError(RATE_LIMITED, retry_after_ms)`` when the budget frees later than ``max_wait_s``
 or during a 429 block; ``BotError(IP_BANNED, recoverable=False)`` during a 418 ban; ``ValueError`` for a request
@@ -21,6 +27,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from bot.connectors.binance.config import LimiterConfig
 from bot.core.errors import BotError, ErrorCode
@@ -29,6 +36,7 @@ WEIGHT_WINDOW_MS = 60_000
 ORDER_WINDOW_MS = 10_000
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-10S"
+RETRY_AFTER_META = "binance.retry_after_until"  # store meta: the last block (module docstring)
 _MAX_WAITS = 4  # an admitted request waits at most this many times (a window always frees budget)
 
 
@@ -40,6 +48,14 @@ class Priority(IntEnum):
     READ = 2
 
 
+class MetaStore(Protocol):
+    """Where state that must survive a crash is kept (``StateStore`` and ``MemoryStore`` are ones)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """The windows a request was admitted in, so its response headers update the right counts."""
@@ -49,10 +65,12 @@ class Ticket:
 
 
 class WeightLimiter:
-    """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows."""
+    """Admits requests within the weight and order budgets; ``monotonic_s`` times blocks, ``server_ms`` windows;
+    ``local_ms`` (the unsynced clock ``server_ms`` adds its offset to) and ``store`` save blocks across restarts."""
 
     def __init__(
-        self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int]
+        self, config: LimiterConfig, *, monotonic_s: Callable[[], float], server_ms: Callable[[], int],
+        local_ms: Callable[[], int] | None = None, store: MetaStore | None = None,
     ) -> None:
         self.config = config
         self._monotonic_s = monotonic_s
@@ -64,6 +82,13 @@ class WeightLimiter:
         self.order_count = 0
         self._blocked_until_s = 0.0
         self._banned = False
+        self._store = store
+        self._local_ms = local_ms if local_ms is not None else server_ms
+        self.rate_limited = 0  # 429 answers
+        self.banned = 0  # 418 answers (must stay 0)
+        self.held_back = 0  # requests refused locally during a Retry-After block
+        if store is not None:
+            self._restore(store.get_meta(RETRY_AFTER_META))
 
     def set_venue_limits(self, weight_limit_1m: int, order_limit_10s: int) -> None:
         """Adopt the venue's published limits (from exchangeInfo) where they are lower than the configured ones."""
@@ -78,9 +103,32 @@ class WeightLimiter:
     def block(self, retry_after_s: float | None, *, banned: bool) -> float:
         """Send nothing for ``retry_after_s`` (the default when None); returns the block's length in seconds."""
         seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)
-        self._blocked_until_s = max(self._blocked_until_s, self._monotonic_s() + seconds)
+        until_s = self._monotonic_s() + seconds
+        if banned:
+            self.banned += 1
+        else:
+            self.rate_limited += 1
         self._banned = self._banned or banned
+        if until_s > self._blocked_until_s:
+            self._blocked_until_s = until_s
+            if self._store is not None:
+                length_ms = math.ceil(seconds * 1000)
+                server_ms = self._server_ms()
+                record = f"{server_ms + length_ms} {418 if self._banned else 429} " \
+                         f"{server_ms - self._local_ms()} {length_ms}"
+                self._store.set_meta(RETRY_AFTER_META, record)
         return seconds
+
+    def _restore(self, record: str | None) -> None:
+        """Block for what is left of a saved block (module docstring); a malformed record is ignored."""
+        try:
+            until_ms, status, offset_ms, length_ms = (int(part) for part in (record or "").split())
+        except ValueError:
+            return
+        left_ms = min(length_ms, until_ms - (self._local_ms() + offset_ms))
+        if left_ms > 0:
+            self._blocked_until_s = self._monotonic_s() + left_ms / 1000
+            self._banned = status == 418
 
     def blocked_ms(self) -> int:
         """Milliseconds left of a 429/418 block (0 when none)."""
@@ -98,6 +146,7 @@ class WeightLimiter:
         for _ in range(_MAX_WAITS):
             blocked_ms = self.blocked_ms()
             if blocked_ms:
+                self.held_back += 1
                 if self._banned:
                     raise BotError(ErrorCode.IP_BANNED, f"IP banned by the venue for {blocked_ms} ms more",
                                    recoverable=False, retry_after_ms=blocked_ms)

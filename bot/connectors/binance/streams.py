@@ -1,12 +1,12 @@
 """WebSocket streams as async iterators of bot types: the market streams, and the machinery the user stream shares.
 
 ``WsStream`` lifecycle: it starts connecting when it is created (so a consumer can subscribe, then take a REST
-snapshot, and miss nothing once ``ready`` is set); it is *live* while connected; it *ends* when the venue closes
-the connection, a frame is malformed, the reader falls ``stream_queue_max`` messages behind (the stale backlog
-is dropped) or the connection cannot be opened in ``ws_connect_attempts`` tries. Messages received before an
-end are still delivered; then iteration raises one recoverable ``BotError(NETWORK)``, and stops after that. The
-consumer reconnects by asking the connector for a new stream: ``MarketData`` resubscribes and resyncs its book
-from a snapshot, the order manager reconciles. ``aclose()`` ends it at once (idempotent).
+snapshot, and miss nothing once ``ready`` is set); it is *live* while connected; it *ends* when the venue closes the
+connection, a frame is malformed, the reader falls ``stream_queue_max`` messages behind (the stale backlog is
+dropped and counted in ``shed``) or the connection cannot be opened in ``ws_connect_attempts`` tries. Messages
+received before an end are still delivered; then iteration raises one recoverable ``BotError(NETWORK)``, and stops
+after that. The consumer reconnects by asking the connector for a new stream: ``MarketData`` resubscribes and
+resyncs its book from a snapshot, the order manager reconciles. ``aclose()`` ends it at once (idempotent).
 
 Reconnect backoff (``ReconnectPolicy``): a connection that failed, or lived less than ``ws_stable_s``, makes the
 next connection to the same stream wait ``backoff_base_s * 2**(n-1)`` (capped, jittered); a stable one resets it.
@@ -15,15 +15,13 @@ next connection to the same stream wait ``backoff_base_s * 2**(n-1)`` (capped, j
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-import aiohttp
-
 from bot.connectors.binance.config import BinanceConfig
+from bot.connectors.binance.transport import ConnectFailed, ConnectionLost, WsConnection
 from bot.connectors.binance.wire import WireError
 from bot.core.errors import BotError, ErrorCode
 
@@ -73,7 +71,7 @@ class WsStream(Generic[T]):
         self,
         *,
         key: str,
-        open_ws: Callable[[], Awaitable[aiohttp.ClientWebSocketResponse]],
+        open_ws: Callable[[], Awaitable[WsConnection]],
         handle: Handler[T],
         config: BinanceConfig,
         policy: ReconnectPolicy,
@@ -88,7 +86,8 @@ class WsStream(Generic[T]):
         self._monotonic_s = monotonic_s
         self._on_end = on_end
         self._queue: asyncio.Queue[T | _End] = asyncio.Queue()
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: WsConnection | None = None
+        self.shed = 0  # messages dropped because the reader fell ``stream_queue_max`` behind
         self._finished = False  # the consumer saw the end
         self.ready = asyncio.Event()  # connected, or failed to
         self.connected = False
@@ -97,6 +96,10 @@ class WsStream(Generic[T]):
     @property
     def closed(self) -> bool:
         return self._task.done()
+
+    def queued(self) -> int:
+        """Messages received and not yet taken by the consumer."""
+        return self._queue.qsize()
 
     def __aiter__(self) -> WsStream[T]:
         return self
@@ -152,7 +155,7 @@ class WsStream(Generic[T]):
                     raise
                 self._policy.failed(self.key)
                 log.info("stream %s: connection attempt %d failed: %s", self.key, attempt, error.message)
-            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            except (ConnectFailed, ConnectionLost, TimeoutError) as error:
                 self._policy.failed(self.key)
                 log.info("stream %s: connection attempt %d failed (%s)", self.key, attempt, type(error).__name__)
             else:
@@ -165,13 +168,14 @@ class WsStream(Generic[T]):
         """Read until the connection ends; return why it ended."""
         assert self._ws is not None
         limit = self._config.stream_queue_max
-        async for message in self._ws:
-            if message.type is not aiohttp.WSMsgType.TEXT:
-                if message.type is aiohttp.WSMsgType.BINARY:
+        while True:
+            frame = await self._ws.receive()
+            if frame.kind != "text":
+                if frame.kind == "binary":
                     return BotError(ErrorCode.NETWORK, f"stream {self.key}: unexpected binary frame")
-                continue
+                return BotError(ErrorCode.NETWORK, f"stream {self.key}: connection closed by the venue")
             try:
-                items = await self._handle(json.loads(message.data))
+                items = await self._handle(frame.json())
             except (ValueError, KeyError, TypeError):
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: malformed frame", recoverable=True)
             except WireError as error:
@@ -181,10 +185,11 @@ class WsStream(Generic[T]):
             if self._queue.qsize() + len(items) > limit:
                 while not self._queue.empty():  # stale market data is shed, the consumer resyncs
                     self._queue.get_nowait()
+                    self.shed += 1
+                self.shed += len(items)
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: reader fell {limit} messages behind")
             for item in items:
                 self._queue.put_nowait(item)
-        return BotError(ErrorCode.NETWORK, f"stream {self.key}: connection closed by the venue")
 
 
 def combined_stream_url(stream_url: str, names: Sequence[str]) -> str:

@@ -12,30 +12,29 @@ order manager reconciles, then subscribes again).
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
-
-import aiohttp
 
 from bot.connectors.binance import wire
 from bot.connectors.binance.config import BinanceConfig, Credentials
 from bot.connectors.binance.signing import sign, ws_payload
 from bot.connectors.binance.time_sync import TimeSync
+from bot.connectors.binance.transport import Transport, WsConnection
 from bot.core.errors import BotError, ErrorCode, venue_error
 from bot.core.types import SymbolInfo, UserEvent
 
 SUBSCRIBE_METHOD = "userDataStream.subscribe.signature"
 _MAX_REPLY_SKIPS = 100  # messages read while waiting for the subscribe answer before giving up
-_request_ids = itertools.count(1)
 
 
 async def open_user_ws(
-    session: aiohttp.ClientSession, config: BinanceConfig, credentials: Credentials, time_sync: TimeSync
-) -> tuple[aiohttp.ClientWebSocketResponse, int]:
-    """A connected, subscribed WebSocket API session and its subscription id."""
-    ws = await session.ws_connect(config.endpoints.ws_api_url, heartbeat=config.ws_heartbeat_s)
+    transport: Transport, config: BinanceConfig, credentials: Credentials, time_sync: TimeSync,
+    request_ids: Iterator[int], *, on_timestamp_reject: Callable[[], None] = lambda: None,
+) -> tuple[WsConnection, int]:
+    """A connected, subscribed WebSocket API session and its subscription id. Request ids are
+    ``mmbot-<next(request_ids)>`` (the caller's counter: one per connector, so ids do not depend on what else the
+    process ran); ``on_timestamp_reject`` is told of each -1021 answer."""
+    ws = await transport.ws_connect(config.endpoints.ws_api_url, heartbeat_s=config.ws_heartbeat_s)
     try:
         for attempt in (1, 2):
             generation = await time_sync.ensure()
@@ -45,13 +44,15 @@ async def open_user_ws(
                 "timestamp": time_sync.now_ms(),
             }
             params["signature"] = sign(credentials.api_secret, ws_payload({k: str(v) for k, v in params.items()}))
-            request_id = f"mmbot-{next(_request_ids)}"
+            request_id = f"mmbot-{next(request_ids)}"
             await ws.send_json({"id": request_id, "method": SUBSCRIBE_METHOD, "params": params})
             reply = await _reply(ws, request_id)
             if reply.get("status") == 200:
                 return ws, int(reply["result"]["subscriptionId"])
             error = reply.get("error") or {}
             code, msg = int(error.get("code", 0)), str(error.get("msg", "subscribe failed"))
+            if code == -1021:
+                on_timestamp_reject()
             if code == -1021 and attempt == 1:
                 await time_sync.resync(generation)
                 continue
@@ -62,13 +63,13 @@ async def open_user_ws(
         raise
 
 
-async def _reply(ws: aiohttp.ClientWebSocketResponse, request_id: str) -> dict[str, Any]:
+async def _reply(ws: WsConnection, request_id: str) -> dict[str, Any]:
     for _ in range(_MAX_REPLY_SKIPS):
-        message = await ws.receive()
-        if message.type is not aiohttp.WSMsgType.TEXT:
+        frame = await ws.receive()
+        if frame.kind != "text":
             raise BotError(ErrorCode.NETWORK, f"{SUBSCRIBE_METHOD}: connection ended before the answer")
         try:
-            body = json.loads(message.data)
+            body = frame.json()
         except ValueError:
             raise BotError(ErrorCode.NETWORK, f"{SUBSCRIBE_METHOD}: malformed answer") from None
         if isinstance(body, dict) and body.get("id") == request_id:
