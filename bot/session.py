@@ -199,7 +199,7 @@ def open_session_store(config: BotConfig, cold_start: int = 0) -> OrderStore:
     return StateStore(path)
 
 
-def _reactions(lives: list[Life]) -> dict[str, int]:
+def _reactions(lives: list[Life], link: SimLink) -> dict[str, int]:
     """How the bot reacted to trouble, summed over every instance (the chaos table's columns)."""
     out: dict[str, int] = {"restarts": max(0, len(lives) - 1)}
 
@@ -220,6 +220,7 @@ def _reactions(lives: list[Life]) -> dict[str, int]:
         add("quote_pulls", sum(sum(q.stats.pulls.values()) for q in life.quoters))
         for (level, _reason, _threshold), n in life.app.risk.counters.items():
             add(f"guard_{level.lower()}", n)
+    add("feed_shed", link.feed_shed())  # dropped by the venue's per-connection buffers (a reader too slow)
     return dict(sorted(out.items()))
 
 
@@ -387,7 +388,7 @@ def run_sim_session(
             violations = (*check_session(read_events(log_path), venue_state, cfg), *memory_violations)
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)
-        return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives))
+        return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives, link))
 
 
 async def _finish(life: Life, recorder: LogRecorder, sample: Callable[[], None]) -> StopReport:

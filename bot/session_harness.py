@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import AppContext, StopReport
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.execution.state import OrderStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
@@ -56,7 +56,7 @@ _INSTANCE_KINDS = (FaultKind.CRASH, FaultKind.COLD_RESTART, FaultKind.OPERATOR_S
 class Life:
     """One bot instance (one process in real life): its connector, context, feeds and quote loops."""
 
-    connector: SimConnector
+    connector: BinanceConnector
     app: AppContext
     markets: list[MarketData]
     quoters: list[SymbolQuoter]
