@@ -74,30 +74,8 @@ class WsApiSession:
         self.outbound.send_json(await self.answer(text))
 
     async def answer(self, text: str) -> Json:
-        """The answer to one request frame. Every request, malformed ones included, is charged its weight
-        against ``remote``'s REST budget (one limiter per IP, as on Binance): over the budget it is answered
-        429, during a ban 418, with ``retryAfter`` (epoch ms) in the error's ``data``, and it is not executed."""
-        state = self.state
-        req_id: object = None
-        weight = 1
-        try:
-            try:
-                request = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: invalid JSON.") from None
-            if not isinstance(request, dict):
-                raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: expected a JSON object.")
-            req_id = request.get("id")
-            method = request.get("method")
-            raw = request.get("params") or {}
-            if not isinstance(method, str) or not isinstance(raw, dict):
-                raise ApiError(errors.MANDATORY_PARAM, "Malformed request: 'method' and 'params' are required.")
-            weight, charged = 0, method_weight(method, raw)  # charged even when the limiter refuses it
-            used = state.weights.charge(self.remote, charged, state.faults.now_s())
-            result = await _dispatch(state, self, method, raw)
-            return {"id": req_id, "status": 200, "result": result, "rateLimits": _rate_limits(state, used)}
-        except ApiError as refused:
-            return {"id": req_id, **_refusal(state, refused, self.remote, weight)}
+        """The answer to one request frame (``handle_request`` from this session's ``remote``)."""
+        return await handle_request(self.state, self, text, ip=self.remote)
 
     def subscribe(self, account: AccountId) -> int:
         sub_id = self.state.next_subscription_id()
@@ -176,6 +154,32 @@ async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocke
         with contextlib.suppress(asyncio.CancelledError):
             await writer
     return ws
+
+
+async def handle_request(state: ServerState, session: WsApiSession, text: str, *, ip: str = "?") -> Json:
+    """Answer one WebSocket-API request. Every request, malformed ones included, is charged its weight against
+    ``ip``'s REST budget (one limiter per IP, as on Binance): over the budget it is answered 429, during a ban 418,
+    with ``retryAfter`` (epoch ms) in the error's ``data``, and it is not executed."""
+    req_id: object = None
+    weight = 1
+    try:
+        try:
+            request = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: invalid JSON.") from None
+        if not isinstance(request, dict):
+            raise ApiError(errors.ILLEGAL_CHARS, "Malformed request: expected a JSON object.")
+        req_id = request.get("id")
+        method = request.get("method")
+        raw = request.get("params") or {}
+        if not isinstance(method, str) or not isinstance(raw, dict):
+            raise ApiError(errors.MANDATORY_PARAM, "Malformed request: 'method' and 'params' are required.")
+        weight, charged = 0, method_weight(method, raw)  # charged even when the limiter refuses it
+        used = state.weights.charge(ip, charged, state.faults.now_s())
+        result = await _dispatch(state, session, method, raw)
+        return {"id": req_id, "status": 200, "result": result, "rateLimits": _rate_limits(state, used)}
+    except ApiError as refused:
+        return {"id": req_id, **_refusal(state, refused, ip, weight)}
 
 
 def _refusal(state: ServerState, refused: ApiError, ip: str, uncharged_weight: int) -> Json:
