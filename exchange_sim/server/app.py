@@ -1,10 +1,12 @@
 """The wire server's aiohttp application: ``create_app(config)`` wires state, routes, middleware and lifecycle.
 
-Request path (outermost first): the Binance middleware parses parameters once (query + form body; oversized
-bodies 413, malformed -1100/-1101), charges the request weight per IP (429/418), runs the handler through the
-transport faults (``faults.py``) and renders any ``ApiError`` as ``{"code", "msg"}``; unexpected exceptions
-become HTTP 500 -1000 for that request only, so one bad request never affects the others. Every answer carries
-``X-MBX-USED-WEIGHT-1M``; order endpoints add ``X-MBX-ORDER-COUNT-10S`` and ``-1D``.
+REST is the transport-neutral ``api`` module behind a thin adapter: the Binance middleware turns the
+``web.Request`` into an ``api.ApiRequest`` (oversized bodies 413, non-UTF-8 bodies -1100), ``api.prepare``
+parses parameters and charges the weight per IP (429/418), ``api.dispatch`` runs inside the transport faults
+(``faults.py``) and any ``ApiError`` is rendered as ``{"code", "msg"}``; unexpected exceptions become HTTP 500
+-1000 for that request only, so one bad request never affects the others. Every answer carries
+``X-MBX-USED-WEIGHT-1M``; order endpoints add ``X-MBX-ORDER-COUNT-10S`` and ``-1D``. The REST paths are not
+aiohttp routes: the middleware answers every non-WebSocket path (404/405 from ``api``).
 
 Lifecycle (``cleanup_ctx``): on startup the market is warmed up and the real-time driver task starts; on
 shutdown every WebSocket is closed (1001 going away), stream producers stop, the driver stops and the event log
@@ -17,18 +19,20 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
+import orjson
 from aiohttp import WSCloseCode, web
 
-from exchange_sim.server import errors, rest
+from exchange_sim.server import api, errors, rest
+from exchange_sim.server.api import ApiRequest, ApiResponse
+from exchange_sim.server.clock import RealTimeDriver
 from exchange_sim.server.config import ServerConfig
 from exchange_sim.server.errors import ApiError
-from exchange_sim.server.faults import ConnectionDropped
-from exchange_sim.server.limits import ORDER_ENDPOINTS, request_weight
-from exchange_sim.server.params import Params, parse_form
-from exchange_sim.server.rest import BODY, ORDER_COUNTS, PARAMS, STATE, error_response
+from exchange_sim.server.faults import HALF_REPLACE, ConnectionDropped
+from exchange_sim.server.limits import ORDER_ENDPOINTS
+from exchange_sim.server.rest import STATE
 from exchange_sim.server.state import ServerState
 from exchange_sim.server.ws_api import serve_ws_api
 from exchange_sim.server.ws_streams import SOCKETS, StreamHub, serve_socket
@@ -36,49 +40,67 @@ from exchange_sim.server.ws_streams import SOCKETS, StreamHub, serve_socket
 log = logging.getLogger(__name__)
 HUB: web.AppKey[StreamHub] = web.AppKey("hub", StreamHub)
 USED_WEIGHT: web.RequestKey[int] = web.RequestKey("mbx_used_weight", int)
+ORDER_COUNTS: web.RequestKey[tuple[int, int]] = web.RequestKey("mbx_order_counts")
+WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _WS_PREFIXES = ("/ws", "/stream")
 
 
 @web.middleware
-async def binance_middleware(request: web.Request, handler: rest.Handler) -> web.StreamResponse:
+async def binance_middleware(request: web.Request, handler: WebHandler) -> web.StreamResponse:
+    """REST: the aiohttp adapter of ``api`` (parse and charge with ``api.prepare``, run ``api.dispatch``
+    through the transport faults, render); WebSockets: the origin check, then the route's handler."""
     if request.path.startswith(_WS_PREFIXES):
         origin = request.headers.get("Origin")
         if not origin_allowed(origin):
-            return error_response(ApiError(UNAUTHORIZED, f"WebSocket connections from origin {origin!r} are not "
-                                           "allowed: this simulator serves loopback clients only.", status=403))
+            refused = ApiError(UNAUTHORIZED, f"WebSocket connections from origin {origin!r} are not allowed: "
+                               "this simulator serves loopback clients only.", status=403)
+            return web.Response(body=orjson.dumps(refused.to_json()), status=refused.status,
+                                content_type="application/json")
         return await handler(request)
     state = request.app[STATE]
+    api_request = _api_request(request, "")
     try:
         try:
-            body = await _form_body(request)
-            params = Params(parse_form(request.rel_url.raw_query_string) + parse_form(body))
+            api_request.body = await _form_body(request)
         except ApiError:  # a malformed request still costs weight, and a ban stops it like any other
-            state.weights.charge(request.remote or "?", 1, state.faults.now_s())
+            state.weights.charge(api_request.remote, 1, state.faults.now_s())
             raise
-        request[BODY] = body
-        request[PARAMS] = params
-        weight = request_weight(request.method, request.path, params)
-        request[USED_WEIGHT] = state.weights.charge(request.remote or "?", weight, state.faults.now_s())
-        key = (request.method, request.path)
-        symbol = params.opt_text("symbol")
-        return await state.faults.rest_call(request, lambda: handler(request), symbol=symbol and symbol.upper(),
-                                            write=key in rest.WRITES, weight=weight)
+        api.prepare(state, api_request)
+        request[USED_WEIGHT] = api_request.used_weight or 0
+
+        async def run() -> web.StreamResponse:
+            api_request.half_replace = bool(request.get(HALF_REPLACE))
+            try:
+                payload = await api.dispatch(state, api_request)
+            finally:
+                if api_request.order_counts is not None:
+                    request[ORDER_COUNTS] = api_request.order_counts
+            return _web_response(api.render(state, api_request, payload))
+
+        symbol = api_request.params.opt_text("symbol")
+        return await state.faults.rest_call(request, run, symbol=symbol and symbol.upper(),
+                                            write=(request.method, request.path) in rest.WRITES,
+                                            weight=api_request.weight)
     except ApiError as error:
-        return error_response(error)
+        return _web_response(api.render_error(state, api_request, error))
     except ConnectionDropped:
         return web.Response(status=503)  # never reaches the client: the transport is gone
     except web.HTTPRequestEntityTooLarge:
-        return error_response(ApiError(errors.UNKNOWN, "Request body too large.", status=413))
-    except web.HTTPException as exc:
-        if exc.status == 404:
-            return error_response(ApiError(errors.UNSUPPORTED_OPERATION, "Unknown endpoint.", status=404))
-        if exc.status == 405:
-            return error_response(ApiError(errors.UNSUPPORTED_OPERATION, "Method not allowed.", status=405))
-        raise
+        return _web_response(api.render_error(state, api_request, ApiError(errors.UNKNOWN,
+                                                                           "Request body too large.", status=413)))
     except Exception:
         log.exception("unexpected error handling %s %s", request.method, request.path)
-        return error_response(ApiError(errors.UNKNOWN, "An unknown error occurred while processing the request.",
-                                       status=500))
+        return _web_response(api.render_error(state, api_request, api.internal_error()))
+
+
+def _api_request(request: web.Request, body: str) -> ApiRequest:
+    return ApiRequest(method=request.method, path=request.path, raw_query=request.rel_url.raw_query_string,
+                      body=body, headers=request.headers, remote=request.remote or "?")
+
+
+def _web_response(response: ApiResponse) -> web.Response:
+    return web.Response(body=response.body, status=response.status, headers=response.headers,
+                        content_type="application/json")
 
 
 UNAUTHORIZED = -1002  # Binance: "You are not authorized to execute this request."
@@ -108,7 +130,8 @@ async def _form_body(request: web.Request) -> str:
 
 
 async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path.startswith(_WS_PREFIXES):
+    """The weight headers on answers ``api`` did not render (a transport fault's 503/403/429, say)."""
+    if request.path.startswith(_WS_PREFIXES) or "X-MBX-USED-WEIGHT-1M" in response.headers:
         return
     state = request.app[STATE]
     used = request.get(USED_WEIGHT)
@@ -141,12 +164,15 @@ async def _ws_api(request: web.Request) -> web.StreamResponse:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     state.start()
-    driver = asyncio.get_running_loop().create_task(state.driver.run(), name="exchange_sim.server.driver")
+    clock = state.driver
+    driver = (asyncio.get_running_loop().create_task(clock.run(), name="exchange_sim.server.driver")
+              if isinstance(clock, RealTimeDriver) else None)
     yield
     await app[HUB].close()
-    driver.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await driver
+    if driver is not None:
+        driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await driver
     state.close()
 
 
@@ -165,8 +191,6 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app[HUB] = StreamHub(state)
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[SOCKETS] = sockets
-    for method, path, handler in rest.ROUTES:
-        app.router.add_route(method, path, handler)
     app.router.add_get("/ws", _raw_stream)
     app.router.add_get("/ws/{tail:.*}", _raw_stream)
     app.router.add_get("/stream", _combined_stream)

@@ -1,7 +1,9 @@
 """Binance error answers of the wire server: ``{"code": N, "msg": "..."}`` with the right HTTP status.
 
 ``ApiError`` is raised anywhere in request handling and rendered by the error middleware (``app.py``).
-``from_engine`` maps the matching engine's ``EngineError`` to its HTTP status. Statuses follow Binance Spot:
+``from_engine`` maps the matching engine's ``EngineError`` to its HTTP status, and a ``VenueHttpError`` (an
+HTTP-level failure a ``VenueClient``'s fault injector raises: 429/418 -1003, 503 -1007/-1001, 403) to that
+status with its ``Retry-After`` header. Statuses follow Binance Spot:
 4XX malformed or refused requests (401 for API-key problems), 403 WAF block, 409 cancelReplace half success,
 418 IP ban, 429 rate limit, 5XX execution status unknown.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from exchange_sim.engine.types import EngineError, ErrorCode
+from exchange_sim.faults.errors import VenueHttpError
 
 UNKNOWN = -1000
 DISCONNECTED = -1001
@@ -54,6 +57,10 @@ class ApiError(Exception):
 
 
 def from_engine(error: EngineError) -> ApiError:
+    """An engine reject as Binance answers it; a ``VenueHttpError`` keeps its HTTP status and Retry-After."""
+    if isinstance(error, VenueHttpError):
+        headers = {} if error.retry_after_s is None else {"Retry-After": str(error.retry_after_s)}
+        return ApiError(int(error.code), error.msg, status=error.http_status, headers=headers)
     return ApiError(int(error.code), error.msg)
 
 

@@ -52,7 +52,7 @@ from exchange_sim.faults.model import (
 )
 from exchange_sim.rng import stream
 from exchange_sim.server import errors
-from exchange_sim.server.clock import RealTimeDriver
+from exchange_sim.server.clock import ServerClock
 from exchange_sim.server.errors import ApiError
 from exchange_sim.server.limits import WeightLimiter
 
@@ -83,7 +83,7 @@ class ConnectionDropped(Exception):
 class ServerFaults:
     """One scenario applied at the transport (see module docstring). An empty scenario does nothing."""
 
-    def __init__(self, scenario: Scenario, *, seed: int, driver: RealTimeDriver, log: EventLog) -> None:
+    def __init__(self, scenario: Scenario, *, seed: int, driver: ServerClock, log: EventLog) -> None:
         self.scenario = scenario
         self.driver = driver
         self.log = log

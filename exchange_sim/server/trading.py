@@ -3,12 +3,12 @@
 Each function takes the server state, the signed request's account and its ``Params``; it parses Binance's
 parameters into engine requests (Decimal -> ticks/lots/atoms, exact), calls the account's ``VenueClient``
 (so the event log records the request and any reject) and renders the answer with ``wire``. Refusals raise
-``ApiError``: parameter errors before the venue is asked, engine rejects (``EngineError``) mapped by code.
+``ApiError``: parameter errors before the venue is asked, engine rejects (``EngineError``) mapped by code,
+HTTP-level failures of the client (``VenueHttpError``: 429/418/503/403) with their status and Retry-After.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TypeVar
@@ -30,6 +30,7 @@ from exchange_sim.engine.types import (
     TradeId,
     decimal_to_atoms,
 )
+from exchange_sim.faults.errors import VenueHttpError
 from exchange_sim.server import errors, wire
 from exchange_sim.server.errors import ApiError
 from exchange_sim.server.params import Params
@@ -41,7 +42,8 @@ Json = wire.Json
 RESP_TYPES = ("ACK", "RESULT", "FULL")
 
 
-async def _venue(call: Callable[[], Awaitable[T]]) -> T:
+async def venue_call(call: Callable[[], Awaitable[T]]) -> T:
+    """Await a ``VenueClient`` call; its ``EngineError`` (``VenueHttpError`` included) becomes an ``ApiError``."""
     try:
         return await call()
     except EngineError as error:
@@ -101,7 +103,7 @@ def place_request(state: ServerState, account: AccountId, p: Params) -> tuple[Pl
 async def place(state: ServerState, account: AccountId, p: Params) -> Json:
     request, resp_type = place_request(state, account, p)
     spec = state.spec(request.symbol)
-    result = await _venue(lambda: _client(state, account).place(request))
+    result = await venue_call(lambda: _client(state, account).place(request))
     return wire.new_order(spec, result.order, result.trades, resp_type, state.ms)
 
 
@@ -115,33 +117,31 @@ def _order_ref(p: Params, id_name: str = "orderId", cid_name: str = "origClientO
     return (None if order_id is None else OrderId(order_id)), (None if cid is None else ClientOrderId(cid))
 
 
-_CANCEL_IDS = itertools.count(1)
-
-
-def _cancel_cid(p: Params, name: str = "newClientOrderId") -> str:
+def _cancel_cid(state: ServerState, p: Params, name: str = "newClientOrderId") -> str:
     """The cancel request's own client id (``clientOrderId`` of a cancel answer): given, else generated."""
-    return p.opt_text(name) or f"cancel{next(_CANCEL_IDS)}"
+    return p.opt_text(name) or f"cancel{state.next_cancel_id()}"
 
 
 async def cancel(state: ServerState, account: AccountId, p: Params) -> Json:
     spec = state.spec(p.text("symbol"))
     order_id, cid = _order_ref(p)
-    order = await _venue(lambda: _client(state, account).cancel(spec.symbol, order_id=order_id, client_order_id=cid))
-    return wire.canceled(spec, order, _cancel_cid(p), state.ms)
+    order = await venue_call(lambda: _client(state, account).cancel(spec.symbol, order_id=order_id,
+                                                                    client_order_id=cid))
+    return wire.canceled(spec, order, _cancel_cid(state, p), state.ms)
 
 
 async def cancel_all(state: ServerState, account: AccountId, p: Params) -> list[Json]:
     spec = state.spec(p.text("symbol"))
-    orders = await _venue(lambda: _client(state, account).cancel_all(spec.symbol))
+    orders = await venue_call(lambda: _client(state, account).cancel_all(spec.symbol))
     if not orders:
         raise ApiError(int(ErrorCode.CANCEL_REJECTED), "Unknown order sent.")
-    return [wire.canceled(spec, o, _cancel_cid(p), state.ms) for o in orders]
+    return [wire.canceled(spec, o, _cancel_cid(state, p), state.ms) for o in orders]
 
 
 async def get_order(state: ServerState, account: AccountId, p: Params) -> Json:
     spec = state.spec(p.text("symbol"))
     order_id, cid = _order_ref(p)
-    order = await _venue(lambda: _client(state, account).get_order(spec.symbol, order_id=order_id,
+    order = await venue_call(lambda: _client(state, account).get_order(spec.symbol, order_id=order_id,
                                                                     client_order_id=cid))
     return wire.order(spec, order, state.ms)
 
@@ -149,7 +149,7 @@ async def get_order(state: ServerState, account: AccountId, p: Params) -> Json:
 async def open_orders(state: ServerState, account: AccountId, p: Params) -> list[Json]:
     symbol = p.opt_text("symbol")
     spec = None if symbol is None else state.spec(symbol)
-    orders = await _venue(lambda: _client(state, account).open_orders(None if spec is None else spec.symbol))
+    orders = await venue_call(lambda: _client(state, account).open_orders(None if spec is None else spec.symbol))
     return [wire.order(state.spec(o.symbol), o, state.ms) for o in orders]
 
 
@@ -159,7 +159,7 @@ async def my_trades(state: ServerState, account: AccountId, p: Params) -> list[J
     limit = p.opt_integer("limit") or 500
     if not 1 <= limit <= 1000:
         raise errors.invalid_value("limit")
-    trades = await _venue(lambda: _client(state, account).my_trades(
+    trades = await venue_call(lambda: _client(state, account).my_trades(
         spec.symbol, from_id=None if from_id is None else TradeId(from_id), limit=limit))
     order_id = p.opt_integer("orderId")
     rows = [wire.my_trade(spec, t, account, state.ms) for t in trades]
@@ -167,7 +167,7 @@ async def my_trades(state: ServerState, account: AccountId, p: Params) -> list[J
 
 
 async def account_info(state: ServerState, account: AccountId) -> Json:
-    balances = await _venue(lambda: _client(state, account).balances())
+    balances = await venue_call(lambda: _client(state, account).balances())
     maker, taker = state.fee_ppm[account]
     return wire.account(balances, maker, taker, account, state.driver.epoch_ms())
 
@@ -184,15 +184,17 @@ async def cancel_replace(state: ServerState, account: AccountId, p: Params, *, r
     if refuse_new:
         try:
             cancelled: Order | EngineError = await client.cancel(spec.symbol, order_id=order_id, client_order_id=cid)
+        except VenueHttpError as error:  # the request failed at the HTTP level: no cancel result to report
+            raise errors.from_engine(error) from None
         except EngineError as error:
             cancelled = error
         refused = EngineError(ErrorCode.NEW_ORDER_REJECTED, "Order cancel-replace partially failed: the new order "
                               "was rejected.")
         result = CancelReplaceResult(cancelled, None if isinstance(cancelled, EngineError) else refused)
     else:
-        result = await _venue(lambda: client.cancel_replace(
+        result = await venue_call(lambda: client.cancel_replace(
             spec.symbol, request, mode=mode, cancel_order_id=order_id, cancel_client_order_id=cid))
-    cancel_cid = _cancel_cid(p, "cancelNewClientOrderId")
+    cancel_cid = _cancel_cid(state, p, "cancelNewClientOrderId")
     cancel_json: Json = (result.cancel.to_json() if isinstance(result.cancel, EngineError)
                          else wire.canceled(spec, result.cancel, cancel_cid, state.ms))
     new = result.new

@@ -6,6 +6,9 @@ Requests ``{"id", "method", "params"}`` are answered ``{"id", "status": 200, "re
 the other params sorted by name), ``userDataStream.unsubscribe``, and the signed ``order.place``,
 ``order.cancel``, ``order.status``, ``openOrders.status`` (same parameters as REST plus ``apiKey``).
 
+``WsApiSession`` is the transport-neutral session (requests in as text, answers and events out through an
+``Outbound``); ``serve_ws_api`` is its aiohttp adapter. Subscription ids count per ``ServerState``.
+
 User data events arrive wrapped ``{"subscriptionId": N, "event": {...}}``: ``executionReport`` per order change
 and ``outboundAccountPosition`` per balance change (changes of one instant grouped into one event). The stream
 is lossless: a client that stops reading is disconnected, never silently skipped (it must reconcile over REST).
@@ -15,9 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -32,7 +34,7 @@ from exchange_sim.server.state import ServerState
 from exchange_sim.server.ws_streams import SOCKETS, Connection
 
 Json = dict[str, Any]
-_SUBSCRIPTION_IDS = itertools.count(1)
+ABNORMAL_CLOSURE = 1006  # WebSocket close code of a connection dropped without a close frame
 SignedCall = Callable[[ServerState, AccountId, Params], Awaitable[object]]
 _SIGNED: dict[str, SignedCall] = {
     "order.place": trading.place,
@@ -42,16 +44,41 @@ _SIGNED: dict[str, SignedCall] = {
 }
 
 
-class UserSession:
-    """One ws-api socket's user data subscriptions (subscription id -> pump task)."""
+class Outbound(Protocol):
+    """Where a WebSocket-API session's messages go: a socket (``ws_streams.Connection``) or an in-process sink."""
 
-    def __init__(self, state: ServerState, conn: Connection) -> None:
+    def send_json(self, payload: object) -> None: ...
+
+    def send_bytes(self, data: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...  # 1006: dropped without a close handshake
+
+
+class WsApiSession:
+    """One WebSocket-API connection's requests and user-data subscriptions, transport-neutral.
+
+    Lifecycle: open (built with the state and its ``Outbound``) -> ``on_text`` per incoming text frame (the
+    answer is sent to the outbound) -> ``close()`` (every user-data pump stopped; the session is done).
+    A user-data subscription whose venue subscription ends (an injected disconnect, an overflow) closes the
+    outbound with 1006, as a dropped socket.
+    """
+
+    def __init__(self, state: ServerState, outbound: Outbound, *, remote: str = "?") -> None:
         self.state = state
-        self.conn = conn
+        self.outbound = outbound
+        self.remote = remote
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
+    async def on_text(self, text: str) -> None:
+        """Answer one request frame (``answer``) on the outbound."""
+        self.outbound.send_json(await self.answer(text))
+
+    async def answer(self, text: str) -> Json:
+        """The answer to one request frame (``handle_request`` from this session's ``remote``)."""
+        return await handle_request(self.state, self, text, ip=self.remote)
+
     def subscribe(self, account: AccountId) -> int:
-        sub_id = next(_SUBSCRIPTION_IDS)
+        sub_id = self.state.next_subscription_id()
         self.tasks[sub_id] = asyncio.get_running_loop().create_task(self._pump(sub_id, account))
         return sub_id
 
@@ -63,13 +90,14 @@ class UserSession:
                 task.cancel()
 
     async def _pump(self, sub_id: int, account: AccountId) -> None:
+        """The account's user events, one instant's balance changes grouped, through the user ``FeedGate``."""
         state = self.state
 
         def emit(event: Json) -> None:
-            self.conn.send_json({"subscriptionId": sub_id, "event": event})
+            self.outbound.send_json({"subscriptionId": sub_id, "event": event})
 
         gate = FeedGate(state.faults, "user", None, emit)
-        sub = state.venue.subscribe_user(account, lambda: 0.0)
+        sub = state.clients[account].subscribe_user()
         try:
             while True:
                 batch = [await sub.get()]
@@ -88,21 +116,25 @@ class UserSession:
                 if balances:
                     gate.push(wire.account_position(balances, state.ms))
         except ConnectionError:
-            await self.conn.abort()
+            self.outbound.close(ABNORMAL_CLOSURE, "user data stream closed")
         finally:
             sub.close()
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Stop every user-data pump (they end at their next suspension)."""
+        self.unsubscribe(None)
+
+    async def aclose(self) -> None:
+        """``close()`` and wait until the pumps have ended."""
         tasks = list(self.tasks.values())
-        self.tasks.clear()
-        for task in tasks:
-            task.cancel()
+        self.close()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
 
 async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocketResponse:
+    """The aiohttp adapter: one ``WsApiSession`` per socket, its outbound the socket's ``Connection``."""
     ws = web.WebSocketResponse(heartbeat=state.config.ws_heartbeat_s, max_msg_size=64 * 1024)
     await ws.prepare(request)
     if state.faults.scenario and state.faults.refuse_connection("user"):
@@ -110,21 +142,21 @@ async def serve_ws_api(request: web.Request, state: ServerState) -> web.WebSocke
         return ws
     request.app[SOCKETS].add(ws)
     conn = Connection(state, ws, request.transport, channel="user", lossless=True)
-    session = UserSession(state, conn)
+    session = WsApiSession(state, conn, remote=request.remote or "?")
     writer = asyncio.get_running_loop().create_task(conn.writer())
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
-                conn.send_json(await handle_request(state, session, msg.data, ip=request.remote or "?"))
+                await session.on_text(msg.data)
     finally:
-        await session.close()
+        await session.aclose()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
     return ws
 
 
-async def handle_request(state: ServerState, session: UserSession, text: str, *, ip: str = "?") -> Json:
+async def handle_request(state: ServerState, session: WsApiSession, text: str, *, ip: str = "?") -> Json:
     """Answer one WebSocket-API request. Every request, malformed ones included, is charged its weight against
     ``ip``'s REST budget (one limiter per IP, as on Binance): over the budget it is answered 429, during a ban 418,
     with ``retryAfter`` (epoch ms) in the error's ``data``, and it is not executed."""
@@ -193,7 +225,7 @@ def _signed(state: ServerState, raw: dict[str, Any]) -> tuple[AccountId, Params]
     return principal.account, params
 
 
-async def _dispatch(state: ServerState, session: UserSession, method: str, raw: dict[str, Any]) -> object:
+async def _dispatch(state: ServerState, session: WsApiSession, method: str, raw: dict[str, Any]) -> object:
     if method == "ping":
         return {}
     if method == "time":

@@ -65,6 +65,7 @@ class Connection:
         self.connected_s = state.faults.now_s()
         self.dropped = 0
         self.overflowed = False
+        self._closer: asyncio.Task[Any] | None = None  # a close() in progress
 
     def send_json(self, payload: object) -> None:
         self.send_bytes(orjson.dumps(payload))
@@ -129,6 +130,11 @@ class Connection:
             await self.ws.close(code=1001, message=f"{effect} (fault)".encode())
             return -1.0
         return faults.now_s() + delay_s
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code`` and ``reason`` (``Outbound``); 1006 aborts it as a reset peer would."""
+        closing = self.abort() if code == 1006 else self.ws.close(code=code, message=reason.encode())
+        self._closer = asyncio.get_running_loop().create_task(closing)
 
     async def abort(self) -> None:
         """Close as a reset peer would (no close handshake)."""
