@@ -28,6 +28,7 @@ from exchange_sim.server.clock import VirtualServerClock
 from exchange_sim.server.config import AccountConfig, ServerConfig
 from exchange_sim.server.inprocess import InProcessTransport, timestamp_hits
 from exchange_sim.server.state import ServerState
+from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
 
 __all__ = ["SIM_ENDPOINTS", "SimLink"]
@@ -55,8 +56,10 @@ class SimLink:
         skew: Callable[[], float] = (lambda: injector.requests.skew_us() / 1000.0) if injector is not None else (
             lambda: 0.0)
         server_config = ServerConfig(accounts=(AccountConfig(name=account, api_key=SIM_API_KEY, secret=SIM_SECRET),))
+        self._first_client: VenueClient | None = world.venue.connect(account)  # the first instance's
         self.server = ServerState.attach(server_config, venue=world.venue, log=world.log,
-                                         clock=VirtualServerClock(world.runtime, skew_ms=skew), clients={})
+                                         clock=VirtualServerClock(world.runtime, skew_ms=skew),
+                                         clients={account: self._first_client})
         self.binance_config = sim_binance_config(request_timeout_s)
         self.credentials = Credentials(api_key=SIM_API_KEY, api_secret=SecretStr(SIM_SECRET))
         self._instances = itertools.count()
@@ -65,7 +68,7 @@ class SimLink:
     def connector(self, store: object | None = None) -> BinanceConnector:
         """A new instance's connector (a new ``VenueClient``, transport and connector; see module docstring)."""
         instance = next(self._instances)
-        client = self.world.venue.connect(self.account)
+        client, self._first_client = self._first_client or self.world.venue.connect(self.account), None
         hook = timestamp_hits(self.injector, self.account) if self.injector is not None else None
         transport = InProcessTransport(self.server, client, on_timestamp_reject=hook)
         self.transports.append(transport)

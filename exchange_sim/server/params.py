@@ -29,8 +29,16 @@ _ENUM_ERRORS: Mapping[str, tuple[int, str]] = {
 }
 
 
+_PLAIN_FORM = re.compile(r"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*(?:&[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*)*")
+
+
 def parse_form(text: str) -> list[tuple[str, str]]:
-    """``a=1&b=2`` -> pairs; anything else (JSON, stray characters) is -1100."""
+    """``a=1&b=2`` -> pairs; anything else (JSON, stray characters) is -1100. A form of unreserved characters
+    only (no escapes, no ``+``) is split directly: the same pairs ``parse_qsl`` would give, without its cost."""
+    if not text:
+        return []
+    if _PLAIN_FORM.fullmatch(text):
+        return [(pair[0], pair[2]) for pair in (item.partition("=") for item in text.split("&"))]
     try:
         return parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:

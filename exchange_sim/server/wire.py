@@ -7,6 +7,7 @@ WebSocket documentation (DESIGN section 5).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -31,16 +32,37 @@ STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 ZERO = "0.00000000"
 
 
+E8 = 100_000_000
+
+
 def fmt(value: Decimal) -> str:
     return f"{value:.8f}"
 
 
+@functools.lru_cache(maxsize=256)
+def _e8(step: Decimal) -> int:
+    """``step`` in units of 1e-8 when that is a whole number (every real tick and lot size), else 0."""
+    scaled = step * E8
+    return int(scaled) if scaled > 0 and scaled == scaled.to_integral_value() else 0
+
+
+def _steps(step: Decimal, count: int) -> str:
+    """``fmt(step * count)`` in integer arithmetic when ``step`` is a whole number of 1e-8 (same text)."""
+    unit = _e8(step)
+    if not unit:
+        return fmt(step * count)
+    units = unit * count
+    sign = "-" if units < 0 else ""
+    units = abs(units)
+    return f"{sign}{units // E8}.{units % E8:08d}"
+
+
 def price(spec: SymbolSpec, ticks: int | None) -> str:
-    return ZERO if ticks is None else fmt(spec.ticks_to_price(ticks))
+    return ZERO if ticks is None else _steps(spec.tick_size, ticks)
 
 
 def qty(spec: SymbolSpec, lots: int) -> str:
-    return fmt(spec.lots_to_qty(lots))
+    return _steps(spec.step_size, lots)
 
 
 def atoms(value: int) -> str:

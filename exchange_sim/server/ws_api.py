@@ -25,7 +25,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from exchange_sim.engine.types import AccountId
-from exchange_sim.feeds import AccountUpdate, ExecutionReport
+from exchange_sim.feeds import AccountUpdate, ExecutionReport, SubscriptionOverflow
 from exchange_sim.server import auth, errors, trading, wire
 from exchange_sim.server.errors import ApiError
 from exchange_sim.server.feed_gate import FeedGate
@@ -115,7 +115,7 @@ class WsApiSession:
                     gate.push(wire.execution_report(state.spec(item.order.symbol), item, state.ms))
                 if balances:
                     gate.push(wire.account_position(balances, state.ms))
-        except ConnectionError:
+        except (ConnectionError, SubscriptionOverflow):  # ended by a fault, or the reader stopped reading
             self.outbound.close(ABNORMAL_CLOSURE, "user data stream closed")
         finally:
             sub.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
@@ -22,9 +23,17 @@ def sign(secret: SecretStr, payload: str) -> str:
     return hmac.new(secret.get_secret_value().encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what ``quote`` leaves as it is (RFC 3986 unreserved)
+
+
+def _encode(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
+
+
 def encode_params(params: Params) -> str:
-    """``k=v&k=v`` in the given order, percent-encoded (RFC 3986 unreserved characters kept)."""
-    return "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in params)
+    """``k=v&k=v`` in the given order, percent-encoded (RFC 3986 unreserved characters kept; a text made only
+    of them, as almost every Binance parameter is, is used as it is without calling ``quote``)."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in params)
 
 
 def signed_query(params: Params, secret: SecretStr) -> str:
