@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+import pytest
 
 from bot.connectors.binance.config import SecretStr
 from bot.connectors.binance.signing import signed_query
@@ -46,14 +47,17 @@ class Sink:
         self.closed = (code, reason)
 
 
+def _demo_clients(world: SimWorld) -> dict[AccountId, VenueClient]:
+    world.venue.open_account(ACCOUNT, {a: decimal_to_atoms(v) for a, v in DEMO_ACCOUNT.balances.items()})
+    return {ACCOUNT: world.venue.connect(ACCOUNT)}
+
+
 def _world(log_path: Path | None = None) -> tuple[SimWorld, ServerState, VenueClient]:
     world = SimWorld(seed=3, duration_s=60.0, log_path=log_path)
-    world.venue.open_account(ACCOUNT, {a: decimal_to_atoms(v) for a, v in DEMO_ACCOUNT.balances.items()})
-    client = world.venue.connect(ACCOUNT)
+    clients = _demo_clients(world)
     state = ServerState.attach(ServerConfig(), venue=world.venue, log=world.log,
-                               clock=VirtualServerClock(world.runtime, epoch_start_ms=EPOCH_MS),
-                               clients={ACCOUNT: client})
-    return world, state, client
+                               clock=VirtualServerClock(world.runtime, epoch_start_ms=EPOCH_MS), clients=clients)
+    return world, state, clients[ACCOUNT]
 
 
 def _run(world: SimWorld, main: Callable[[], Awaitable[T]]) -> T:
@@ -287,3 +291,26 @@ def test_an_attached_state_leaves_the_worlds_log_open_and_builds_no_market(tmp_p
     world.log.record(0, "probe", {})  # still writable: the world owns its log
     world.close()
     assert b'"probe"' in (tmp_path / "events.jsonl").read_bytes()
+
+
+def test_virtual_server_clock_reads_virtual_time_plus_its_skew() -> None:
+    world = SimWorld(seed=3, duration_s=60.0)
+    clock = VirtualServerClock(world.runtime, epoch_start_ms=EPOCH_MS, skew_ms=lambda: -250.0)
+    ServerState.attach(ServerConfig(), venue=world.venue, log=world.log, clock=clock,
+                       clients=_demo_clients(world))
+
+    async def main() -> tuple[int, int]:
+        await asyncio.sleep(2.5)
+        return clock.epoch_ms(), clock.epoch_ms_of(1_000_999)
+
+    now_ms, of_ms = _run(world, main)
+    assert now_ms == EPOCH_MS + 2500 - 250  # the state's (empty) fault skew did not replace the given one
+    assert of_ms == EPOCH_MS + 1000
+
+
+def test_attach_refuses_an_account_without_a_client() -> None:
+    world = SimWorld(seed=3, duration_s=60.0)
+    clock = VirtualServerClock(world.runtime)
+    with pytest.raises(ValueError, match="no VenueClient for accounts"):
+        ServerState.attach(ServerConfig(), venue=world.venue, log=world.log, clock=clock, clients={})
+    world.close()
