@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import TypeVar
 
 from bot.connectors.binance.config import BinanceConfig, Credentials, Endpoints, SecretStr
 from bot.connectors.binance.connector import BinanceConnector
+from bot.connectors.binance.limiter import MetaStore
 from bot.core.clock import LoopClock
 from exchange_sim.engine.types import AccountId
 from exchange_sim.faults import FaultInjector
@@ -31,13 +33,14 @@ from exchange_sim.server.state import ServerState
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
 
-__all__ = ["SIM_ENDPOINTS", "SimLink"]
+__all__ = ["SIM_ENDPOINTS", "SimLink", "sim_connector"]
 
 SIM_API_KEY = "mmbot-simulated-account-key"
 SIM_SECRET = "mmbot-simulated-account-secret"  # not a secret: it signs requests that never leave the process
 SIM_ENDPOINTS = Endpoints(rest_url="http://sim.invalid/api", ws_api_url="ws://sim.invalid/ws-api/v3",
                           stream_url="ws://sim.invalid")
 VENUE_NAME = "sim"
+C = TypeVar("C", bound=BinanceConnector)
 
 
 def sim_binance_config(request_timeout_s: float) -> BinanceConfig:
@@ -52,6 +55,9 @@ class SimLink:
                  injector: FaultInjector | None = None) -> None:
         self.world = world
         self.account = account
+        installed = world.venue.faults
+        if injector is None and isinstance(installed, FaultInjector):
+            injector = installed  # the one installed on the venue, if any
         self.injector = injector
         skew: Callable[[], float] = (lambda: injector.requests.skew_us() / 1000.0) if injector is not None else (
             lambda: 0.0)
@@ -65,14 +71,17 @@ class SimLink:
         self._instances = itertools.count()
         self.transports: list[InProcessTransport] = []
 
-    def connector(self, store: object | None = None) -> BinanceConnector:
-        """A new instance's connector (a new ``VenueClient``, transport and connector; see module docstring)."""
+    def connector(self, store: MetaStore | None = None, *, client: VenueClient | None = None,
+                  cls: type[C] = BinanceConnector) -> C:  # type: ignore[assignment]
+        """A new instance's connector (a new ``VenueClient`` unless ``client`` is given, a transport and a
+        connector of class ``cls``, e.g. a test's subclass; see module docstring)."""
         instance = next(self._instances)
-        client, self._first_client = self._first_client or self.world.venue.connect(self.account), None
+        if client is None:
+            client, self._first_client = self._first_client or self.world.venue.connect(self.account), None
         hook = timestamp_hits(self.injector, self.account) if self.injector is not None else None
         transport = InProcessTransport(self.server, client, on_timestamp_reject=hook)
         self.transports.append(transport)
-        return BinanceConnector(self.binance_config, self.credentials,
+        return cls(self.binance_config, self.credentials,
                                 clock=LoopClock(loop=self.world.runtime.loop),
                                 seed=derive_seed(self.world.seed, "connector", instance),
                                 transport=transport, store=store)
@@ -80,3 +89,12 @@ class SimLink:
     def feed_shed(self) -> int:
         """Market messages the venue's per-connection buffers dropped because an instance read too slowly."""
         return sum(t.feed_shed() for t in self.transports)
+
+
+def sim_connector(world: SimWorld, account: AccountId, client: VenueClient | None = None, *,
+                  request_timeout_s: float = 10.0, store: MetaStore | None = None,
+                  cls: type[C] = BinanceConnector) -> C:  # type: ignore[assignment]
+    """One ``BinanceConnector`` on ``world``'s venue over the in-process transport (its own ``SimLink``): what
+    tests, the stress suite and benchmarks use where a session's harness is not needed. ``client``: the
+    ``VenueClient`` to send through (default: a new connection of ``account``)."""
+    return SimLink(world, account, request_timeout_s=request_timeout_s).connector(store, client=client, cls=cls)

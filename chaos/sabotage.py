@@ -10,7 +10,7 @@ Real gates never set one. Names and what they break:
 * ``reconcile``: ``OrderManager.reconcile`` does nothing (no open-order listing, no fill backfill, no balances);
 * ``query_before_retry``: an unknown outcome (timeout after sending, -1007) is booked as a failure (REJECTED)
   instead of being queried by client id;
-* ``retry_after``: 429/418 answers carry no Retry-After to the bot and the connector's global gate stays open;
+* ``retry_after``: the connector's limiter reports a 429/418 but blocks nothing (its Retry-After gate stays open);
 * ``sequence_gap``: the local book applies a diff after a gap instead of resyncing from a snapshot;
 * ``hard_guard_cancel``: the HARD guard no longer cancels resting orders (nor re-checks for stragglers), and the
   quote loops stand still under it (so their own pull does not cancel for it either).
@@ -28,8 +28,8 @@ from typing import Any
 from unittest import mock
 
 from bot.app import AppContext
-from bot.connectors.sim import SimConnector
-from bot.core.errors import BotError, ErrorCode
+from bot.connectors.binance.limiter import WeightLimiter
+from bot.core.errors import BotError
 from bot.core.types import DepthUpdate
 from bot.execution.order_manager import OrderManager, ReconcileReport
 from bot.market.book import LocalBook
@@ -41,13 +41,11 @@ async def _no_reconcile(self: OrderManager, symbols: Any = None) -> ReconcileRep
     return ReconcileReport(venue_open=0, adopted=0, resolved=0, fills_backfilled=0, still_doubtful=0)
 
 
-def _no_retry_after(self: SimConnector, op: str, error: Any, now_s: float) -> BotError:
-    if error.http_status in (429, 418):
-        return BotError(ErrorCode.RATE_LIMITED, f"{op}: HTTP {error.http_status}")
-    return _ORIGINAL_HTTP_ERROR(self, op, error, now_s)
+def _no_retry_after(self: WeightLimiter, retry_after_s: float | None, *, banned: bool) -> float:
+    """Retry-After ignored: the 429/418 is reported (its length as the venue said) but nothing is blocked."""
+    return self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)
 
 
-_ORIGINAL_HTTP_ERROR = SimConnector._http_error
 _ORIGINAL_APPLY = LocalBook.apply
 
 
@@ -85,7 +83,7 @@ def _patches() -> dict[str, Callable[[], contextlib.AbstractContextManager[Any]]
     return {
         "reconcile": lambda: mock.patch.object(OrderManager, "reconcile", _no_reconcile),
         "query_before_retry": lambda: mock.patch.object(BotError, "outcome_unknown", property(lambda self: False)),
-        "retry_after": lambda: mock.patch.object(SimConnector, "_http_error", _no_retry_after),
+        "retry_after": lambda: mock.patch.object(WeightLimiter, "block", _no_retry_after),
         "sequence_gap": lambda: mock.patch.object(LocalBook, "apply", _apply_through_gaps),
         "hard_guard_cancel": _no_hard_cancel,
     }

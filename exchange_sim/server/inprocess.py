@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -153,11 +154,11 @@ class _MarketSocket(_Socket):
             except Exception:  # an unknown symbol: a valid name that never sends
                 continue
             if kind == "depth":
-                self._subs.append((client.subscribe_depth(symbol),
-                                   _framer(name, lambda d, s=spec: wire.depth_update(s, d, state.ms))))
+                self._subs.append((client.subscribe_depth(symbol), _framer(name, partial(wire.depth_update, spec),
+                                                                           state.ms)))
             elif kind == "trade":
-                self._subs.append((client.subscribe_trades(symbol),
-                                   _framer(name, lambda t, s=spec: wire.trade_event(s, t, state.ms))))
+                self._subs.append((client.subscribe_trades(symbol), _framer(name, partial(wire.trade_event, spec),
+                                                                            state.ms)))
         self._merged: asyncio.Queue[WsFrame] | None = None
         self._pumps: list[asyncio.Task[None]] = []
         if len(self._subs) > 1:
@@ -201,9 +202,11 @@ class _MarketSocket(_Socket):
         self._mark_closed()
 
 
-def _framer(name: str, encode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _framer(name: str, encode: Callable[[Any, Callable[[int], int]], Any],
+            ms: Callable[[int], int]) -> Callable[[Any], Any]:
+    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``."""
     def frame(message: Any) -> Any:
-        return {"stream": name, "data": encode(message)}
+        return {"stream": name, "data": encode(message, ms)}
     return frame
 
 
