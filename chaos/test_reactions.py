@@ -68,9 +68,10 @@ def test_crash_restarts_on_the_same_state_and_reconciles_first() -> None:
 
 
 def test_memory_pressure_sheds_stale_market_data_never_order_state_and_stays_under_the_limit() -> None:
-    """Bursts of 5,000 stale depth updates a second overflow the 2,000-message stream buffer: the oldest are
-    shed, the book and the ledger stay right (every invariant holds) and the process stays under the limit."""
-    result = run(Fault(FaultKind.MEMORY_PRESSURE, "bot", 60.0, 30.0, {"message_rate_per_s": 5_000.0,
+    """Bursts of 12,000 stale depth updates a second overflow the 10,000-message buffers (the venue's per
+    connection, the connector's per stream): the oldest are shed or the stream resyncs, the book and the ledger
+    stay right (every invariant holds) and the process stays under the limit."""
+    result = run(Fault(FaultKind.MEMORY_PRESSURE, "bot", 60.0, 10.0, {"message_rate_per_s": 12_000.0,
                                                                       "limit_mb": 128.0}),
                  Fault(FaultKind.PARTIAL_FILL, "both", 60.0, 30.0, {"rate_per_s": 1.0}))
     assert result.ok, result.violations
