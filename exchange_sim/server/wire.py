@@ -51,10 +51,7 @@ def _steps(step: Decimal, count: int) -> str:
     unit = _e8(step)
     if not unit:
         return fmt(step * count)
-    units = unit * count
-    sign = "-" if units < 0 else ""
-    units = abs(units)
-    return f"{sign}{units // E8}.{units % E8:08d}"
+    return _units_text(unit * count)
 
 
 def price(spec: SymbolSpec, ticks: int | None) -> str:
@@ -70,7 +67,17 @@ def atoms(value: int) -> str:
 
 
 def levels(spec: SymbolSpec, rows: Iterable[tuple[int, int]]) -> list[list[str]]:
-    return [[price(spec, p), qty(spec, q)] for p, q in rows]
+    tick, lot = _e8(spec.tick_size), _e8(spec.step_size)
+    if not (tick and lot):
+        return [[price(spec, p), qty(spec, q)] for p, q in rows]
+    return [[_units_text(tick * p), _units_text(lot * q)] for p, q in rows]
+
+
+def _units_text(units: int) -> str:
+    """A count of 1e-8 as Binance's 8-place decimal text (``fmt`` of the same value)."""
+    if units < 0:
+        return "-" + _units_text(-units)
+    return f"{units // E8}.{units % E8:08d}"
 
 
 # -- market data --

@@ -177,8 +177,21 @@ def rate_limits(info: Json) -> tuple[int | None, int | None]:
 
 # -- market data --
 def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
-    tick, lot = info.tick_size, info.step_size
-    return tuple(BookLevel(steps(price, tick), steps(qty, lot)) for price, qty in levels)
+    tick, lot = _e8(info.tick_size), _e8(info.step_size)
+    if not (tick and lot):
+        return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
+    return tuple(BookLevel(_units(price, info.tick_size) // tick, _units(qty, info.step_size) // lot)
+                 for price, qty in levels)
+
+
+def _units(value: Any, step: Decimal) -> int:
+    """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``)."""
+    if isinstance(value, str):
+        match = _PLAIN_DECIMAL.fullmatch(value)
+        if match is not None:
+            whole, fraction = match.groups()
+            return int(whole) * E8 + (int(fraction.ljust(8, "0")) if fraction else 0)
+    return int(num(value) // step) * _e8(step)
 
 
 def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
