@@ -33,6 +33,7 @@ from chaos.sabotage import SABOTAGES
 from chaos.sabotage_cli import sabotage as sabotage_command
 from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
+from exchange_sim.faults.scenario import ScenarioError, load_scenario
 
 chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
                         invoke_without_command=True, no_args_is_help=False,
@@ -143,6 +144,12 @@ def replay(
     """Run one session exactly as the swarm did; print its violations and event-log digest."""
     _check_sabotage(sabotage)
     console.print(f"seed {seed}")
+    if scenario is not None:
+        try:
+            load_scenario(scenario)  # a missing or malformed file: one line naming it, exit 2
+        except ScenarioError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
     spec = SessionSpec(seed=seed, minutes=minutes, kinds=_kinds(faults), sabotage=sabotage,
                        scenario_yaml=scenario.read_text() if scenario is not None else None)
     result = run_spec(spec)

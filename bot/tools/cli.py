@@ -19,6 +19,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from bot.cli_support import session_counter
 from bot.core.console import cli_console
 from bot.tools import SessionRunner
 from bot.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
@@ -119,7 +120,7 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         raw = load_raw(config)
         stored = None if update_baseline else load_baseline(baseline)
         results = run_regression(runner, raw, seeds=seed_list, regimes=regime_list, hours=hours, baseline=stored,
-                                 workers=workers, scheduler=scheduler)
+                                 workers=workers, scheduler=scheduler, progress=session_counter(console, "regress"))
         console.print(_regress_table(results, "sim"))
         if json_out is not None:
             json_out.write_text(json.dumps([{"regime": r.regime, "mean": r.mean, "metrics": r.metrics,
@@ -154,7 +155,7 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         console.print(f"seeds {train} (held out {held})")
         raw = load_raw(config)
         common: dict[str, Any] = {"regimes": regime_list, "hours": hours, "workers": workers,
-                                  "scheduler": scheduler}
+                                  "scheduler": scheduler, "progress": session_counter(console, "calibrate")}
         result: dict[str, Any] = {"command": _command(), "settings": {"seeds": train, "holdout": held,
                                                                       "regimes": regime_list, "hours": hours}}
         best: list[Any] = []
