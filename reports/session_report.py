@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from reports import charts
-from reports.baseline import Baseline, check_gates, compare, session_metrics
+from reports.baseline import AUDIT_GATES, Baseline, check_gates, compare, session_metrics
 from reports.chaos import chaos_table
 from reports.eventseries import SessionSeries, derive_series, iter_events
 from reports.rundir import RunDir
@@ -116,7 +116,8 @@ def render_session_report(
     regime = str(summary.get("regime", "calm"))
     metrics = session_metrics(summary, mode=mode)
     gates = check_gates(metrics, regime=regime, baseline=baseline, mode=mode)
-    drifts = compare(metrics, baseline, regime, seed=summary.get("seed"), hours=summary.get("hours"))
+    drifts = compare(metrics, baseline, regime, seed=summary.get("seed"), hours=summary.get("hours"),
+                     symbols=len(summary.get("symbols") or []) or None)
     series = _series(run, summary, _account(config_text))
     metric_rows = run.load_metrics()
     chaos_data = run.load_chaos()
@@ -147,6 +148,9 @@ def render_session_report(
         counts=sorted(series.counts.items()) if series else [], guards=series.guards[:500] if series else [],
         summary_json=json.dumps(summary, sort_keys=True).replace("</", "<\\/"), plotly_js=get_plotlyjs(),
         all_passed=all(g.passed for g in gates), flagged=[d for d in drifts if d.flagged],
+        no_guard_events=charts.NO_GUARD_EVENTS, gate_limits=AUDIT_GATES,
+        guard_events=sum((summary.get("guard_triggers") or {}).values()) + sum(
+            1 for _, level, _ in (series.guards if series else []) if level.upper() != "OK"),
     )
     out = Path(output) if output is not None else run.report_path
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -235,7 +235,8 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
     def drift(run_dir: Annotated[Path, typer.Argument(help="run directory")],
               window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0,
               markout_s: Annotated[float, typer.Option(help="markout horizon (s)")] = 10.0) -> None:
-        """Edge per time window from the fills in the event log; alarm on decay (CUSUM) or a run below 2 bps."""
+        """Edge per time window from the fills in the event log; alarm on decay (CUSUM) or a run of windows
+        below the net_bps floor (reports.baseline.NET_BPS_FLOOR, the regression gate's and the alert's)."""
         run = _open_run(run_dir)
         if run.events_path is None:
             console.print("[red]no events.jsonl in the run directory[/red]")

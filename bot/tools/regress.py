@@ -91,6 +91,8 @@ def run_regression(
         out.append(RegimeResult(
             regime=regime, summaries=summaries, metrics=metrics, mean=mean,
             gates=check_gates(mean, regime=regime, baseline=baseline, mode=mode),
-            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours) for seed, m in metrics.items()},
+            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours,
+                                  symbols=len(raw_config.get("symbols") or ("BTCUSDT",)))
+                    for seed, m in metrics.items()},
         ))
     return out
