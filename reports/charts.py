@@ -6,6 +6,7 @@ included; series are already bounded by ``reports.eventseries``. Interactivity (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -121,7 +122,9 @@ def latency_figures(latency: Mapping[str, Mapping[str, float]]) -> list[go.Figur
         fig.update_layout(title=f"latency by component, {title} ({unit[1:]}): p50, p95, p99 bars, max marker",
                           barmode="group", height=140 + 60 * len(names), margin={**_LAYOUT["margin"], "l": 120},
                           legend={"orientation": "h", "y": -0.15})
-        fig.update_xaxes(type="log", title_text=f"{unit[1:]} (log scale)")
+        values = [latency[n][q] for n in names for q in ("p50", "max") if latency[n][q] > 0]
+        decades = math.log10(max(values) / min(values)) if values else 0.0
+        fig.update_xaxes(type="log", title_text=f"{unit[1:]} (log scale)", dtick=1 if decades >= 2 else "D2")
         figs.append(fig)
     return figs
 
