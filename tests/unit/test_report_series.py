@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from reports.calibration_report import surface_figure
 from reports.charts import NO_GUARD_EVENTS, guard_figure, latency_figures
 from reports.eventseries import SessionSeries, derive_series
 
@@ -84,3 +85,14 @@ def test_a_guard_that_fired_is_drawn_as_a_timeline() -> None:
     fig = guard_figure(empty_series([(0.1, "OK", "start"), (600.0, "SOFT", "inventory")]), {"soft:inventory": 1})
     assert not fig.layout.annotations
     assert list(fig.data[0].y) == [0, 0, 1, 1]
+
+
+def test_the_calibration_heatmap_labels_every_grid_value_as_its_own_tick() -> None:
+    grid = [{"params": {"vol_sensitivity": v, "liq_sensitivity": li}, "score_bps": v + li}
+            for v in (0.3, 0.6, 1.2, 2.4) for li in (0.1, 0.4)]
+    fig = surface_figure(grid)
+    assert fig is not None
+    (heat,) = fig.data
+    assert list(heat.x) == ["0.3", "0.6", "1.2", "2.4"] and list(heat.y) == ["0.1", "0.4"]
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
+    assert heat.z[1][3] == 2.4 + 0.4  # row = y value, column = x value
