@@ -18,7 +18,8 @@ a run of another length or symbol count is compared per symbol-hour, scaled to t
 ``value * (baseline.hours * baseline symbols) / (hours * symbols)``.
 
 The baseline file (``reports/baseline.json``) is written only by ``mmbot regress --update-baseline``.
-Errors: ``ValueError`` for a baseline file of an unknown version.
+Errors: ``ValueError`` naming the file for a baseline file that is unreadable, not JSON, of an unknown version
+or missing fields.
 """
 
 from __future__ import annotations
@@ -138,11 +139,18 @@ def load_baseline(path: Path | str | None = None) -> Baseline | None:
     p = Path(path) if path is not None else DEFAULT_BASELINE_PATH
     if not p.is_file():
         return None
-    raw = json.loads(p.read_text(encoding="utf-8"))
-    if raw.get("version") != BASELINE_VERSION:
-        raise ValueError(f"{p}: baseline version {raw.get('version')!r}, expected {BASELINE_VERSION}")
-    regimes = {name: RegimeBaseline(**entry) for name, entry in raw["regimes"].items()}
-    return Baseline(**{**raw, "regimes": regimes})
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{p}: not a readable baseline JSON file: {error}") from None
+    if not isinstance(raw, dict) or raw.get("version") != BASELINE_VERSION:
+        version = raw.get("version") if isinstance(raw, dict) else None
+        raise ValueError(f"{p}: baseline version {version!r}, expected {BASELINE_VERSION}")
+    try:
+        regimes = {name: RegimeBaseline(**entry) for name, entry in raw["regimes"].items()}
+        return Baseline(**{**raw, "regimes": regimes})
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{p}: not a baseline written by `mmbot regress --update-baseline`: {error}") from None
 
 
 def build_baseline(

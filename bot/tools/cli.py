@@ -19,15 +19,16 @@ import typer
 import yaml
 from rich.table import Table
 
-from bot.cli_support import session_counter
+from bot.cli_support import fail, session_counter
 from bot.core.console import cli_console
+from bot.core.errors import BotError
 from bot.tools import SessionRunner
 from bot.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
 from bot.tools.drift import detect_drift
 from bot.tools.profile import hot_spots, profile_session
 from bot.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
 from bot.tools.soak import analyse_soak
-from reports.baseline import DEFAULT_BASELINE_PATH, build_baseline, load_baseline
+from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline
 from reports.calibration_report import render_calibration_report
 from reports.eventseries import iter_events
 from reports.rundir import RunDir
@@ -39,16 +40,36 @@ console = cli_console()
 ConfigLoader = Callable[[Path | None], dict[str, Any]]
 
 
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise fail(f"{option}: comma-separated integers expected, got {text!r}") from None
+    if not values:
+        raise fail(f"{option}: at least one seed is needed")
+    return values
 
 
 def _names(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
     unknown = [n for n in names if n not in REGIMES]
-    if unknown:
-        raise typer.BadParameter(f"unknown regimes {unknown}; choose from {', '.join(REGIMES)}")
+    if unknown or not names:
+        raise fail(f"--regimes: unknown regime(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(REGIMES)}")
     return names
+
+
+def _baseline(path: Path | None) -> Baseline | None:
+    try:
+        return load_baseline(path)
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
+def _raw(load_raw: ConfigLoader, path: Path | None) -> dict[str, Any]:
+    try:
+        return load_raw(path)
+    except BotError as error:
+        raise fail(f"config: {error.message}") from None
 
 
 def _command() -> str:
@@ -66,7 +87,7 @@ def _open_run(run_dir: Path) -> RunDir:
 def _report(run_dir: Path, output: Path | None, baseline_path: Path | None) -> None:
     """Render a run directory to one self-contained HTML file."""
     run = _open_run(run_dir)
-    baseline = load_baseline(baseline_path)
+    baseline = _baseline(baseline_path)
     path = render_session_report(run.path, output, baseline=baseline)
     console.print(f"report: {path}")
 
@@ -115,10 +136,10 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
     ) -> None:
         """Run the reference on fixed seeds across regimes; gate net_bps, p95 latency and slippage."""
-        seed_list, regime_list = _ints(seeds), _names(regimes)
+        seed_list, regime_list = _ints(seeds, "--seeds"), _names(regimes)
         console.print(f"seeds {seed_list}")
-        raw = load_raw(config)
-        stored = None if update_baseline else load_baseline(baseline)
+        raw = _raw(load_raw, config)
+        stored = None if update_baseline else _baseline(baseline)
         results = run_regression(runner, raw, seeds=seed_list, regimes=regime_list, hours=hours, baseline=stored,
                                  workers=workers, scheduler=scheduler, progress=session_counter(console, "regress"))
         console.print(_regress_table(results, "sim"))
@@ -151,9 +172,11 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'")] = None,
     ) -> None:
         """Search the adaptive-spread sensitivities on fixed seeds; check the winner on held-out seeds."""
-        train, held, regime_list = _ints(seeds), _ints(holdout_seeds), _names(regimes)
+        train, held, regime_list = _ints(seeds, "--seeds"), _ints(holdout_seeds, "--holdout-seeds"), _names(regimes)
+        if method not in ("grid", "halving", "both"):
+            raise fail(f"--method: grid, halving or both, got {method!r}")
         console.print(f"seeds {train} (held out {held})")
-        raw = load_raw(config)
+        raw = _raw(load_raw, config)
         common: dict[str, Any] = {"regimes": regime_list, "hours": hours, "workers": workers,
                                   "scheduler": scheduler, "progress": session_counter(console, "calibrate")}
         result: dict[str, Any] = {"command": _command(), "settings": {"seeds": train, "holdout": held,
@@ -167,8 +190,6 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
             rungs = successive_halving(runner, raw, seeds=train, n=candidates, **common)
             result["rungs"] = [[dataclasses.asdict(e) for e in rung] for rung in rungs]
             best.append(rungs[-1][0])
-        if not best:
-            raise typer.BadParameter("method must be grid, halving or both", param_hint="--method")
         chosen = max(best, key=lambda e: (e.sessions, e.score_bps))  # the most-tested winner
         base, tuned = holdout(runner, raw, chosen.params, seeds=held, **common)
         result["holdout"] = [{**dataclasses.asdict(base), "name": "defaults"},

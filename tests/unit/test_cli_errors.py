@@ -111,3 +111,24 @@ def test_main_turns_an_unhandled_user_error_into_one_line(tmp_path: Path, capsys
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: x.yaml: risk.drawdown.hard_quote: must be > 0"
+
+
+def test_report_with_a_baseline_that_is_not_json_names_the_file(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text("{}")
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("version: 1\n")
+    line = one_line_error(runner.invoke(app, ["report", str(run), "--baseline", str(baseline)]))
+    assert f"{baseline}: not a readable baseline JSON file" in line
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["regress", "--regimes", "calm,sideways"], "--regimes: unknown regime(s) sideways"),
+    (["regress", "--seeds", "1,x"], "--seeds: comma-separated integers expected"),
+    (["calibrate", "--holdout-seeds", ""], "--holdout-seeds: at least one seed"),
+    (["calibrate", "--method", "random"], "--method: grid, halving or both"),
+    (["regress", "--config", "/nonexistent/c.yaml"], "/nonexistent/c.yaml: cannot be read"),
+])
+def test_analysis_commands_name_a_bad_option(args: list[str], expected: str) -> None:
+    assert expected in one_line_error(runner.invoke(app, args))
