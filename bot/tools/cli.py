@@ -92,6 +92,11 @@ def _report(run_dir: Path, output: Path | None, baseline_path: Path | None) -> N
     console.print(f"report: {path}")
 
 
+def _write_json(path: Path | None, payload: Mapping[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
 def _regress_table(results: list[Any], mode: str) -> Table:
     where = "sim: latency is rest_ms p95 on the virtual clock" if mode == "sim" else mode
     table = Table(title=f"regression gates ({where})")
@@ -210,11 +215,14 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
 
     @tools_app.command("soak")
     def soak(run_dir: Annotated[Path, typer.Argument(help="run directory")],
-             window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0) -> None:
+             window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0,
+             json_out: Annotated[Path | None, typer.Option("--json", help="write the anomalies as JSON here")] = None,
+             ) -> None:
         """Anomalies over a (long) session from its summary and event log."""
         run = _open_run(run_dir)
         events = iter_events(run.events_path) if run.events_path is not None else None
         found = analyse_soak(run.load_summary(), events, window_s=window_s)
+        _write_json(json_out, {"anomalies": [dataclasses.asdict(a) for a in found]})
         table = Table(title=f"soak anomalies: {len(found)}")
         for col in ("severity", "kind", "window", "detail"):
             table.add_column(col)
@@ -228,10 +236,13 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
     @tools_app.command("profile")
     def profile(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                 cprofile_hours: Annotated[float, typer.Option(
-                    "--cprofile-hours", help="also cProfile a session this long (0: off)")] = 0.0) -> None:
+                    "--cprofile-hours", help="also cProfile a session this long (0: off)")] = 0.0,
+                json_out: Annotated[Path | None, typer.Option("--json", help="write the hot spots as JSON here")
+                                    ] = None) -> None:
         """Hot spots per component from the run's latency; optionally cProfile a short session of its config."""
         run = _open_run(run_dir)
         summary = run.load_summary()
+        _write_json(json_out, {"hot_spots": [dataclasses.asdict(h) for h in hot_spots(summary.get("latency") or {})]})
         table = Table(title="latency hot spots (stages: share of decision CPU)")
         for col in ("component", "count", "mean", "p50", "p95", "p99", "CPU share", "flags"):
             table.add_column(col, justify="right")
@@ -255,7 +266,9 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
     @tools_app.command("drift")
     def drift(run_dir: Annotated[Path, typer.Argument(help="run directory")],
               window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0,
-              markout_s: Annotated[float, typer.Option(help="markout horizon (s)")] = 10.0) -> None:
+              markout_s: Annotated[float, typer.Option(help="markout horizon (s)")] = 10.0,
+              json_out: Annotated[Path | None, typer.Option("--json", help="write windows and alarms as JSON here")
+                                  ] = None) -> None:
         """Edge per time window from the fills in the event log; alarm on decay (CUSUM) or a run of windows
         below the net_bps floor (reports.baseline.NET_BPS_FLOOR, the regression gate's and the alert's)."""
         run = _open_run(run_dir)
@@ -277,6 +290,8 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         console.print(table)
         for alarm in found.alarms:
             console.print(f"[red]drift:[/red] {alarm}")
+        _write_json(json_out, {"reference_bps": found.reference_bps, "alarms": found.alarms,
+                               "windows": [dataclasses.asdict(w) for w in found.windows]})
         if found.drifting:
             raise typer.Exit(1)
 

@@ -41,3 +41,14 @@ def test_the_quoted_spread_is_never_negative_and_covers_the_run(demo: Path) -> N
     for s in series.symbols.values():
         assert s.quoted_spread_bps and min(s.quoted_spread_bps) > 0
         assert s.quoted_spread_t[-1] > 0.4 * 3600 - 60
+
+
+def test_tools_write_json_and_drift_does_not_alarm_on_the_profitable_demo(demo: Path, tmp_path: Path) -> None:
+    for tool, key in (("drift", "alarms"), ("soak", "anomalies"), ("profile", "hot_spots")):
+        out = tmp_path / f"{tool}.json"
+        result = CliRunner().invoke(app, ["tools", tool, str(demo), "--json", str(out),
+                                          *(["--window-s", "300"] if tool == "drift" else [])])
+        assert result.exit_code == 0, result.output
+        assert key in json.loads(out.read_text())
+    drift = json.loads((tmp_path / "drift.json").read_text())
+    assert drift["alarms"] == [] and len(drift["windows"]) == 5
