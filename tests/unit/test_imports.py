@@ -5,7 +5,8 @@ Every import counts: module level, inside functions, and under ``if TYPE_CHECKIN
 graph are the subpackages (``bot.core``, ``bot.execution``, ...) and each top-level module (``bot.app``).
 
 Composition roots (``bot.app``, ``bot.config``, ``bot.cli``, ``bot.config_cli``, ``bot.session``,
-``bot.session_harness``, ``bot.live``, ``bot.live_cli``) are top-level modules: they may import every subpackage, and no subpackage may import them.
+``bot.session_harness``, ``bot.live``, ``bot.live_cli``) are top-level modules: they may import every
+subpackage, and no subpackage may import them.
 """
 
 from __future__ import annotations
