@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -106,6 +107,7 @@ class Interrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        os.write(2, b"interrupt: stopping the orderly way, keeping what ran (Ctrl-C again to abort)\n")
 
     def __enter__(self) -> Interrupt:
         if threading.current_thread() is threading.main_thread():  # signals reach the main thread only

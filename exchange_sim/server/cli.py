@@ -1,8 +1,9 @@
 """Run the wire server: `python -m exchange_sim.server --port 8765 --seed 7` or `mmbot exchange serve`.
 
-Prints the seed first, then the address, the demo API key and secret, the accounts of an ``--accounts`` file (key
-and name; a secret read from the environment is never printed) and the scenario's faults. Serves on 127.0.0.1 only,
-until interrupted.
+Prints the seed first, then the address actually bound (``--port 0`` picks a free port), the demo API key and
+secret, the accounts of an ``--accounts`` file (key and name; a secret read from the environment is never
+printed) and the scenario's faults. Serves on 127.0.0.1 only, until SIGINT (Ctrl-C) or SIGTERM, then shuts down
+cleanly (exit 0).
 
 Errors: ``ServeError`` with one line naming the file, field, symbol or port (a missing or malformed scenario or
 accounts file, an unknown symbol, a port in use); both command lines print it and exit with status 2.
@@ -11,8 +12,10 @@ accounts file, an unknown symbol, a port in use); both command lines print it an
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -65,17 +68,12 @@ def _describe(account: AccountConfig) -> str:
 
 def serve(port: int, seed: int, scenario: Path | None, symbols: list[str], log: Path | None,
           accounts: Path | None = None) -> None:
-    """Serve the simulated exchange on 127.0.0.1:``port`` in real time until interrupted."""
+    """Serve the simulated exchange on 127.0.0.1:``port`` (0: a free one, printed) in real time until SIGINT or
+    SIGTERM, then shut down cleanly."""
     config = server_config(port, seed, scenario, symbols, log, accounts)
-    print(f"seed {seed}")
-    print(f"exchange_sim server on http://{LOOPBACK}:{port} (REST /api/v3, streams /ws /stream, WS API /ws-api/v3)")
-    print(f"demo account: api key {DEMO_API_KEY}  secret {DEMO_SECRET}")
-    for account in config.accounts[1:]:
-        print(_describe(account))
-    for fault in config.scenario.faults:
-        print(f"fault {fault.kind.value} on {fault.target} from {fault.start_s:g}s for {fault.duration_s:g}s")
+    print(f"seed {seed}", flush=True)
     try:
-        web.run_app(create_app(config), host=LOOPBACK, port=port, print=None)
+        asyncio.run(_serve(config))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise ServeError(f"--port {port}: {LOOPBACK}:{port} is already in use; stop what listens there or "
@@ -84,6 +82,32 @@ def serve(port: int, seed: int, scenario: Path | None, symbols: list[str], log: 
             raise ServeError(f"--port {port}: not allowed to listen on {LOOPBACK}:{port} (ports below 1024 need "
                              "privileges); choose another port") from None
         raise
+
+
+async def _serve(config: ServerConfig) -> None:
+    """Bind, print the address actually bound and the accounts, serve until a stop signal, clean up."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, LOOPBACK, config.port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        print(f"exchange_sim server on http://{LOOPBACK}:{bound} (REST /api/v3, streams /ws /stream, "
+              "WS API /ws-api/v3)")
+        print(f"demo account: api key {DEMO_API_KEY}  secret {DEMO_SECRET}")
+        for account in config.accounts[1:]:
+            print(_describe(account))
+        for fault in config.scenario.faults:
+            print(f"fault {fault.kind.value} on {fault.target} from {fault.start_s:g}s for {fault.duration_s:g}s")
+        sys.stdout.flush()
+        await stop.wait()
+        print("stopping", flush=True)
+    finally:
+        await runner.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:

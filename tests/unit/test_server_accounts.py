@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +19,7 @@ from exchange_sim.server.cli import ServeError, server_config
 from exchange_sim.server.config import DEMO_ACCOUNT, AccountsFileError, load_accounts
 from tests.server_support import now_ms, running_server, signature
 
+ROOT = Path(__file__).parents[2]
 GOOD = """accounts:
   - name: alice
     api_key_env: ALICE_KEY
@@ -96,3 +103,26 @@ async def test_an_account_from_the_file_trades_with_its_own_key_and_balances(tmp
         assert status == 400  # alice's key with another secret is refused
         status, demo, _ = await server.signed("GET", "/api/v3/account", {})
         assert status == 200 and demo != account  # the demo account is still there, and separate
+
+
+def test_serve_on_port_0_prints_the_port_it_bound_serves_it_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    accounts = write(tmp_path, "- {name: bob, api_key: bob-key, api_secret: bob-secret, balances: {USDT: 5}}\n")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "exchange", "serve", "--port", "0", "--accounts",
+                                str(accounts)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert lines[0] == "seed 7\n"
+        match = re.match(r"exchange_sim server on http://127\.0\.0\.1:(\d+) ", lines[1])
+        assert match is not None and int(match.group(1)) > 0, lines
+        assert lines[3].startswith("account bob: api key bob-key  balances USDT 5")
+        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/v3/ping", timeout=10) as resp:
+            assert resp.status == 200
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopping" in out and "Traceback" not in err
