@@ -36,6 +36,7 @@ def test_ctrl_c_writes_the_partial_summary_and_report_and_exits_130(tmp_path: Pa
     summary = json.loads((run_dir / "summary.json").read_text())
     assert 0 < summary["hours"] < 6
     assert "interrupted: partial session of" in output
+    assert "interrupt: stopping the orderly way" in output  # said at once, on stderr
     assert (run_dir / "report.html").is_file() and (run_dir / "events.jsonl").stat().st_size > 0
     assert summary["stop_verified"] is True  # stopped the orderly way: nothing left open
 
