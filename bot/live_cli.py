@@ -83,6 +83,7 @@ def _check_port_free(port: int) -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's site binds: TIME_WAIT is free
         try:
             probe.bind((LOCAL_HOST, port))
         except OSError as error:
