@@ -1,21 +1,28 @@
 """The ``mmbot`` command line: one entry point for the simulator, the bot and the harness.
 
-Commands that run in simulation print the seed first; everything they do follows from it.
+Commands that run in simulation print the seed first; everything they do follows from it. A user error (a missing
+or malformed file, an unknown symbol, a port in use) is one line on stderr naming the file, field or port, exit 2,
+never a traceback; ``main`` is the last line of that defence. Ctrl-C in ``mmbot sim`` ends the session the orderly
+way and still writes its (partial) summary and report, exit 130.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import json
+import platform
 import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.config import load_config, parse_config
+from bot.cli_support import INTERRUPTED_EXIT, Interrupt, fail, progress
+from bot.config import BotConfig, load_config, parse_config
+from bot.config_cli import config_app, load_effective
 from bot.core.console import cli_console
 from bot.core.errors import BotError
 from bot.guards_cli import register as register_guards
@@ -24,9 +31,11 @@ from bot.session import SessionSummary, run_sim_session
 from bot.tools.cli import load_raw_with
 from bot.tools.cli import register as register_tools
 from chaos.cli import chaos_app
+from exchange_sim.faults.scenario import ScenarioError
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.server.cli import ServeError
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
 from reports.baseline import load_baseline
@@ -39,21 +48,43 @@ app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-
 exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
+app.add_typer(config_app, name="config")
 console = cli_console()
+
+
+def version_text() -> str:
+    """``mmbot <version> (Python <version>)``; the version of the installed distribution."""
+    try:
+        version = importlib.metadata.version("mmbot")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return f"mmbot {version} (Python {platform.python_version()})"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """MM-Bot: a market-making bot and its deterministic chaos-and-simulation harness."""
 
 
 def _market_config(regime: str, symbols: str, switching: bool) -> MarketConfig:
     try:
         regime_params(regime)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--regime") from None
+        raise fail(f"--regime: {error}") from None
     names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
     unknown = [n for n in names if n not in DEFAULT_SYMBOLS]
     if unknown or not names:
-        raise typer.BadParameter(
-            f"unknown symbols {unknown or symbols!r}; choose from {', '.join(sorted(DEFAULT_SYMBOLS))}",
-            param_hint="--symbols",
-        )
+        raise fail(f"--symbols: unknown symbol(s) {', '.join(unknown) or repr(symbols)}; "
+                   f"choose from {', '.join(sorted(DEFAULT_SYMBOLS))}")
     return MarketConfig(symbols=names, regime=regime, switching=switching)
 
 
@@ -80,16 +111,8 @@ def exchange_simulate(
     """Run the simulated market alone and print events, events/s and the speed-up over real time."""
     console.print(f"seed {seed}")
     config = _market_config(regime, symbols, switching)
-    total_s = hours * 3600.0
-    with Progress(
-        TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as progress:
-        task = progress.add_task("market", total=total_s)
-        summary = simulate_market(
-            seed=seed, hours=hours, market=config, log_path=log,
-            progress=lambda t: progress.update(task, completed=t),
-        )
+    with progress(console, "simulating", hours * 3600.0, "h", scale=3600.0) as update:
+        summary = simulate_market(seed=seed, hours=hours, market=config, log_path=log, progress=update)
     console.print(_summary_table(summary))
     if summary_json is not None:
         payload = {
@@ -111,9 +134,14 @@ def exchange_serve(
     scenario: Annotated[Path | None, typer.Option(help="fault scenario (YAML), times from server start")] = None,
     symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
     log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
+    accounts: Annotated[Path | None, typer.Option(
+        help="YAML/JSON list of more accounts: name, api_key(_env), api_secret(_env), balances")] = None,
 ) -> None:
     """Serve the simulated exchange over Binance's REST and WebSocket protocol on 127.0.0.1, in real time."""
-    serve_exchange(port, seed, scenario, [s.strip() for s in symbols.split(",") if s.strip()], log)
+    try:
+        serve_exchange(port, seed, scenario, symbols.split(","), log, accounts)
+    except ServeError as error:
+        raise fail(str(error)) from None
 
 
 def _session_tables(summary: SessionSummary) -> list[Table]:
@@ -171,35 +199,42 @@ def sim(
         help="write summary.json, events.jsonl, config.yaml and report.html into this run directory")] = None,
     report: Annotated[bool, typer.Option(help="with --run-dir: render report.html")] = True,
 ) -> None:
-    """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent."""
+    """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent.
+
+    Ctrl-C stops the session the orderly way at the next minute of simulated time; the partial summary, run
+    directory and report are still written, then the command exits with status 130."""
     console.print(f"seed {seed}")
-    try:
-        bot_config = load_config(config)
-    except BotError as error:
-        console.print(f"[red]config error:[/red] {error.message}")
-        raise typer.Exit(2) from None
-    updates: dict[str, object] = {}
-    if symbols is not None:
-        names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
-        updates["symbols"] = names
+    bot_config = load_effective(config, symbols)
     if strategy is not None:
-        updates["strategy"] = {**bot_config.strategy.model_dump(), "kind": strategy}
-    if updates:
         try:
-            bot_config = parse_config({**bot_config.model_dump(mode="json"), **updates}, source="--symbols/--strategy")
+            bot_config = parse_config({**bot_config.model_dump(mode="json"),
+                                       "strategy": {**bot_config.strategy.model_dump(mode="json"), "kind": strategy}},
+                                      source="--strategy")
         except BotError as error:
-            raise typer.BadParameter(error.message) from None
+            raise fail(error.message) from None
     market = _market_config(regime, ",".join(bot_config.symbols), switching)
-    total_s = hours * 3600.0
-    with Progress(
-        TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as progress:
-        task = progress.add_task("session", total=total_s)
-        if run_dir is not None and log is None:
-            log = run_dir / "events.jsonl"
-        summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
-                                  progress=lambda t: progress.update(task, completed=t))
+    if run_dir is not None and log is None:
+        log = run_dir / "events.jsonl"
+    reached_s = [0.0]
+    with Interrupt() as interrupt, progress(console, "simulating", hours * 3600.0, "h", scale=3600.0) as update:
+        def on_progress(t: float) -> None:
+            reached_s[0] = t
+            update(t)
+        try:
+            summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
+                                      progress=on_progress, stop_requested=lambda: interrupt.requested)
+        except BotError as error:
+            raise fail(error.message) from None
+    if interrupt.requested:
+        summary = dataclasses.replace(summary, hours=reached_s[0] / 3600.0)
+        console.print(f"interrupted: partial session of {summary.hours:.3f} h (of {hours:g} h requested)")
+    _write_session(summary, bot_config, summary_json, run_dir, report)
+    if interrupt.requested:
+        raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json: Path | None, run_dir: Path | None,
+                   report: bool) -> None:
     for table in _session_tables(summary):
         console.print(table)
     if summary_json is not None:
@@ -216,8 +251,17 @@ register_live(app)
 register_guards(app)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Run ``mmbot``; an error a command did not turn into one line still ends as one line (exit 2), never a
+    traceback; Ctrl-C outside ``mmbot sim`` exits 130 quietly."""
+    try:
+        app(args=argv, prog_name="mmbot")
+    except (BotError, ScenarioError, ServeError) as error:
+        typer.echo(f"error: {getattr(error, 'message', None) or error}", err=True)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(INTERRUPTED_EXIT) from None
 
 
 if __name__ == "__main__":

@@ -9,25 +9,31 @@ Safety rules, checked before any connection is opened (a refusal sends nothing):
   and limits: ``--confirm`` equal to ``confirmation_text(config)`` (``BTCUSDT:max_inventory=1,...``), or the same
   text typed at an interactive prompt. Anything else is refused with the text to type.
 
-Exit codes: 0 after a stop by duration or signal, 1 when a task crashed, 2 for a refusal or a bad config.
+Exit codes: 0 after a stop by duration or signal, 1 when a task crashed, 2 for a refusal, a bad config or a
+``--metrics-port`` already in use (checked before anything is sent; the default is ``MetricsServerConfig``'s 9464,
+the port docs/ops scrapes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bot.config import BotConfig, load_config
+from bot.config import BotConfig
+from bot.config_cli import load_effective
 from bot.connectors.binance.config import API_KEY_ENV, API_SECRET_ENV, BinanceConfig, Credentials, SecretStr
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError
 from bot.execution.state import StateStore
 from bot.live import run_realtime
+from bot.metrics.http import MetricsServerConfig
 from bot.metrics.tracing import BotTracer, TracingConfig
 
 __all__ = ["REAL_MONEY_FLAG", "confirmation_text", "register"]
@@ -72,13 +78,29 @@ def _check_mainnet(config: BotConfig, real_money: bool, confirm: str | None) -> 
         raise _refuse(f'the confirmation does not match the config; expected --confirm "{expected}"')
 
 
+def _check_port_free(port: int) -> None:
+    """Refuse (before any connection to the venue) when ``LOCAL_HOST:port`` cannot be bound for /metrics."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's site binds: TIME_WAIT is free
+        try:
+            probe.bind((LOCAL_HOST, port))
+        except OSError as error:
+            why = "already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+            raise _refuse(f"--metrics-port {port}: {LOCAL_HOST}:{port} {why}; choose another port "
+                          "(0 picks a free one)") from None
+
+
 def run(
     venue: Annotated[str, typer.Option(help="local (exchange_sim server), binance-testnet or binance")] = "local",
     port: Annotated[int, typer.Option(min=1, max=65535, help="local: the server's port on 127.0.0.1")] = 8765,
     config: Annotated[Path | None, typer.Option(help="bot config.yaml (default: the bundled one)")] = None,
     minutes: Annotated[float | None, typer.Option(min=0.01, help="stop after this many minutes")] = None,
     paper: Annotated[bool, typer.Option(help="paper mode: real market data, orders answered locally")] = False,
-    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="/metrics on 127.0.0.1 (0: any port)")] = 9108,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (override the config's)")] = None,
+    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="/metrics on 127.0.0.1 (0: any port)")
+                            ] = MetricsServerConfig().port,
     trace: Annotated[str, typer.Option(help="OpenTelemetry spans: none, console (stderr) or otlp")] = "none",
     trace_every: Annotated[int, typer.Option(min=1, help="trace one decided quote cycle in N")] = 1,
     otlp_endpoint: Annotated[str | None, typer.Option(help="OTLP collector URL (with --trace otlp)")] = None,
@@ -90,13 +112,11 @@ def run(
     """Run the bot in real time; Ctrl-C (SIGINT) or SIGTERM triggers the kill switch, then prints a summary."""
     if venue not in VENUES:
         raise _refuse(f"unknown venue {venue!r}; choose from {', '.join(VENUES)}")
-    try:
-        bot_config = load_config(config)
-    except BotError as error:
-        raise _refuse(f"config error: {error.message}") from None
+    bot_config = load_effective(config, symbols)
     if venue == "binance":
         _check_mainnet(bot_config, real_money, confirm)
     credentials = _credentials(venue)
+    _check_port_free(metrics_port)
     name = {"local": "local", "binance-testnet": "testnet", "binance": "mainnet"}[venue]
     binance_config = BinanceConfig.for_venue(name, host=LOCAL_HOST, port=port)  # type: ignore[arg-type]
     state_path = str(state) if state is not None else (":memory:" if venue == "local" else None)
@@ -129,6 +149,10 @@ def run(
     except BotError as error:
         typer.echo(f"error: {error.code.value}: {error.message}", err=True)
         raise typer.Exit(1) from None
+    except OSError as error:  # the /metrics port taken between the check and the bind
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise _refuse(f"--metrics-port {metrics_port}: {LOCAL_HOST}:{metrics_port} is already in use") from None
     raise typer.Exit(code)
 
 

@@ -238,6 +238,7 @@ def run_sim_session(
     check_config: CheckConfig | None = None,
     sample_metrics: bool = True,
     operator_reset_s: tuple[float, float] | None = OPERATOR_RESET_S,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
@@ -251,6 +252,7 @@ def run_sim_session(
     (``bot.metrics``) every ``PROGRESS_STEP_S`` of virtual time into the event log as ``metrics`` records, so
     reports can plot them; the sample is deterministic (no wall-clock family). ``operator_reset_s``: with a
     scenario, the operator resets a latched HARD guard after a delay drawn from this range (None: never).
+    ``stop_requested`` (polled after each progress step) ends the session early the orderly way (Ctrl-C in the CLI).
     """
     catalogue = symbol_catalogue(config.sim.symbols)
     unknown = [s for s in config.symbols if s not in catalogue]
@@ -372,6 +374,8 @@ def run_sim_session(
                 sample()
                 if progress is not None:
                     progress(min(duration_s, loop.time() - begin))
+                if stop_requested is not None and stop_requested():
+                    break
                 if life.stopped is not None:  # the operator stopped the last instance: the session idles out
                     await asyncio.sleep(max(0.0, remaining_s()))
             return await _finish(life, recorder, sample)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.cli_support import progress
 from bot.core.console import cli_console
 from chaos.fingerprint import SHORT, code_fingerprint
 from chaos.report import as_json, corpus_text, fault_table, reaction_table, replay_command
@@ -33,6 +33,7 @@ from chaos.sabotage import SABOTAGES
 from chaos.sabotage_cli import sabotage as sabotage_command
 from chaos.shrink import shrink
 from chaos.spec import SessionSpec, parse_kinds
+from exchange_sim.faults.scenario import ScenarioError, load_scenario
 
 chaos_app = typer.Typer(help="The chaos gate: seeded swarms of checked sessions under drawn faults.",
                         invoke_without_command=True, no_args_is_help=False,
@@ -103,19 +104,17 @@ def swarm(
                   f"{','.join(kinds) or 'all'}, {'scheduler ' + scheduler if scheduler else f'{jobs} jobs'}, "
                   f"{rechecks} re-run for determinism, code {fingerprint[:SHORT]}")
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]sessions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("", total=len(specs) + rechecks)
-        failed = [0]
+    with progress(console, "sessions", len(specs) + rechecks, "sessions") as update:  # ETA; plain lines in a log
+        done = [0]
 
         def advance(result: SessionResult) -> None:
-            failed[0] += not result.ok
-            progress.update(task, advance=1, description=f"{failed[0]} failing")
+            done[0] += 1
+            update(done[0])
 
         results = run_swarm(specs, jobs=jobs, scheduler=scheduler, progress=advance, recheck_every=recheck_every)
         failing = [r for r in results if not r.ok]
         if failing and shrink_failures:
-            progress.update(task, description=f"shrinking {len(failing)}")
+            console.print(f"shrinking {len(failing)} failing session(s)")
             failing = map_ordered(shrink, failing, jobs=jobs, scheduler=scheduler)
     wall_s = time.perf_counter() - started
     console.print(fault_table(results))
@@ -143,6 +142,12 @@ def replay(
     """Run one session exactly as the swarm did; print its violations and event-log digest."""
     _check_sabotage(sabotage)
     console.print(f"seed {seed}")
+    if scenario is not None:
+        try:
+            load_scenario(scenario)  # a missing or malformed file: one line naming it, exit 2
+        except ScenarioError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
     spec = SessionSpec(seed=seed, minutes=minutes, kinds=_kinds(faults), sabotage=sabotage,
                        scenario_yaml=scenario.read_text() if scenario is not None else None)
     result = run_spec(spec)

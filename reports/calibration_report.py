@@ -13,10 +13,10 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-__all__ = ["render_calibration_report"]
+__all__ = ["render_calibration_report", "surface_figure"]
 
 
-def _surface(grid: list[dict[str, Any]]) -> go.Figure | None:
+def surface_figure(grid: list[dict[str, Any]]) -> go.Figure | None:
     if not grid:
         return None
     names = list(grid[0]["params"])
@@ -26,10 +26,15 @@ def _surface(grid: list[dict[str, Any]]) -> go.Figure | None:
     ys = sorted({g["params"][names[1]] for g in grid})
     z = [[next((g["score_bps"] for g in grid if g["params"][names[0]] == x and g["params"][names[1]] == y), None)
           for x in xs] for y in ys]
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, colorscale="RdYlGn", colorbar={"title": "bps"},
+    # the grid's values as categories: one labelled tick per cell (a numeric axis puts round-number ticks
+    # between unevenly spaced grid values, which then read as the wrong cells)
+    fig = go.Figure(go.Heatmap(x=[f"{x:g}" for x in xs], y=[f"{y:g}" for y in ys], z=z, colorscale="RdYlGn",
+                               colorbar={"title": "bps"},
                                text=[[f"{v:.2f}" if v is not None else "" for v in row] for row in z],
                                texttemplate="%{text}"))
     fig.update_layout(title="pooled net_bps over the grid", xaxis_title=names[0], yaxis_title=names[1], height=480)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
     return fig
 
 
@@ -45,7 +50,7 @@ def render_calibration_report(result: dict[str, Any], path: Path | str) -> Path:
     """Write the report of ``result`` (grid, rungs, holdout, settings) to ``path``."""
     parts = [f"<h1>Adaptive-spread calibration</h1><p><code>{html.escape(result.get('command', ''))}</code></p>",
              f"<p>{html.escape(json.dumps(result.get('settings', {})))}</p>"]
-    fig = _surface(result.get("grid", []))
+    fig = surface_figure(result.get("grid", []))
     if fig is not None:
         parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id="chart-surface"))
     if result.get("grid"):

@@ -6,6 +6,7 @@ included; series are already bounded by ``reports.eventseries``. Interactivity (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,9 +15,10 @@ from plotly.subplots import make_subplots
 
 from reports.eventseries import SessionSeries
 
-__all__ = ["guard_figure", "latency_figures", "pnl_figure", "quotes_figure", "spread_figure"]
+__all__ = ["NO_GUARD_EVENTS", "guard_figure", "latency_figures", "pnl_figure", "quotes_figure", "spread_figure"]
 
 _LEVELS = {"OK": 0, "SOFT": 1, "HARD": 2}
+NO_GUARD_EVENTS = "no guard events: every guard stayed OK for the whole run"
 _LAYOUT: dict[str, Any] = {"margin": {"t": 50, "b": 40, "l": 60, "r": 20}, "hovermode": "x unified"}
 
 
@@ -64,7 +66,8 @@ def quotes_figure(series: SessionSeries, symbol: str) -> go.Figure:
 
 
 def spread_figure(series: SessionSeries, metrics: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Market spread and the bot's quoted spread (bps), plus adaptive-spread scores when they were recorded."""
+    """Market spread and the bot's quoted spread from its resting quotes (bps, ``reports.eventseries``), plus
+    adaptive-spread scores when they were recorded."""
     samples = [*series.spread_scores, *metrics]
     has_scores = any("scores" in m or "vol" in m for m in samples)
     fig = make_subplots(rows=2 if has_scores else 1, cols=1, shared_xaxes=True, vertical_spacing=0.08,
@@ -72,8 +75,9 @@ def spread_figure(series: SessionSeries, metrics: Sequence[Mapping[str, Any]]) -
     for symbol, s in series.symbols.items():
         fig.add_trace(go.Scatter(x=_hours(s.mid_t), y=s.market_spread_bps, name=f"{symbol} market spread",
                                  mode="lines", line={"width": 1}), row=1, col=1)
-        fig.add_trace(go.Scatter(x=_hours(s.quoted_spread_t), y=s.quoted_spread_bps, name=f"{symbol} quoted spread",
-                                 mode="lines", line={"width": 1, "shape": "hv"}), row=1, col=1)
+        fig.add_trace(go.Scatter(x=_hours(s.quoted_spread_t), y=s.quoted_spread_bps, mode="lines",
+                                 name=f"{symbol} quoted spread (resting)", line={"width": 1, "shape": "hv"}),
+                      row=1, col=1)
     recorded = [m for m in samples if "spread_bps" in m]
     if recorded:
         fig.add_trace(go.Scatter(x=[m["t_s"] / 3600 for m in recorded], y=[m["spread_bps"] for m in recorded],
@@ -93,31 +97,44 @@ def spread_figure(series: SessionSeries, metrics: Sequence[Mapping[str, Any]]) -
 
 
 def latency_figures(latency: Mapping[str, Mapping[str, float]]) -> list[go.Figure]:
-    """Per-component latency distribution as its quantiles (p50, p95, p99, max), stages in us and I/O in ms.
+    """Per-component latency as horizontal bars of its p50, p95 and p99, stages in us and I/O in ms.
 
-    The summary keeps log-bucket quantiles, not raw samples, so each component's bars are its distribution's
-    quantiles; the numbers are the summary's exactly (hover shows them).
+    The summary keeps log-bucket quantiles, not raw samples. Bars stop at p99 so that a few pause spikes (the
+    max) do not flatten the rest: the max is a marker on a log axis, and hover shows every number exactly.
+    Components are rows, so their names read horizontally whatever their number.
     """
     figs = []
-    for unit, title in (("_us", "pipeline stages: CPU per decision (us)"),
-                        ("_ms", "venue I/O on the session clock (ms)")):
-        names = [n for n in latency if n.endswith(unit)]
+    for unit, title in (("_us", "pipeline stages: CPU per decision"), ("_ms", "venue I/O on the session clock")):
+        names = sorted((n for n in latency if n.endswith(unit)), key=lambda n: latency[n]["p50"])
         if not names:
             continue
+        labels = [n.removesuffix(unit) for n in names]
         fig = go.Figure()
-        for q in ("p50", "p95", "p99", "max"):
-            fig.add_trace(go.Bar(x=names, y=[latency[n][q] for n in names], name=q,
-                                 text=[f"{latency[n][q]:.2f}" for n in names], textposition="outside"))
-        fig.update_layout(title=f"latency by component, {title}", barmode="group", yaxis_type="log",
-                          height=400, margin=_LAYOUT["margin"])
+        for q, colour in (("p50", "#4c78a8"), ("p95", "#f58518"), ("p99", "#e45756")):
+            fig.add_trace(go.Bar(
+                y=labels, x=[latency[n][q] for n in names], name=q, orientation="h", marker={"color": colour},
+                customdata=[[latency[n]["count"]] for n in names],
+                hovertemplate=f"%{{y}} {q}: %{{x:.3g}} {unit[1:]}<br>count %{{customdata[0]:,}}<extra></extra>"))
+        fig.add_trace(go.Scatter(
+            y=labels, x=[latency[n]["max"] for n in names], name="max", mode="markers",
+            marker={"symbol": "line-ns-open", "size": 14, "color": "#333"},
+            hovertemplate=f"%{{y}} max: %{{x:.3g}} {unit[1:]}<extra></extra>"))
+        fig.update_layout(title=f"latency by component, {title} ({unit[1:]}): p50, p95, p99 bars, max marker",
+                          barmode="group", height=140 + 60 * len(names), margin={**_LAYOUT["margin"], "l": 120},
+                          legend={"orientation": "h", "y": -0.15})
+        values = [latency[n][q] for n in names for q in ("p50", "max") if latency[n][q] > 0]
+        decades = math.log10(max(values) / min(values)) if values else 0.0
+        fig.update_xaxes(type="log", title_text=f"{unit[1:]} (log scale)", dtick=1 if decades >= 2 else "D2")
         figs.append(fig)
     return figs
 
 
 def guard_figure(series: SessionSeries, guard_triggers: Mapping[str, int]) -> go.Figure:
-    """Guard level over time with reasons (``bot.guard`` records); without them, triggers by reason."""
+    """Guard level over time with reasons (``bot.guard`` records, when any left OK); without them, triggers by
+    reason; with neither, the explicit statement ``NO_GUARD_EVENTS`` (an empty chart would read as missing data,
+    and a flat OK line as a chart of nothing)."""
     fig = go.Figure()
-    if series.guards:
+    if any(level.upper() != "OK" for _, level, _ in series.guards):
         end = series.duration_s
         xs = [t / 3600 for t, _, _ in series.guards] + [end / 3600]
         ys = [_LEVELS.get(level.upper(), 1) for _, level, _ in series.guards]
@@ -127,10 +144,16 @@ def guard_figure(series: SessionSeries, guard_triggers: Mapping[str, int]) -> go
                                  line={"shape": "hv"}, name="guard level", hoverinfo="text+x"))
         fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["OK", "SOFT", "HARD"], range=[-0.3, 2.3])
         fig.update_layout(title="guard timeline (hover for reasons)", xaxis_title="simulated hours")
-    else:
-        names = list(guard_triggers) or ["none"]
-        fig.add_trace(go.Bar(x=names, y=[guard_triggers.get(n, 0) for n in names], name="triggers",
-                             text=[str(guard_triggers.get(n, 0)) for n in names], textposition="outside"))
+    elif any(guard_triggers.values()):
+        names = list(guard_triggers)
+        fig.add_trace(go.Bar(x=names, y=[guard_triggers[n] for n in names], name="triggers",
+                             text=[str(guard_triggers[n]) for n in names], textposition="outside"))
         fig.update_layout(title="guard triggers by level:reason (no bot.guard records in the event log)")
+    else:
+        fig.add_annotation(text=NO_GUARD_EVENTS, showarrow=False, font={"size": 16}, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.update_layout(title="guards: no guard events")
     fig.update_layout(height=320, margin=_LAYOUT["margin"])
     return fig

@@ -7,10 +7,17 @@ in quote). PnL is marked to the replayed mid, exactly like ``bot.execution.pnl.P
 mid, so the curve's last point is close to, but not necessarily equal to, the summary's net PnL (the bot marks
 at the mid its quoter last saw): the report prints the summary's numbers and the curve's end side by side.
 
+The quoted spread is the bot's *resting* quotes: its best open ask minus its best open bid (orders it placed that
+are not yet cancelled, expired or filled), in bps of the replayed mid, sampled on the same grid as the mid while
+both sides rest. The bot's maker-only orders cannot cross its own book, so the series is never negative; a time
+with one side resting has no point.
+
 Also read when present: ``bot.guard`` records (level changes with a reason), ``bot.spread`` records and
 ``metrics.jsonl`` samples (spread and adaptive-spread scores; shape in ``reports/rundir.py``).
 
-Memory is bounded by the sampling grid (``max_points`` per series), not by the length of the session.
+Memory is bounded by the sampling grid (``max_points`` per series), not by the length of the session: every
+series covers the whole session, downsampled (the grid widens with the duration; the placed-quote markers are
+thinned to every other one when they reach ``4 * max_points``), never cut off.
 Errors: ``ValueError`` for a symbol the simulator does not know (prices cannot be scaled).
 """
 
@@ -29,6 +36,7 @@ from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 __all__ = ["Fill", "SessionSeries", "SymbolSeries", "derive_series", "iter_events"]
 
 ATOMS = 1e8  # atoms per unit of any asset (exchange_sim.engine.types.ATOMS_PER_UNIT)
+_OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})  # order statuses that leave an order resting on the book
 
 
 def iter_events(path: Path | str) -> Iterator[dict[str, Any]]:
@@ -124,7 +132,15 @@ class _State:
     position: float = 0.0
     cash: float = 0.0
     next_sample_s: float = 0.0
-    last_quote: dict[str, float] = field(default_factory=dict)
+    resting: dict[int, tuple[str, int]] = field(default_factory=dict)  # the bot's open orders: id -> (side, ticks)
+
+    def quoted_spread_bps(self, mid: float) -> float | None:
+        """Best resting ask minus best resting bid of the bot, bps of ``mid`` (None unless both sides rest)."""
+        bids = [p for side, p in self.resting.values() if side == "BUY"]
+        asks = [p for side, p in self.resting.values() if side == "SELL"]
+        if not bids or not asks:
+            return None
+        return (min(asks) - max(bids)) * self.tick / mid * 1e4
 
     def mid(self) -> tuple[float | None, float | None]:
         bid, ask = self.book.best()
@@ -189,6 +205,10 @@ def derive_series(
                     series.mid.append(mid)
                     series.market_spread_bps.append(spread_bps)
                     _record_pnl(series, state, t_s, mid)
+                    quoted = state.quoted_spread_bps(mid)
+                    if quoted is not None:
+                        series.quoted_spread_t.append(t_s)
+                        series.quoted_spread_bps.append(quoted)
                     state.next_sample_s = t_s + grid_s
         elif kind == "trade":
             is_maker = rec["ma"] == account if account is not None else False
@@ -221,24 +241,22 @@ def derive_series(
         elif kind == "order":
             if account is None:
                 account = rec["a"]
-            if rec["a"] != account or rec["x"] != "NEW" or rec.get("p") is None:
+            if rec["a"] != account:
                 continue
             state = state_of(rec["s"])
             if state is None:
                 continue
-            series = out[rec["s"]]
-            price = rec["p"] * state.tick
-            xs, ys = series.quotes[rec["S"]]
+            if rec.get("X") not in _OPEN:  # cancelled, filled, expired or rejected: no longer resting
+                state.resting.pop(rec["id"], None)
+            elif rec.get("p") is not None:
+                state.resting[rec["id"]] = (rec["S"], rec["p"])
+            if rec["x"] != "NEW" or rec.get("p") is None:
+                continue
+            xs, ys = out[rec["s"]].quotes[rec["S"]]
             if len(xs) >= max_points * 4:  # thin out: keep every other quote from now on
                 del xs[::2], ys[::2]
             xs.append(t_s)
-            ys.append(price)
-            state.last_quote[rec["S"]] = price
-            if "BUY" in state.last_quote and "SELL" in state.last_quote:
-                mid, _ = state.mid()
-                if mid and len(series.quoted_spread_t) < max_points * 4:
-                    series.quoted_spread_t.append(t_s)
-                    series.quoted_spread_bps.append((state.last_quote["SELL"] - state.last_quote["BUY"]) / mid * 1e4)
+            ys.append(rec["p"] * state.tick)
         elif kind == "bot.guard":
             guards.append((t_s, str(rec.get("level", "?")), str(rec.get("reason", ""))))
         elif kind == "bot.spread":

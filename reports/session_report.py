@@ -2,8 +2,9 @@
 
 Sections: summary with pass/fail badges (the audit gates, per-regime floors from the baseline) and every metric
 that moved beyond its tolerance against the baseline; PnL and inventory over time; quotes against mid with
-maker/taker fills; spread (and adaptive-spread scores when recorded); latency per component; guard timeline;
-chaos results with replay commands; the config and seed that produced the run.
+maker/taker fills; spread (and adaptive-spread scores when recorded); latency per component; guard timeline
+(or, when no guard ever left OK, the words "no guard events"); chaos results with replay commands; the config
+and seed that produced the run.
 
 Every number in the summary tables is the summary's own value: the cell's text is formatted from it and its
 ``data-value`` attribute holds it exactly (``repr``), and the whole summary is embedded as JSON
@@ -24,7 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
 from reports import charts
-from reports.baseline import Baseline, check_gates, compare, session_metrics
+from reports.baseline import AUDIT_GATES, Baseline, check_gates, compare, session_metrics
 from reports.chaos import chaos_table
 from reports.eventseries import SessionSeries, derive_series, iter_events
 from reports.rundir import RunDir
@@ -116,7 +117,8 @@ def render_session_report(
     regime = str(summary.get("regime", "calm"))
     metrics = session_metrics(summary, mode=mode)
     gates = check_gates(metrics, regime=regime, baseline=baseline, mode=mode)
-    drifts = compare(metrics, baseline, regime, seed=summary.get("seed"), hours=summary.get("hours"))
+    drifts = compare(metrics, baseline, regime, seed=summary.get("seed"), hours=summary.get("hours"),
+                     symbols=len(summary.get("symbols") or []) or None)
     series = _series(run, summary, _account(config_text))
     metric_rows = run.load_metrics()
     chaos_data = run.load_chaos()
@@ -129,9 +131,12 @@ def render_session_report(
         figures.append(("spread", "chart-spread", charts.spread_figure(series, metric_rows)))
     for i, fig in enumerate(charts.latency_figures(summary.get("latency") or {})):
         figures.append(("latency", f"chart-latency-{i}", fig))
-    empty = SessionSeries("", float(summary.get("hours", 0)) * 3600, {}, [], [], [], {})
-    figures.append(("guards", "chart-guards", charts.guard_figure(series or empty,
-                                                                  summary.get("guard_triggers") or {})))
+    guard_events = sum((summary.get("guard_triggers") or {}).values()) + sum(
+        1 for _, level, _ in (series.guards if series else []) if level.upper() != "OK")
+    if guard_events:  # without any, the section says so in words (a chart of nothing reads as missing data)
+        empty = SessionSeries("", float(summary.get("hours", 0)) * 3600, {}, [], [], [], {})
+        figures.append(("guards", "chart-guards", charts.guard_figure(series or empty,
+                                                                      summary.get("guard_triggers") or {})))
     sections: dict[str, list[str]] = {}
     for section, div_id, fig in figures:
         sections.setdefault(section, []).append(_figure_html(fig, div_id))
@@ -147,6 +152,8 @@ def render_session_report(
         counts=sorted(series.counts.items()) if series else [], guards=series.guards[:500] if series else [],
         summary_json=json.dumps(summary, sort_keys=True).replace("</", "<\\/"), plotly_js=get_plotlyjs(),
         all_passed=all(g.passed for g in gates), flagged=[d for d in drifts if d.flagged],
+        no_guard_events=charts.NO_GUARD_EVENTS, gate_limits=AUDIT_GATES,
+        guard_events=guard_events,
     )
     out = Path(output) if output is not None else run.report_path
     out.parent.mkdir(parents=True, exist_ok=True)

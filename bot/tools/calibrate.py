@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.tools import SessionRunner
-from bot.tools.matrix import Point, run_matrix
+from bot.tools.matrix import MatrixProgress, Point, run_matrix
 
 __all__ = [
     "BOUNDS",
@@ -74,11 +74,11 @@ def pooled_bps(summaries: Sequence[Mapping[str, Any]]) -> tuple[float, float, fl
 
 def _evaluate(runner: SessionRunner, raw: Mapping[str, Any], candidates: Sequence[Mapping[str, float]],
               seeds: Sequence[int], regimes: Sequence[str], hours: float, workers: int,
-              scheduler: str | None) -> list[Evaluation]:
+              scheduler: str | None, progress: MatrixProgress | None = None) -> list[Evaluation]:
     configs = {str(i): with_params(raw, c) for i, c in enumerate(candidates)}
     points = [Point(str(i), seed, regime, hours) for i in range(len(candidates)) for regime in regimes
               for seed in seeds]
-    results = run_matrix(runner, configs, points, workers=workers, scheduler=scheduler)
+    results = run_matrix(runner, configs, points, workers=workers, scheduler=scheduler, progress=progress)
     out = []
     for i, candidate in enumerate(candidates):
         summaries = [results[p] for p in points if p.config == str(i)]
@@ -90,11 +90,11 @@ def _evaluate(runner: SessionRunner, raw: Mapping[str, Any], candidates: Sequenc
 
 def grid_search(runner: SessionRunner, raw: Mapping[str, Any], *, grid: Mapping[str, Sequence[float]] = DEFAULT_GRID,
                 seeds: Sequence[int], regimes: Sequence[str], hours: float, workers: int = 2,
-                scheduler: str | None = None) -> list[Evaluation]:
+                scheduler: str | None = None, progress: MatrixProgress | None = None) -> list[Evaluation]:
     """Every grid combination evaluated on every seed and regime, best first."""
     names = list(grid)
     candidates = [dict(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))]
-    evaluations = _evaluate(runner, raw, candidates, seeds, regimes, hours, workers, scheduler)
+    evaluations = _evaluate(runner, raw, candidates, seeds, regimes, hours, workers, scheduler, progress)
     return sorted(evaluations, key=lambda e: -e.score_bps)
 
 
@@ -108,7 +108,7 @@ def _defaults(raw: Mapping[str, Any], names: Sequence[str]) -> dict[str, float]:
 def successive_halving(
     runner: SessionRunner, raw: Mapping[str, Any], *, seeds: Sequence[int], regimes: Sequence[str], hours: float,
     n: int = 9, eta: int = 3, search_seed: int = 0, bounds: Mapping[str, tuple[float, float]] = BOUNDS,
-    workers: int = 2, scheduler: str | None = None,
+    workers: int = 2, scheduler: str | None = None, progress: MatrixProgress | None = None,
 ) -> list[list[Evaluation]]:
     """The rungs of successive halving, each best first; the last rung's first entry is the winner."""
     rng = random.Random(search_seed)
@@ -119,7 +119,8 @@ def successive_halving(
     rungs: list[list[Evaluation]] = []
     used = 1
     while True:
-        evaluations = sorted(_evaluate(runner, raw, candidates, seeds[:used], regimes, hours, workers, scheduler),
+        evaluations = sorted(_evaluate(runner, raw, candidates, seeds[:used], regimes, hours, workers, scheduler,
+                                       progress),
                              key=lambda e: -e.score_bps)
         rungs.append(evaluations)
         if len(evaluations) <= 1 or used >= len(seeds):
@@ -131,8 +132,9 @@ def successive_halving(
 
 def holdout(runner: SessionRunner, raw: Mapping[str, Any], chosen: Mapping[str, float], *, seeds: Sequence[int],
             regimes: Sequence[str], hours: float, workers: int = 2,
-            scheduler: str | None = None) -> tuple[Evaluation, Evaluation]:
+            scheduler: str | None = None, progress: MatrixProgress | None = None) -> tuple[Evaluation, Evaluation]:
     """(defaults, chosen) evaluated on held-out ``seeds``."""
     defaults = _defaults(raw, list(chosen))
-    base, best = _evaluate(runner, raw, [defaults, dict(chosen)], seeds, regimes, hours, workers, scheduler)
+    base, best = _evaluate(runner, raw, [defaults, dict(chosen)], seeds, regimes, hours, workers, scheduler,
+                           progress)
     return base, best

@@ -19,14 +19,16 @@ import typer
 import yaml
 from rich.table import Table
 
+from bot.cli_support import fail, session_counter
 from bot.core.console import cli_console
+from bot.core.errors import BotError
 from bot.tools import SessionRunner
 from bot.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
 from bot.tools.drift import detect_drift
 from bot.tools.profile import hot_spots, profile_session
 from bot.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
 from bot.tools.soak import analyse_soak
-from reports.baseline import DEFAULT_BASELINE_PATH, build_baseline, load_baseline
+from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline
 from reports.calibration_report import render_calibration_report
 from reports.eventseries import iter_events
 from reports.rundir import RunDir
@@ -38,16 +40,36 @@ console = cli_console()
 ConfigLoader = Callable[[Path | None], dict[str, Any]]
 
 
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x.strip()]
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise fail(f"{option}: comma-separated integers expected, got {text!r}") from None
+    if not values:
+        raise fail(f"{option}: at least one seed is needed")
+    return values
 
 
 def _names(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
     unknown = [n for n in names if n not in REGIMES]
-    if unknown:
-        raise typer.BadParameter(f"unknown regimes {unknown}; choose from {', '.join(REGIMES)}")
+    if unknown or not names:
+        raise fail(f"--regimes: unknown regime(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(REGIMES)}")
     return names
+
+
+def _baseline(path: Path | None) -> Baseline | None:
+    try:
+        return load_baseline(path)
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
+def _raw(load_raw: ConfigLoader, path: Path | None) -> dict[str, Any]:
+    try:
+        return load_raw(path)
+    except BotError as error:
+        raise fail(f"config: {error.message}") from None
 
 
 def _command() -> str:
@@ -65,9 +87,14 @@ def _open_run(run_dir: Path) -> RunDir:
 def _report(run_dir: Path, output: Path | None, baseline_path: Path | None) -> None:
     """Render a run directory to one self-contained HTML file."""
     run = _open_run(run_dir)
-    baseline = load_baseline(baseline_path)
+    baseline = _baseline(baseline_path)
     path = render_session_report(run.path, output, baseline=baseline)
     console.print(f"report: {path}")
+
+
+def _write_json(path: Path | None, payload: Mapping[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def _regress_table(results: list[Any], mode: str) -> Table:
@@ -114,12 +141,12 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
     ) -> None:
         """Run the reference on fixed seeds across regimes; gate net_bps, p95 latency and slippage."""
-        seed_list, regime_list = _ints(seeds), _names(regimes)
+        seed_list, regime_list = _ints(seeds, "--seeds"), _names(regimes)
         console.print(f"seeds {seed_list}")
-        raw = load_raw(config)
-        stored = None if update_baseline else load_baseline(baseline)
+        raw = _raw(load_raw, config)
+        stored = None if update_baseline else _baseline(baseline)
         results = run_regression(runner, raw, seeds=seed_list, regimes=regime_list, hours=hours, baseline=stored,
-                                 workers=workers, scheduler=scheduler)
+                                 workers=workers, scheduler=scheduler, progress=session_counter(console, "regress"))
         console.print(_regress_table(results, "sim"))
         if json_out is not None:
             json_out.write_text(json.dumps([{"regime": r.regime, "mean": r.mean, "metrics": r.metrics,
@@ -150,11 +177,13 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'")] = None,
     ) -> None:
         """Search the adaptive-spread sensitivities on fixed seeds; check the winner on held-out seeds."""
-        train, held, regime_list = _ints(seeds), _ints(holdout_seeds), _names(regimes)
+        train, held, regime_list = _ints(seeds, "--seeds"), _ints(holdout_seeds, "--holdout-seeds"), _names(regimes)
+        if method not in ("grid", "halving", "both"):
+            raise fail(f"--method: grid, halving or both, got {method!r}")
         console.print(f"seeds {train} (held out {held})")
-        raw = load_raw(config)
+        raw = _raw(load_raw, config)
         common: dict[str, Any] = {"regimes": regime_list, "hours": hours, "workers": workers,
-                                  "scheduler": scheduler}
+                                  "scheduler": scheduler, "progress": session_counter(console, "calibrate")}
         result: dict[str, Any] = {"command": _command(), "settings": {"seeds": train, "holdout": held,
                                                                       "regimes": regime_list, "hours": hours}}
         best: list[Any] = []
@@ -166,8 +195,6 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
             rungs = successive_halving(runner, raw, seeds=train, n=candidates, **common)
             result["rungs"] = [[dataclasses.asdict(e) for e in rung] for rung in rungs]
             best.append(rungs[-1][0])
-        if not best:
-            raise typer.BadParameter("method must be grid, halving or both", param_hint="--method")
         chosen = max(best, key=lambda e: (e.sessions, e.score_bps))  # the most-tested winner
         base, tuned = holdout(runner, raw, chosen.params, seeds=held, **common)
         result["holdout"] = [{**dataclasses.asdict(base), "name": "defaults"},
@@ -188,11 +215,14 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
 
     @tools_app.command("soak")
     def soak(run_dir: Annotated[Path, typer.Argument(help="run directory")],
-             window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0) -> None:
+             window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0,
+             json_out: Annotated[Path | None, typer.Option("--json", help="write the anomalies as JSON here")] = None,
+             ) -> None:
         """Anomalies over a (long) session from its summary and event log."""
         run = _open_run(run_dir)
         events = iter_events(run.events_path) if run.events_path is not None else None
         found = analyse_soak(run.load_summary(), events, window_s=window_s)
+        _write_json(json_out, {"anomalies": [dataclasses.asdict(a) for a in found]})
         table = Table(title=f"soak anomalies: {len(found)}")
         for col in ("severity", "kind", "window", "detail"):
             table.add_column(col)
@@ -206,10 +236,13 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
     @tools_app.command("profile")
     def profile(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                 cprofile_hours: Annotated[float, typer.Option(
-                    "--cprofile-hours", help="also cProfile a session this long (0: off)")] = 0.0) -> None:
+                    "--cprofile-hours", help="also cProfile a session this long (0: off)")] = 0.0,
+                json_out: Annotated[Path | None, typer.Option("--json", help="write the hot spots as JSON here")
+                                    ] = None) -> None:
         """Hot spots per component from the run's latency; optionally cProfile a short session of its config."""
         run = _open_run(run_dir)
         summary = run.load_summary()
+        _write_json(json_out, {"hot_spots": [dataclasses.asdict(h) for h in hot_spots(summary.get("latency") or {})]})
         table = Table(title="latency hot spots (stages: share of decision CPU)")
         for col in ("component", "count", "mean", "p50", "p95", "p99", "CPU share", "flags"):
             table.add_column(col, justify="right")
@@ -233,8 +266,11 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
     @tools_app.command("drift")
     def drift(run_dir: Annotated[Path, typer.Argument(help="run directory")],
               window_s: Annotated[float, typer.Option(help="window (simulated s)")] = 600.0,
-              markout_s: Annotated[float, typer.Option(help="markout horizon (s)")] = 10.0) -> None:
-        """Edge per time window from the fills in the event log; alarm on decay (CUSUM) or a run below 2 bps."""
+              markout_s: Annotated[float, typer.Option(help="markout horizon (s)")] = 10.0,
+              json_out: Annotated[Path | None, typer.Option("--json", help="write windows and alarms as JSON here")
+                                  ] = None) -> None:
+        """Edge per time window from the fills in the event log; alarm on decay (CUSUM) or a run of windows
+        below the net_bps floor (reports.baseline.NET_BPS_FLOOR, the regression gate's and the alert's)."""
         run = _open_run(run_dir)
         if run.events_path is None:
             console.print("[red]no events.jsonl in the run directory[/red]")
@@ -254,6 +290,8 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         console.print(table)
         for alarm in found.alarms:
             console.print(f"[red]drift:[/red] {alarm}")
+        _write_json(json_out, {"reference_bps": found.reference_bps, "alarms": found.alarms,
+                               "windows": [dataclasses.asdict(w) for w in found.windows]})
         if found.drifting:
             raise typer.Exit(1)
 

@@ -7,8 +7,9 @@ adverse selection). Windows with fewer than ``min_fills`` fills carry no edge si
 
 Decay is flagged by a one-sided CUSUM (Page 1954) of per-window net_bps below the reference (the pooled edge of
 the first ``reference_windows`` windows with signal): ``S = max(0, S + (ref - x - slack))``; an alarm when ``S``
-exceeds ``threshold``. Also flagged: windows below the audit's 2.0 bps floor (``floor_bps``) for
-``floor_run`` consecutive windows.
+exceeds ``threshold``. Also flagged: windows below the net_bps floor (``floor_bps``, default
+``reports.baseline.NET_BPS_FLOOR``: the one threshold the regression gate and the MMBotNetBpsDegraded alert use
+too) for ``floor_run`` consecutive windows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reports.baseline import NET_BPS_FLOOR
 from reports.eventseries import SessionSeries, derive_series
 
 __all__ = ["DriftReport", "Window", "detect_drift", "edge_windows"]
@@ -89,7 +91,7 @@ def edge_windows(series: SessionSeries, *, window_s: float = 600.0, markout_s: f
 def detect_drift(
     events: Iterable[dict[str, Any]], *, duration_s: float | None = None, window_s: float = 600.0,
     markout_s: float = 10.0, min_fills: int = 5, reference_windows: int = 3, slack_bps: float = 0.5,
-    threshold_bps: float = 5.0, floor_bps: float = 2.0, floor_run: int = 3, account: str | None = None,
+    threshold_bps: float = 5.0, floor_bps: float = NET_BPS_FLOOR, floor_run: int = 3, account: str | None = None,
 ) -> DriftReport:
     """Windows, reference edge and alarms for one session's event log (``account``: the bot's; default the
     first account seen in an order record)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.strategy.config import STAGE_NAMES
 from bot.tools import SessionRunner
-from bot.tools.matrix import Point, run_matrix
+from bot.tools.matrix import MatrixProgress, Point, run_matrix
 from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, session_metrics
 
 __all__ = ["DEFAULT_HOURS", "DEFAULT_SEEDS", "REGIMES", "RegimeResult", "degraded_config", "run_regression"]
@@ -76,11 +76,12 @@ def degraded_strategy_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 def run_regression(
     runner: SessionRunner, raw_config: Mapping[str, Any], *, seeds: Sequence[int] = DEFAULT_SEEDS,
     regimes: Sequence[str] = REGIMES, hours: float = DEFAULT_HOURS, baseline: Baseline | None = None,
-    workers: int = 2, scheduler: str | None = None, mode: str = "sim",
+    workers: int = 2, scheduler: str | None = None, mode: str = "sim", progress: MatrixProgress | None = None,
 ) -> list[RegimeResult]:
     """Run the matrix and evaluate it; one ``RegimeResult`` per regime, in ``regimes`` order."""
     points = [Point("config", seed, regime, hours) for regime in regimes for seed in seeds]
-    results = run_matrix(runner, {"config": raw_config}, points, workers=workers, scheduler=scheduler)
+    results = run_matrix(runner, {"config": raw_config}, points, workers=workers, scheduler=scheduler,
+                         progress=progress)
     out = []
     for regime in regimes:
         summaries = {p.seed: results[p] for p in points if p.regime == regime}
@@ -90,6 +91,8 @@ def run_regression(
         out.append(RegimeResult(
             regime=regime, summaries=summaries, metrics=metrics, mean=mean,
             gates=check_gates(mean, regime=regime, baseline=baseline, mode=mode),
-            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours) for seed, m in metrics.items()},
+            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours,
+                                  symbols=len(raw_config.get("symbols") or ("BTCUSDT",)))
+                    for seed, m in metrics.items()},
         ))
     return out

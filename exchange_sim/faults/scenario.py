@@ -92,10 +92,17 @@ def _number(value: object, where: str) -> float:
 
 
 def load_scenario(path: Path | str) -> Scenario:
-    """Read a scenario file. Raises ``ScenarioError`` naming the field, ``OSError`` if unreadable."""
+    """Read a scenario file. Raises ``ScenarioError`` (one line) naming the file and the field, or the line and
+    column of a YAML syntax error, or why the file cannot be read."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ScenarioError(f"{path}: not valid YAML{where}: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise ScenarioError(f"{path}: not valid YAML: {error}") from None
     return scenario_from_data(data, str(path))

@@ -5,16 +5,32 @@ the market-maker fee tier of a simulated session, Binance's published rate limit
 faults. Build a new object to change anything.
 
 Errors: ``ValueError`` for an account without a key or secret, duplicate API keys, a non-loopback host or
-limits that are not positive.
+limits that are not positive; ``AccountsFileError`` (a ``ValueError``, one line naming the file and the field) for a
+bad accounts file.
+
+An accounts file (``mmbot exchange serve --accounts FILE``, YAML or JSON) lists more accounts besides the demo one,
+as a list or under ``accounts:``. Each entry: ``name``; the key and the secret either as values (``api_key``,
+``api_secret``) or as names of environment variables holding them (``api_key_env``, ``api_secret_env``), exactly
+one of each pair; ``balances`` (asset -> amount >= 0, default none); ``maker_fee_bps`` / ``taker_fee_bps``
+(default: the demo account's market-maker tier, 0 and 10 bps; fee_ppm = bps * 100)::
+
+    accounts:
+      - name: alice
+        api_key_env: ALICE_API_KEY
+        api_secret_env: ALICE_API_SECRET
+        balances: {USDT: 250000, BTC: 2}
+      - {name: bob, api_key: bob-key, api_secret: bob-secret, balances: {USDT: 1000}, taker_fee_bps: 7.5}
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
+
+import yaml
 
 from exchange_sim.faults.model import Scenario
 from exchange_sim.market.config import MarketConfig
@@ -107,3 +123,99 @@ class ServerConfig:
             raise ValueError("tick_s and depth_interval_ms must be positive")
         if self.ws_max_streams <= 0 or self.ws_messages_per_s <= 0:
             raise ValueError("ws_max_streams and ws_messages_per_s must be positive")
+
+
+class AccountsFileError(ValueError):
+    """An accounts file is unreadable or malformed; the one-line message names the file and the field."""
+
+
+_ACCOUNT_KEYS = frozenset({"name", "api_key", "api_key_env", "api_secret", "api_secret_env", "balances",
+                           "maker_fee_bps", "taker_fee_bps"})
+
+
+def load_accounts(path: Path, environ: Mapping[str, str]) -> tuple[AccountConfig, ...]:
+    """The accounts listed in ``path`` (module docstring), secrets read from ``environ`` where named."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML
+    except (OSError, UnicodeDecodeError) as error:
+        raise AccountsFileError(f"{path}: cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise AccountsFileError(f"{path}: not valid YAML/JSON{where}: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise AccountsFileError(f"{path}: not valid YAML/JSON: {error}") from None
+    entries = data.get("accounts") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries:
+        raise AccountsFileError(f"{path}: expected a non-empty list of accounts (or 'accounts:' with one)")
+    accounts = tuple(_account(entry, f"{path}: accounts[{i}]", environ) for i, entry in enumerate(entries))
+    for attr in ("name", "api_key"):
+        seen: set[str] = {getattr(DEMO_ACCOUNT, attr)}
+        for i, account in enumerate(accounts):
+            value = getattr(account, attr)
+            if value in seen:
+                raise AccountsFileError(f"{path}: accounts[{i}].{attr}: {'' if attr == 'name' else 'the key of '}"
+                                        f"{value if attr == 'name' else account.name!r} is already used")
+            seen.add(value)
+    return accounts
+
+
+def _account(entry: object, where: str, environ: Mapping[str, str]) -> AccountConfig:
+    if not isinstance(entry, dict):
+        raise AccountsFileError(f"{where}: expected a mapping with name, api_key(_env), api_secret(_env)")
+    unknown = sorted(str(k) for k in set(entry) - _ACCOUNT_KEYS)
+    if unknown:
+        raise AccountsFileError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(_ACCOUNT_KEYS))}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise AccountsFileError(f"{where}.name: a non-empty string is required")
+    balances = entry.get("balances", {})
+    if not isinstance(balances, dict):
+        raise AccountsFileError(f"{where}.balances: expected a mapping asset -> amount, got {balances!r}")
+    return AccountConfig(
+        name=name, api_key=_credential(entry, "api_key", where, environ),
+        secret=_credential(entry, "api_secret", where, environ),
+        balances={str(asset).upper(): _amount(value, f"{where}.balances.{asset}", minimum=Decimal(0))
+                  for asset, value in balances.items()},
+        maker_fee_ppm=_fee_ppm(entry, "maker_fee_bps", where, DEMO_ACCOUNT.maker_fee_ppm),
+        taker_fee_ppm=_fee_ppm(entry, "taker_fee_bps", where, DEMO_ACCOUNT.taker_fee_ppm),
+    )
+
+
+def _credential(entry: Mapping[str, object], field_name: str, where: str, environ: Mapping[str, str]) -> str:
+    value, env_name = entry.get(field_name), entry.get(f"{field_name}_env")
+    if (value is None) == (env_name is None):
+        raise AccountsFileError(f"{where}: give exactly one of {field_name} (the value) and {field_name}_env "
+                                "(an environment variable's name)")
+    if env_name is not None:
+        if not isinstance(env_name, str) or not env_name:
+            raise AccountsFileError(f"{where}.{field_name}_env: a variable name is required, got {env_name!r}")
+        if not environ.get(env_name):
+            raise AccountsFileError(f"{where}.{field_name}_env: environment variable {env_name} is not set")
+        return environ[env_name]
+    if not isinstance(value, str) or not value:
+        raise AccountsFileError(f"{where}.{field_name}: a non-empty string is required")
+    return value
+
+
+def _amount(value: object, where: str, *, minimum: Decimal) -> Decimal:
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise AccountsFileError(f"{where}: a number is required, got {value!r}") from None
+    if not amount.is_finite() or amount < minimum:
+        raise AccountsFileError(f"{where}: must be a finite number >= {minimum}, got {value!r}")
+    return amount
+
+
+def _fee_ppm(entry: Mapping[str, object], field_name: str, where: str, default: int | None) -> int | None:
+    if field_name not in entry:
+        return default
+    bps = _amount(entry[field_name], f"{where}.{field_name}", minimum=Decimal(-10))
+    ppm = bps * 100
+    if ppm != ppm.to_integral_value() or bps > 100:
+        raise AccountsFileError(f"{where}.{field_name}: at most 100 bps in steps of 0.01 bps, "
+                                f"got {entry[field_name]!r}")
+    return int(ppm)

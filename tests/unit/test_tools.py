@@ -8,7 +8,7 @@ from bot.tools.calibrate import grid_search, pooled_bps, successive_halving, wit
 from bot.tools.drift import detect_drift
 from bot.tools.profile import hot_spots, profile_session
 from bot.tools.soak import analyse_soak
-from reports.baseline import build_baseline, check_gates, compare, session_metrics
+from reports.baseline import NET_BPS_FLOOR, build_baseline, check_gates, compare, session_metrics
 from reports.chaos import chaos_table
 
 LATENCY = {"decision_us": {"count": 100.0, "mean": 30.0, "p50": 28.0, "p95": 40.0, "p99": 400.0, "max": 500.0},
@@ -105,12 +105,12 @@ def test_with_params_leaves_the_base_untouched() -> None:
     assert base["strategy"]["adaptive_spread"]["vol_sensitivity"] == 0.6
 
 
-def test_calm_floor_is_the_audit_floor_only_when_the_reference_meets_it() -> None:
+def test_a_regime_floor_is_the_reference_worst_minus_tolerance_never_below_the_loss_floor() -> None:
     good = build_baseline({"calm": [summary(net_bps=2.5), summary(seed=2, net_bps=3.5)]}, hours=1, seeds=[1, 2],
                           symbols=["BTCUSDT"])
     poor = build_baseline({"calm": [summary(net_bps=0.5), summary(seed=2, net_bps=1.0)]}, hours=1, seeds=[1, 2],
                           symbols=["BTCUSDT"])
-    assert good.floor("calm") == 2.0 and poor.floor("calm") == -1.0
+    assert good.floor("calm") == 1.0 and poor.floor("calm") == NET_BPS_FLOOR == 0.0
 
 
 def test_gates_fail_on_slippage_and_compare_flags_the_regressed_metric() -> None:

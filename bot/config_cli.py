@@ -1,0 +1,104 @@
+"""``mmbot config show|validate|init``: see, check and start a bot config without reading the source.
+
+* ``show [--config FILE] [--symbols A,B] [--json]``: the effective config (the file, upgraded to the current
+  version, every default filled in) as YAML, or JSON; what ``mmbot sim`` / ``mmbot run`` would use.
+* ``validate FILE``: exit 0 and one line (version, symbols, migration notes) when the file loads; otherwise one
+  line per problem naming the file and the field path (``risk.drawdown.hard_quote: ...``), exit 2.
+* ``init [PATH] [--force]``: write the bundled, fully commented default config (``bot/default_config.yaml``) to
+  PATH (default ``config.yaml``); an existing file is kept unless ``--force``.
+
+``with_symbols(config, text)`` is the ``--symbols A,B`` override ``mmbot sim`` and ``mmbot run`` share. Exit codes:
+0 done, 2 a bad file or option.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli_support import fail
+from bot.config import CURRENT_VERSION, DEFAULT_CONFIG_RESOURCE, BotConfig, dump_config, load_config, parse_config
+from bot.core.errors import BotError
+
+__all__ = ["config_app", "load_effective", "with_symbols"]
+
+config_app = typer.Typer(help="Show, validate or create a bot config.yaml.", no_args_is_help=True,
+                         pretty_exceptions_show_locals=False)
+
+
+def with_symbols(config: BotConfig, text: str | None) -> BotConfig:
+    """``config`` quoting the comma-separated ``text`` instead (None: unchanged); ``BotError`` naming the field."""
+    if text is None:
+        return config
+    names = [s.strip().upper() for s in text.split(",") if s.strip()]
+    return parse_config({**config.model_dump(mode="json"), "symbols": names}, source="--symbols")
+
+
+def load_effective(path: Path | None, symbols: str | None = None) -> BotConfig:
+    """The config a command runs with: ``path`` (None: bundled) with ``--symbols``; exits 2 with one line on error."""
+    try:
+        return with_symbols(load_config(path), symbols)
+    except BotError as error:
+        raise fail(f"config: {error.message}") from None
+
+
+@config_app.command("show")
+def show(
+    config: Annotated[Path | None, typer.Option(help="bot config.yaml (default: the bundled one)")] = None,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (override the config's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of YAML")] = False,
+) -> None:
+    """Print the effective config: the file upgraded to the current version with every default filled in."""
+    effective = load_effective(config, symbols)
+    if as_json:
+        typer.echo(json.dumps(effective.model_dump(mode="json"), indent=2))
+    else:
+        typer.echo(dump_config(effective), nl=False)
+
+
+class _Notes(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@config_app.command("validate")
+def validate(path: Annotated[Path, typer.Argument(help="the config.yaml to check")]) -> None:
+    """Check a config file; name the file and field of every problem (exit 2), or print what it configures."""
+    notes = _Notes()
+    logger = logging.getLogger("bot.config")
+    logger.addHandler(notes)
+    try:
+        loaded = load_config(path)
+    except BotError as error:
+        raise fail(error.message) from None
+    finally:
+        logger.removeHandler(notes)
+    typer.echo(f"{path}: valid (version {CURRENT_VERSION}, symbols {','.join(loaded.symbols)}, "
+               f"strategy {loaded.strategy.kind}, venue {loaded.venue.kind})")
+    for line in notes.lines:
+        typer.echo(f"  upgraded: {line}")
+
+
+@config_app.command("init")
+def init(
+    path: Annotated[Path, typer.Argument(help="where to write the config")] = Path("config.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write the bundled, fully commented default config to PATH (edit it, then `mmbot config validate PATH`)."""
+    if path.exists() and not force:
+        raise fail(f"{path} exists; pass --force to overwrite it")
+    text = resources.files("bot").joinpath(DEFAULT_CONFIG_RESOURCE).read_text(encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise fail(f"{path}: cannot be written: {error.strerror or error}") from None
+    typer.echo(f"wrote {path} (the defaults, commented); check your edits with: mmbot config validate {path}")
