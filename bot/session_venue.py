@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TypeVar
 
 from bot.connectors.binance.config import BinanceConfig, Credentials, Endpoints, SecretStr
 from bot.connectors.binance.connector import BinanceConnector
@@ -40,7 +39,6 @@ SIM_SECRET = "mmbot-simulated-account-secret"  # not a secret: it signs requests
 SIM_ENDPOINTS = Endpoints(rest_url="http://sim.invalid/api", ws_api_url="ws://sim.invalid/ws-api/v3",
                           stream_url="ws://sim.invalid")
 VENUE_NAME = "sim"
-C = TypeVar("C", bound=BinanceConnector)
 
 
 def sim_binance_config(request_timeout_s: float) -> BinanceConfig:
@@ -72,7 +70,7 @@ class SimLink:
         self.transports: list[InProcessTransport] = []
 
     def connector(self, store: MetaStore | None = None, *, client: VenueClient | None = None,
-                  cls: type[C] = BinanceConnector) -> C:  # type: ignore[assignment]
+                  cls: type[BinanceConnector] = BinanceConnector) -> BinanceConnector:
         """A new instance's connector (a new ``VenueClient`` unless ``client`` is given, a transport and a
         connector of class ``cls``, e.g. a test's subclass; see module docstring)."""
         instance = next(self._instances)
@@ -93,7 +91,7 @@ class SimLink:
 
 def sim_connector(world: SimWorld, account: AccountId, client: VenueClient | None = None, *,
                   request_timeout_s: float = 10.0, store: MetaStore | None = None,
-                  cls: type[C] = BinanceConnector) -> C:  # type: ignore[assignment]
+                  cls: type[BinanceConnector] = BinanceConnector) -> BinanceConnector:
     """One ``BinanceConnector`` on ``world``'s venue over the in-process transport (its own ``SimLink``): what
     tests, the stress suite and benchmarks use where a session's harness is not needed. ``client``: the
     ``VenueClient`` to send through (default: a new connection of ``account``)."""
