@@ -27,6 +27,7 @@ from chaos.cli import chaos_app
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.replay.source import load_replay
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
 from reports.baseline import load_baseline
@@ -170,9 +171,17 @@ def sim(
     run_dir: Annotated[Path | None, typer.Option(
         help="write summary.json, events.jsonl, config.yaml and report.html into this run directory")] = None,
     report: Annotated[bool, typer.Option(help="with --run-dir: render report.html")] = True,
+    market_spec: Annotated[str | None, typer.Option("--market", help=(
+        "replay:PATH[,PATH...]: replay recorded Binance markets instead of the synthetic one (symbols and "
+        "filters from the recordings; the session lasts at most the recording)"))] = None,
+    queue_model: Annotated[str, typer.Option(help="replay queue model: risk_averse, power, log")] = "risk_averse",
 ) -> None:
     """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent."""
     console.print(f"seed {seed}")
+    try:
+        replay = load_replay(market_spec, queue=queue_model) if market_spec is not None else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--market/--queue-model") from None
     try:
         bot_config = load_config(config)
     except BotError as error:
@@ -182,6 +191,8 @@ def sim(
     if symbols is not None:
         names = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
         updates["symbols"] = names
+    elif replay is not None:
+        updates["symbols"] = replay.symbols
     if strategy is not None:
         updates["strategy"] = {**bot_config.strategy.model_dump(), "kind": strategy}
     if updates:
@@ -189,8 +200,8 @@ def sim(
             bot_config = parse_config({**bot_config.model_dump(mode="json"), **updates}, source="--symbols/--strategy")
         except BotError as error:
             raise typer.BadParameter(error.message) from None
-    market = _market_config(regime, ",".join(bot_config.symbols), switching)
-    total_s = hours * 3600.0
+    market = _market_config(regime, ",".join(bot_config.symbols), switching) if replay is None else None
+    total_s = hours * 3600.0 if replay is None else min(hours * 3600.0, replay.duration_s)
     with Progress(
         TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
         TimeElapsedColumn(), console=console, transient=True,
@@ -199,7 +210,7 @@ def sim(
         if run_dir is not None and log is None:
             log = run_dir / "events.jsonl"
         summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
-                                  progress=lambda t: progress.update(task, completed=t))
+                                  progress=lambda t: progress.update(task, completed=t), replay=replay)
     for table in _session_tables(summary):
         console.print(table)
     if summary_json is not None:

@@ -229,3 +229,14 @@ class ReplaySource:
         return {"files": files, "symbols": list(self.symbols), "t0_ms": self.t0_ms, "duration_s": self.duration_s,
                 "events": len(self.events), "queue": self.config.queue.model_dump(mode="json"),
                 "feed_latency": self.feed_latency.model_dump(mode="json")}
+
+
+def load_replay(spec: str, *, queue: str = "risk_averse", queue_power: float = 2.0) -> ReplaySource:
+    """The Python API behind ``--market replay:PATH[,PATH...]``: parse, validate and load the recordings.
+
+    ``ValueError`` (a ``RecordingError`` names ``path:line``) for a bad spec, model or file."""
+    config = ReplayConfig.parse(spec, queue=QueueModelConfig.model_validate({"kind": queue, "power": queue_power}))
+    missing = [p for p in config.paths if not Path(p).is_file()]
+    if missing:
+        raise ValueError(f"no such recording: {', '.join(missing)}")
+    return ReplaySource(config)
