@@ -5,6 +5,7 @@ Commands that run in simulation print the seed first; everything they do follows
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 import sys
@@ -27,6 +28,7 @@ from chaos.cli import chaos_app
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.replay.recorder import record_market, venue_urls
 from exchange_sim.replay.source import load_replay
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
@@ -220,6 +222,27 @@ def sim(
                       command="mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         if report:
             console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
+
+
+@app.command("record")
+def record(
+    out: Annotated[Path, typer.Option(help="the recording to write (.gz: gzip)")],
+    symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
+    seconds: Annotated[float, typer.Option(min=1.0, help="how long to record (wall seconds)")] = 60.0,
+    venue: Annotated[str, typer.Option(help="local (mmbot exchange serve on --port) or binance (public, no key)")]
+    = "local",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="the loopback server's port")] = 8765,
+) -> None:
+    """Record a venue's public depth diffs, trades and best bid/ask plus a REST snapshot, in the replay format."""
+    try:
+        rest_base, ws_base = venue_urls(venue, port)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--venue") from None
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    result = asyncio.run(record_market(rest_base=rest_base, ws_base=ws_base, symbols=names, seconds=seconds,
+                                       out=out))
+    console.print(f"recorded {result.lines:,} lines ({result.snapshots} snapshots) to {result.path}; "
+                  f"replay it with: mmbot sim --market replay:{result.path}")
 
 
 register_tools(app, run_point, load_raw_with(load_config, lambda c: c.model_dump(mode="json")))

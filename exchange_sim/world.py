@@ -17,9 +17,9 @@ from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.flow import MarketFlow
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
-from exchange_sim.runtime import SimRuntime
 from exchange_sim.replay.market import ReplayMarket
 from exchange_sim.replay.source import ReplaySource
+from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
 
 T = TypeVar("T")

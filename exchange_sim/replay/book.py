@@ -7,7 +7,9 @@ sets each listed level to its quantity (0 removes it). ``BookRebuild`` follows i
 for every applied diff, the level changes in ticks and lots.
 
 Invariants: nothing is returned before the book is synced; levels are whole ticks and lots of the symbol's
-filters (recorded quantities finer than the lot are rounded to it, ``Grid.lots``). Errors: ``ReplayGapError`` (a ``RecordingError``) naming ``path:line`` when a diff does not follow the
+filters (recorded quantities finer than the lot are rounded to it, ``Grid.lots``).
+
+Errors: ``ReplayGapError`` (a ``RecordingError``) naming ``path:line`` when a diff does not follow the
 previous one or the first diff after the snapshot does not straddle it; ``RecordingError`` naming the line for
 a price or quantity off the symbol's grid, or a second snapshot.
 """
