@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
@@ -27,6 +29,14 @@ SPEC = RECORDED_SYMBOLS["BTCUSDT"]
 BOT = AccountId("bot")
 BID, ASK = 6_000_000, 6_000_001  # 60000.00 / 60000.01
 Levels = Sequence[tuple[int, int]]
+_OPEN: list[World] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_worlds() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def px(ticks: int) -> str:
@@ -68,8 +78,11 @@ class Tape:
 
 
 class World:
+    """A venue replaying a tape, with the bot's account; close it (``close``, or the module's fixture does)."""
+
     def __init__(self, source: ReplaySource) -> None:
         self.runtime = SimRuntime()
+        _OPEN.append(self)
         self.venue = SimVenue(self.runtime, [SPEC], EventLog(None), seed=1)
         self.engine = self.venue.engine
         self.venue.open_account(BOT, {"BTC": 10 * ATOMS_PER_UNIT, "USDT": 10**6 * ATOMS_PER_UNIT})
@@ -89,6 +102,9 @@ class World:
         """(market lots ahead of our order, market lots behind it) at a level."""
         ahead, behind, _ = self.market.liquidity.split("BTCUSDT", side, price)
         return sum(o.remaining_lots for o in ahead), sum(o.remaining_lots for o in behind)
+
+    def close(self) -> None:
+        self.runtime.close()
 
     def run(self, t_s: float) -> None:
         self.runtime.run_until(t_s)
