@@ -26,9 +26,10 @@ engine is a bug here and propagates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from exchange_sim.engine.book import Level
 from exchange_sim.engine.crossing import locked_by
 from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import AccountId, Order, OrderType, PlaceRequest, Side, TimeInForce
@@ -57,6 +58,17 @@ class LiquidityStats:
     @property
     def actions(self) -> int:
         return self.adds + self.cuts + self.cancels + self.trades + self.through_fills
+
+
+def _through(levels: Iterator[Level], price: int, at_or_below: bool) -> list[Level]:
+    """The levels (best first) priced at or below ``price`` (``at_or_below``) or at or above it: those a new
+    level at ``price`` on the other side would cross. Collected before anything changes the book."""
+    out = []
+    for level in levels:
+        if (level.price_ticks > price) if at_or_below else (level.price_ticks < price):
+            break
+        out.append(level)
+    return out
 
 
 class Liquidity:
@@ -142,9 +154,7 @@ class Liquidity:
         book = self.engine.book(symbol)
         other = _SELL if side is _BUY else _BUY
         crossed = 0
-        for level in list(book.levels(other)):
-            if (level.price_ticks > price) if side is _BUY else (level.price_ticks < price):
-                break
+        for level in _through(book.levels(other), price, side is _BUY):
             for order in list(level.orders.values()):
                 if order.account == REPLAY_MAKER:
                     self.engine.cancel(REPLAY_MAKER, symbol, order_id=order.order_id)
@@ -187,9 +197,7 @@ class Liquidity:
         """Replay one recorded trade (see module docstring)."""
         maker_side = _BUY if buyer_is_maker else _SELL
         book = self.engine.book(symbol)
-        for level in list(book.levels(maker_side)):
-            if (level.price_ticks <= price) if buyer_is_maker else (level.price_ticks >= price):
-                break
+        for level in _through(book.levels(maker_side), price + (1 if buyer_is_maker else -1), not buyer_is_maker):
             for order in list(level.orders.values()):
                 if order.account == REPLAY_MAKER:
                     self.engine.cancel(REPLAY_MAKER, symbol, order_id=order.order_id)
