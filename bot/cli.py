@@ -25,9 +25,11 @@ from bot.session import SessionSummary, run_sim_session
 from bot.tools.cli import load_raw_with
 from bot.tools.cli import register as register_tools
 from chaos.cli import chaos_app
+from exchange_sim.eventlog import read_events
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.replay.fills import report_rows
 from exchange_sim.replay.recorder import record_market, venue_urls
 from exchange_sim.replay.source import load_replay
 from exchange_sim.server.cli import serve as serve_exchange
@@ -215,6 +217,13 @@ def sim(
                                   progress=lambda t: progress.update(task, completed=t), replay=replay)
     for table in _session_tables(summary):
         console.print(table)
+    if replay is not None and log is not None:  # the replay's own table: recorded market, queue, markouts
+        fills = Table(title="replayed market: our fills against the recording")
+        fills.add_column("metric")
+        fills.add_column("value", justify="right")
+        for name, value in report_rows(read_events(log), bot_config.venue.account, replay):
+            fills.add_row(name, value)
+        console.print(fills)
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
     if run_dir is not None:
