@@ -11,6 +11,8 @@ from bot.cli import app
 from bot.config import BotConfig, load_config, parse_config
 from bot.core.errors import BotError
 from bot.session import run_sim_session
+from chaos.runner import run_spec
+from chaos.spec import SessionSpec
 from exchange_sim.replay.source import load_replay
 
 
@@ -61,3 +63,11 @@ def test_the_cli_rejects_a_market_that_is_not_a_replay_or_a_missing_file(tmp_pat
     assert result.exit_code == 2 and "no such recording" in result.output
     result = runner.invoke(app, ["sim", "--market", f"replay:{tmp_path / 'none.gz'}", "--queue-model", "fifo"])
     assert result.exit_code == 2
+
+
+def test_the_chaos_gate_runs_on_a_recording_with_its_faults() -> None:
+    spec = SessionSpec(seed=2, minutes=0.5, market=f"replay:{recordings_dir() / 'ethusdt_20240808.gz'}")
+    first, second = run_spec(spec), run_spec(spec)
+    assert first.ok, first.violations
+    assert first.schedule  # the seed drew faults
+    assert first.digest == second.digest
