@@ -169,6 +169,7 @@ class ReplaySource:
 
     def __init__(self, config: ReplayConfig, catalogue: Mapping[str, SymbolSpec] | None = None) -> None:
         self.config = config
+        self._files: list[dict[str, str]] = []
         delays_ms: list[float] = []
         self.tapes: dict[str, SymbolTape] = {}
         for path in config.paths:
@@ -223,10 +224,10 @@ class ReplaySource:
 
     def describe(self) -> dict[str, Any]:
         """What the session log records about the tape (file names and SHA-256, symbols, times, models)."""
-        files = []
-        for path in self.config.paths:
-            files.append({"name": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()})
-        return {"files": files, "symbols": list(self.symbols), "t0_ms": self.t0_ms, "duration_s": self.duration_s,
+        if not self._files:
+            self._files = [{"name": Path(p).name, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()}
+                           for p in self.config.paths]
+        return {"files": list(self._files), "symbols": list(self.symbols), "t0_ms": self.t0_ms, "duration_s": self.duration_s,
                 "events": len(self.events), "queue": self.config.queue.model_dump(mode="json"),
                 "feed_latency": self.feed_latency.model_dump(mode="json")}
 
