@@ -227,7 +227,8 @@ class ReplaySource:
         if not self._files:
             self._files = [{"name": Path(p).name, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()}
                            for p in self.config.paths]
-        return {"files": list(self._files), "symbols": list(self.symbols), "t0_ms": self.t0_ms, "duration_s": self.duration_s,
+        return {"files": list(self._files), "symbols": list(self.symbols), "t0_ms": self.t0_ms,
+                "duration_s": self.duration_s,
                 "events": len(self.events), "queue": self.config.queue.model_dump(mode="json"),
                 "feed_latency": self.feed_latency.model_dump(mode="json")}
 
