@@ -206,5 +206,8 @@ class Liquidity:
         market = sum(o.remaining_lots for o in ahead) + sum(o.remaining_lots for o in behind)
         if market < lots:
             self.add(symbol, maker_side, price, lots - market)
-        self._market(symbol, _SELL if buyer_is_maker else _BUY, lots)
+        # never past the recorded price (a through-fill of the top-up may have left less than ``lots`` there)
+        available = sum(level.qty_lots for level in _through(book.levels(maker_side), price, not buyer_is_maker))
+        if min(lots, available):
+            self._market(symbol, _SELL if buyer_is_maker else _BUY, min(lots, available))
         self.stats.trades += 1
