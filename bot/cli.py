@@ -238,6 +238,8 @@ def record(
     out: Annotated[Path, typer.Option(help="the recording to write (.gz: gzip)")],
     symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
     seconds: Annotated[float, typer.Option(min=1.0, help="how long to record (wall seconds)")] = 60.0,
+    minutes: Annotated[float | None, typer.Option(min=0.02, help="how long to record, in minutes (overrides "
+                                                  "--seconds)")] = None,
     venue: Annotated[str, typer.Option(help="local (mmbot exchange serve on --port) or binance (public, no key)")]
     = "local",
     port: Annotated[int, typer.Option(min=1, max=65535, help="the loopback server's port")] = 8765,
@@ -248,7 +250,8 @@ def record(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--venue") from None
     names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
-    result = asyncio.run(record_market(rest_base=rest_base, ws_base=ws_base, symbols=names, seconds=seconds,
+    duration_s = minutes * 60.0 if minutes is not None else seconds
+    result = asyncio.run(record_market(rest_base=rest_base, ws_base=ws_base, symbols=names, seconds=duration_s,
                                        out=out))
     console.print(f"recorded {result.lines:,} lines ({result.snapshots} snapshots) to {result.path}; "
                   f"replay it with: mmbot sim --market replay:{result.path}")
