@@ -65,9 +65,11 @@ def test_the_cli_rejects_a_market_that_is_not_a_replay_or_a_missing_file(tmp_pat
     assert result.exit_code == 2
 
 
-def test_the_chaos_gate_runs_on_a_recording_with_its_faults() -> None:
-    spec = SessionSpec(seed=2, minutes=0.5, market=f"replay:{recordings_dir() / 'ethusdt_20240808.gz'}")
+def test_the_chaos_gate_runs_on_a_recording_with_feed_gaps_partitions_and_rejects() -> None:
+    spec = SessionSpec(seed=0, minutes=0.5, kinds=("feed_gap", "partition", "reject", "latency"),
+                       market=f"replay:{recordings_dir() / 'ethusdt_20240808.gz'}")
     first, second = run_spec(spec), run_spec(spec)
     assert first.ok, first.violations
-    assert first.schedule  # the seed drew faults
+    assert {"feed_gap", "partition", "reject"} <= set(first.kinds)
+    assert first.reactions["book_gaps"] + first.reactions["book_resyncs"] > 0  # the replayed feed had gaps
     assert first.digest == second.digest
