@@ -29,6 +29,7 @@ from exchange_sim.eventlog import read_events
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.replay.fills import payload as replay_fills
 from exchange_sim.replay.fills import report_rows
 from exchange_sim.replay.recorder import record_market, venue_urls
 from exchange_sim.replay.source import load_replay
@@ -224,6 +225,9 @@ def sim(
         for name, value in report_rows(read_events(log), bot_config.venue.account, replay):
             fills.add_row(name, value)
         console.print(fills)
+        if run_dir is not None:
+            fills_json = replay_fills(read_events(log), bot_config.venue.account, replay)
+            (run_dir / "replay_fills.json").write_text(json.dumps(fills_json, indent=2) + "\n")
     if summary_json is not None:
         summary_json.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True) + "\n")
     if run_dir is not None:

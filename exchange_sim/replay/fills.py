@@ -152,3 +152,12 @@ def report_rows(records: Iterable[dict[str, Any]], account: str, source: ReplayS
     out += [(f"markout {h:g} s (qty-weighted)", fmt(summary[f"markout_{h:g}s_bps"], " bps"))
             for h in MARKOUT_HORIZONS_S]
     return out
+
+
+def payload(records: Iterable[dict[str, Any]], account: str, source: ReplaySource) -> dict[str, Any]:
+    """JSON-ready: the summary and one object per fill (``replay_fills.json`` of a run directory)."""
+    rows = fill_report(records, account, source)
+    return {"horizons_s": list(MARKOUT_HORIZONS_S), "summary": summarise(rows),
+            "fills": [{"t_s": r.t_s, "symbol": r.symbol, "side": r.side, "price_ticks": r.price_ticks,
+                       "qty_lots": r.qty_lots, "maker": r.maker, "queue_ahead_lots": r.queue_ahead_lots,
+                       "wait_s": r.wait_s, "markout_bps": list(r.markout_bps)} for r in rows]}

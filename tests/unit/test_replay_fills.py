@@ -8,7 +8,7 @@ import pytest
 
 from exchange_sim.engine.types import ATOMS_PER_UNIT, OrderType, PlaceRequest, Side
 from exchange_sim.eventlog import EventLog, read_events
-from exchange_sim.replay.fills import fill_report, report_rows, summarise
+from exchange_sim.replay.fills import fill_report, payload, report_rows, summarise
 from exchange_sim.replay.market import ReplayMarket
 from exchange_sim.replay.source import ReplayConfig, ReplaySource
 from exchange_sim.runtime import SimRuntime
@@ -45,6 +45,8 @@ def test_a_fill_reports_its_queue_at_entry_its_wait_and_its_markouts(tmp_path: P
     assert row.markout_bps[2] is None  # 60 s later is past the recording
     summary = summarise([row])
     assert summary["queue_ahead_lots_mean"] == 500 and summary["fills"] == 1
+    data = payload(read_events(tmp_path / "events.jsonl"), BOT, source)
+    assert data["fills"][0]["queue_ahead_lots"] == 500 and data["summary"]["fills"] == 1
     rows = dict(report_rows(read_events(tmp_path / "events.jsonl"), BOT, source))
     assert rows["our fills (maker / taker)"] == "1 / 0"
     assert rows["markout 60 s (qty-weighted)"] == "n/a"
