@@ -204,9 +204,18 @@ class _MarketSocket(_Socket):
 
 def _framer(name: str, encode: Callable[[Any, Callable[[int], int]], Any],
             ms: Callable[[int], int]) -> Callable[[Any], Any]:
-    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``."""
+    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``.
+
+    The same message object sent again (a duplicate, a flood of copies) reuses its frame, as the wire server
+    encodes a message once for every socket: the frame is never mutated by its reader."""
+    last: list[Any] = [None, None]  # [message, frame]
+
     def frame(message: Any) -> Any:
-        return {"stream": name, "data": encode(message, ms)}
+        if message is last[0]:
+            return last[1]
+        framed = {"stream": name, "data": encode(message, ms)}
+        last[0], last[1] = message, framed
+        return framed
     return frame
 
 
