@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.types import Side
 from bot.execution.config import ExecutionConfig
-from stress.support import SYMBOL, quiet_rig
+from stress.support import LIFTED_LIMITS, SYMBOL, quiet_rig
 
 pytestmark = pytest.mark.stress
 
@@ -30,7 +30,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 def test_placement_latency_grows_only_by_the_in_flight_bound(tmp_path: Path) -> None:
     config = ExecutionConfig()
-    rig = quiet_rig(tmp_path, rtt_ms=RTT_MS, config=config, state=":memory:")
+    rig = quiet_rig(tmp_path, rtt_ms=RTT_MS, config=config, state=":memory:", limits=LIFTED_LIMITS)
     om = rig.orders
 
     async def timed(price_ticks: int) -> float:
