@@ -12,7 +12,6 @@ from the bot's books: it is what the checks compare the bot against.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 import tracemalloc
@@ -25,22 +24,20 @@ from typing import Any
 
 import pytest
 
-from bot.connectors.binance.config import LimiterConfig
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.execution.config import ExecutionConfig
 from bot.execution.order_manager import OrderManager
 from bot.execution.state import StateStore
-from bot.session_venue import SimLink
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import FaultInjector, Scenario
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.server.config import LimitsConfig
-from exchange_sim.server.state import ServerState
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
+from stress.venue import connector
 
 FULL = os.environ.get("MMBOT_STRESS_FULL", "") == "1"
 ACCOUNT = AccountId("stress")
@@ -49,7 +46,6 @@ BALANCES = {"BTC": 10**3 * ATOMS_PER_UNIT, "USDT": 10**9 * ATOMS_PER_UNIT}
 # a market with (almost) no background flow: the bot's far-from-touch orders rest and never fill
 QUIET = {"calm": {"lp_rate_per_s": 1e-9, "market_rate_per_s": 1e-9, "informed_rate_per_s": 0.0,
                   "lp_requote_rate_per_s": 0.0}}
-LIFTED_LIMITS = LimitsConfig(weight_per_minute=10**8, orders_per_10s=10**7, orders_per_day=10**9)
 
 
 def full_size(*values: object) -> Any:
@@ -73,21 +69,6 @@ class Rig:
     def close(self) -> None:
         self.store.close()
         self.world.close()
-
-
-def connector(world: SimWorld, client: VenueClient, *, request_timeout_s: float, store: StateStore,
-              limits: LimitsConfig | None = None) -> BinanceConnector:
-    """``BinanceConnector`` over the in-process transport through ``client``; with ``limits``, the venue's rate
-    limits are ``limits`` and the connector's limiter budgets from them."""
-    link = SimLink(world, ACCOUNT, request_timeout_s=request_timeout_s)
-    if limits is not None:
-        server = link.server
-        link.server = ServerState.attach(dataclasses.replace(server.config, limits=limits), venue=world.venue,
-                                         log=world.log, clock=server.driver, clients=server.clients)
-        link.binance_config = dataclasses.replace(link.binance_config, limiter=LimiterConfig(
-            weight_limit_1m=limits.weight_per_minute, order_limit_10s=limits.orders_per_10s))
-    venue: BinanceConnector = link.connector(store, client=client)
-    return venue
 
 
 def quiet_rig(tmp_path: Path, *, seed: int = 1, rtt_ms: float = 10.0, scenario: Scenario | None = None,

@@ -22,7 +22,6 @@ from bot.execution.config import ExecutionConfig
 from exchange_sim.faults import Fault, FaultKind, Scenario
 from stress.support import (
     ACCOUNT,
-    LIFTED_LIMITS,
     SYMBOL,
     full_size,
     quiet_rig,
@@ -30,6 +29,7 @@ from stress.support import (
     traced_memory,
     venue_ledger,
 )
+from stress.venue import LIFTED_LIMITS
 
 pytestmark = pytest.mark.stress
 

@@ -16,7 +16,8 @@ import pytest
 
 from bot.core.types import Side
 from bot.execution.config import ExecutionConfig
-from stress.support import LIFTED_LIMITS, SYMBOL, quiet_rig
+from stress.support import SYMBOL, quiet_rig
+from stress.venue import LIFTED_LIMITS
 
 pytestmark = pytest.mark.stress
 
