@@ -1,8 +1,9 @@
 """A simulated session: the unchanged bot on the in-process simulated exchange, in virtual time, with a summary.
 
 ``run_sim_session`` builds a ``SimWorld`` (market model + matching engine, seeded), opens the bot's account with
-the configured balances and fee tier, connects a ``SimConnector``, builds the ``AppContext``, then starts the
-order manager (reconcile first), one ``MarketData`` and one ``SymbolQuoter`` per symbol, runs for the session's
+the configured balances and fee tier, connects a ``BinanceConnector`` over the in-process transport
+(``bot.session_venue``, ADR 0014), builds the ``AppContext``, then starts the order manager (reconcile first),
+one ``MarketData`` and one ``SymbolQuoter`` per symbol, runs for the session's
 simulated duration and stops the bot the orderly way (cancel all, verify). Everything follows from the seed: the
 same seed and config give the same event log, byte for byte.
 
