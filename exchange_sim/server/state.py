@@ -51,6 +51,7 @@ class ServerState:
         self.engine = self.venue.engine
         self.market = MarketFlow(self.driver.env, self.engine, config.market, config.seed,
                                  duration_s=config.duration_s, symbols=catalogue, on_regime=self._on_regime)
+        self.venue.trade_observers.append(self.market.on_trade)
         self.keys = KeyStore(config.accounts)
         self.fee_ppm: dict[AccountId, tuple[int, int]] = {}
         self.clients: dict[AccountId, VenueClient] = {}
