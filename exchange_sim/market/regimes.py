@@ -64,7 +64,7 @@ class RegimeParams(BaseModel):
     metaorder_impact_y: float = Field(1.0, ge=0, description="Y of the square-root law for tracked accounts")
     metaorder_decay_s: float = Field(300.0, gt=0, description="decay time of an account's traded notional")
     # informed traders: take liquidity priced worse than their noisy estimate of V by more than a threshold
-    informed_rate_per_s: float = Field(0.25, ge=0, description="rate at which informed traders look")
+    informed_rate_per_s: float = Field(0.2, ge=0, description="rate at which informed traders look")
     informed_threshold_ticks: float = Field(0.6, ge=0, description="minimum mispricing they trade on")
     informed_noise_ticks: float = Field(1.5, ge=0, description="std dev of an informed trader's error about V")
     informed_size_median_quote: float = Field(800.0, gt=0, description="median informed order notional")
