@@ -25,6 +25,7 @@ from bot.tools.cli import load_raw_with
 from bot.tools.cli import register as register_tools
 from chaos.cli import chaos_app
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.realism.cli import market_app
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.server.cli import serve as serve_exchange
@@ -39,6 +40,7 @@ app = typer.Typer(help="MM-Bot: a market-making bot and its deterministic chaos-
 exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
+app.add_typer(market_app, name="market")
 console = cli_console()
 
 
