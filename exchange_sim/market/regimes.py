@@ -47,7 +47,7 @@ class RegimeParams(BaseModel):
     market_rate_per_s: float = Field(0.8, gt=0, description="baseline market-order rate (Hawkes mu)")
     hawkes_alpha_per_s: float = Field(0.5, ge=0, description="intensity jump after each market order")
     hawkes_beta_per_s: float = Field(1.0, gt=0, description="decay rate of the excitation")
-    sign_memory_alpha: float = Field(1.6, gt=1, description="Pareto tail of metaorder lengths: ACF ~ lag^(1-alpha)")
+    sign_memory_alpha: float = Field(1.5, gt=1, description="Pareto tail of metaorder lengths: ACF ~ lag^(1-alpha)")
     sign_memory_share: float = Field(0.7, ge=0, le=1, description="share of orders following the metaorder sign")
     market_sign_bias: float = Field(0.0, ge=-1, le=1, description="P(buy) = (1 + bias) / 2 for new metaorders")
     market_size_median_quote: float = Field(350.0, gt=0, description="median market order notional (USDT)")
@@ -118,7 +118,7 @@ REGIMES: dict[str, RegimeParams] = {
     "calm": _CALM,
     "trending": _CALM.model_copy(
         update={
-            "name": "trending", "drift_ticks_per_s": 0.05, "market_sign_bias": 0.15, "sigma_ticks_per_sqrt_s": 0.7,
+            "name": "trending", "drift_ticks_per_s": 0.05, "market_sign_bias": 0.05, "sigma_ticks_per_sqrt_s": 0.7,
         }
     ),
     "volatile": _CALM.model_copy(
@@ -137,13 +137,15 @@ REGIMES: dict[str, RegimeParams] = {
     "illiquid": _CALM.model_copy(
         update={
             "name": "illiquid",
+            "sigma_ticks_per_sqrt_s": 1.2,
             "lp_rate_per_s": 1.5,
-            "lp_half_spread_ticks": 1.5,
-            "lp_distance_scale_ticks": 4.0,
-            "lp_size_median_quote": 300.0,
+            "lp_half_spread_ticks": 1.0,
+            "lp_distance_scale_ticks": 3.0,
+            "lp_size_median_quote": 500.0,
+            "market_size_median_quote": 150.0,
             "market_rate_per_s": 0.3,
             "impact_ticks": 0.6,
-            "informed_rate_per_s": 0.3,
+            "informed_rate_per_s": 0.1,
         }
     ),
     "flash_crash": _CALM.model_copy(

@@ -3,8 +3,9 @@
 An item is a named figure (the mean over seeds of a measure.py figure), the band it must fall in, and the
 source of the band (docs/market-model.md lists them). Items that a regime cannot be held to are reported
 without a verdict: the flash crash is judged on the crash items only, and the tight bands for the spread and
-the adverse-selection share hold for the calm and trending markets (volatile and illiquid ones are wider and
-more toxic on every venue). Return-based bands need hours of simulated time: on runs shorter than an hour
+the adverse-selection share hold for the calm market (and the spread's for the trending one): volatile and
+illiquid markets are wider and more toxic on every venue, and in a trend the flow's direction predicts the
+price. Return-based bands need hours of simulated time: on runs shorter than an hour
 they are reported, not judged (``min_minutes``).
 """
 
@@ -21,6 +22,7 @@ from exchange_sim.market.realism.measure import crash_items, measure
 from exchange_sim.market.realism.record import record
 
 QUIET = ("calm", "trending")
+CALM = ("calm",)
 CRASH_ONLY = ("flash_crash",)
 
 
@@ -42,9 +44,9 @@ ITEMS: tuple[Item, ...] = (
     Item(1, "spread widens with volatility (corr., 5-min windows)", "spread_vol_correlation", 0.2, 1.0),
     Item(2, "depth peaks within 5 ticks of the touch (level)", "depth_peak_level", 0.0, 4.0),
     Item(2, "depth 20-40 ticks out over depth 0-5 ticks", "depth_far_over_near", 0.0, 0.5),
-    Item(2, "depth asymmetry |bid - ask| / (bid + ask)", "depth_asymmetry", 0.0, 0.15),
+    Item(2, "depth asymmetry |bid - ask| / (bid + ask)", "depth_asymmetry", 0.0, 0.15, ("calm", "volatile", "illiquid")),
     Item(4, "1-minute return autocorrelation, lag 1", "acf_1m_lag1", -0.15, 0.15, None, 60.0),
-    Item(4, "variance ratio 10 min / 10 s", "variance_ratio_10m_10s", 0.6, 1.5, QUIET, 180.0),
+    Item(4, "variance ratio 10 min / 10 s", "variance_ratio_10m_10s", 0.6, 1.5, None, 180.0),
     Item(4, "mid change autocorrelation at trade lag 1", "acf_trade_lag1", -1.0, -0.01),
     Item(5, "1-minute kurtosis", "kurtosis_1m", 4.0, math.inf, None, 60.0),
     Item(5, "kurtosis falls with aggregation (10 min minus 1 min)", "kurtosis_fall", -math.inf, 0.0, None, 180.0),
@@ -56,7 +58,7 @@ ITEMS: tuple[Item, ...] = (
     Item(9, "trade size tail exponent (Hill, top 2 %)", "size_tail_exponent", 1.0, 3.0, None, 30.0),
     Item(10, "GLFT fill curve A (per s)", "fill_curve_A_per_s", 1e-6, math.inf),
     Item(10, "GLFT fill curve k (per tick)", "fill_curve_k_per_tick", 1e-6, math.inf),
-    Item(11, "adverse-selection share at 60 s (naive maker)", "as_share_60s", 0.05, 0.30, QUIET, 180.0),
+    Item(11, "adverse-selection share at 60 s (naive maker)", "as_share_60s", 0.05, 0.30, CALM, 180.0),
     Item(12, "flash crash drop (% of the pre-crash mid)", "crash_drop_pct", 2.0, math.inf, CRASH_ONLY),
     Item(12, "share of the drop recovered 10 min after the low", "crash_recovered_share", 0.3, 1.5, CRASH_ONLY),
     Item(12, "depth near the mid at the low / before (collapse)", "crash_depth_ratio", 0.0, 0.5, CRASH_ONLY),
