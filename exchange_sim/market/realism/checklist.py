@@ -47,7 +47,7 @@ ITEMS: tuple[Item, ...] = (
     Item(2, "depth asymmetry |bid - ask| / (bid + ask)", "depth_asymmetry", 0.0, 0.15, ("calm", "volatile", "illiquid")),
     Item(4, "1-minute return autocorrelation, lag 1", "acf_1m_lag1", -0.15, 0.15, None, 60.0),
     Item(4, "variance ratio 10 min / 10 s", "variance_ratio_10m_10s", 0.6, 1.5, None, 180.0),
-    Item(4, "mid change autocorrelation at trade lag 1", "acf_trade_lag1", -1.0, -0.01),
+    Item(4, "trade price change autocorrelation, lag 1 (bounce)", "acf_trade_lag1", -1.0, -0.05),
     Item(5, "1-minute kurtosis", "kurtosis_1m", 4.0, math.inf, None, 60.0),
     Item(5, "kurtosis falls with aggregation (10 min minus 1 min)", "kurtosis_fall", -math.inf, 0.0, None, 180.0),
     Item(6, "|10-s return| autocorrelation, lag 1", "abs_acf_10s_lag1", 0.1, 1.0),

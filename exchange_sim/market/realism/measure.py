@@ -55,8 +55,8 @@ def _return_items(rec: Recording) -> dict[str, float]:
     r1m = stats.returns(rec.mids, per_min)
     r10m = stats.returns(rec.mids, 10 * per_min)
     r10s = stats.returns(rec.mids, max(1, round(10 / rec.step_s)))
-    firsts = [f for f in rec.fills if f.first]
-    trade_r = [b.mid_before - a.mid_before for a, b in zip(firsts, firsts[1:], strict=False)]
+    firsts = [f for f in rec.fills if f.first]  # the touch price each taker order hit
+    trade_r = [float(b.price_ticks - a.price_ticks) for a, b in zip(firsts, firsts[1:], strict=False)]
     abs10 = [abs(r) for r in r10s]
     acf_abs = [stats.autocorrelation(abs10, lag) for lag in ABS_LAGS]
     out = {
