@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -39,17 +38,16 @@ from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
-    ClientOrderId,
     EngineError,
     OrderId,
     OrderType,
     Side,
-    StpMode,
     TimeInForce,
     Trade,
 )
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.latent import LatentPrice
+from exchange_sim.market.orders import AgentRequest, FlowStats
 from exchange_sim.market.regimes import RegimeParams
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
 from exchange_sim.rng import stream
@@ -65,42 +63,6 @@ NOISE_ACCOUNT = AccountId("mkt.noise")
 INFORMED_ACCOUNT = AccountId("mkt.informed")
 _BACKGROUND = frozenset((LP_ACCOUNT, NOISE_ACCOUNT, INFORMED_ACCOUNT))
 _AGENT_FUNDS_UNITS = 10**12  # background agents never run out of money
-
-
-@dataclass(slots=True)
-class FlowStats:
-    """Counts of background actions (book events = orders + cancels + trades; trades are counted by the venue)."""
-
-    limit_orders: int = 0
-    cancels: int = 0
-    market_orders: int = 0
-    informed_orders: int = 0
-    rejected: int = 0
-
-    @property
-    def actions(self) -> int:
-        return self.limit_orders + self.cancels + self.market_orders + self.informed_orders
-
-
-class _Request:
-    """One agent's new-order request, refilled for each of its orders: a ``NewOrder`` for
-    ``MatchingEngine.submit``, which reads it during the call only. (A frozen ``PlaceRequest`` per order cost
-    about as much as the rest of placing an LP order.)"""
-
-    __slots__ = ("account", "client_order_id", "price_ticks", "qty_lots", "quote_qty_atoms", "side", "stp_mode",
-                 "symbol", "time_in_force", "type")
-
-    def __init__(self, account: AccountId, symbol: str, order_type: OrderType, time_in_force: TimeInForce) -> None:
-        self.account = account
-        self.symbol = symbol
-        self.type = order_type
-        self.time_in_force = time_in_force
-        self.side = Side.BUY
-        self.qty_lots: int | None = None
-        self.price_ticks: int | None = None
-        self.quote_qty_atoms: int | None = None  # as in a PlaceRequest of these agents: never set
-        self.client_order_id: ClientOrderId | None = None
-        self.stp_mode = StpMode.EXPIRE_MAKER
 
 
 class SymbolFlow:
@@ -128,9 +90,9 @@ class SymbolFlow:
                                   volume_scale=market.size_scale)
         self._rng = stream(seed, "flow", self.symbol)
         self._book = engine.book(self.symbol)
-        self._lp_request = _Request(LP_ACCOUNT, self.symbol, OrderType.LIMIT_MAKER, TimeInForce.GTC)
-        self._noise_request = _Request(NOISE_ACCOUNT, self.symbol, OrderType.MARKET, TimeInForce.GTC)
-        self._informed_request = _Request(INFORMED_ACCOUNT, self.symbol, OrderType.LIMIT, TimeInForce.IOC)
+        self._lp_request = AgentRequest(LP_ACCOUNT, self.symbol, OrderType.LIMIT_MAKER, TimeInForce.GTC)
+        self._noise_request = AgentRequest(NOISE_ACCOUNT, self.symbol, OrderType.MARKET, TimeInForce.GTC)
+        self._informed_request = AgentRequest(INFORMED_ACCOUNT, self.symbol, OrderType.LIMIT, TimeInForce.IOC)
         self._ticker = Ticker(env, self._act)
         self._bound = 0.0  # the thinning bound of the pending action's draw, and the cancel rate in it
         self._cancel_rate = 0.0
@@ -309,7 +271,7 @@ class SymbolFlow:
         """v / v_median = exp(s Z) * (2U)^(-1/a), at most ``market_size_max_ratio`` (module docstring)."""
         p = self.params
         rng = self._rng
-        tail = (2.0 * (1.0 - rng.random())) ** (-1.0 / p.market_size_tail)
+        tail = math.pow(2.0 * (1.0 - rng.random()), -1.0 / p.market_size_tail)
         return min(p.market_size_max_ratio, math.exp(p.market_size_sigma * rng.gauss(0.0, 1.0)) * tail)
 
     def _market_order(self) -> None:

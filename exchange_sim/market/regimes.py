@@ -97,7 +97,7 @@ class RegimeParams(BaseModel):
     def mean_size_ratio(self) -> float:
         """E[v / v_median] of market orders: exp(s^2/2) * a/(a-1) * 2^(-1/a) (log-normal body x Pareto tail)."""
         a = self.market_size_tail
-        return math.exp(self.market_size_sigma**2 / 2.0) * a / (a - 1.0) * 2.0 ** (-1.0 / a)
+        return math.exp(self.market_size_sigma**2 / 2.0) * a / (a - 1.0) * math.pow(2.0, -1.0 / a)
 
     @property
     def daily_volume_quote(self) -> float:

@@ -3,6 +3,7 @@ crash's intensity drives the flow's pressure, volatility clusters while its mean
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
@@ -62,7 +63,6 @@ def test_the_mid_falls_several_percent_when_flash_crash_is_the_only_regime() -> 
     lows: list[float] = []
 
     async def watch() -> None:
-        import asyncio
         for _ in range(300):
             await asyncio.sleep(1.0)
             bid, ask = world.engine.best_bid("BTCUSDT"), world.engine.best_ask("BTCUSDT")

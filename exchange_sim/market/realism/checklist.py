@@ -23,6 +23,7 @@ from exchange_sim.market.realism.record import record
 
 QUIET = ("calm", "trending")
 CALM = ("calm",)
+SYMMETRIC = ("calm", "volatile", "illiquid")  # a trend leans the book
 CRASH_ONLY = ("flash_crash",)
 
 
@@ -44,7 +45,7 @@ ITEMS: tuple[Item, ...] = (
     Item(1, "spread widens with volatility (corr., 5-min windows)", "spread_vol_correlation", 0.2, 1.0),
     Item(2, "depth peaks within 5 ticks of the touch (level)", "depth_peak_level", 0.0, 4.0),
     Item(2, "depth 20-40 ticks out over depth 0-5 ticks", "depth_far_over_near", 0.0, 0.5),
-    Item(2, "depth asymmetry |bid - ask| / (bid + ask)", "depth_asymmetry", 0.0, 0.15, ("calm", "volatile", "illiquid")),
+    Item(2, "depth asymmetry |bid - ask| / (bid + ask)", "depth_asymmetry", 0.0, 0.15, SYMMETRIC),
     Item(4, "1-minute return autocorrelation, lag 1", "acf_1m_lag1", -0.15, 0.15, None, 60.0),
     Item(4, "variance ratio 10 min / 10 s", "variance_ratio_10m_10s", 0.6, 1.5, None, 180.0),
     Item(4, "trade price change autocorrelation, lag 1 (bounce)", "acf_trade_lag1", -1.0, -0.05),

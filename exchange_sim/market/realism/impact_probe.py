@@ -13,8 +13,11 @@ beside the square-root law's prediction Y sigma_day sqrt(Q / V_day) of the regim
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, EngineError, OrderType, PlaceRequest, Side
 from exchange_sim.market.config import MarketConfig
@@ -35,7 +38,8 @@ class MetaorderImpact:
     predicted_ticks: float
 
 
-def _actor(q_quote: float, slices: int, start_s: float, duration_s: float, side: Side, symbol: str):  # type: ignore[no-untyped-def]
+def _actor(q_quote: float, slices: int, start_s: float, duration_s: float, side: Side,
+           symbol: str) -> Callable[[SimWorld], Coroutine[Any, Any, None]]:
     async def act(world: SimWorld) -> None:
         world.venue.open_account(TRADER, {"USDT": 10**9 * ATOMS_PER_UNIT, "BTC": 10**5 * ATOMS_PER_UNIT,
                                           "ETH": 10**6 * ATOMS_PER_UNIT, "SOL": 10**7 * ATOMS_PER_UNIT})
@@ -47,11 +51,9 @@ def _actor(q_quote: float, slices: int, start_s: float, duration_s: float, side:
             if touch is not None:
                 spec = world.engine.spec(symbol)
                 lots = max(1, int(q_quote / slices / (touch[0] * spec.quote_atoms_per_tick_lot / ATOMS_PER_UNIT)))
-                try:
+                with contextlib.suppress(EngineError):  # an empty side: this slice is skipped
                     world.engine.place(PlaceRequest(account=TRADER, symbol=symbol, side=side,
                                                     type=OrderType.MARKET, qty_lots=lots))
-                except EngineError:
-                    pass
             await asyncio.sleep(gap)
     return act
 

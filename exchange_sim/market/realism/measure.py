@@ -12,6 +12,7 @@ every taker fill: for a fill of sign s at price p with mid m0 before it and mid 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -29,7 +30,7 @@ def _spread_items(rec: Recording) -> dict[str, float]:
     vols, means = [], []
     for i in range(0, len(rec.mids) - window, window):
         chunk = rec.mids[i:i + window + 1]
-        vols.append(sum(abs(b - a) for a, b in zip(chunk, chunk[1:], strict=False)))
+        vols.append(sum(abs(b - a) for a, b in itertools.pairwise(chunk)))
         means.append(stats.mean(spreads[i:i + window]))
     return {
         "spread_mean_ticks": stats.mean(spreads),
@@ -56,7 +57,7 @@ def _return_items(rec: Recording) -> dict[str, float]:
     r10m = stats.returns(rec.mids, 10 * per_min)
     r10s = stats.returns(rec.mids, max(1, round(10 / rec.step_s)))
     firsts = [f for f in rec.fills if f.first]  # the touch price each taker order hit
-    trade_r = [float(b.price_ticks - a.price_ticks) for a, b in zip(firsts, firsts[1:], strict=False)]
+    trade_r = [float(b.price_ticks - a.price_ticks) for a, b in itertools.pairwise(firsts)]
     abs10 = [abs(r) for r in r10s]
     acf_abs = [stats.autocorrelation(abs10, lag) for lag in ABS_LAGS]
     out = {
@@ -84,14 +85,12 @@ def _sign_items(rec: Recording) -> dict[str, float]:
 
 def _activity_items(rec: Recording) -> dict[str, float]:
     firsts = [f for f in rec.fills if f.first]
-    gaps = [b.t_s - a.t_s for a, b in zip(firsts, firsts[1:], strict=False)]
-    notionals: dict[tuple[float, str, int], float] = {}
-    order = 0
+    gaps = [b.t_s - a.t_s for a, b in itertools.pairwise(firsts)]
+    sizes: list[float] = []  # notional per taker order (its fills summed)
     for f in rec.fills:
-        order += f.first
-        key = (0.0, "", order)
-        notionals[key] = notionals.get(key, 0.0) + f.price_ticks * f.lots * rec.tick_lot_quote
-    sizes = list(notionals.values())
+        if f.first or not sizes:
+            sizes.append(0.0)
+        sizes[-1] += f.price_ticks * f.lots * rec.tick_lot_quote
     fill_notional = [f.price_ticks * f.lots * rec.tick_lot_quote for f in rec.fills]
     return {
         "taker_orders_per_s": len(firsts) / rec.duration_s,
