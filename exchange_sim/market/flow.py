@@ -384,6 +384,10 @@ class MarketFlow:
         """The latent fair price of ``symbol`` now, in ticks (a model quantity: for tests and reports)."""
         return self.flows[symbol].fair_ticks()
 
+    def value_ticks(self, symbol: str) -> float:
+        """The fundamental value V of ``symbol`` now, in ticks: F without the takers' transient impact."""
+        return self.flows[symbol].latent.value(self.env.now)
+
     def on_trade(self, trade: Trade) -> None:
         """Every public trade of the venue (wired by the venue's owner): a taker fill of an account other than
         the background agents moves that symbol's F by the square-root law."""
