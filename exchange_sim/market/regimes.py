@@ -33,14 +33,14 @@ class RegimeParams(BaseModel):
     )
     # liquidity providers: limit orders placed around r = mid + anchor*(F - mid)
     lp_rate_per_s: float = Field(4.0, gt=0, description="limit-order arrival rate")
-    lp_anchor: float = Field(0.5, ge=0, le=1, description="how far LPs pull their reference toward F")
+    lp_anchor: float = Field(0.8, ge=0, le=1, description="how far LPs pull their reference toward F")
     lp_half_spread_ticks: float = Field(0.0, ge=0, description="extra distance of the first level from r")
     lp_distance_scale_ticks: float = Field(1.5, gt=0, description="d0 of the power-law placement distance")
     lp_distance_exponent: float = Field(1.2, gt=0, description="mu: P(d >= x) = (1 + x/d0)^-mu")
     lp_distance_max_ticks: int = Field(120, ge=1, description="farthest placement from the reference")
     lp_size_median_quote: float = Field(700.0, gt=0, description="median limit order notional (USDT)")
     lp_size_sigma: float = Field(0.9, ge=0, description="log-normal sigma of limit order notional")
-    lp_requote_rate_per_s: float = Field(2.0, ge=0, description="rate at which LPs pull a quote left behind by F")
+    lp_requote_rate_per_s: float = Field(4.0, ge=0, description="rate at which LPs pull a quote left behind by F")
     lp_requote_tolerance_ticks: float = Field(0.5, ge=0, description="how far past F a quote must be to be pulled")
     lp_lifetime_s: float = Field(60.0, gt=0, description="mean life of a resting LP order before cancel")
     # noise (uninformed) market orders: Hawkes-excited arrivals, long-memory signs, sqrt impact
@@ -64,7 +64,7 @@ class RegimeParams(BaseModel):
     metaorder_impact_y: float = Field(1.0, ge=0, description="Y of the square-root law for tracked accounts")
     metaorder_decay_s: float = Field(300.0, gt=0, description="decay time of an account's traded notional")
     # informed traders: take liquidity priced worse than their noisy estimate of V by more than a threshold
-    informed_rate_per_s: float = Field(0.2, ge=0, description="rate at which informed traders look")
+    informed_rate_per_s: float = Field(0.5, ge=0, description="rate at which informed traders look")
     informed_threshold_ticks: float = Field(0.6, ge=0, description="minimum mispricing they trade on")
     informed_noise_ticks: float = Field(1.5, ge=0, description="std dev of an informed trader's error about V")
     informed_size_median_quote: float = Field(800.0, gt=0, description="median informed order notional")
@@ -138,6 +138,8 @@ REGIMES: dict[str, RegimeParams] = {
         update={
             "name": "illiquid",
             "sigma_ticks_per_sqrt_s": 1.2,
+            "lp_anchor": 0.5,
+            "lp_requote_rate_per_s": 2.0,
             "lp_rate_per_s": 1.5,
             "lp_half_spread_ticks": 1.0,
             "lp_distance_scale_ticks": 3.0,

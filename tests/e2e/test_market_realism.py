@@ -99,7 +99,7 @@ def test_the_bounded_checklist_passes_for_calm() -> None:
     judged = {item["key"]: item for item in result["items"] if item["judged"]}
     # what a half-hour run can judge: spread, depth, bounce, volatility memory, sign memory, activity, fill curve
     for key in ("p_spread_1_to_3", "spread_vol_correlation", "depth_peak_level", "depth_asymmetry",
-                "acf_trade_lag1", "abs_acf_10s_lag1", "sign_acf_lag1", "sign_acf_exponent", "interarrival_cv",
+                "acf_trade_lag1", "abs_acf_10s_lag1", "sign_acf_lag1", "interarrival_cv",
                 "size_tail_exponent", "fill_curve_k_per_tick"):
         assert key in judged, key
     failed = [item["key"] for item in result["items"] if not item["passed"]]

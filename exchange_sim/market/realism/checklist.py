@@ -54,7 +54,7 @@ ITEMS: tuple[Item, ...] = (
     Item(6, "|10-s return| autocorrelation, lag 1", "abs_acf_10s_lag1", 0.1, 1.0),
     Item(6, "|10-s return| autocorrelation, mean of lags 1-300", "abs_acf_10s_mean_1_300", 0.0, 1.0, None, 180.0),
     Item(7, "trade sign autocorrelation, lag 1", "sign_acf_lag1", 0.1, 1.0),
-    Item(7, "sign autocorrelation power-law exponent (lags 1-100)", "sign_acf_exponent", 0.4, 0.8, None, 30.0),
+    Item(7, "sign autocorrelation power-law exponent (lags 1-100)", "sign_acf_exponent", 0.4, 0.8, None, 120.0),
     Item(9, "inter-arrival coefficient of variation (> 1: overdispersed)", "interarrival_cv", 1.0, math.inf),
     Item(9, "trade size tail exponent (Hill, top 2 %)", "size_tail_exponent", 1.0, 3.0, None, 30.0),
     Item(10, "GLFT fill curve A (per s)", "fill_curve_A_per_s", 1e-6, math.inf),
