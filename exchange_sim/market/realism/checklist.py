@@ -52,7 +52,7 @@ ITEMS: tuple[Item, ...] = (
     Item(5, "1-minute kurtosis", "kurtosis_1m", 4.0, math.inf, None, 60.0),
     Item(5, "kurtosis falls with aggregation (10 min minus 1 min)", "kurtosis_fall", -math.inf, 0.0, None, 180.0),
     Item(6, "|10-s return| autocorrelation, lag 1", "abs_acf_10s_lag1", 0.1, 1.0),
-    Item(6, "|10-s return| autocorrelation, mean of lags 1-300", "abs_acf_10s_mean_1_300", 0.0, 1.0, None, 180.0),
+    Item(6, "|1-s return| autocorrelation, mean of lags 100-600 s", "abs_acf_1s_mean_100_600", 0.0, 1.0, None, 60.0),
     Item(7, "trade sign autocorrelation, lag 1", "sign_acf_lag1", 0.1, 1.0),
     Item(7, "sign autocorrelation power-law exponent (lags 1-100)", "sign_acf_exponent", 0.4, 0.8, None, 120.0),
     Item(9, "inter-arrival coefficient of variation (> 1: overdispersed)", "interarrival_cv", 1.0, math.inf),

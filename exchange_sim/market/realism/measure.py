@@ -59,6 +59,7 @@ def _return_items(rec: Recording) -> dict[str, float]:
     firsts = [f for f in rec.fills if f.first]  # the touch price each taker order hit
     trade_r = [float(b.price_ticks - a.price_ticks) for a, b in itertools.pairwise(firsts)]
     abs10 = [abs(r) for r in r10s]
+    abs1 = [abs(r) for r in stats.returns(rec.mids, 1)]
     acf_abs = [stats.autocorrelation(abs10, lag) for lag in ABS_LAGS]
     out = {
         "variance_ratio_10m_10s": stats.variance_ratio(rec.mids, max(1, round(10 / rec.step_s)), 10 * per_min),
@@ -68,6 +69,7 @@ def _return_items(rec: Recording) -> dict[str, float]:
         "kurtosis_10m": stats.kurtosis(r10m),
         "vol_1s_ticks": math.sqrt(stats.variance(stats.returns(rec.mids, 1))),
         "abs_acf_10s_mean_1_300": stats.mean([stats.autocorrelation(abs10, lag) for lag in range(1, 301, 3)]),
+        "abs_acf_1s_mean_100_600": stats.mean([stats.autocorrelation(abs1, lag) for lag in range(100, 601, 50)]),
         "drift_ticks_per_hour": (rec.mids[-1] - rec.mids[0]) / (rec.duration_s / 3600.0) if rec.mids else 0.0,
     }
     for lag, value in zip(ABS_LAGS, acf_abs, strict=True):
