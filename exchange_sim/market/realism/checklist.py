@@ -18,9 +18,11 @@ from typing import Any
 
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.realism import stats
+from exchange_sim.market.realism.impact_probe import metaorder_impact
 from exchange_sim.market.realism.measure import crash_items, measure
 from exchange_sim.market.realism.record import record
 
+METAORDER_QUOTE = 60_000.0  # about 1 BTC: 4 ticks by the square-root law in calm
 QUIET = ("calm", "trending")
 CALM = ("calm",)
 SYMMETRIC = ("calm", "volatile", "illiquid")  # a trend leans the book
@@ -55,6 +57,8 @@ ITEMS: tuple[Item, ...] = (
     Item(6, "|1-s return| autocorrelation, mean of lags 100-600 s", "abs_acf_1s_mean_100_600", 0.0, 1.0, None, 60.0),
     Item(7, "trade sign autocorrelation, lag 1", "sign_acf_lag1", 0.1, 1.0),
     Item(7, "sign autocorrelation power-law exponent (lags 1-100)", "sign_acf_exponent", 0.4, 0.8, None, 120.0),
+    Item(8, "metaorder of 60,000 USDT: peak impact / square-root law", "impact_peak_over_law", 0.5, 2.0),
+    Item(8, "same, 10 min after its last child order / square-root law", "impact_decayed_over_law", -0.5, 0.5),
     Item(9, "inter-arrival coefficient of variation (> 1: overdispersed)", "interarrival_cv", 1.0, math.inf),
     Item(9, "trade size tail exponent (Hill, top 2 %)", "size_tail_exponent", 1.0, 3.0, None, 30.0),
     Item(10, "GLFT fill curve A (per s)", "fill_curve_A_per_s", 1e-6, math.inf),
@@ -95,6 +99,10 @@ def measure_seeds(regime: str, seeds: list[int], minutes: float,
         figures["kurtosis_fall"] = figures["kurtosis_10m"] - figures["kurtosis_1m"]
         if params.crash_depth_ticks > 0:
             figures.update(crash_items(rec, params.crash_delay_s))
+        else:
+            impact = metaorder_impact(regime, seed, METAORDER_QUOTE)
+            figures["impact_peak_over_law"] = impact.peak_ticks / impact.predicted_ticks
+            figures["impact_decayed_over_law"] = impact.decayed_ticks / impact.predicted_ticks
         out.append(figures)
         if progress is not None:
             progress(seed)
