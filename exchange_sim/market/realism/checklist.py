@@ -6,7 +6,8 @@ without a verdict: the flash crash is judged on the crash items only, and the ti
 the adverse-selection share hold for the calm market (and the spread's for the trending one): volatile and
 illiquid markets are wider and more toxic on every venue, and in a trend the flow's direction predicts the
 price. Return-based bands need hours of simulated time: on runs shorter than an hour
-they are reported, not judged (``min_minutes``).
+they are reported, not judged (``min_minutes``), and the metaorder items need three seeds (``min_seeds``): one
+pair of runs differs by more than the impact it measures.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Item:
     high: float
     regimes: tuple[str, ...] | None = None  # None: every regime but the flash crash
     min_minutes: float = 0.0
+    min_seeds: int = 1
 
 
 ITEMS: tuple[Item, ...] = (
@@ -57,8 +59,8 @@ ITEMS: tuple[Item, ...] = (
     Item(6, "|1-s return| autocorrelation, mean of lags 100-600 s", "abs_acf_1s_mean_100_600", 0.0, 1.0, None, 60.0),
     Item(7, "trade sign autocorrelation, lag 1", "sign_acf_lag1", 0.1, 1.0),
     Item(7, "sign autocorrelation power-law exponent (lags 1-100)", "sign_acf_exponent", 0.4, 0.8, None, 120.0),
-    Item(8, "metaorder of 60,000 USDT: peak impact / square-root law", "impact_peak_over_law", 0.5, 2.0),
-    Item(8, "same, 10 min after its last child order / square-root law", "impact_decayed_over_law", -0.5, 0.5),
+    Item(8, "metaorder of 60,000 USDT: peak impact / square-root law", "impact_peak_over_law", 0.5, 2.0, None, 0.0, 3),
+    Item(8, "metaorder: 10 min after its end / square-root law", "impact_decayed_over_law", -0.5, 0.5, None, 0.0, 3),
     Item(9, "inter-arrival coefficient of variation (> 1: overdispersed)", "interarrival_cv", 1.0, math.inf),
     Item(9, "trade size tail exponent (Hill, top 2 %)", "size_tail_exponent", 1.0, 3.0, None, 30.0),
     Item(10, "GLFT fill curve A (per s)", "fill_curve_A_per_s", 1e-6, math.inf),
@@ -118,7 +120,7 @@ def judge(regime: str, per_seed: list[dict[str, Any]], minutes: float) -> list[V
         if not values:
             continue
         value = stats.mean(values)
-        judged = _applies(item, regime) and minutes >= item.min_minutes
+        judged = _applies(item, regime) and minutes >= item.min_minutes and len(values) >= item.min_seeds
         passed = item.low <= value <= item.high if judged else True
         verdicts.append(Verdict(item, value, judged, passed))
     return verdicts
