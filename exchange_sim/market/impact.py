@@ -72,8 +72,14 @@ class TransientImpact:
             self._last_t = now_s
 
     def _noise_at(self, now_s: float) -> float:
-        self._decay_to(now_s)
-        return sum(w * s for (w, _), s in zip(self._kernel, self._state, strict=True))
+        """sum_k w_k S_k(now), read without writing the decayed state back (one exp per component)."""
+        dt = now_s - self._last_t
+        value = 0.0
+        exp = math.exp
+        for (w, _), rate, s in zip(self._kernel, self._decays, self._state, strict=True):
+            if s:
+                value += w * s * (exp(-dt * rate) if dt > 0 else 1.0)
+        return value
 
     def add_noise(self, now_s: float, signed_ticks: float) -> None:
         """A noise market order: ``signed_ticks`` = eps * impact_ticks * sqrt(v / v_median) at G(0) = 1."""
@@ -102,8 +108,9 @@ class TransientImpact:
         if now_s == self._cache_t:
             return self._cache_v
         value = self._noise_at(now_s)
-        for account in self._accounts:
-            value += self.account_ticks(account, now_s)
+        if self._accounts:
+            for account in self._accounts:
+                value += self.account_ticks(account, now_s)
         self._cache_t = now_s
         self._cache_v = value
         return value

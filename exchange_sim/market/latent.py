@@ -27,6 +27,7 @@ booked (orders are placed at integer ticks derived from them).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 
@@ -34,6 +35,16 @@ from exchange_sim.market.impact import TransientImpact
 from exchange_sim.market.regimes import RegimeParams
 
 _BLOCK_S = 60  # seconds of grid generated at a time
+
+
+@functools.lru_cache(maxsize=64)
+def _ou_steps(timescales_s: tuple[float, ...], s: float) -> tuple[tuple[float, float], ...]:
+    """(phi_j, sqrt(1 - phi_j^2) * s) of each log-volatility component for a one-second step."""
+    out = []
+    for scale in timescales_s:
+        phi = math.exp(-1.0 / scale)
+        out.append((phi, math.sqrt(1.0 - phi * phi) * s))
+    return tuple(out)
 
 
 def _meta_scale(params: RegimeParams) -> float:
@@ -97,9 +108,8 @@ class LatentPrice:
         gauss = self._rng.gauss
         vol = self._vol
         h = 0.0
-        for j, scale in enumerate(p.vol_timescales_s):
-            phi = math.exp(-1.0 / scale)
-            vol[j] = vol[j] * phi + math.sqrt(1.0 - phi * phi) * s * gauss(0.0, 1.0)
+        for j, (phi, shock) in enumerate(_ou_steps(p.vol_timescales_s, s)):
+            vol[j] = vol[j] * phi + shock * gauss(0.0, 1.0)
             h += vol[j]
         return math.exp(h - p.vol_of_vol**2)
 
