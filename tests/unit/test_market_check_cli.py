@@ -38,3 +38,13 @@ def test_an_unknown_regime_is_a_usage_error() -> None:
     result = runner.invoke(app, ["market", "check", "--regime", "sideways"])
     assert result.exit_code == 2
     assert "unknown regime" in result.output
+
+
+def test_open_bands_are_null_in_json_and_shown_as_bounds_in_the_table() -> None:
+    result = runner.invoke(app, ["market", "check", "--regime", "flash_crash", "--seeds", "1", "--hours", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert ">= 2" in result.output  # the crash drop's open band
+    payload = json.loads(runner.invoke(app, ["market", "check", "--regime", "flash_crash", "--seeds", "1",
+                                             "--hours", "0.25", "--json"]).output)
+    drop = next(i for i in payload["items"] if i["key"] == "crash_drop_pct")
+    assert drop["low"] == 2.0 and drop["high"] is None

@@ -80,8 +80,11 @@ class Verdict:
     passed: bool
 
     def as_dict(self) -> dict[str, Any]:
+        """The verdict as plain JSON values (an open end of the band is ``None``)."""
+        low = None if math.isinf(self.item.low) else self.item.low
+        high = None if math.isinf(self.item.high) else self.item.high
         return {"item": self.item.number, "name": self.item.name, "key": self.item.key, "value": self.value,
-                "low": self.item.low, "high": self.item.high, "judged": self.judged, "passed": self.passed}
+                "low": low, "high": high, "judged": self.judged, "passed": self.passed}
 
 
 def _applies(item: Item, regime: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any
 
 import typer
@@ -17,10 +16,10 @@ market_app = typer.Typer(help="The synthetic market's realism.", no_args_is_help
                          pretty_exceptions_show_locals=False)
 
 
-def _band(low: float, high: float) -> str:
-    if math.isinf(high):
-        return f">= {low:g}"
-    if math.isinf(low):
+def _band(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f">= {low:g}" if low is not None else "any"
+    if low is None:
         return f"<= {high:g}"
     return f"{low:g} .. {high:g}"
 
@@ -50,7 +49,7 @@ def market_check(
         raise typer.BadParameter(str(error), param_hint="--regime") from None
     result = check(name, seeds=seeds, hours=hours)
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
     else:
         Console().print(_table(result))
         typer.echo("all judged items pass" if result["passed"] else "some judged items FAIL")
