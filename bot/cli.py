@@ -35,6 +35,7 @@ from chaos.cli import chaos_app
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.scenario import ScenarioError
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.realism.cli import market_app
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.replay.fills import payload as replay_fills
@@ -55,6 +56,7 @@ exchange_app = typer.Typer(help="The simulated exchange.", no_args_is_help=True,
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
 app.add_typer(config_app, name="config")
+app.add_typer(market_app, name="market")
 console = cli_console()
 
 

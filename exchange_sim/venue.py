@@ -106,6 +106,7 @@ class SimVenue:
         self.depth_interval_s = depth_interval_ms / 1000.0
         self.engine = MatchingEngine(symbols, clock_us=runtime.now_us, listener=self, history_limit=history_limit)
         self.trades = 0
+        self.trade_observers: list[Callable[[Trade], None]] = []  # e.g. the market's impact of every taker
         self._tracked: set[AccountId] = set()
         self._depth_subs: dict[str, list[Subscription[DepthDiff]]] = {}
         self._trade_subs: dict[str, list[Subscription[Trade]]] = {}
@@ -189,6 +190,8 @@ class SimVenue:
         })
         for sub in self._trade_subs.get(trade.symbol, ()):
             sub.publish(trade)
+        for observer in self.trade_observers:
+            observer(trade)
 
     def on_balance(self, account: AccountId, asset: str, free_atoms: int, locked_atoms: int) -> None:
         if account not in self._tracked:

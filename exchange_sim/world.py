@@ -75,6 +75,7 @@ class SimWorld:
                 self.runtime.env, self.engine, self.market_config, seed,
                 duration_s=duration_s, symbols=catalogue, on_regime=self._on_regime,
             )
+            self.venue.trade_observers.append(self.market.on_trade)
         self._started = False
 
     def _on_regime(self, now_s: float, regime: str) -> None:

@@ -8,12 +8,19 @@ for the self-exciting part), so the whole flow costs one simpy event per action:
   1/lifetime (a uniformly drawn resting order, so the per-order rate is exact);
 * noise takers send market orders at Hawkes intensity mu + E(t), where E jumps by alpha at each market order
   and decays at rate beta (bursts); their signs follow a Lillo-Mike-Farmer metaorder process (Pareto lengths
-  with tail alpha, so the sign autocorrelation decays like lag^(1-alpha)); each order moves F permanently by
-  impact * sqrt(size / median) ticks (square-root impact);
+  with tail alpha, so the sign autocorrelation decays like lag^(1-alpha)); sizes are a log-normal body times
+  a Pareto tail, v = v_median * exp(s Z) * (2U)^(-1/a) (P(v > x) ~ x^-a); each order moves F by a decaying
+  propagator impact, eps * impact * sqrt(v / v_median) * G(t - t_n) (impact.py), so noise leaves no trend;
 * liquidity providers also pull a quote that F has moved past (rate lambda_R, tolerance in ticks): quotes
   move without trades, as on a venue, and the book tracks F even when no informed trader is looking;
-* informed traders look at rate lambda_I and take every level priced worse than F by more than a threshold:
-  this is the adverse selection every resting quote (the bot's included) faces.
+* informed traders look at rate lambda_I, estimate the fundamental value as V + N(0, noise^2) and take every
+  level priced worse than their estimate by more than a threshold: the adverse selection every resting quote
+  (the bot's included) faces, blurred by their error.
+
+Every other account's taker fills (the bot's) move F by the square-root law of impact.py, fed by
+``MarketFlow.on_trade``. During a flash crash of intensity k(t) (latent.py) noise signs get an extra sell
+bias k * crash_sell_bias, LP arrivals are thinned by k * crash_liquidity_drop and their distances widened by
+1 + k * crash_widen: selling pressure and liquidity withdrawal that revert as the crash recovers.
 
 All randomness comes from named streams of the session seed (exchange_sim.rng). The process never reads the
 wall clock. A regime switch changes parameters from the next action on.
@@ -23,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -32,16 +38,16 @@ from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
-    ClientOrderId,
     EngineError,
     OrderId,
     OrderType,
     Side,
-    StpMode,
     TimeInForce,
+    Trade,
 )
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.latent import LatentPrice
+from exchange_sim.market.orders import AgentRequest, FlowStats
 from exchange_sim.market.regimes import RegimeParams
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
 from exchange_sim.rng import stream
@@ -55,43 +61,8 @@ _SELL = Side.SELL
 LP_ACCOUNT = AccountId("mkt.lp")
 NOISE_ACCOUNT = AccountId("mkt.noise")
 INFORMED_ACCOUNT = AccountId("mkt.informed")
+_BACKGROUND = frozenset((LP_ACCOUNT, NOISE_ACCOUNT, INFORMED_ACCOUNT))
 _AGENT_FUNDS_UNITS = 10**12  # background agents never run out of money
-
-
-@dataclass(slots=True)
-class FlowStats:
-    """Counts of background actions (book events = orders + cancels + trades; trades are counted by the venue)."""
-
-    limit_orders: int = 0
-    cancels: int = 0
-    market_orders: int = 0
-    informed_orders: int = 0
-    rejected: int = 0
-
-    @property
-    def actions(self) -> int:
-        return self.limit_orders + self.cancels + self.market_orders + self.informed_orders
-
-
-class _Request:
-    """One agent's new-order request, refilled for each of its orders: a ``NewOrder`` for
-    ``MatchingEngine.submit``, which reads it during the call only. (A frozen ``PlaceRequest`` per order cost
-    about as much as the rest of placing an LP order.)"""
-
-    __slots__ = ("account", "client_order_id", "price_ticks", "qty_lots", "quote_qty_atoms", "side", "stp_mode",
-                 "symbol", "time_in_force", "type")
-
-    def __init__(self, account: AccountId, symbol: str, order_type: OrderType, time_in_force: TimeInForce) -> None:
-        self.account = account
-        self.symbol = symbol
-        self.type = order_type
-        self.time_in_force = time_in_force
-        self.side = Side.BUY
-        self.qty_lots: int | None = None
-        self.price_ticks: int | None = None
-        self.quote_qty_atoms: int | None = None  # as in a PlaceRequest of these agents: never set
-        self.client_order_id: ClientOrderId | None = None
-        self.stp_mode = StpMode.EXPIRE_MAKER
 
 
 class SymbolFlow:
@@ -115,12 +86,13 @@ class SymbolFlow:
         self.symbol = market.spec.symbol
         self.params = params
         self.stats = stats
-        self.latent = LatentPrice(market.initial_price_ticks, params, stream(seed, "latent", self.symbol), grid_s)
+        self.latent = LatentPrice(market.initial_price_ticks, params, stream(seed, "latent", self.symbol), grid_s,
+                                  volume_scale=market.size_scale)
         self._rng = stream(seed, "flow", self.symbol)
         self._book = engine.book(self.symbol)
-        self._lp_request = _Request(LP_ACCOUNT, self.symbol, OrderType.LIMIT_MAKER, TimeInForce.GTC)
-        self._noise_request = _Request(NOISE_ACCOUNT, self.symbol, OrderType.MARKET, TimeInForce.GTC)
-        self._informed_request = _Request(INFORMED_ACCOUNT, self.symbol, OrderType.LIMIT, TimeInForce.IOC)
+        self._lp_request = AgentRequest(LP_ACCOUNT, self.symbol, OrderType.LIMIT_MAKER, TimeInForce.GTC)
+        self._noise_request = AgentRequest(NOISE_ACCOUNT, self.symbol, OrderType.MARKET, TimeInForce.GTC)
+        self._informed_request = AgentRequest(INFORMED_ACCOUNT, self.symbol, OrderType.LIMIT, TimeInForce.IOC)
         self._ticker = Ticker(env, self._act)
         self._bound = 0.0  # the thinning bound of the pending action's draw, and the cancel rate in it
         self._cancel_rate = 0.0
@@ -211,12 +183,19 @@ class SymbolFlow:
     def _limit_order(self) -> None:
         p = self.params
         rng = self._rng
-        fair = self.latent.at(self.env.now)
+        now = self.env.now
+        scale = p.lp_distance_scale_ticks
+        if p.crash_liquidity_drop or p.crash_widen:
+            k = self.latent.crash_intensity(now)
+            if k and rng.random() < k * p.crash_liquidity_drop:
+                return  # an LP stays away during the crash
+            scale *= 1.0 + k * p.crash_widen
+        fair = self.latent.at(now)
         bid = self._book.best_bid()
         ask = self._book.best_ask()
         mid = (bid[0] + ask[0]) / 2.0 if bid is not None and ask is not None else fair
         ref = mid + p.lp_anchor * (fair - mid)
-        d = int(p.lp_distance_scale_ticks * (rng.random() ** (-1.0 / p.lp_distance_exponent) - 1.0))
+        d = int(scale * (rng.random() ** (-1.0 / p.lp_distance_exponent) - 1.0))
         d = min(d, p.lp_distance_max_ticks)
         if rng.random() < 0.5:
             side = _BUY
@@ -277,13 +256,23 @@ class SymbolFlow:
     def _next_sign(self) -> int:
         p = self.params
         rng = self._rng
+        bias = p.market_sign_bias
+        if p.crash_sell_bias:
+            bias = max(-1.0, bias + p.crash_sell_bias * self.latent.crash_intensity(self.env.now))
         if self._meta_left <= 0:
-            self._meta_sign = 1 if rng.random() < (1.0 + p.market_sign_bias) / 2.0 else -1
+            self._meta_sign = 1 if rng.random() < (1.0 + bias) / 2.0 else -1
             self._meta_left = int(rng.paretovariate(p.sign_memory_alpha))
         self._meta_left -= 1
         if rng.random() < p.sign_memory_share:
             return self._meta_sign
-        return 1 if rng.random() < (1.0 + p.market_sign_bias) / 2.0 else -1
+        return 1 if rng.random() < (1.0 + bias) / 2.0 else -1
+
+    def _size_ratio(self) -> float:
+        """v / v_median = exp(s Z) * (2U)^(-1/a), at most ``market_size_max_ratio`` (module docstring)."""
+        p = self.params
+        rng = self._rng
+        tail = math.pow(2.0 * (1.0 - rng.random()), -1.0 / p.market_size_tail)
+        return min(p.market_size_max_ratio, math.exp(p.market_size_sigma * rng.gauss(0.0, 1.0)) * tail)
 
     def _market_order(self) -> None:
         p = self.params
@@ -291,7 +280,7 @@ class SymbolFlow:
         touch = self._book.best_ask() if sign > 0 else self._book.best_bid()
         if touch is None:
             return
-        size_draw = math.exp(p.market_size_sigma * self._rng.gauss(0.0, 1.0))
+        size_draw = self._size_ratio()
         notional = p.market_size_median_quote * self.market.size_scale * size_draw
         request = self._noise_request
         request.side = _BUY if sign > 0 else _SELL
@@ -302,11 +291,19 @@ class SymbolFlow:
             self.stats.rejected += 1
             return
         self.stats.market_orders += 1
-        self.latent.impact_ticks += sign * p.impact_ticks * math.sqrt(size_draw)
+        self.latent.impact.add_noise(self.env.now, sign * p.impact_ticks * math.sqrt(size_draw))
+
+    def on_taker_fill(self, trade: Trade) -> None:
+        """A tracked account's taker fill: its square-root impact on F (impact.py)."""
+        notional = trade.quote_atoms / ATOMS_PER_UNIT
+        signed = notional if trade.taker_side is _BUY else -notional
+        self.latent.impact.add_taker(self.env.now, trade.taker_account, signed)
 
     def _informed(self) -> None:
         p = self.params
-        fair = self.latent.at(self.env.now)
+        fair = self.latent.value(self.env.now)
+        if p.informed_noise_ticks:
+            fair += p.informed_noise_ticks * self._rng.gauss(0.0, 1.0)
         ask = self._book.best_ask()
         bid = self._book.best_bid()
         if ask is not None and ask[0] < fair - p.informed_threshold_ticks:
@@ -386,5 +383,18 @@ class MarketFlow:
     def fair_ticks(self, symbol: str) -> float:
         """The latent fair price of ``symbol`` now, in ticks (a model quantity: for tests and reports)."""
         return self.flows[symbol].fair_ticks()
+
+    def value_ticks(self, symbol: str) -> float:
+        """The fundamental value V of ``symbol`` now, in ticks: F without the takers' transient impact."""
+        return self.flows[symbol].latent.value(self.env.now)
+
+    def on_trade(self, trade: Trade) -> None:
+        """Every public trade of the venue (wired by the venue's owner): a taker fill of an account other than
+        the background agents moves that symbol's F by the square-root law."""
+        if trade.taker_account in _BACKGROUND:
+            return
+        flow = self.flows.get(trade.symbol)
+        if flow is not None:
+            flow.on_taker_fill(trade)
 
 

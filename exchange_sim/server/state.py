@@ -63,6 +63,7 @@ class ServerState:
                          depth_interval_ms=config.depth_interval_ms)
         self.market = MarketFlow(driver.env, venue.engine, config.market, config.seed,
                                  duration_s=config.duration_s, symbols=catalogue, on_regime=self._on_regime)
+        venue.trade_observers.append(self.market.on_trade)
         clients: dict[AccountId, VenueClient] = {}
         for account in config.accounts:
             account_id = AccountId(account.name)

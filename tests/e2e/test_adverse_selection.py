@@ -2,8 +2,9 @@
 
 Fixed-spread makers run the same seed (hence the same latent price path) against the in-process venue, with
 zero fees so that only the spread earned and the adverse selection suffered count. Each fill is marked out
-against the latent fair price ``HORIZON_S`` later (the standard measure of adverse selection): a buy at p is
-worth ``F(t + h) - p`` per unit, a sell ``p - F(t + h)``. Marking out per fill keeps the inventory this
+against the fundamental value V ``HORIZON_S`` later (the standard measure of adverse selection; V is the latent
+price without the takers' transient impact, which is not information): a buy at p is worth ``V(t + h) - p``
+per unit, a sell ``p - V(t + h)``. Marking out per fill keeps the inventory this
 naive maker accumulates from drowning the signal.
 """
 
@@ -74,7 +75,7 @@ def _run(offset_ticks: int, regime: str = "volatile", seed: int = 11) -> Markout
 
     async def record_fair() -> None:
         for _ in range(MINUTES * 60 + HORIZON_S + 2):
-            fair.append(world.market.fair_ticks(SYMBOL))
+            fair.append(world.market.value_ticks(SYMBOL))
             await asyncio.sleep(1.0)
 
     async def session() -> None:

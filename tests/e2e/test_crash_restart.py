@@ -64,7 +64,7 @@ def new_instance(link: SimLink, path: Path) -> tuple[OrderManager, BinanceConnec
 
 
 def test_crash_restart_leaves_no_orphan_and_books_every_fill_once(tmp_path: Path) -> None:
-    world = SimWorld(seed=21, duration_s=3600, market=MarketConfig(symbols=(SYMBOL,), regime="volatile"))
+    world = SimWorld(seed=22, duration_s=3600, market=MarketConfig(symbols=(SYMBOL,), regime="volatile"))
     world.venue.open_account(BOT, START)
     path = tmp_path / "state.sqlite3"
     link = SimLink(world, BOT, request_timeout_s=ExecutionConfig().request_timeout_s)
