@@ -90,7 +90,9 @@ class _Observer:
         engine = self.world.engine
         steps = int(duration_s / out.step_s)
         depth_every = max(1, round(depth_every_s / out.step_s))
-        last_mid = float(self.world.market.fair_ticks(self.symbol))
+        market = self.world.market
+        assert market is not None, "a realism recording needs the synthetic market (not a replay)"
+        last_mid = float(market.fair_ticks(self.symbol))
         for i in range(steps):
             await asyncio.sleep(out.step_s)
             bid = engine.best_bid(self.symbol)
@@ -99,7 +101,7 @@ class _Observer:
                 last_mid = (bid[0] + ask[0]) / 2.0
                 out.spreads.append(ask[0] - bid[0])
             out.mids.append(last_mid)
-            out.fair.append(self.world.market.fair_ticks(self.symbol))
+            out.fair.append(market.fair_ticks(self.symbol))
             if i % depth_every == 0:
                 self._depth(last_mid)
 
@@ -130,6 +132,7 @@ def record(regime: str, *, seed: int, minutes: float, symbol: str = "BTCUSDT", s
     config = market if market is not None else MarketConfig(symbols=(symbol,), regime=regime)
     world = SimWorld(seed=seed, duration_s=duration_s, market=config)
     out = Recording(regime=regime, seed=seed, step_s=step_s, duration_s=duration_s)
+    assert world.market is not None  # built from a MarketConfig: the synthetic market
     flow = world.market.flows[symbol]
     out.tick_lot_quote = flow.spec.quote_atoms_per_tick_lot / ATOMS_PER_UNIT
     out.tick_bps = 10_000.0 / flow.market.initial_price_ticks
