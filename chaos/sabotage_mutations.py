@@ -192,7 +192,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            backoff = min(backoff * 2, 30.0)\n            await self._reconcile_logged()",
         "            backoff = min(backoff * 2, 30.0)",
         "after the user stream drops, the bot subscribes again without reconciling the events it missed",
-        "1.ledger", ci_seeds=_UNMEASURED),
+        "18.resync_after_gap", ci_seeds=(1, 3, 4)),
 )
 
 BY_NAME: dict[str, Mutation] = {m.name: m for m in MUTATIONS}
