@@ -191,8 +191,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            backoff = min(backoff * 2, 30.0)\n            await self._reconcile_logged()",
         "            backoff = min(backoff * 2, 30.0)",
         "after the user stream drops, the bot subscribes again without reconciling the events it missed",
-        "1.ledger", expected_escape="0/20 seeds at 5 min on the one-connector tree: the periodic reconcile heals "
-        "the ledger within 30 s"),
+        "18.resync_after_gap", ci_seeds=(1, 3, 4)),
 )
 
 BY_NAME: dict[str, Mutation] = {m.name: m for m in MUTATIONS}

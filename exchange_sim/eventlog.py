@@ -8,7 +8,10 @@ check of DESIGN section 4, item 12.
 Kinds written by the venue: ``order`` (execution reports: NEW, TRADE, CANCELED, EXPIRED, ...),
 ``reject`` (a request refused with a Binance code), ``trade`` (public trades), ``book`` (a price level's
 quantity changed), ``balance`` (a tracked account's balance changed), ``request`` (a request reached the
-venue), ``regime`` (the market changed regime), plus whatever a harness adds (faults, guards).
+venue), ``user_sub`` (a tracked account's user-data subscription started or ended: ``a`` account, ``n`` the
+venue's serial of the subscription, ``ph`` ``start`` or ``end``, and on an end ``why``: ``closed`` by its
+connection or an unsubscribe, ``reset`` by the venue side (a fault), ``overflow`` when the client stopped
+reading), ``regime`` (the market changed regime), plus whatever a harness adds (faults, guards).
 
 The log is bounded in memory: records stream into the hash and, when a path is given, into a buffered
 file; only per-kind counts are kept. Encoded lines are handed to the hash and the file in batches of

@@ -2,11 +2,15 @@
 
 ``SimVenue`` owns the matching engine and is its listener: every execution report, trade, book-level change and
 tracked balance change is written to the ``EventLog`` (DESIGN section 2, event log) and fanned out to
-subscriptions. ``VenueClient`` is one account's connection: every request travels to the venue after a seeded
-one-way delay, is executed by the engine at its arrival time, and its answer travels back after another delay;
-rejected requests raise ``EngineError`` (Binance code and message) after the return delay, exactly like a REST
-error. Feeds (depth diffs every ``depth_interval_ms`` with Binance U/u ids, public trades, the account's
-execution reports and balance updates) arrive late but in order (``exchange_sim.feeds``).
+subscriptions. The life of every user-data subscription is written too (``user_sub``: its start, and its end
+with ``why`` it ended; ``exchange_sim.eventlog`` lists the fields): the venue's own evidence of a client's stream
+gaps, for the checker's invariant 18.
+
+``VenueClient`` is one account's connection: every request travels to the venue after a seeded one-way delay, is
+executed by the engine at its arrival time, and its answer travels back after another delay; rejected requests raise
+``EngineError`` (Binance code and message) after the return delay, exactly like a REST error. Feeds (depth diffs
+every ``depth_interval_ms`` with Binance U/u ids, public trades, the account's execution reports and balance
+updates) arrive late but in order (``exchange_sim.feeds``).
 
 Only accounts opened through ``open_account`` are *tracked*: their orders and balances are logged and
 reported. The background market's own accounts are not (their activity is in the log as book and trade
@@ -47,7 +51,14 @@ from exchange_sim.engine.types import (
     TradeId,
 )
 from exchange_sim.eventlog import EventLog
-from exchange_sim.feeds import AccountUpdate, DepthDiff, DepthSnapshot, ExecutionReport, Subscription
+from exchange_sim.feeds import (
+    AccountUpdate,
+    DepthDiff,
+    DepthSnapshot,
+    ExecutionReport,
+    Subscription,
+    SubscriptionOverflow,
+)
 from exchange_sim.latency import LatencyConfig, LatencyModel
 from exchange_sim.ticker import Ticker
 
@@ -114,6 +125,7 @@ class SimVenue:
         self._pending: dict[str, _PendingDepth] = {}
         self._flusher = Ticker(runtime.env, self._flush_depth)
         self._connections = 0
+        self._user_sub_ids = 0  # user-data subscriptions served so far (the ``n`` of ``user_sub`` records)
         self.faults: VenueFaults | None = None  # set by a fault injector's ``install``; None: no faults
 
     # -- accounts and connections --
@@ -235,12 +247,23 @@ class SimVenue:
         return sub
 
     def subscribe_user(self, account: AccountId, delay_s: Callable[[], float]) -> Subscription[UserEvent]:
+        """The account's lossless execution-report and balance stream. Its life is logged (``user_sub``, module
+        docstring): the checker's evidence of where a client's stream had a gap (invariant 18)."""
         subs = self._user_subs.setdefault(account, [])
         if self.faults is not None:
             delay_s = self.faults.feed_delay("user", None, delay_s)
+        self._user_sub_ids += 1
+        sub_id = self._user_sub_ids
+
+        def ended(sub: Subscription[UserEvent]) -> None:
+            _remove(subs, sub)
+            self.log.append({"t": self.runtime.now_us(), "k": "user_sub", "a": account, "n": sub_id, "ph": "end",
+                             "why": _end_reason(sub.error)})
+
         sub: Subscription[UserEvent] = Subscription(
-            self.runtime.loop, delay_s, maxsize=1_000_000, lossless=True, on_close=lambda s: _remove(subs, s)
+            self.runtime.loop, delay_s, maxsize=1_000_000, lossless=True, on_close=ended
         )
+        self.log.append({"t": self.runtime.now_us(), "k": "user_sub", "a": account, "n": sub_id, "ph": "start"})
         subs.append(sub)
         if self.faults is not None:
             self.faults.on_subscribe("user", None, sub)
@@ -297,6 +320,15 @@ def _settle(answer: asyncio.Future[R], result: R | None, error: BaseException | 
         answer.set_exception(error)
     else:
         answer.set_result(result)  # type: ignore[arg-type]  # R when error is None
+
+
+def _end_reason(error: BaseException | None) -> str:
+    """Why a user-data subscription ended, for its ``user_sub`` end record."""
+    if error is None:
+        return "closed"  # the client unsubscribed or its connection closed
+    if isinstance(error, SubscriptionOverflow):
+        return "overflow"  # the client stopped reading: disconnected, never skipped
+    return "reset"  # ended by the venue side (a fault's reset or disconnect)
 
 
 def _remove(subs: list[Subscription[Any]], sub: Subscription[Any]) -> None:

@@ -46,6 +46,7 @@ def clean_session() -> list[Event]:
         bot(0.5, "hard_limit", s=S, lots=100), bot(0.5, "taker_cap", per_hour=50),
         bot(0.6, "open_orders", a="bot", cids=[], pending=[], phase="reconciled"),
         bot(0.6, "position", a="bot", s=S, lots=0, final=False),
+        {"t": 700_000, "k": "user_sub", "a": "bot", "n": 1, "ph": "start"},  # its user-data stream, after the reconcile
         bot(0.9, "book", s=S, U=1, u=1, bb=100, ba=101, snap=True),
         bot(1.0, "intent", a="bot", c="c1", s=S, S="BUY", o="LIMIT_MAKER", p=100, q=10, bb=100, ba=101),
         {"t": 1_010_000, "k": "request", "a": "bot", "op": "place", "c": "c1", "sent": 1_000_000},

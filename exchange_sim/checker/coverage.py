@@ -64,11 +64,18 @@ def _reconciled(index: SessionIndex, config: CheckConfig, venue: VenueState | No
     return "no bot.position record after a reconcile (only the final one, or none)"
 
 
+def _user_subs(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
+    if index.orders and not index.user_subs:
+        return (f"no user_sub record although the bot has {len(index.orders)} order(s) on the venue (the venue did "
+                "not log its user-data subscriptions)")
+    return None
+
+
 COVERAGE: Mapping[str, Coverage] = {
     "1.ledger": _ledger, "2.fill_once": _fills_once, "3.conservation": _needs_venue, "4.no_orphans": _no_orphans,
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
     "14.one_per_intent": _intents, "15.final_status": _final_status, "16.reconciled_books": _reconciled,
-    "17.restart_ledger": _reconciled,
+    "17.restart_ledger": _reconciled, "18.resync_after_gap": _user_subs,
 }
 
 

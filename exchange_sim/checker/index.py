@@ -61,6 +61,7 @@ class SessionIndex:
     fault_hits: list[Event] = field(default_factory=list)  # effects of faults on the bot's requests and orders
     bot: dict[str, list[Event]] = field(default_factory=dict)
     order_reports: list[Event] = field(default_factory=list)  # every tracked account's order records
+    user_subs: list[Event] = field(default_factory=list)  # the account's user-data subscriptions (start, end)
 
     @classmethod
     def build(cls, events: Iterable[Event], account: str) -> SessionIndex:
@@ -94,6 +95,8 @@ class SessionIndex:
             self.rejects.append(event)
         elif kind == "fault":
             self.faults.append(event)
+        elif kind == "user_sub" and event.get("a") == self.account:
+            self.user_subs.append(event)
         elif kind == "fault_hit" and event.get("a") == self.account:
             self.fault_hits.append(event)
         elif kind.startswith(("bot.", "harness.")) and event.get("a", self.account) == self.account:

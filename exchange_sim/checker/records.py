@@ -2,7 +2,8 @@
 ``Violation`` it reports. This module is the contract between the bot runner and the checker.
 
 Venue records (written by ``SimVenue`` and the fault injector; see ``exchange_sim.eventlog``): ``order``,
-``reject``, ``trade``, ``book``, ``balance``, ``request``, ``regime``, ``fault``, ``fault_hit``, ``session``.
+``reject``, ``trade``, ``book``, ``balance``, ``request``, ``user_sub``, ``regime``, ``fault``, ``fault_hit``,
+``session``.
 
 Bot records: the runner writes them into the *same* event log (``world.log.record(t_us, kind, fields)``) at the
 simulated time they happen. Field names are short like the venue's; ``a`` is the bot's account, ``s`` a symbol,

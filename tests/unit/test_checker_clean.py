@@ -27,7 +27,7 @@ def test_the_clean_session_has_no_violation() -> None:
 
 
 def test_every_invariant_of_design_section_4_has_a_check() -> None:
-    assert sorted(int(name.split(".")[0]) for name in INVARIANTS) == [*range(1, 12), *range(13, 18)]
+    assert sorted(int(name.split(".")[0]) for name in INVARIANTS) == [*range(1, 12), *range(13, 19)]
 
 
 def test_a_real_session_of_a_simple_quoter_passes(tmp_path: Path) -> None:
@@ -56,8 +56,11 @@ def test_a_real_session_of_a_simple_quoter_passes(tmp_path: Path) -> None:
     events = read_events(tmp_path / "log.jsonl")
     assert any(e["k"] == "trade" and "bot" in (e["ma"], e["ta"]) for e in events)
     report = check_report(events, state, CheckConfig())
-    assert report.violations == ()  # it keeps no books: what needs the bot's records is skipped, with the reason
+    # it keeps no books and reads no user stream: what needs the bot's records or a user-data subscription is
+    # skipped, with the reason
+    assert report.violations == ()
     assert set(report.skipped) == {"1.ledger", "2.fill_once", "4.no_orphans", "6.inventory_limit", "14.one_per_intent",
-                                   "15.final_status", "16.reconciled_books", "17.restart_ledger"}
+                                   "15.final_status", "16.reconciled_books", "17.restart_ledger",
+                                   "18.resync_after_gap"}
     assert {v.detail for v in check_session(events, state)} == {f"skipped: {r}" for r in report.skipped.values()}
     assert check_session(events, state, CheckConfig(allowed_skips=frozenset(report.skipped))) == []
