@@ -16,7 +16,7 @@ from bot.connectors.binance.config import BinanceConfig, Credentials, Endpoints,
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 CREDENTIALS = Credentials(api_key=API_KEY, api_secret=SecretStr(API_SECRET))
-SERVER_MS = 1_700_000_010_000  # 30 s into a one-minute weight window, 0 s into a 10 s order window
+SERVER_MS = 1_700_000_015_000  # 35 s into a one-minute weight window, 5 s into a 10 s order window
 
 SYMBOL_ENTRY: dict[str, Any] = {
     "symbol": "BTCUSDT",

@@ -71,7 +71,21 @@ async def test_headers_from_a_past_window_are_ignored() -> None:
     ticket = await lim.acquire(1, Priority.READ)
     server_ms[0] = 61_000
     lim.observe({"X-MBX-USED-WEIGHT-1M": "70"}, ticket)
-    assert lim.used_weight == 0 and ticket == Ticket(0, 0)
+    assert lim.used_weight == 0 and (ticket.weight_window, ticket.order_window) == (0, 0)
+
+
+async def test_a_count_read_just_after_a_window_start_is_not_carried_into_it() -> None:
+    """Chaos seed 58: a request sent 17 ms into our new window was answered with the venue's count of the
+    previous one (its window had not rolled yet: 4,409 of 4,800); adopting it refused every read for a minute."""
+    server_ms = [60_017]
+    lim = limiter(FakeClock(), server_ms)
+    ticket = await lim.acquire(8, Priority.READ)
+    lim.observe({"X-MBX-USED-WEIGHT-1M": "79", "X-MBX-ORDER-COUNT-10S": "7"}, ticket)
+    assert (lim.used_weight, lim.order_count) == (8, 0)  # our own count, not the previous window's
+    server_ms[0] = 61_500
+    later = await lim.acquire(1, Priority.READ)
+    lim.observe({"X-MBX-USED-WEIGHT-1M": "50", "X-MBX-ORDER-COUNT-10S": "7"}, later)
+    assert (lim.used_weight, lim.order_count) == (50, 7)  # past the guard the venue's counts are adopted
 
 
 async def test_nothing_is_admitted_during_a_retry_after_block() -> None:

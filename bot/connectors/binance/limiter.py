@@ -34,6 +34,7 @@ from bot.core.errors import BotError, ErrorCode
 
 WEIGHT_WINDOW_MS = 60_000
 ORDER_WINDOW_MS = 10_000
+BOUNDARY_GUARD_MS = 1_000  # a venue count read this soon after our window's start may still be the previous one
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-10S"
 RETRY_AFTER_META = "binance.retry_after_until"  # store meta: the last block (module docstring)
@@ -58,10 +59,12 @@ class MetaStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """The windows a request was admitted in, so its response headers update the right counts."""
+    """The windows a request was admitted in, so its response headers update the right counts; ``sent_ms`` is
+    the estimated venue time it was admitted at (``-1``: unknown, the headers are then trusted as they are)."""
 
     weight_window: int
     order_window: int
+    sent_ms: int = -1
 
 
 class WeightLimiter:
@@ -154,7 +157,7 @@ class WeightLimiter:
                                retry_after_ms=blocked_ms)
             wait_s = self._try(weight, priority, orders)
             if wait_s == 0:
-                return Ticket(self._weight_window, self._order_window)
+                return Ticket(self._weight_window, self._order_window, self._server_ms())
             if wait_s > self.config.max_wait_s:
                 raise BotError(ErrorCode.RATE_LIMITED, f"client-side budget spent ({priority.name}): "
                                f"weight {self.used_weight}/{self.weight_budget}, "
@@ -185,14 +188,28 @@ class WeightLimiter:
 
     # -- what the venue says --
     def observe(self, headers: Mapping[str, str], ticket: Ticket) -> None:
-        """Raise the counts to the venue's (never lower them), if still in the windows of ``ticket``."""
+        """Raise the counts to the venue's (never lower them), if still in the windows of ``ticket`` and the
+        request was not sent within ``BOUNDARY_GUARD_MS`` of its window's start.
+
+        Near a boundary the venue may still count the previous window (our estimate of its clock is off by up
+        to half a round trip, more after a clock fault): adopting that count into the new window would block
+        our reads for a whole minute on a budget we never used (chaos seed 58: 4,409 of 4,800 adopted 20 ms
+        into a window, reads refused for 60 s)."""
         self._roll(self._server_ms())
         used = _int_header(headers, USED_WEIGHT_HEADER)
-        if used is not None and ticket.weight_window == self._weight_window:
+        if (used is not None and ticket.weight_window == self._weight_window
+                and not _near_start(ticket.sent_ms, WEIGHT_WINDOW_MS)):
             self.used_weight = max(self.used_weight, used)
         count = _int_header(headers, ORDER_COUNT_HEADER)
-        if count is not None and ticket.order_window == self._order_window:
+        if (count is not None and ticket.order_window == self._order_window
+                and not _near_start(ticket.sent_ms, ORDER_WINDOW_MS)):
             self.order_count = max(self.order_count, count)
+
+
+def _near_start(sent_ms: int, window_ms: int) -> bool:
+    """Whether ``sent_ms`` (``-1``: unknown, never near) falls within ``BOUNDARY_GUARD_MS`` after the start of its
+    window, where the venue's own window may not have rolled yet."""
+    return sent_ms >= 0 and sent_ms % window_ms < BOUNDARY_GUARD_MS
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
