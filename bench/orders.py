@@ -1,4 +1,9 @@
-"""Order-manager benchmark: N concurrent placements against the simulated venue (DESIGN section 6, memory too)."""
+"""Order-manager benchmark: N concurrent placements against the simulated venue (DESIGN section 6, memory too).
+
+The orders go through ``BinanceConnector`` over the in-process transport (signing, JSON-shaped payloads, parsing:
+the connector's cost is in the figures since issue 17), on a venue whose rate limits are lifted
+(``stress.venue.LIFTED_LIMITS``): Binance's would refuse all but 80 of the N orders.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import time
 import tracemalloc
 from typing import Any
 
-from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
@@ -16,6 +20,7 @@ from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from stress.venue import LIFTED_LIMITS, connector
 
 _QUIET = {"calm": {"lp_rate_per_s": 1e-9, "market_rate_per_s": 1e-9, "informed_rate_per_s": 0.0,
                    "lp_requote_rate_per_s": 0.0}}
@@ -28,7 +33,8 @@ def bench_orders(n: int = 1000, rtt_ms: float = 10.0, state_path: str = ":memory
                      market=MarketConfig(symbols=("BTCUSDT",), regime_overrides=_QUIET))
     account = AccountId("bench")
     world.venue.open_account(account, {"BTC": 10**3 * ATOMS_PER_UNIT, "USDT": 10**9 * ATOMS_PER_UNIT})
-    venue = SimConnector(world.venue.connect(account))
+    venue = connector(world, world.venue.connect(account), request_timeout_s=ExecutionConfig().request_timeout_s,
+                      limits=LIFTED_LIMITS)
     info = {s.symbol: s for s in world.run(venue.symbols())}
     om = OrderManager(venue, StateStore(state_path), LoopClock(), ExecutionConfig(max_in_flight=n), info)
     quotes = [Quote(side=Side.BUY, price_ticks=10_000 + i % 100, qty_lots=1_000) for i in range(n)]

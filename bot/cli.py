@@ -8,6 +8,7 @@ way and still writes its (partial) summary and report, exit 130.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib.metadata
 import json
@@ -15,7 +16,7 @@ import platform
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -31,10 +32,15 @@ from bot.session import SessionSummary, run_sim_session
 from bot.tools.cli import load_raw_with
 from bot.tools.cli import register as register_tools
 from chaos.cli import chaos_app
+from exchange_sim.eventlog import read_events
 from exchange_sim.faults.scenario import ScenarioError
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
+from exchange_sim.replay.fills import payload as replay_fills
+from exchange_sim.replay.fills import report_rows
+from exchange_sim.replay.recorder import record_market, venue_urls
+from exchange_sim.replay.source import load_replay
 from exchange_sim.server.cli import ServeError
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
@@ -198,12 +204,22 @@ def sim(
     run_dir: Annotated[Path | None, typer.Option(
         help="write summary.json, events.jsonl, config.yaml and report.html into this run directory")] = None,
     report: Annotated[bool, typer.Option(help="with --run-dir: render report.html")] = True,
+    market_spec: Annotated[str | None, typer.Option("--market", help=(
+        "replay:PATH[,PATH...]: replay recorded Binance markets instead of the synthetic one (symbols and "
+        "filters from the recordings; the session lasts at most the recording)"))] = None,
+    queue_model: Annotated[str, typer.Option(help="replay queue model: risk_averse, power, log")] = "risk_averse",
 ) -> None:
     """Run the bot on the simulated exchange in virtual time and print what it earned, risked and spent.
 
     Ctrl-C stops the session the orderly way at the next minute of simulated time; the partial summary, run
     directory and report are still written, then the command exits with status 130."""
     console.print(f"seed {seed}")
+    try:
+        replay = load_replay(market_spec, queue=queue_model) if market_spec is not None else None
+    except ValueError as error:
+        raise fail(f"--market/--queue-model: {error}") from None
+    if symbols is None and replay is not None:
+        symbols = ",".join(replay.symbols)
     bot_config = load_effective(config, symbols)
     if strategy is not None:
         try:
@@ -212,25 +228,42 @@ def sim(
                                       source="--strategy")
         except BotError as error:
             raise fail(error.message) from None
-    market = _market_config(regime, ",".join(bot_config.symbols), switching)
+    market = _market_config(regime, ",".join(bot_config.symbols), switching) if replay is None else None
+    total_s = hours * 3600.0 if replay is None else min(hours * 3600.0, replay.duration_s)
     if run_dir is not None and log is None:
         log = run_dir / "events.jsonl"
     reached_s = [0.0]
-    with Interrupt() as interrupt, progress(console, "simulating", hours * 3600.0, "h", scale=3600.0) as update:
+    with Interrupt() as interrupt, progress(console, "simulating", total_s, "h", scale=3600.0) as update:
         def on_progress(t: float) -> None:
             reached_s[0] = t
             update(t)
         try:
             summary = run_sim_session(bot_config, seed=seed, hours=hours, market=market, log_path=log,
-                                      progress=on_progress, stop_requested=lambda: interrupt.requested)
+                                      progress=on_progress, stop_requested=lambda: interrupt.requested,
+                                      replay=replay)
         except BotError as error:
             raise fail(error.message) from None
     if interrupt.requested:
         summary = dataclasses.replace(summary, hours=reached_s[0] / 3600.0)
         console.print(f"interrupted: partial session of {summary.hours:.3f} h (of {hours:g} h requested)")
     _write_session(summary, bot_config, summary_json, run_dir, report)
+    if replay is not None and log is not None:
+        _replay_fills(log, bot_config, replay, run_dir)
     if interrupt.requested:
         raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _replay_fills(log: Path, bot_config: BotConfig, replay: Any, run_dir: Path | None) -> None:
+    """The replay's own table (recorded market, queue ahead at entry, markouts), and replay_fills.json."""
+    fills = Table(title="replayed market: our fills against the recording")
+    fills.add_column("metric")
+    fills.add_column("value", justify="right")
+    for name, value in report_rows(read_events(log), bot_config.venue.account, replay):
+        fills.add_row(name, value)
+    console.print(fills)
+    if run_dir is not None:
+        fills_json = replay_fills(read_events(log), bot_config.venue.account, replay)
+        (run_dir / "replay_fills.json").write_text(json.dumps(fills_json, indent=2) + "\n")
 
 
 def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json: Path | None, run_dir: Path | None,
@@ -244,6 +277,30 @@ def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json:
                       command="mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         if report:
             console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
+
+
+@app.command("record")
+def record(
+    out: Annotated[Path, typer.Option(help="the recording to write (.gz: gzip)")],
+    symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
+    seconds: Annotated[float, typer.Option(min=1.0, help="how long to record (wall seconds)")] = 60.0,
+    minutes: Annotated[float | None, typer.Option(min=0.02, help="how long to record, in minutes (overrides "
+                                                  "--seconds)")] = None,
+    venue: Annotated[str, typer.Option(help="local (mmbot exchange serve on --port) or binance (public, no key)")]
+    = "local",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="the loopback server's port")] = 8765,
+) -> None:
+    """Record a venue's public depth diffs, trades and best bid/ask plus a REST snapshot, in the replay format."""
+    try:
+        rest_base, ws_base = venue_urls(venue, port)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--venue") from None
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    duration_s = minutes * 60.0 if minutes is not None else seconds
+    result = asyncio.run(record_market(rest_base=rest_base, ws_base=ws_base, symbols=names, seconds=duration_s,
+                                       out=out))
+    console.print(f"recorded {result.lines:,} lines ({result.snapshots} snapshots) to {result.path}; "
+                  f"replay it with: mmbot sim --market replay:{result.path}")
 
 
 register_tools(app, run_point, load_raw_with(load_config, lambda c: c.model_dump(mode="json")))

@@ -1,8 +1,9 @@
 """A simulated session: the unchanged bot on the in-process simulated exchange, in virtual time, with a summary.
 
 ``run_sim_session`` builds a ``SimWorld`` (market model + matching engine, seeded), opens the bot's account with
-the configured balances and fee tier, connects a ``SimConnector``, builds the ``AppContext``, then starts the
-order manager (reconcile first), one ``MarketData`` and one ``SymbolQuoter`` per symbol, runs for the session's
+the configured balances and fee tier, connects a ``BinanceConnector`` over the in-process transport
+(``bot.session_venue``, ADR 0014), builds the ``AppContext``, then starts the order manager (reconcile first),
+one ``MarketData`` and one ``SymbolQuoter`` per symbol, runs for the session's
 simulated duration and stops the bot the orderly way (cancel all, verify). Everything follows from the seed: the
 same seed and config give the same event log, byte for byte.
 
@@ -60,6 +61,7 @@ from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import symbol_catalogue
+from exchange_sim.replay.source import ReplaySource
 from exchange_sim.world import SimWorld
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
@@ -239,6 +241,7 @@ def run_sim_session(
     sample_metrics: bool = True,
     operator_reset_s: tuple[float, float] | None = OPERATOR_RESET_S,
     stop_requested: Callable[[], bool] | None = None,
+    replay: ReplaySource | None = None,
 ) -> SessionSummary:
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
@@ -253,8 +256,17 @@ def run_sim_session(
     reports can plot them; the sample is deterministic (no wall-clock family). ``operator_reset_s``: with a
     scenario, the operator resets a latched HARD guard after a delay drawn from this range (None: never).
     ``stop_requested`` (polled after each progress step) ends the session early the orderly way (Ctrl-C in the CLI).
+    ``replay``: the market is a recording (``exchange_sim.replay``) instead of ``market``; the session lasts at
+    most the recording's length, and the config's symbols must be recorded in it.
     """
     catalogue = symbol_catalogue(config.sim.symbols)
+    if replay is not None:
+        catalogue.update(replay.markets())
+        missing = [s for s in config.symbols if s not in replay.symbols]
+        if missing:
+            raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {missing} are not in the recording "
+                           f"(it holds {', '.join(replay.symbols)})")
+        hours = min(hours, replay.duration_s / 3600.0)
     unknown = [s for s in config.symbols if s not in catalogue]
     if unknown:
         raise BotError(ErrorCode.CONFIG_INVALID, f"symbols {unknown} are not simulated; known: "
@@ -270,7 +282,7 @@ def run_sim_session(
             tmp = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="mmbot-session-")))
             log_path = tmp / "events.jsonl"
         world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=market_config, log_path=log_path,
-                         symbols=catalogue)
+                         symbols=catalogue, replay=replay)
         cleanup.callback(world.close)
         account = AccountId(config.venue.account)
         opening = open_sim_account(world, config, account)
@@ -392,7 +404,9 @@ def run_sim_session(
             violations = (*check_session(read_events(log_path), venue_state, cfg), *memory_violations)
         summary = _summarise(config, world, life.app, life.quoters, stop.shutdown.verified, seed, hours,
                              market_config, time.perf_counter() - wall_start)
-        return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives, link))
+        extra = {"replay": replay.describe()} if replay is not None else {}
+        return dataclasses.replace(summary, violations=violations, reactions=_reactions(lives, link),
+                                   regime="replay" if replay is not None else summary.regime, extra=extra)
 
 
 async def _finish(life: Life, recorder: LogRecorder, sample: Callable[[], None]) -> StopReport:

@@ -90,6 +90,8 @@ def swarm(
     recheck_every: Annotated[int, typer.Option(
         min=0, help="re-run every seed divisible by this and compare digests (12.determinism); 0: none")] = 20,
     sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
+    market: Annotated[str | None, typer.Option(
+        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording)")] = None,
 ) -> None:
     """Run the swarm (module docstring)."""
     if ctx.invoked_subcommand is not None:
@@ -97,7 +99,7 @@ def swarm(
     kinds = _kinds(faults)
     _check_sabotage(sabotage)
     fingerprint = code_fingerprint()
-    specs = [SessionSpec(seed=s, minutes=minutes, kinds=kinds, sabotage=sabotage)
+    specs = [SessionSpec(seed=s, minutes=minutes, kinds=kinds, sabotage=sabotage, market=market)
              for s in range(first_seed, first_seed + seeds)]
     rechecks = len(recheck_specs(specs, recheck_every))
     console.print(f"seeds {first_seed}..{first_seed + seeds - 1}, {minutes:g} simulated minutes each, faults "
@@ -138,6 +140,8 @@ def replay(
     scenario: Annotated[Path | None, typer.Option(help="explicit fault schedule (YAML), e.g. a shrunk one")] = None,
     summary_json: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
     sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
+    market: Annotated[str | None, typer.Option(
+        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording)")] = None,
 ) -> None:
     """Run one session exactly as the swarm did; print its violations and event-log digest."""
     _check_sabotage(sabotage)
@@ -148,7 +152,7 @@ def replay(
         except ScenarioError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
-    spec = SessionSpec(seed=seed, minutes=minutes, kinds=_kinds(faults), sabotage=sabotage,
+    spec = SessionSpec(seed=seed, minutes=minutes, kinds=_kinds(faults), sabotage=sabotage, market=market,
                        scenario_yaml=scenario.read_text() if scenario is not None else None)
     result = run_spec(spec)
     for fault in result.schedule:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import tempfile
@@ -30,12 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.config import parse_config
 from bot.session import run_sim_session
 from chaos.coverage import Coverage, read_coverage_records, session_coverage
 from chaos.fingerprint import Checked, FingerprintMismatch, code_fingerprint
 from chaos.sabotage import applied
 from chaos.spec import SessionSpec, chaos_config
 from exchange_sim.faults import to_yaml
+from exchange_sim.replay.source import ReplaySource, load_replay
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,6 +77,12 @@ def scratch_root() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
+@functools.lru_cache(maxsize=4)
+def _replay(market: str) -> ReplaySource:
+    """A recording loaded once per worker process (it is read-only during a session)."""
+    return load_replay(market)
+
+
 def run_spec(spec: SessionSpec) -> SessionResult:
     """Run and check one session (module docstring)."""
     scenario = spec.scenario()
@@ -90,8 +99,14 @@ def run_spec(spec: SessionSpec) -> SessionResult:
         config = chaos_config(str(scratch / "state.sqlite3"))
         log_path = scratch / "events.jsonl"
         try:
+            replay = _replay(spec.market) if spec.market is not None else None
+            if replay is not None:  # the gate's config on the recorded symbols (its small limit kept where it applies)
+                data = config.model_dump(mode="json")
+                limits = data["risk"]["inventory"]["hard_max_base"]
+                data["risk"]["inventory"]["hard_max_base"] = {s: v for s, v in limits.items() if s in replay.symbols}
+                config = parse_config({**data, "symbols": list(replay.symbols)}, source="--market")
             summary = run_sim_session(config, seed=spec.seed, hours=spec.minutes / 60.0, scenario=scenario,
-                                      check=True, timer=None, log_path=log_path)
+                                      check=True, timer=None, log_path=log_path, replay=replay)
         except Exception as error:  # a bot bug: the session's verdict, not the swarm's end
             violations: tuple[dict[str, Any], ...] = ({
                 "invariant": "0.bot_exception", "t_s": 0.0, "orders": [],

@@ -41,7 +41,6 @@ class Mutation:
 _OM = "bot/execution/order_manager.py"
 _LIMITER = "bot/connectors/binance/limiter.py"
 _WIRE = "bot/connectors/binance/wire.py"
-_UNMEASURED: tuple[int, ...] = ()  # placeholder until the swarm measurement below fills it in
 _ESCAPED = "0/40 seeds at 5 min on the merged issue-16 tree (recoverable guards, new faults, the venue-truth checker)"
 
 MUTATIONS: tuple[Mutation, ...] = (
@@ -160,33 +159,33 @@ MUTATIONS: tuple[Mutation, ...] = (
         "seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)",
         "seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s) / 1000",
         "Retry-After (seconds) is honoured as milliseconds: the bot sends again long before it expires",
-        "9.rate_and_taker", ci_seeds=_UNMEASURED),
+        "9.rate_and_taker", ci_seeds=(13,)),
     Mutation(
         "retry_gate_last_second_open", _LIMITER,
         "        left = self._blocked_until_s - self._monotonic_s()\n        if left <= 0:",
         "        left = self._blocked_until_s - self._monotonic_s()\n        if left <= 1:",
         "the Retry-After gate opens a second early (compares with 1 s instead of 0)", "9.rate_and_taker",
-        ci_seeds=_UNMEASURED),
+        ci_seeds=(13,)),
     Mutation(
         "maker_fill_side_flipped", _WIRE,
         'side=Side.BUY if field(trade, "isBuyer") else Side.SELL,',
         'side=Side.BUY if field(trade, "isBuyer") != field(trade, "isMaker") else Side.SELL,',
         "a backfilled maker fill is booked on the taker's side (the wrong side of the trade)", "1.ledger",
-        ci_seeds=_UNMEASURED),
+        ci_seeds=(1, 3, 4)),
     Mutation(
         "signature_over_sorted_params", "bot/connectors/binance/signing.py",
         "    query = encode_params(params)\n    return f\"{query}&signature={sign(secret, query)}\"",
         "    query = encode_params(params)\n"
         "    return f\"{query}&signature={sign(secret, encode_params(sorted(params)))}\"",
         "the REST signature covers the parameters sorted by name (the WebSocket API's rule) while the query is sent "
-        "in its own order", "10.liveness", ci_seeds=_UNMEASURED),
+        "in its own order", "10.liveness", ci_seeds=(0, 1, 2)),
     Mutation(
         "retry_after_ignored_on_order", "bot/connectors/binance/http.py",
         'seconds = self._limiter.block(_seconds(reply.headers.get("Retry-After")), banned=status == 418)',
         'seconds = self._limiter.block(_seconds(reply.headers.get("Retry-After")), banned=status == 418) '
         'if endpoint.path != "order" else 0.0',
         "a 429/418 answered to an order request (place, cancel, query) does not block: Retry-After is ignored on "
-        "that endpoint", "9.rate_and_taker", ci_seeds=_UNMEASURED),
+        "that endpoint", "9.rate_and_taker", ci_seeds=(13,)),
     Mutation(
         "user_stream_reconnect_without_resync", _OM,
         "            backoff = min(backoff * 2, 30.0)\n            await self._reconcile_logged()",

@@ -60,6 +60,7 @@ class SessionSpec:
     kinds: tuple[str, ...] = ()  # fault kinds the draw may use (empty: all)
     scenario_yaml: str | None = None  # explicit schedule (overrides the draw)
     sabotage: str | None = None  # test-only: a safety mechanism switched off (chaos.sabotage)
+    market: str | None = None  # replay:PATH[,PATH...]: a recorded market (None: the synthetic one)
 
     def __post_init__(self) -> None:
         if not self.minutes > 0:

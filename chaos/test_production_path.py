@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +20,7 @@ import bot.session
 import chaos.runner
 import chaos.shrink
 from bot.config import BotConfig
+from bot.connectors.binance.http import Endpoint, RestClient
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
@@ -117,3 +123,43 @@ def test_a_determinism_failure_is_not_shrunk_but_kept_with_its_whole_schedule(mo
     shrunk = shrink(failing)
     assert shrunk.invariants == ("12.determinism",)
     assert shrunk.spec.scenario() == spec.scenario()
+
+
+CHAOS_SESSION_MODULES = """
+import importlib.util, json, sys
+from chaos.runner import run_spec
+from chaos.spec import SessionSpec
+result = run_spec(SessionSpec(seed=2, minutes=0.5))
+print(json.dumps({"ok": result.ok, "modules": sorted(m for m in sys.modules if m.startswith("bot.connectors")),
+                  "sim_module_exists": importlib.util.find_spec("bot.connectors.sim") is not None}))
+"""
+
+
+def test_a_chaos_session_runs_the_binance_connector_and_no_second_policy() -> None:
+    """Issue 17: the gate tests the code that trades real money. A fresh process (nothing imported before the
+    session) runs one chaos session; the connector modules it imported are BinanceConnector's, and the old
+    ``bot.connectors.sim`` policy neither exists nor is imported."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", CHAOS_SESSION_MODULES], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ok"]
+    assert {"bot.connectors.binance", "bot.connectors.binance.connector",
+            "bot.connectors.binance.http"} <= set(report["modules"])
+    assert "bot.connectors.sim" not in report["modules"]
+    assert not report["sim_module_exists"]
+
+
+def test_every_request_of_a_chaos_session_goes_through_the_binance_connector(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    original = RestClient.request
+
+    async def counting(self: RestClient, endpoint: Endpoint, *args: Any, **kwargs: Any) -> Any:
+        sent.append(f"{endpoint.method} {endpoint.path}")
+        return await original(self, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(RestClient, "request", counting)
+    result = run_spec(SessionSpec(seed=2, minutes=0.5))
+    assert result.ok, result.violations
+    assert "POST order" in sent and "GET exchangeInfo" in sent and "GET time" in sent

@@ -59,7 +59,9 @@ def _sampler(world: SimWorld, every_s: float, out: list[BookSample]) -> Generato
     """A read-only observer: it draws no randomness and changes nothing, so the event log is unaffected."""
     env = world.runtime.env
     engine = world.engine
-    symbols = sorted(world.market.flows)
+    market = world.market
+    assert market is not None  # the synthetic market (a replayed world has none)
+    symbols = sorted(market.flows)
     while True:
         yield env.timeout(every_s)
         for symbol in symbols:
@@ -67,7 +69,7 @@ def _sampler(world: SimWorld, every_s: float, out: list[BookSample]) -> Generato
             ask = engine.best_ask(symbol)
             out.append(BookSample(
                 env.now, symbol, bid[0] if bid else None, ask[0] if ask else None,
-                world.market.fair_ticks(symbol), bid[1] if bid else 0, ask[1] if ask else 0,
+                market.fair_ticks(symbol), bid[1] if bid else 0, ask[1] if ask else 0,
             ))
 
 
@@ -87,6 +89,8 @@ def simulate_market(
     """
     duration_s = hours * 3600.0
     world = SimWorld(seed=seed, duration_s=duration_s, market=market, log_path=log_path)
+    flow = world.market
+    assert flow is not None  # SimWorld without a replay builds the synthetic flow
     samples: list[BookSample] = []
     every_s = sample_every_s if sample_every_s is not None else max(1.0, round(duration_s / 2000.0))
     started = time.perf_counter()
@@ -109,11 +113,12 @@ def simulate_market(
             log_records=world.log.records,
             digest=world.log.digest(),
             record_counts=world.log.counts(),
-            regimes=list(world.market.timeline),
+            regimes=list(flow.timeline),
             samples=samples,
             symbols={
-                name: {"tick_size": str(flow.spec.tick_size), "step_size": str(flow.spec.step_size)}
-                for name, flow in sorted(world.market.flows.items())
+                name: {"tick_size": str(symbol_flow.spec.tick_size),
+                       "step_size": str(symbol_flow.spec.step_size)}
+                for name, symbol_flow in sorted(flow.flows.items())
             },
         )
     finally:

@@ -19,13 +19,14 @@ from pathlib import Path
 
 from bot.app import AppContext
 from bot.config import BotConfig
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.memory import rss_mb
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
 from bot.session import open_sim_account
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
@@ -45,7 +46,7 @@ class Sample:
     guard: str = "OK"  # the risk engine's level at the sample, with its reasons: "SOFT DRAWDOWN"
 
 
-def _sizes(app: AppContext, connector: SimConnector, markets: list[MarketData], quoters: list[SymbolQuoter],
+def _sizes(app: AppContext, connector: BinanceConnector, markets: list[MarketData], quoters: list[SymbolQuoter],
            world: SimWorld) -> dict[str, int]:
     """Every component's public ``sizes()`` probe, summed over symbols, plus the app's and the event log's."""
     books = [m.book.sizes() for m in markets]
@@ -81,7 +82,8 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
     samples: list[Sample] = []
 
     async def main() -> None:
-        connector = SimConnector(world.venue.connect(ACCOUNT), request_timeout_s=config.execution.request_timeout_s)
+        connector: BinanceConnector = sim_connector(
+            world, ACCOUNT, request_timeout_s=config.execution.request_timeout_s, store=store)
         await connector.sync_time()
         app = await AppContext.build(config, connector, LoopClock(), store=store)
         await app.start()

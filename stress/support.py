@@ -1,6 +1,11 @@
 """Shared scaffolding of the stress suite: sizes (short in CI, full behind ``-m slow`` or ``MMBOT_STRESS_FULL=1``),
 a quiet simulated venue with one funded account, an OrderManager on it, and the venue's own order ledger.
 
+The OrderManager reaches the venue through the connector that trades real money: ``BinanceConnector`` over the
+in-process transport, under Binance's rate limits unless a test lifts them (``LIFTED_LIMITS``: for a test about
+the order manager's bookkeeping under 1,000 concurrent orders, not about the limiter, which would otherwise
+refuse all but 80 of them each 10 s).
+
 The ledger is read from the venue's event log (``order`` records the engine writes for tracked accounts), never
 from the bot's books: it is what the checks compare the bot against.
 """
@@ -19,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.execution.config import ExecutionConfig
 from bot.execution.order_manager import OrderManager
@@ -29,8 +34,10 @@ from exchange_sim.eventlog import read_events
 from exchange_sim.faults import FaultInjector, Scenario
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.server.config import LimitsConfig
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
+from stress.venue import connector
 
 FULL = os.environ.get("MMBOT_STRESS_FULL", "") == "1"
 ACCOUNT = AccountId("stress")
@@ -48,11 +55,12 @@ def full_size(*values: object) -> Any:
 
 @dataclass
 class Rig:
-    """A simulated venue with one account and an OrderManager on it (``state`` is a SQLite file)."""
+    """A simulated venue with one account and an OrderManager on it, through ``BinanceConnector`` over the
+    in-process transport (``state`` is a SQLite file; it is also the connector's store of a Retry-After)."""
 
     world: SimWorld
     client: VenueClient
-    venue: SimConnector
+    venue: BinanceConnector
     orders: OrderManager
     store: StateStore
     log_path: Path
@@ -64,9 +72,11 @@ class Rig:
 
 
 def quiet_rig(tmp_path: Path, *, seed: int = 1, rtt_ms: float = 10.0, scenario: Scenario | None = None,
-              config: ExecutionConfig | None = None, duration_s: float = 3600.0, state: str | None = None) -> Rig:
+              config: ExecutionConfig | None = None, duration_s: float = 3600.0, state: str | None = None,
+              limits: LimitsConfig | None = None) -> Rig:
     """A ``Rig`` on a quiet BTCUSDT market with a fixed request round trip and an optional fault scenario; the
-    state file is ``tmp_path / "state.sqlite3"`` unless ``state`` names another (``":memory:"``)."""
+    state file is ``tmp_path / "state.sqlite3"`` unless ``state`` names another (``":memory:"``); the venue's
+    rate limits are Binance's unless ``limits`` lifts them."""
     log_path = tmp_path / "events.jsonl"
     world = SimWorld(seed=seed, duration_s=duration_s, log_path=log_path,
                      latency=LatencyConfig(request_floor_ms=rtt_ms / 2, request_median_ms=0),
@@ -75,9 +85,9 @@ def quiet_rig(tmp_path: Path, *, seed: int = 1, rtt_ms: float = 10.0, scenario: 
     injector = FaultInjector.for_world(world, scenario) if scenario is not None else None
     cfg = config if config is not None else ExecutionConfig()
     client = world.venue.connect(ACCOUNT)
-    venue = SimConnector(client, request_timeout_s=cfg.request_timeout_s)
-    info = {s.symbol: s for s in world.run(venue.symbols())}
     store = StateStore(state if state is not None else tmp_path / "state.sqlite3")
+    venue = connector(world, client, request_timeout_s=cfg.request_timeout_s, store=store, limits=limits)
+    info = {s.symbol: s for s in world.run(venue.symbols())}
     orders = OrderManager(venue, store, LoopClock(), cfg, info)
     return Rig(world, client, venue, orders, store, log_path, injector)
 

@@ -20,7 +20,16 @@ import pytest
 from bot.core.types import OrderStatus, Quote, Side
 from bot.execution.config import ExecutionConfig
 from exchange_sim.faults import Fault, FaultKind, Scenario
-from stress.support import ACCOUNT, SYMBOL, full_size, quiet_rig, store_statuses, traced_memory, venue_ledger
+from stress.support import (
+    ACCOUNT,
+    SYMBOL,
+    full_size,
+    quiet_rig,
+    store_statuses,
+    traced_memory,
+    venue_ledger,
+)
+from stress.venue import LIFTED_LIMITS
 
 pytestmark = pytest.mark.stress
 
@@ -44,7 +53,8 @@ def scenario() -> Scenario:
 
 @pytest.mark.parametrize("orders", [1000, full_size(5000)])
 def test_every_concurrent_order_is_accounted_for_under_thirty_percent_failures(tmp_path: Path, orders: int) -> None:
-    rig = quiet_rig(tmp_path, scenario=scenario(), config=ExecutionConfig(max_in_flight=orders))
+    rig = quiet_rig(tmp_path, scenario=scenario(), config=ExecutionConfig(max_in_flight=orders),
+                    limits=LIFTED_LIMITS)
     om = rig.orders
     quotes = [Quote(side=Side.BUY, price_ticks=10_000 + i % 100, qty_lots=1_000) for i in range(orders)]
 

@@ -17,6 +17,7 @@ import pytest
 from bot.core.types import Side
 from bot.execution.config import ExecutionConfig
 from stress.support import SYMBOL, quiet_rig
+from stress.venue import LIFTED_LIMITS
 
 pytestmark = pytest.mark.stress
 
@@ -30,7 +31,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 def test_placement_latency_grows_only_by_the_in_flight_bound(tmp_path: Path) -> None:
     config = ExecutionConfig()
-    rig = quiet_rig(tmp_path, rtt_ms=RTT_MS, config=config, state=":memory:")
+    rig = quiet_rig(tmp_path, rtt_ms=RTT_MS, config=config, state=":memory:", limits=LIFTED_LIMITS)
     om = rig.orders
 
     async def timed(price_ticks: int) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.connectors.sim import MAX_REMEMBERED_ORDERS
+from bot.connectors.binance.connector import MAX_REMEMBERED_ORDERS
 from bot.execution.order_manager import _TERMINAL_KEPT
 from bot.quoting.config import QuotingConfig
 from stress.soak import VENUE_HISTORY, Sample, run_soak

@@ -9,10 +9,12 @@ What runs, per update ``n`` at simulated ``t = n * interval``:
 2. the *maker*, when ``requote_due(n)``: ``REACTION_S`` later it cancels every open quote and places up to two
    ``LIMIT_MAKER`` quotes at the update's touch (``quote_sides``: none on a side at the inventory cap, the
    position being the order manager's, from the fills booked so far), concurrently, through ``OrderManager``
-   -> ``SimConnector`` -> ``VenueClient`` -> ``SimVenue``: fresh client ids from the order-state store
-   (``config.store``: the ``MemoryStateStore`` a simulated session uses, or the live bot's SQLite
-   ``StateStore`` in memory), every state change persisted, fills booked exactly once from the user stream
-   (``run_user_stream``).
+   -> ``BinanceConnector`` -> in-process transport -> the wire server's handlers -> ``VenueClient`` ->
+   ``SimVenue`` (rate limits lifted, ``stress.venue.LIFTED_LIMITS``: a requote per update is beyond Binance's
+   order limit): fresh client ids from the order-state store (``config.store``: the ``MemoryStateStore`` a
+   simulated session uses, or the live bot's SQLite ``StateStore`` in memory), every state change persisted,
+   fills booked exactly once from the user stream (``run_user_stream``). Since issue 17 the connector's cost
+   (signing, request encoding, field parsing) is in the figures.
 
 Both request and feed latency are zero (NautilusTrader's backtest runs without a latency model by default),
 so a requote is settled long before the next update and fills depend only on the stream. Everything runs on
@@ -48,7 +50,6 @@ from bench.side_by_side.workload import (
     requote_due,
     top_of_book_updates,
 )
-from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError
 from bot.core.memory import peak_rss_mb, rss_mb
@@ -64,6 +65,7 @@ from exchange_sim.eventlog import EventLog
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
+from stress.venue import LIFTED_LIMITS, VenueParts, connector
 
 SPEC = SymbolSpec(symbol=SYMBOL, base_asset=BASE_ASSET, quote_asset=QUOTE_ASSET, tick_size=TICK_SIZE,
                   step_size=STEP_SIZE)
@@ -128,10 +130,11 @@ def _mmbot_version() -> str:
 
 async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[TopOfBook]) -> SideResult:
     setup_started = time.perf_counter()
-    connector = SimConnector(venue.connect(MAKER))
     store: OrderStore = StateStore(":memory:") if config.store == "sqlite" else MemoryStateStore()
-    infos = {s.symbol: s for s in await connector.symbols()}
-    orders = OrderManager(connector, store, LoopClock(), ExecutionConfig(state_path=":memory:"), infos)
+    maker_venue = connector(VenueParts(venue, venue.log, venue.runtime, config.seed), venue.connect(MAKER),
+                            request_timeout_s=ExecutionConfig().request_timeout_s, limits=LIFTED_LIMITS)
+    infos = {s.symbol: s for s in await maker_venue.symbols()}
+    orders = OrderManager(maker_venue, store, LoopClock(), ExecutionConfig(state_path=":memory:"), infos)
     await orders.start()
     stream = asyncio.create_task(orders.run_user_stream(), name="user-stream")
     await asyncio.sleep(REACTION_S)  # the user stream is subscribed before the first update
@@ -152,7 +155,7 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
     stream.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await stream
-    await connector.close()
+    await maker_venue.close()
     stats = orders.stats
     if stats.fills != venue.trades:
         raise RuntimeError(f"maker booked {stats.fills} fills but the venue made {venue.trades} trades")

@@ -59,7 +59,6 @@ from bench.side_by_side.workload import (
 )
 from bot.app import AppContext
 from bot.config import BotConfig
-from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.core.memory import peak_rss_mb, rss_mb
 from bot.core.types import Quote, Side
@@ -73,6 +72,8 @@ from bot.strategy.pipeline import QuotePipeline
 from exchange_sim.eventlog import EventLog
 from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
+from stress.venue import LIFTED_LIMITS, VenueParts
+from stress.venue import connector as venue_connector
 
 DEPTH_INTERVAL_S = 0.1  # the venue's depth flush period (its default)
 PHASE_S = 0.05  # updates land half a flush period before a flush
@@ -124,7 +125,8 @@ async def _start(venue: SimVenue, config: WorkloadConfig,
                  store: OrderStore) -> tuple[AppContext, SymbolQuoter, float]:
     """Build and start the bot; returns it, its quoter and the loop time at which its depth feed subscribed."""
     bot = bot_config(config)
-    connector = SimConnector(venue.connect(MAKER), request_timeout_s=bot.execution.request_timeout_s, store=store)
+    connector = venue_connector(VenueParts(venue, venue.log, venue.runtime, config.seed), venue.connect(MAKER),
+                                request_timeout_s=bot.execution.request_timeout_s, store=store, limits=LIFTED_LIMITS)
     await connector.sync_time()
     app = await AppContext.build(bot, connector, LoopClock(), store=store)
     await app.start()

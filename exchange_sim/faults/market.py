@@ -188,6 +188,8 @@ class MarketActions:
                 side = Side.BUY if bps < 0 else Side.SELL  # the side being swept
                 swept = sum(level.qty_lots for level in book.levels(side)
                             if (level.price_ticks >= target if bps < 0 else level.price_ticks <= target))
+                spec = self._engine.spec(symbol)  # one order sweeps at most the max notional (a deep recorded book)
+                swept = min(swept, spec.max_notional_atoms // (max(target, 1) * spec.quote_atoms_per_tick_lot))
                 if swept:
                     self._engine.place(PlaceRequest(
                         account=AGENT, symbol=symbol, side=side.opposite, type=OrderType.LIMIT, qty_lots=swept,

@@ -72,14 +72,14 @@ class InProcessTransport:
 
     async def request(self, method: str, url: str, headers: Mapping[str, str]) -> HttpReply:
         check_before_send()
-        parts = urlsplit(url)
-        request = api.ApiRequest(method=method, path=parts.path, raw_query=parts.query, headers=dict(headers),
+        path, query = _path_and_query(url)
+        request = api.ApiRequest(method=method, path=path, raw_query=query, headers=headers,
                                  remote=self.remote, client=self.client)
         response = await api.handle(self.state, request)
         payload = response.payload
         if (response.status == 400 and self._on_timestamp_reject is not None and isinstance(payload, dict)
                 and payload.get("code") == INVALID_TIMESTAMP):
-            self._on_timestamp_reject(REST_OPS.get((method, parts.path), parts.path))
+            self._on_timestamp_reject(REST_OPS.get((method, path), path))
         return HttpReply(status=response.status, headers=response.headers, text="", payload=payload)
 
     async def ws_connect(self, url: str, *, heartbeat_s: float) -> WsConnection:
@@ -104,6 +104,14 @@ class InProcessTransport:
     async def close(self) -> None:
         for socket in list(self._sockets):
             await socket.close()
+
+
+def _path_and_query(url: str) -> tuple[str, str]:
+    """``http://host/api/v3/order?a=1`` -> ("/api/v3/order", "a=1"): the connector's own absolute URLs, split
+    without ``urlsplit``'s generality (the query is kept byte for byte, as signed)."""
+    base, _, query = url.partition("?")
+    start = base.find("/", base.find("//") + 2)
+    return (base[start:] if start >= 0 else "/"), query
 
 
 def _stream_names(path: str, query: str) -> list[str]:
@@ -204,9 +212,18 @@ class _MarketSocket(_Socket):
 
 def _framer(name: str, encode: Callable[[Any, Callable[[int], int]], Any],
             ms: Callable[[int], int]) -> Callable[[Any], Any]:
-    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``."""
+    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``.
+
+    The same message object sent again (a duplicate, a flood of copies) reuses its frame, as the wire server
+    encodes a message once for every socket: the frame is never mutated by its reader."""
+    last: list[Any] = [None, None]  # [message, frame]
+
     def frame(message: Any) -> Any:
-        return {"stream": name, "data": encode(message, ms)}
+        if message is last[0]:
+            return last[1]
+        framed = {"stream": name, "data": encode(message, ms)}
+        last[0], last[1] = message, framed
+        return framed
     return frame
 
 

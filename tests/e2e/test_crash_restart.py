@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
 from bot.execution.order_manager import OrderManager
 from bot.execution.state import StateStore
+from bot.session_venue import SimLink
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, EngineError, TradeId
 from exchange_sim.engine.types import Side as SimSide
 from exchange_sim.market.config import MarketConfig
@@ -33,7 +34,7 @@ SYMBOL = "BTCUSDT"
 START = {"BTC": 10 * ATOMS_PER_UNIT, "USDT": 1_000_000 * ATOMS_PER_UNIT}
 
 
-async def quote_loop(om: OrderManager, venue: SimConnector) -> None:
+async def quote_loop(om: OrderManager, venue: BinanceConnector) -> None:
     """Minimal symmetric quoter (test scaffolding): join the touch on both sides every 200 ms."""
     while True:
         book = await venue.book(SYMBOL, limit=5)
@@ -51,9 +52,12 @@ def _all_orders(path: Path) -> list[tuple[str, str]]:
         return [(str(c), str(s)) for c, s in db.execute("SELECT client_order_id, status FROM orders")]
 
 
-def new_instance(world: SimWorld, path: Path) -> tuple[OrderManager, SimConnector, StateStore]:
-    venue = SimConnector(world.venue.connect(BOT))
+def new_instance(link: SimLink, path: Path) -> tuple[OrderManager, BinanceConnector, StateStore]:
+    """A new process on the same host: a new connection to the venue, the connector's state (Retry-After) and
+    the order state in the same SQLite file."""
+    world = link.world
     store = StateStore(path)
+    venue: BinanceConnector = link.connector(store)
     info = {s.symbol: s for s in world.run(venue.symbols())}
     om = OrderManager(venue, store, LoopClock(), ExecutionConfig(reconcile_interval_s=5.0), info)
     return om, venue, store
@@ -63,9 +67,10 @@ def test_crash_restart_leaves_no_orphan_and_books_every_fill_once(tmp_path: Path
     world = SimWorld(seed=21, duration_s=3600, market=MarketConfig(symbols=(SYMBOL,), regime="volatile"))
     world.venue.open_account(BOT, START)
     path = tmp_path / "state.sqlite3"
+    link = SimLink(world, BOT, request_timeout_s=ExecutionConfig().request_timeout_s)
 
     # instance 1: quote for a while, then crash while requests are in flight
-    om1, venue1, store1 = new_instance(world, path)
+    om1, venue1, store1 = new_instance(link, path)
 
     async def first_life() -> int:
         await om1.start()
@@ -81,13 +86,14 @@ def test_crash_restart_leaves_no_orphan_and_books_every_fill_once(tmp_path: Path
         return in_flight
 
     in_flight_at_crash = world.run(first_life())
+    world.run(venue1.close())  # the dead process's connections close (its sockets die with it)
     store1.close()
     assert in_flight_at_crash > 0
     resting_after_crash = len(world.engine.open_orders(BOT, SYMBOL))
     world.run(asyncio.sleep(120.0))  # the venue runs on without the bot
 
     # instance 2: same state file, reconcile, quote, shut down cleanly
-    om2, venue2, store2 = new_instance(world, path)
+    om2, venue2, store2 = new_instance(link, path)
 
     async def second_life() -> None:
         report = await om2.start()
@@ -101,6 +107,7 @@ def test_crash_restart_leaves_no_orphan_and_books_every_fill_once(tmp_path: Path
         shutdown = await om2.shutdown()
         assert shutdown.verified
         await om2.reconcile()
+        await venue2.close()
 
     world.run(second_life())
 

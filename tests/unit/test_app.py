@@ -10,11 +10,12 @@ import pytest
 
 from bot.app import HARD_LATCH_KEY, AppContext, restart_backoff_cap_s
 from bot.config import parse_config
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import OrderType, Quote, Side
 from bot.execution.state import StateStore
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
@@ -37,7 +38,7 @@ def world() -> Iterator[SimWorld]:
 
 async def started(world: SimWorld, **overrides: Any) -> tuple[AppContext, int]:
     config = parse_config({"version": 2, "symbols": [SYMBOL], **overrides})
-    ctx = await AppContext.build(config, SimConnector(world.venue.connect(BOT)), LoopClock(),
+    ctx = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
                                  store=StateStore(":memory:"))
     bid, ask = world.engine.best_bid(SYMBOL), world.engine.best_ask(SYMBOL)
     assert bid is not None and ask is not None
@@ -159,7 +160,7 @@ def test_a_latched_hard_guard_caps_the_restart_backoff_at_the_cancel_bound() -> 
     store.close()
 
 
-class _SlowFills(SimConnector):
+class _SlowFills(BinanceConnector):
     """A connector whose trade list takes 30 s to read (a reconcile stuck behind latency)."""
 
     async def fills(self, symbol: str, from_trade_id: Any = None) -> Any:
@@ -177,7 +178,7 @@ def test_an_instance_restarted_with_a_latched_hard_guard_cancels_before_it_recon
         assert world.engine.open_orders(BOT, SYMBOL) != []
         first.store.set_meta(HARD_LATCH_KEY, "KILL_SWITCH")
         await first.crash()
-        second = await AppContext.build(first.config, _SlowFills(world.venue.connect(BOT)), LoopClock(),
+        second = await AppContext.build(first.config, sim_connector(world, BOT, cls=_SlowFills), LoopClock(),
                                         store=first.store)
         starting = asyncio.ensure_future(second.start())
         await asyncio.sleep(second.config.risk.cancel_bound_s)

@@ -11,13 +11,14 @@ import pytest
 
 from bot.app import HARD_LATCH_KEY, AppContext
 from bot.config import parse_config
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import Quote, Side
 from bot.execution.state import StateStore
 from bot.live import latch_refusal
 from bot.quoting.quoter import SymbolMarks
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
@@ -43,7 +44,7 @@ class ListRecorder:
         return [f for k, f in self.records if k == "bot.guard"]
 
 
-class FlakyListing(SimConnector):
+class FlakyListing(BinanceConnector):
     """A connector whose open-order listing fails while ``down`` (a reconcile that cannot succeed)."""
 
     down = False
@@ -66,7 +67,7 @@ def world() -> Iterator[SimWorld]:
 async def started(world: SimWorld, store: StateStore, recorder: ListRecorder | None = None,
                   **risk: Any) -> tuple[AppContext, int, FlakyListing]:
     config = parse_config({"version": 2, "symbols": [SYMBOL], "risk": {"hard_recovery_s": RECOVERY_S, **risk}})
-    venue = FlakyListing(world.venue.connect(BOT))
+    venue = sim_connector(world, BOT, cls=FlakyListing)
     ctx = await AppContext.build(config, venue, LoopClock(), store=store, recorder=recorder)
     bid, ask = world.engine.best_bid(SYMBOL), world.engine.best_ask(SYMBOL)
     assert bid is not None and ask is not None

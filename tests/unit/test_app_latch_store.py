@@ -14,10 +14,10 @@ import pytest
 
 from bot.app import HARD_LATCH_KEY, AppContext
 from bot.config import parse_config
-from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.execution.state import StateStore
 from bot.risk.guards import GuardLevel, RiskSnapshot
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
@@ -39,7 +39,7 @@ def hard_app(world: SimWorld) -> AppContext:
 
     async def main() -> AppContext:
         config = parse_config({"version": 2, "symbols": [SYMBOL]})
-        ctx = await AppContext.build(config, SimConnector(world.venue.connect(BOT)), LoopClock(),
+        ctx = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
                                      store=StateStore(":memory:"))
         await ctx.start()
         ctx.risk.manual(GuardLevel.HARD, "cause that persists")

@@ -1,5 +1,6 @@
-"""Request-path faults seen through VenueClient and SimConnector: partitions, latency, unknown outcomes, clock skew,
-rate limits, outages, rejects and the cancel/fill race, each recorded in the event log."""
+"""Request-path faults seen through VenueClient and the bot's BinanceConnector (in-process transport): partitions,
+latency, unknown outcomes, clock skew, rate limits, outages, rejects and the cancel/fill race, each recorded in the
+event log."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, NewOrder
 from bot.core.types import OrderType as BotOrderType
 from bot.core.types import Side as BotSide
+from bot.session_venue import SimLink, sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -109,13 +111,15 @@ def test_a_downstream_partition_executes_the_order_and_loses_the_reply(faulty: W
 
 def test_the_connector_reports_a_lost_reply_as_an_unknown_outcome(faulty: WorldFactory) -> None:
     world, client = faulty(Fault(FaultKind.PARTITION, "rest", 1.0, 10.0, {"direction": "downstream"}))
-    connector = SimConnector(client, request_timeout_s=1.0)
+    connector: BinanceConnector = sim_connector(world, BOT, client, request_timeout_s=1.0)
+    world.run(connector.symbols())  # rules and server time known before the partition
     price = deep_bid(world).price_ticks
     new = NewOrder(symbol=SYMBOL, side=BotSide.BUY, type=BotOrderType.LIMIT, qty_lots=1000, price_ticks=price,
                    client_order_id=ClientOrderId("c1"))
     with pytest.raises(BotError) as caught:
         world.run(at(2.0, connector.place(new)))
-    assert caught.value.code is ErrorCode.UNKNOWN_OUTCOME
+    assert caught.value.code is ErrorCode.UNKNOWN_OUTCOME and "no answer within 1.0s" in caught.value.message
+    assert world.engine.get_order(BOT, SYMBOL, client_order_id=SimClientOrderId("c1")).status is OrderStatus.NEW
 
 
 def test_requests_flow_again_once_the_partition_heals(faulty: WorldFactory) -> None:
@@ -319,16 +323,20 @@ def test_a_connector_started_after_a_crash_honours_its_predecessors_retry_after(
     world, client = faulty(Fault(FaultKind.RATE_LIMIT, "rest", 0.0, 60.0, {"weight_limit": 1, "window_s": 10}))
     store = StateStore(":memory:")
 
-    async def main() -> BotError:
-        first = SimConnector(client, store=store)
+    link = SimLink(world, BOT, request_timeout_s=5.0)
+
+    async def main() -> tuple[BotError, BinanceConnector]:
+        first: BinanceConnector = link.connector(store, client=client)
         await first.server_time_ms()
         with pytest.raises(BotError):
             await first.server_time_ms()  # 429: Retry-After 10 s
-        second = SimConnector(world.venue.connect(BOT), store=store)  # a new instance, as after a crash
+        second: BinanceConnector = link.connector(store)  # a new instance, as after a crash
         with pytest.raises(BotError) as error:
             await second.server_time_ms()
-        return error.value
+        return error.value, second
 
-    error = world.run(at(1.0, main()))
+    error, second = world.run(at(1.0, main()))
     store.close()
-    assert error.code is ErrorCode.RATE_LIMITED and "not sent" in str(error)
+    assert error.code is ErrorCode.RATE_LIMITED and error.retry_after_ms is not None
+    assert 0 < error.retry_after_ms <= 10_000
+    assert (second.stats.held_back, second.stats.rate_limited) == (1, 0)  # refused locally, never sent

@@ -1,4 +1,4 @@
-"""Feed faults seen through the venue's subscriptions and the bot's SimConnector and LocalBook: dropped, duplicated,
+"""Feed faults seen through the venue's subscriptions and the bot's BinanceConnector and LocalBook: dropped, duplicated,
 reordered and frozen depth updates, missed/duplicated/late execution reports, resets and feed latency."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
+from bot.core.errors import BotError, ErrorCode
 from bot.market.book import LocalBook
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -66,18 +68,19 @@ def diffs(messages: list[tuple[float, Any]]) -> list[DepthDiff]:
 
 def book_gaps(world: SimWorld, client: VenueClient, until_s: float) -> int:
     """Run the bot's LocalBook on the connector's depth stream (snapshot first) and count detected gaps."""
-    connector = SimConnector(client)
+    connector: BinanceConnector = sim_connector(world, BOT, client)
     book = LocalBook(SYMBOL)
 
     async def main() -> int:
         stream = connector.depth_updates(SYMBOL)
         book.apply_snapshot(await connector.book(SYMBOL, limit=1000))
-        async with asyncio.timeout(until_s - world.runtime.now()):
-            try:
+        try:
+            async with asyncio.timeout(until_s - world.runtime.now()):
                 async for update in stream:
                     book.apply(update)
-            except TimeoutError:
-                pass
+        except TimeoutError:
+            pass
+        await connector.close()
         return book.gaps
 
     try:
@@ -177,24 +180,34 @@ def test_a_late_report_arrives_after_later_ones() -> None:
     assert [r.order.client_order_id for _, r in reports] == ["c2", "c1"]
 
 
-def test_reset_peer_closes_the_user_stream_and_the_connector_stream_ends() -> None:
+def test_reset_peer_ends_the_connectors_user_stream_with_network_once_and_a_new_one_connects_after_heal() -> None:
     world, client = make(Fault(FaultKind.RESET_PEER, "user", 2.0, 1.0, {"reconnect": "refuse"}))
-    connector = SimConnector(client)
+    connector: BinanceConnector = sim_connector(world, BOT, client)
 
-    async def main() -> tuple[float, bool]:
-        async for _ in connector.user_events():
-            pass
+    async def main() -> tuple[BotError, float, bool, BotError, bool]:
+        stream = connector.user_events()
+        with pytest.raises(BotError) as reset:
+            async for _ in stream:
+                pass
         ended = world.runtime.now()
+        with pytest.raises(StopAsyncIteration):  # the error is raised once, then the stream is over
+            await stream.__anext__()
         await asyncio.sleep(0.1)
-        refused = connector.user_events()
-        with pytest.raises(StopAsyncIteration):
-            await refused.__anext__()
+        with pytest.raises(BotError) as refused:  # the venue refuses reconnections until the fault ends
+            await connector.user_events().__anext__()
+        refused_inside = world.runtime.now() < 3.0
         await asyncio.sleep(2.0)
-        return ended, connector.user_events().closed
+        healed = connector.user_events()
+        await asyncio.sleep(0.5)
+        open_after_heal = healed.connected and not healed.closed
+        await connector.close()
+        return reset.value, ended, refused_inside, refused.value, open_after_heal
 
-    ended, closed_after_heal = world.run(main())
+    reset, ended, refused_inside, refused, open_after_heal = world.run(main())
+    assert reset.code is ErrorCode.NETWORK and reset.recoverable
     assert ended == pytest.approx(2.0)
-    assert not closed_after_heal
+    assert refused.code is ErrorCode.NETWORK and refused_inside
+    assert open_after_heal
 
 
 def test_reset_peer_makes_a_raw_subscription_raise_connection_reset() -> None:

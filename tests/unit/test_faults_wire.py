@@ -9,13 +9,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bot.connectors.sim import SimConnector
+from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError
 from bot.core.errors import ErrorCode as BotCode
 from bot.core.types import ClientOrderId as BotClientId
 from bot.core.types import NewOrder
 from bot.core.types import OrderType as BotOrderType
 from bot.core.types import Side as BotSide
+from bot.session_venue import sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -198,7 +199,7 @@ def at(t: float, main: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
 
 def test_cancel_replace_half_success_cancels_the_old_order_and_refuses_the_new(tmp_path: Path) -> None:
     world, client = faulty(tmp_path, Fault(FaultKind.CANCEL_REPLACE_HALF, SYMBOL, 0.0, 30.0))
-    connector = SimConnector(client, request_timeout_s=2.0)
+    connector: BinanceConnector = sim_connector(world, BOT, client, request_timeout_s=2.0)
 
     async def main() -> Any:
         await asyncio.sleep(1.0)
@@ -217,8 +218,9 @@ def test_cancel_replace_half_success_cancels_the_old_order_and_refuses_the_new(t
 
 
 def test_a_truncated_reply_executes_the_request_and_the_client_never_gets_an_answer(tmp_path: Path) -> None:
-    world, client = faulty(tmp_path, Fault(FaultKind.TRUNCATED_FRAME, "rest", 0.0, 30.0))
-    connector = SimConnector(client, request_timeout_s=1.0)
+    world, client = faulty(tmp_path, Fault(FaultKind.TRUNCATED_FRAME, "rest", 0.5, 30.0))
+    connector: BinanceConnector = sim_connector(world, BOT, client, request_timeout_s=1.0)
+    world.run(connector.symbols())  # rules and server time known before the fault starts
     new = NewOrder(symbol=SYMBOL, side=BotSide.BUY, type=BotOrderType.LIMIT, qty_lots=1000,
                    price_ticks=deep_bid(world, "x").price_ticks, client_order_id=BotClientId("c1"))
     with pytest.raises(BotError) as caught:

@@ -11,9 +11,9 @@ import pytest
 
 from bot.app import AppContext
 from bot.config import parse_config
-from bot.connectors.sim import SimConnector
 from bot.core.clock import LoopClock
 from bot.execution.state import StateStore
+from bot.session_venue import sim_connector
 from bot.strategy import QuoteContext, QuoteStrategy
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.market.config import MarketConfig
@@ -68,7 +68,7 @@ def test_a_failing_quote_task_is_reported_its_quotes_pulled_and_it_restarts(worl
 
     async def main() -> tuple[int, int, int, dict[str, int]]:
         config = parse_config({"version": 2, "symbols": [SYMBOL]})
-        app = await AppContext.build(config, SimConnector(world.venue.connect(BOT)), LoopClock(),
+        app = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
                                      store=StateStore(":memory:"), recorder=recorder)
         await app.start()
         app.start_quoting(wrap=wrap)

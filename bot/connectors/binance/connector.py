@@ -362,7 +362,8 @@ class BinanceConnector:
             event = unwrap_market(message)
             if event is None or event.get("e") != event_type:
                 return ()
-            return (translate(await self.symbol_info(symbol), event),)
+            info = self._infos.get(symbol) or await self.symbol_info(symbol)  # cached after the first message
+            return (translate(info, event),)
 
         def open_ws() -> Awaitable[WsConnection]:
             return self._transport.ws_connect(url, heartbeat_s=self.config.ws_heartbeat_s)

@@ -185,13 +185,19 @@ def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
 
 
 def _units(value: Any, step: Decimal) -> int:
-    """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``)."""
-    if isinstance(value, str):
-        match = _PLAIN_DECIMAL.fullmatch(value)
-        if match is not None:
-            whole, fraction = match.groups()
-            return int(whole) * E8 + (int(fraction.ljust(8, "0")) if fraction else 0)
+    """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``).
+
+    The plain form Binance sends (``^[0-9]{1,20}(\\.[0-9]{1,8})?$``, ASCII digits only) is split at the point
+    and read with ``int``; anything else goes through ``Decimal``."""
+    if type(value) is str:
+        whole, point, fraction = value.partition(".")
+        if (whole.isdigit() and whole.isascii() and len(whole) <= 20
+                and (not point or (fraction.isdigit() and fraction.isascii() and len(fraction) <= 8))):
+            return int(whole) * E8 + (int(fraction) * _SCALE[len(fraction)] if point else 0)
     return int(num(value) // step) * _e8(step)
+
+
+_SCALE = tuple(10 ** (8 - n) for n in range(9))  # a fraction of n digits, in units of 1e-8
 
 
 def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
