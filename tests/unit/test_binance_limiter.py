@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.connectors.binance.config import LimiterConfig
-from bot.connectors.binance.limiter import Priority, Ticket, WeightLimiter
+from bot.connectors.binance.limiter import Priority, WeightLimiter
 from bot.connectors.binance.time_sync import TimeSync
 from bot.core.errors import BotError, ErrorCode
 from tests.fakes import FakeClock
