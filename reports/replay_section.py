@@ -209,9 +209,13 @@ def _book_figure(series: RecordedSeries, fills: Sequence[Mapping[str, Any]], tic
 def _markout_figure(payload: Mapping[str, Any]) -> go.Figure:
     fig = go.Figure()
     fills = payload.get("fills") or []
+    every = [m for f in fills for m in f["markout_bps"] if m is not None]
+    low, high = (min(every), max(every)) if every else (0.0, 1.0)
+    bins = {"start": low, "end": high + 1e-9, "size": max((high - low) / 40, 1e-6)}  # one grid for every horizon
     for j, h in enumerate(payload.get("horizons_s") or []):
         values = [f["markout_bps"][j] for f in fills if f["markout_bps"][j] is not None]
-        fig.add_trace(go.Histogram(x=values, name=f"{h:g} s (n={len(values)})", opacity=0.55, nbinsx=40))
+        fig.add_trace(go.Histogram(x=values, name=f"{h:g} s (n={len(values)})", opacity=0.55, xbins=bins,
+                                   autobinx=False))
     fig.add_vline(x=0, line={"color": "#333", "width": 1})
     fig.update_layout(title="markouts of our fills against the recorded mid (bps; > 0: the fill earned)",
                       barmode="overlay", xaxis_title="markout (bps)", yaxis_title="fills", height=360,
