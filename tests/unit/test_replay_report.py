@@ -57,7 +57,7 @@ def test_the_replayed_run_charts_are_in_the_recordings_prices(replay_run: Path) 
     assert float(curve_end.group(1)) == pytest.approx(summary["net_pnl_quote"], abs=0.05)
 
 
-def test_the_recorded_touch_leaves_our_orders_out(replay_run: Path) -> None:
+def test_the_recorded_touch_is_in_the_recordings_prices_and_never_crossed(replay_run: Path) -> None:
     series = recorded_series(iter_events(replay_run / "events.jsonl"), account="bot", symbols=["BTCUSDT"],
                              duration_s=60.0)["BTCUSDT"]
     assert len(series.t_s) > 100 and series.quotes["BUY"][0]
@@ -77,3 +77,28 @@ def test_a_synthetic_run_report_has_no_replayed_market_section(tmp_path: Path) -
     text = (path / "report.html").read_text()
     assert "Replayed market" not in text and "replay." not in "".join(cells(text))
     assert not (path / "replay_fills.json").exists()
+
+
+def test_the_recorded_touch_leaves_our_own_orders_out() -> None:
+    def book(t: int, side: str, price: int, qty: int) -> dict[str, object]:
+        return {"t": t, "k": "book", "s": "BTCUSDT", "S": side, "p": price, "q": qty}
+
+    def order(t: int, oid: int, status: str, price: int, qty: int, filled: int) -> dict[str, object]:
+        return {"t": t, "k": "order", "a": "bot", "s": "BTCUSDT", "id": oid, "x": status if status != "PARTIALLY_FILLED"
+                else "TRADE", "X": status, "S": "BUY", "p": price, "q": qty, "z": filled}
+
+    events = [
+        book(0, "BUY", 100, 50), book(0, "SELL", 102, 50),
+        order(1_000_000, 7, "NEW", 101, 10, 0), book(1_000_000, "BUY", 101, 10),  # we alone improve the bid
+        order(2_000_000, 8, "NEW", 100, 5, 0), book(2_000_000, "BUY", 100, 55),  # we join the recorded level
+        order(3_000_000, 7, "PARTIALLY_FILLED", 101, 10, 4), book(3_000_000, "BUY", 101, 6),
+        order(4_000_000, 7, "CANCELED", 101, 10, 4), book(4_000_000, "BUY", 101, 0),
+        book(5_000_000, "SELL", 102, 40),
+    ]
+    series = recorded_series(events, account="bot", symbols=["BTCUSDT"], duration_s=5.0)["BTCUSDT"]
+    by_time = dict(zip(series.t_s, series.bid, strict=True))
+    assert by_time[0.0] == pytest.approx(1.00)  # tick 0.01: 100 ticks = 1.00 USDT
+    assert all(bid == pytest.approx(1.00) for bid in series.bid)  # our 101 bid never shows as recorded
+    times, prices = series.quotes["BUY"]
+    assert times == [1.0, 2.0] and prices == pytest.approx([1.01, 1.00])
+    assert series.t_s[-1] == 5.0 and series.ask[-1] == pytest.approx(1.02)
