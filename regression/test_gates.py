@@ -20,10 +20,13 @@ def reference_raw() -> dict[str, Any]:
     return load_config(None).model_dump(mode="json")
 
 
+# The gates judge the mean over the baseline's seeds, as `mmbot regress` does. One seed alone can lose where the
+# mean passes: on the market of issue 19, flash_crash seed 1 (0.2 h) ends at -2.24 net bps while the three seeds'
+# mean is +1.27 (and the degraded strategy's -11.15).
 @pytest.fixture(scope="module")
 def reference() -> list[RegimeResult]:
     assert BASELINE is not None, "reports/baseline.json is missing: run `mmbot regress --update-baseline`"
-    return run_regression(run_point, reference_raw(), seeds=BASELINE.seeds[:1], regimes=REGIMES,
+    return run_regression(run_point, reference_raw(), seeds=BASELINE.seeds, regimes=REGIMES,
                           hours=BASELINE.hours, baseline=BASELINE, workers=2)
 
 
@@ -52,7 +55,7 @@ def test_latency_and_slippage_gates_are_the_audit_limits() -> None:
 
 def test_degraded_setup_fails_the_net_bps_gate_on_calm() -> None:
     assert BASELINE is not None
-    (result,) = run_regression(run_point, degraded_config(reference_raw()), seeds=BASELINE.seeds[:1],
+    (result,) = run_regression(run_point, degraded_config(reference_raw()), seeds=BASELINE.seeds,
                                regimes=("calm",), hours=BASELINE.hours, baseline=BASELINE, workers=1)
     gate = next(g for g in result.gates if g.name == "net_bps")
     assert not gate.passed, gate
@@ -62,7 +65,7 @@ def test_degraded_setup_fails_the_net_bps_gate_on_calm() -> None:
 def test_a_strategy_without_its_risk_shaping_fails_the_gate_in_a_flash_crash() -> None:
     """A purely strategic degradation (no fee change): the gate fails it where the reference passes."""
     assert BASELINE is not None
-    (result,) = run_regression(run_point, degraded_strategy_config(reference_raw()), seeds=BASELINE.seeds[:1],
+    (result,) = run_regression(run_point, degraded_strategy_config(reference_raw()), seeds=BASELINE.seeds,
                                regimes=("flash_crash",), hours=BASELINE.hours, baseline=BASELINE, workers=1)
     gate = next(g for g in result.gates if g.name == "net_bps")
     assert not gate.passed, gate

@@ -288,7 +288,7 @@ def test_a_redelivered_report_carries_the_same_fill_under_a_new_trade_id(tmp_pat
     best = world.engine.best_ask(SYMBOL)
     assert best is not None
     world.run(at(1.0, client.place(PlaceRequest(account=BOT, symbol=SYMBOL, side=Side.BUY, type=OrderType.LIMIT,
-                                                qty_lots=1000, price_ticks=best[0],
+                                                qty_lots=10, price_ticks=best[0],
                                                 client_order_id=ClientOrderId("taker")))))
     got, _ = read_all(world, sub, 3.0)
     trades = [m for _, m in got if isinstance(m, ExecutionReport) and m.trade is not None]

@@ -194,16 +194,19 @@ class WeightLimiter:
         Near a boundary the venue may still count the previous window (our estimate of its clock is off by up
         to half a round trip, more after a clock fault): adopting that count into the new window would block
         our reads for a whole minute on a budget we never used (chaos seed 58: 4,409 of 4,800 adopted 20 ms
-        into a window, reads refused for 60 s)."""
+        into a window, reads refused for 60 s). The 10 s order count keeps no such guard: a venue whose order
+        windows are not aligned with ours (the loopback server's start from its own start) really does count
+        the orders of our previous window for a few seconds more, and ignoring it sent orders into 429s
+        (``stress/test_cancel_replace_storm.py``); a count wrongly carried over blocks new orders for at most
+        10 s."""
         self._roll(self._server_ms())
         used = _int_header(headers, USED_WEIGHT_HEADER)
         if (used is not None and ticket.weight_window == self._weight_window
                 and not _near_start(ticket.sent_ms, WEIGHT_WINDOW_MS)):
             self.used_weight = max(self.used_weight, used)
         count = _int_header(headers, ORDER_COUNT_HEADER)
-        if (count is not None and ticket.order_window == self._order_window
-                and not _near_start(ticket.sent_ms, ORDER_WINDOW_MS)):
-            self.order_count = max(self.order_count, count)
+        if count is not None and ticket.order_window == self._order_window:
+            self.order_count = max(self.order_count, count)  # no guard here: see below
 
 
 def _near_start(sent_ms: int, window_ms: int) -> bool:
