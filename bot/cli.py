@@ -248,9 +248,11 @@ def sim(
     if interrupt.requested:
         summary = dataclasses.replace(summary, hours=reached_s[0] / 3600.0)
         console.print(f"interrupted: partial session of {summary.hours:.3f} h (of {hours:g} h requested)")
-    _write_session(summary, bot_config, summary_json, run_dir, report)
+    _write_session(summary, bot_config, summary_json, run_dir)
     if replay is not None and log is not None:
         _replay_fills(log, bot_config, replay, run_dir)
+    if run_dir is not None and report:  # after replay_fills.json: the report's replayed-market section reads it
+        console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
     if interrupt.requested:
         raise typer.Exit(INTERRUPTED_EXIT)
 
@@ -268,8 +270,8 @@ def _replay_fills(log: Path, bot_config: BotConfig, replay: Any, run_dir: Path |
         (run_dir / "replay_fills.json").write_text(json.dumps(fills_json, indent=2) + "\n")
 
 
-def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json: Path | None, run_dir: Path | None,
-                   report: bool) -> None:
+def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json: Path | None,
+                   run_dir: Path | None) -> None:
     for table in _session_tables(summary):
         console.print(table)
     if summary_json is not None:
@@ -277,8 +279,6 @@ def _write_session(summary: SessionSummary, bot_config: BotConfig, summary_json:
     if run_dir is not None:
         write_run_dir(run_dir, summary.as_dict(), bot_config,
                       command="mmbot " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
-        if report:
-            console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
 
 
 @app.command("record")

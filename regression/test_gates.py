@@ -31,7 +31,7 @@ def reference() -> list[RegimeResult]:
 
 
 def test_baseline_covers_every_regime() -> None:
-    assert BASELINE is not None and set(BASELINE.regimes) == set(REGIMES)
+    assert BASELINE is not None and set(REGIMES) <= set(BASELINE.regimes)  # plus any replay:<file> entries
 
 
 @pytest.mark.parametrize("regime", REGIMES)

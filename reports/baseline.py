@@ -17,6 +17,10 @@ direction, only a move the bad way is a regression (a move the good way is repor
 a run of another length or symbol count is compared per symbol-hour, scaled to the baseline's size:
 ``value * (baseline.hours * baseline symbols) / (hours * symbols)``.
 
+A replayed market (``mmbot regress --market replay:PATH[,PATH...]``) is one more regime, keyed by the recordings'
+file names (``regime_key``: ``replay:btcusdt_20240808.gz``), so a baseline entry does not depend on where the
+files sit; ``merge_baseline`` adds such entries to a baseline measured with the same seeds and length.
+
 The baseline file (``reports/baseline.json``) is written only by ``mmbot regress --update-baseline``.
 Errors: ``ValueError`` naming the file for a baseline file that is unreadable, not JSON, of an unknown version
 or missing fields.
@@ -49,6 +53,8 @@ __all__ = [
     "compare",
     "count_scale",
     "load_baseline",
+    "merge_baseline",
+    "regime_key",
     "session_metrics",
 ]
 
@@ -174,6 +180,24 @@ def build_baseline(
             per_seed={str(s["seed"]): r for s, r in zip(summaries, rows, strict=True)})
     return Baseline(hours=hours, seeds=list(seeds), symbols=list(symbols), mode=mode, gates=dict(gates),
                     regimes=regimes, command=command)
+
+
+def regime_key(regime: str) -> str:
+    """The baseline key of a regime: itself, or ``replay:<file names>`` for ``replay:PATH[,PATH...]``."""
+    if not regime.startswith("replay:"):
+        return regime
+    return "replay:" + ",".join(Path(p).name for p in regime[len("replay:"):].split(",") if p)
+
+
+def merge_baseline(existing: Baseline, new: Baseline) -> Baseline:
+    """``existing`` with ``new``'s regimes added or replaced; ``ValueError`` unless both were measured with the
+    same seeds, session length and mode (their numbers would not be comparable)."""
+    if (existing.seeds, existing.hours, existing.mode) != (new.seeds, new.hours, new.mode):
+        raise ValueError(f"the baseline was measured with seeds {existing.seeds}, {existing.hours:g} h, mode "
+                         f"{existing.mode}; this run used seeds {new.seeds}, {new.hours:g} h, mode {new.mode}: run "
+                         f"with the same --seeds and --hours, or write to another --baseline file")
+    return Baseline(hours=existing.hours, seeds=existing.seeds, symbols=existing.symbols, mode=existing.mode,
+                    gates=existing.gates, regimes={**existing.regimes, **new.regimes}, command=existing.command)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ Errors: ``ValueError`` for a symbol the simulator does not know (prices cannot b
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,8 +163,12 @@ def derive_series(
     symbols: Iterable[str] | None = None,
     duration_s: float | None = None,
     max_points: int = 4000,
+    scales: Mapping[str, tuple[float, float]] | None = None,
 ) -> SessionSeries:
-    """One pass over ``events``; ``account`` defaults to the first account seen in an ``order`` record."""
+    """One pass over ``events``; ``account`` defaults to the first account seen in an ``order`` record.
+
+    ``scales``: ``(tick, lot)`` per symbol in price and base units, overriding the simulator's catalogue (a
+    replayed run's symbols carry the recording's filters)."""
     wanted = set(symbols) if symbols is not None else None
     grid_s = max(1.0, (duration_s or 0.0) / max_points)
     states: dict[str, _State] = {}
@@ -181,9 +185,13 @@ def derive_series(
         state = states.get(symbol)
         if state is None:
             market = DEFAULT_SYMBOLS.get(symbol)
-            if market is None:
+            if scales is not None and symbol in scales:
+                tick, lot = scales[symbol]
+            elif market is not None:
+                tick, lot = float(market.spec.tick_size), float(market.spec.step_size)
+            else:
                 raise ValueError(f"symbol {symbol!r} is not simulated: cannot scale its prices")
-            state = states[symbol] = _State(tick=float(market.spec.tick_size), lot=float(market.spec.step_size))
+            state = states[symbol] = _State(tick=tick, lot=lot)
             out[symbol] = SymbolSeries(symbol)
         return state
 

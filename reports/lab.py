@@ -12,6 +12,7 @@ Errors: ``BotError(CONFIG_INVALID)`` for an invalid config mapping; whatever the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,29 @@ from typing import Any
 from bot.config import BotConfig, dump_config, parse_config
 from bot.session import run_sim_session
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.replay.source import ReplaySource, load_replay
 from reports.rundir import CONFIG, EVENTS, write_summary
 
 __all__ = ["run_point", "run_to_dir", "write_run_dir"]
 
 
+@functools.lru_cache(maxsize=4)
+def _replay(spec: str) -> ReplaySource:
+    """A recording loaded once per process (read-only during a session)."""
+    return load_replay(spec)
+
+
 def run_point(raw_config: Mapping[str, Any], seed: int, regime: str, hours: float,
               log_path: str | None = None) -> dict[str, Any]:
-    """One session of ``raw_config`` (state kept in memory) on ``regime``; its summary as a dict."""
+    """One session of ``raw_config`` (state kept in memory) on ``regime``; its summary as a dict.
+
+    A ``regime`` of the form ``replay:PATH[,PATH...]`` replays those recordings instead of a synthetic market:
+    the config then quotes the recorded symbols, and the session lasts at most the recording."""
     data = {**raw_config, "execution": {**raw_config.get("execution", {}), "state_path": ":memory:"}}
+    if regime.startswith("replay:"):
+        replay = _replay(regime)
+        config = parse_config({**data, "symbols": list(replay.symbols)}, source="experiment config")
+        return run_sim_session(config, seed=seed, hours=hours, replay=replay, log_path=log_path).as_dict()
     config = parse_config(data, source="experiment config")
     market = MarketConfig(symbols=config.symbols, regime=regime)
     return run_sim_session(config, seed=seed, hours=hours, market=market, log_path=log_path).as_dict()

@@ -10,6 +10,8 @@ Layout (every name fixed; only ``summary.json`` is required to render a report):
       metrics.jsonl   optional: metrics sampled on the session clock, one JSON object a line:
                       {"t_s": 12.3, "symbol": "BTCUSDT", "spread_bps": 1.2,
                        "scores": {"vol": 0.1, "liq": 0.0, "lat": 0.0, "pnl": 0.3}, ...any other gauges}
+      replay_fills.json  optional, replayed runs: our fills against the recording
+                      (``exchange_sim.replay.fills.payload``: horizons_s, summary, fills)
       report.html     the rendered report (``mmbot report RUN_DIR``)
 
 ``summary.json`` may also carry ``command`` (the command line that produced the run) and ``mode`` (sim, local,
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHAOS", "CONFIG", "EVENTS", "METRICS", "REPORT", "SUMMARY", "RunDir", "write_summary"]
+__all__ = ["CHAOS", "CONFIG", "EVENTS", "METRICS", "REPLAY_FILLS", "REPORT", "SUMMARY", "RunDir", "write_summary"]
 
 SUMMARY = "summary.json"
 EVENTS = "events.jsonl"
@@ -31,6 +33,7 @@ CONFIG = "config.yaml"
 CHAOS = "chaos.json"
 METRICS = "metrics.jsonl"
 REPORT = "report.html"
+REPLAY_FILLS = "replay_fills.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,13 @@ class RunDir:
 
     def load_chaos(self) -> dict[str, Any] | None:
         p = self.path / CHAOS
+        if not p.is_file():
+            return None
+        data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))
+        return data
+
+    def load_replay_fills(self) -> dict[str, Any] | None:
+        p = self.path / REPLAY_FILLS
         if not p.is_file():
             return None
         data: dict[str, Any] = json.loads(p.read_text(encoding="utf-8"))

@@ -3,8 +3,9 @@
 Sections: summary with pass/fail badges (the audit gates, per-regime floors from the baseline) and every metric
 that moved beyond its tolerance against the baseline; PnL and inventory over time; quotes against mid with
 maker/taker fills; spread (and adaptive-spread scores when recorded); latency per component; guard timeline
-(or, when no guard ever left OK, the words "no guard events"); chaos results with replay commands; the config
-and seed that produced the run.
+(or, when no guard ever left OK, the words "no guard events"); for a replayed run only, the replayed market
+(``reports.replay_section``: the recorded book with our quotes and fills, each fill's queue position at entry and
+wait, markouts at 1, 10 and 60 s); chaos results with replay commands; the config and seed that produced the run.
 
 Every number in the summary tables is the summary's own value: the cell's text is formatted from it and its
 ``data-value`` attribute holds it exactly (``repr``), and the whole summary is embedded as JSON
@@ -28,6 +29,7 @@ from reports import charts
 from reports.baseline import AUDIT_GATES, Baseline, check_gates, compare, session_metrics
 from reports.chaos import chaos_table
 from reports.eventseries import SessionSeries, derive_series, iter_events
+from reports.replay_section import NO_REACTION, markout_stats, recorded_series, replay_figures, symbol_spec
 from reports.rundir import RunDir
 
 __all__ = ["Cell", "render_session_report", "summary_cells"]
@@ -91,8 +93,31 @@ def _series(run: RunDir, summary: Mapping[str, Any], account: str | None) -> Ses
     if events is None:
         return None
     symbols = [s["symbol"] for s in summary.get("symbols", [])] or None
+    replayed = (summary.get("replay") or {}).get("symbols") or []
+    specs = {s: symbol_spec(s) for s in replayed}
+    scales = {s: (float(spec.tick_size), float(spec.step_size)) for s, spec in specs.items()}
     return derive_series(iter_events(events), account=account, symbols=symbols,
-                         duration_s=float(summary.get("hours", 0)) * 3600 or None, max_points=3000)
+                         duration_s=float(summary.get("hours", 0)) * 3600 or None, max_points=3000,
+                         scales=scales or None)
+
+
+def _replay(run: RunDir, summary: Mapping[str, Any], account: str | None) -> dict[str, Any] | None:
+    """The "Replayed market" section's data, or None for a synthetic run (``reports.replay_section``)."""
+    info = summary.get("replay")
+    if not info:
+        return None
+    payload = run.load_replay_fills()
+    figures: list[tuple[str, go.Figure]] = []
+    if run.events_path is not None and payload is not None:
+        series = recorded_series(iter_events(run.events_path), account=account or "bot",
+                                 symbols=list(info.get("symbols") or []),
+                                 duration_s=float(summary.get("hours", 0)) * 3600)
+        figures = replay_figures(series, payload)
+    ticks = {s: float(symbol_spec(s).tick_size) for s in info.get("symbols") or []}
+    lots = {s: float(symbol_spec(s).step_size) for s in info.get("symbols") or []}
+    return {"info": info, "payload": payload, "charts": [_figure_html(f, div) for div, f in figures],
+            "markouts": markout_stats(payload) if payload is not None else [], "ticks": ticks, "lots": lots,
+            "no_reaction": NO_REACTION, "max_rows": 2000}
 
 
 def _account(config_text: str | None) -> str | None:
@@ -122,6 +147,7 @@ def render_session_report(
     series = _series(run, summary, _account(config_text))
     metric_rows = run.load_metrics()
     chaos_data = run.load_chaos()
+    replay = _replay(run, summary, _account(config_text))
 
     figures: list[tuple[str, str, go.Figure]] = []  # (section, div id, figure)
     if series is not None and series.symbols:
@@ -153,7 +179,7 @@ def render_session_report(
         summary_json=json.dumps(summary, sort_keys=True).replace("</", "<\\/"), plotly_js=get_plotlyjs(),
         all_passed=all(g.passed for g in gates), flagged=[d for d in drifts if d.flagged],
         no_guard_events=charts.NO_GUARD_EVENTS, gate_limits=AUDIT_GATES,
-        guard_events=guard_events,
+        guard_events=guard_events, replay=replay,
     )
     out = Path(output) if output is not None else run.report_path
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,8 @@ from bot.tools.drift import detect_drift
 from bot.tools.profile import hot_spots, profile_session
 from bot.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
 from bot.tools.soak import analyse_soak
-from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline
+from exchange_sim.replay.source import load_replay
+from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline, merge_baseline
 from reports.calibration_report import render_calibration_report
 from reports.eventseries import iter_events
 from reports.rundir import RunDir
@@ -107,8 +108,33 @@ def _regress_table(results: list[Any], mode: str) -> Table:
         table.add_row(r.regime, f"{r.mean['net_bps']:.2f}", f"{g['net_bps'].limit:.2f}",
                       f"{r.mean['latency_p95_ms']:.1f}", f"{r.mean['slippage_bps']:.2f}",
                       "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]",
+                      "no baseline entry" if r.baseline_missing else
                       ", ".join(f"s{seed}:{d.metric} {d.status}" for seed, d in r.flagged) or "-")
     return table
+
+
+def _market_regimes(market: str | None, regimes: str) -> list[str]:
+    """``--market replay:PATH[,PATH...]``: the recording(s) as the one regime (checked now, loaded per worker);
+    otherwise the ``--regimes`` names."""
+    if market is None:
+        return _names(regimes)
+    try:
+        load_replay(market)  # a bad spec or file is one line now, not a traceback in a worker
+    except ValueError as error:
+        raise fail(f"--market: {error}") from None
+    return [market]
+
+
+def _write_baseline(path: Path, new: Baseline, market: str | None) -> None:
+    """Write ``new``; with ``--market``, add its entry to the existing baseline at ``path`` instead."""
+    if market is not None and path.is_file():
+        existing = _baseline(path)
+        try:
+            new = merge_baseline(existing, new) if existing is not None else new
+        except ValueError as error:
+            raise fail(f"--update-baseline: {path}: {error}") from None
+    path.write_text(new.to_json(), encoding="utf-8")
+    console.print(f"baseline written: {path}")
 
 
 def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) -> None:
@@ -139,26 +165,37 @@ def register(app: typer.Typer, runner: SessionRunner, load_raw: ConfigLoader) ->
         workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
         scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'")] = None,
         json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
+        market: Annotated[str | None, typer.Option(help=(
+            "replay:PATH[,PATH...]: run the seeds on the recorded market(s) instead of the regimes (baseline "
+            "key replay:<file names>; --update-baseline adds it to the existing baseline)"))] = None,
     ) -> None:
-        """Run the reference on fixed seeds across regimes; gate net_bps, p95 latency and slippage."""
-        seed_list, regime_list = _ints(seeds, "--seeds"), _names(regimes)
+        """Run the reference on fixed seeds across regimes (or a recorded market); gate net_bps, p95 latency and
+        slippage; compare with the baseline."""
+        seed_list, regime_list = _ints(seeds, "--seeds"), _market_regimes(market, regimes)
         console.print(f"seeds {seed_list}")
         raw = _raw(load_raw, config)
         stored = None if update_baseline else _baseline(baseline)
         results = run_regression(runner, raw, seeds=seed_list, regimes=regime_list, hours=hours, baseline=stored,
                                  workers=workers, scheduler=scheduler, progress=session_counter(console, "regress"))
         console.print(_regress_table(results, "sim"))
+        if stored is None and not update_baseline:
+            console.print(f"no baseline at {baseline}: gated on the absolute limits, nothing compared")
+        for r in results:
+            if r.baseline_missing:
+                console.print(f"{r.regime}: no entry in the baseline {baseline} (gated on the absolute limits, not "
+                              f"compared); add one with --update-baseline")
         if json_out is not None:
             json_out.write_text(json.dumps([{"regime": r.regime, "mean": r.mean, "metrics": r.metrics,
                                              "gates": [dataclasses.asdict(g) for g in r.gates],
+                                             "baseline_missing": r.baseline_missing,
                                              "flagged": [[s, dataclasses.asdict(d)] for s, d in r.flagged]}
                                             for r in results], indent=2) + "\n")
         if update_baseline:
+            symbols = sorted({s["symbol"] for r in results for summary in r.summaries.values()
+                              for s in summary.get("symbols", [])}) if market else list(raw.get("symbols", ["BTCUSDT"]))
             new = build_baseline({r.regime: [r.summaries[s] for s in seed_list] for r in results}, hours=hours,
-                                 seeds=seed_list, symbols=list(raw.get("symbols", ["BTCUSDT"])),
-                                 command=_command())
-            baseline.write_text(new.to_json(), encoding="utf-8")
-            console.print(f"baseline written: {baseline}")
+                                 seeds=seed_list, symbols=symbols, command=_command())
+            _write_baseline(baseline, new, market)
             return
         if not all(r.passed for r in results) or any(r.flagged for r in results):
             raise typer.Exit(1)

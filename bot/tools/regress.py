@@ -2,7 +2,10 @@
 
 ``run_regression`` runs ``seeds x regimes`` sessions of one config (in parallel, ``bot.tools.matrix``), applies
 the audit gates (``reports.baseline.check_gates``) to each regime's mean over seeds, and compares every session
-with the baseline's numbers for the same seed (``reports.baseline.compare``). ``degraded_config`` is the
+with the baseline's numbers for the same seed (``reports.baseline.compare``). A regime may be a recorded market,
+``replay:PATH[,PATH...]`` (the runner replays it); its result and baseline entry are keyed by
+``reports.baseline.regime_key`` (the file names). A regime the baseline lacks is gated on the absolute limits and
+reported as ``baseline_missing``, never compared. ``degraded_config`` is the
 deliberately bad config the regression suite uses to show a gate failing.
 
 Sessions are deterministic: the same code, config and seed give the same numbers, so any drift is a change.
@@ -19,7 +22,7 @@ from typing import Any
 from bot.strategy.config import STAGE_NAMES
 from bot.tools import SessionRunner
 from bot.tools.matrix import MatrixProgress, Point, run_matrix
-from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, session_metrics
+from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, regime_key, session_metrics
 
 __all__ = ["DEFAULT_HOURS", "DEFAULT_SEEDS", "REGIMES", "RegimeResult", "degraded_config", "run_regression"]
 
@@ -38,6 +41,7 @@ class RegimeResult:
     mean: dict[str, float]
     gates: list[GateResult]
     drifts: dict[int, list[Drift]]
+    baseline_missing: bool = False  # a baseline was given but holds no entry for this regime
 
     @property
     def passed(self) -> bool:
@@ -84,15 +88,18 @@ def run_regression(
                          progress=progress)
     out = []
     for regime in regimes:
+        key = regime_key(regime)
+        replayed = regime.startswith("replay:")
         summaries = {p.seed: results[p] for p in points if p.regime == regime}
         metrics = {seed: session_metrics(s, mode=mode) for seed, s in summaries.items()}
         names = next(iter(metrics.values())).keys()
         mean = {k: statistics.fmean(m[k] for m in metrics.values()) for k in names}
+        symbols = None if replayed else len(raw_config.get("symbols") or ("BTCUSDT",))  # a replay: the recording's
         out.append(RegimeResult(
-            regime=regime, summaries=summaries, metrics=metrics, mean=mean,
-            gates=check_gates(mean, regime=regime, baseline=baseline, mode=mode),
-            drifts={seed: compare(m, baseline, regime, seed=seed, hours=hours,
-                                  symbols=len(raw_config.get("symbols") or ("BTCUSDT",)))
+            regime=key, summaries=summaries, metrics=metrics, mean=mean,
+            gates=check_gates(mean, regime=key, baseline=baseline, mode=mode),
+            drifts={seed: compare(m, baseline, key, seed=seed, hours=hours, symbols=symbols)
                     for seed, m in metrics.items()},
+            baseline_missing=baseline is not None and key not in baseline.regimes,
         ))
     return out
