@@ -199,6 +199,8 @@ def session(hours: float = 24.0, seed: int = 7) -> None:
 @app.command("connector-cost")
 def connector_cost(
     before: Annotated[str, typer.Option(help="git revision of the 'before' tree")],
+    after: Annotated[str | None, typer.Option(help="git revision of the 'after' tree (default: this checkout)")]
+    = None,
     seeds: Annotated[int, typer.Option(help="chaos sessions per round")] = 10,
     minutes: Annotated[float, typer.Option(help="simulated minutes per chaos session")] = 10.0,
     hours: Annotated[float, typer.Option(help="simulated hours of the fault-free session")] = 1.0,
@@ -207,8 +209,8 @@ def connector_cost(
     """One connector's cost: chaos and session CPU seconds on a 'before' revision and this tree, interleaved."""
     from bench.connector_cost import bench_connector_cost
 
-    _run("connector_cost", lambda: bench_connector_cost(before, seeds=seeds, minutes=minutes, hours=hours,
-                                                        rounds=rounds))
+    _run("connector_cost", lambda: bench_connector_cost(before, after=after, seeds=seeds, minutes=minutes,
+                                                        hours=hours, rounds=rounds))
 
 
 @app.command("session-profile")

@@ -1,7 +1,8 @@
 """What the one connector costs: chaos sessions and a plain session, before and after a change, interleaved.
 
 One job: measure the CPU seconds of the same work on two trees of this repository in one run (issue 17, part 4).
-The ``before`` tree is a git revision checked out in a temporary worktree; the ``after`` tree is this checkout.
+The ``before`` tree is a git revision checked out in a temporary worktree; the ``after`` tree is this checkout,
+or another revision (``after``) to isolate one change from others merged with it.
 Each round runs, in a fresh subprocess per tree and alternating the order (before/after, then after/before):
 
 * ``seeds`` chaos sessions of ``minutes`` simulated minutes (``chaos.runner.run_spec``: drawn faults, the
@@ -63,24 +64,32 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
     return statistics.median(float(r[key]) for r in rows)
 
 
-def bench_connector_cost(before: str, *, seeds: int = 10, minutes: float = 10.0, hours: float = 1.0,
-                         rounds: int = 2, repo: Path | None = None) -> dict[str, Any]:
-    """Run the interleaved comparison (module docstring); returns per-tree medians and the after/before ratios."""
+def bench_connector_cost(before: str, *, after: str | None = None, seeds: int = 10, minutes: float = 10.0,
+                         hours: float = 1.0, rounds: int = 2, repo: Path | None = None) -> dict[str, Any]:
+    """Run the interleaved comparison (module docstring); returns per-tree medians and the after/before ratios.
+    ``after``: a revision for the 'after' tree too (default: this checkout)."""
     root = repo if repo is not None else Path(__file__).resolve().parents[1]
     seed_list = list(range(seeds))
     with tempfile.TemporaryDirectory(prefix="mmbot-before-") as scratch:
-        old = Path(scratch) / "tree"
-        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(old), before], check=True)
+        trees = {"before": Path(scratch) / "before", "after": Path(scratch) / "after" if after else root}
+        for name, rev in (("before", before), ("after", after)):
+            if rev is not None:
+                subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(trees[name]), rev],
+                               check=True)
         try:
             rows: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
             for round_ in range(rounds):
-                order = [("before", old), ("after", root)]
+                order = [("before", trees["before"]), ("after", trees["after"])]
                 for name, tree in order if round_ % 2 == 0 else order[::-1]:
                     rows[name].append(_run_tree(tree, seed_list, minutes, hours))
         finally:
-            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(old)], check=False)
+            for name in ("before", "after"):
+                if trees[name] != root:
+                    subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(trees[name])],
+                                   check=False)
     keys = ("chaos_cpu_s", "chaos_wall_s", "session_cpu_s", "session_wall_s")
-    out: dict[str, Any] = {"before": before, "seeds": seeds, "minutes": minutes, "hours": hours, "rounds": rounds}
+    out: dict[str, Any] = {"before_rev": before, "after_rev": after or "HEAD", "seeds": seeds, "minutes": minutes,
+                           "hours": hours, "rounds": rounds}
     for name, tree_rows in rows.items():
         out[name] = {key: round(_median(tree_rows, key), 3) for key in keys}
         out[name]["chaos_failed"] = [r["chaos_failed"] for r in tree_rows]
