@@ -14,7 +14,9 @@ import importlib.metadata
 import json
 import platform
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -234,6 +236,9 @@ def sim(
     total_s = hours * 3600.0 if replay is None else min(hours * 3600.0, replay.duration_s)
     if run_dir is not None and log is None:
         log = run_dir / "events.jsonl"
+    scratch = tempfile.mkdtemp(prefix="mmbot-replay-") if replay is not None and log is None else None
+    if scratch is not None:  # a replay's fill report (queue at entry, markouts) is read from its event log
+        log = Path(scratch) / "events.jsonl"
     reached_s = [0.0]
     with Interrupt() as interrupt, progress(console, "simulating", total_s, "h", scale=3600.0) as update:
         def on_progress(t: float) -> None:
@@ -251,6 +256,8 @@ def sim(
     _write_session(summary, bot_config, summary_json, run_dir)
     if replay is not None and log is not None:
         _replay_fills(log, bot_config, replay, run_dir)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     if run_dir is not None and report:  # after replay_fills.json: the report's replayed-market section reads it
         console.print(f"report: {render_session_report(run_dir, baseline=load_baseline())}")
     if interrupt.requested:

@@ -73,3 +73,12 @@ def test_the_chaos_gate_runs_on_a_recording_with_feed_gaps_partitions_and_reject
     assert {"feed_gap", "partition", "reject"} <= set(first.kinds)
     assert first.reactions["book_gaps"] + first.reactions["book_resyncs"] > 0  # the replayed feed had gaps
     assert first.digest == second.digest
+
+
+def test_a_replayed_sim_prints_its_markouts_without_a_log_or_run_dir() -> None:
+    """The fill report (queue at entry, markouts) comes from the event log: a plain ``mmbot sim --market replay:``
+    keeps one in a scratch directory, prints the report, and removes it."""
+    path = recordings_dir() / "btcusdt_20240808.gz"
+    result = CliRunner().invoke(app, ["sim", "--market", f"replay:{path}", "--hours", "0.0167"])
+    assert result.exit_code == 0, result.output
+    assert "markout 1 s" in result.output and "queue ahead at entry" in result.output
