@@ -18,7 +18,6 @@ this bot does not understand (an order type it never sends, a malformed number).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -99,7 +98,6 @@ def num(value: Any) -> Decimal:
 
 
 E8 = 100_000_000
-_PLAIN_DECIMAL = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,8}))?")
 
 
 @functools.lru_cache(maxsize=256)
@@ -112,16 +110,10 @@ def _e8(step: Decimal) -> int:
 def steps(value: Any, step: Decimal) -> int:
     """``floor(value / step)``: a wire decimal in ticks or lots (``SymbolInfo.to_ticks``/``to_lots``).
 
-    A plain non-negative decimal with at most 8 places (what Binance sends) is read in integer arithmetic,
-    ``(whole * 1e8 + fraction) // (step * 1e8)``; anything else goes through ``Decimal`` (same result)."""
+    When ``step`` is a whole number of 1e-8 the value is read in integer arithmetic (``_units``), else through
+    ``Decimal`` (same result)."""
     unit = _e8(step)
-    if unit and isinstance(value, str):
-        match = _PLAIN_DECIMAL.fullmatch(value)
-        if match is not None:
-            whole, fraction = match.groups()
-            units = int(whole) * E8 + (int(fraction.ljust(8, "0")) if fraction else 0)
-            return units // unit
-    return int(num(value) // step)
+    return _units(value, step) // unit if unit else int(num(value) // step)
 
 
 def plain(value: Decimal) -> str:
