@@ -295,9 +295,9 @@ class AppContext:
         try:
             while True:
                 before = self.risk.guard_level
-                latch = self.risk.latch
+                latch, hard = self.risk.latch, self._hard_reasons()
                 assessment = self.risk.update(self.risk_snapshot())
-                if assessment.level is not before or self.risk.latch != latch:
+                if assessment.level is not before or self.risk.latch != latch or self._hard_reasons() != hard:
                     self._record_guard()
                     self._persist_latch()
                 epoch = self.risk.reconcile_due
@@ -356,13 +356,20 @@ class AppContext:
             self._latch_persisted = f"{latch}: {','.join(self.risk.reasons())}"
             self.store.set_meta(HARD_LATCH_KEY, self._latch_persisted)
 
+    def _hard_reasons(self) -> str:
+        """The reasons of the signals at HARD level, comma-separated in signal order ("" when none is HARD)."""
+        reasons = dict.fromkeys(s.reason.value for s in self.risk.assessment.signals if s.level is GuardLevel.HARD)
+        return ",".join(reasons)
+
     def _record_guard(self, reason: str | None = None) -> None:
-        """``bot.guard``: the level, why (the reasons in force unless told), the latch kind ("" for none) and
-        whether the level clears without an operator."""
+        """``bot.guard``: the level, why (the reasons in force unless told, at any level), the reasons at HARD
+        level (``hard``: what holds the bot halted, so a checker can tell a loss halt beside a SOFT inventory
+        from a stuck latency HARD), the latch kind ("" for none) and whether the level clears without an operator.
+        Recorded on every change of level, latch or HARD reasons."""
         risk = self.risk
         self.recorder.record("bot.guard", {
             "level": risk.guard_level.name, "reason": ",".join(risk.reasons()) if reason is None else reason,
-            "latch": risk.latch, "recoverable": risk.recoverable})
+            "hard": self._hard_reasons(), "latch": risk.latch, "recoverable": risk.recoverable})
 
     def spawn_supervised(self, factory: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
         """Run ``factory()`` as a task; when it fails with a ``BotError`` run it again after a bounded backoff."""

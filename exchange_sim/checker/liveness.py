@@ -16,7 +16,8 @@ harness rather than taken from the bot's word (its ``bot.guard`` records say whi
 * **SOFT (reduce-only) with nothing to reduce**: the venue's position is flat in every symbol, so no order may
   be placed. SOFT with a position must quote the reducing side.
 
-* **a loss halt** (HARD on loss rate or drawdown only): its window (``risk.pnl_rate.window_s``, 10 minutes) can
+* **a loss halt** (HARD on loss rate or drawdown only, by the record's ``hard`` reasons: a SOFT inventory beside
+  it does not matter): its window (``risk.pnl_rate.window_s``, 10 minutes) can
   outlast any bound, so it excuses when the venue shows a loss: the bot's equity from its fills, marked at the
   market's last trade, is below its running peak at the bound.
 
@@ -99,7 +100,8 @@ def _excuse(index: SessionIndex, config: CheckConfig, guard: Event | None, deadl
     latch = str(guard.get("latch") or "")
     if latch and guard["level"] == "HARD":
         return _latch_unsupported(index, config, latch, int(guard["t"]))
-    reasons = set(str(guard.get("reason", "")).split(","))
+    # the reasons holding the bot HARD ("hard"); older logs only list every reason in force, at any level
+    reasons = set(str(guard["hard"] if "hard" in guard else guard.get("reason", "")).split(","))
     if guard["level"] == "HARD" and reasons <= LOSS_REASONS:
         return "" if _in_drawdown(index, deadline) else (
             f"the bot halts on {guard['reason']} at {seconds(deadline):.3f}s but its venue fills, marked at the "

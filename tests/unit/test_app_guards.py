@@ -108,9 +108,10 @@ def test_a_latency_hard_heals_by_itself_and_the_bot_reconciles_before_it_quotes(
     assert placed == [False, False, True]
     assert reconciles_after > reconciles_before
     guards = recorder.guards()
-    assert guards[0] == {"level": "OK", "reason": "reconciled at start", "latch": "", "recoverable": True}
-    assert guards[1] == {"level": "HARD", "reason": "LATENCY", "latch": "", "recoverable": True}
-    assert guards[-1] == {"level": "OK", "reason": "reconciled after LATENCY", "latch": "", "recoverable": True}
+    assert guards[0] == {"level": "OK", "reason": "reconciled at start", "hard": "", "latch": "", "recoverable": True}
+    assert guards[1] == {"level": "HARD", "reason": "LATENCY", "hard": "LATENCY", "latch": "", "recoverable": True}
+    assert guards[-1] == {"level": "OK", "reason": "reconciled after LATENCY", "hard": "", "latch": "",
+                          "recoverable": True}
 
 
 def test_no_order_is_placed_until_the_reconcile_after_the_heal_succeeds(world: SimWorld) -> None:
@@ -148,7 +149,8 @@ def test_a_hard_inventory_breach_latches_and_is_persisted_for_the_next_start(wor
         return placed
 
     assert world.run(main()) is False
-    assert recorder.guards()[1] == {"level": "HARD", "reason": "INVENTORY", "latch": "inventory",
+    assert recorder.guards()[1] == {"level": "HARD", "reason": "INVENTORY", "hard": "INVENTORY",
+                                    "latch": "inventory",
                                     "recoverable": False}
     assert (store.get_meta(HARD_LATCH_KEY) or "").startswith("inventory: INVENTORY")
     config = parse_config({"version": 2, "symbols": [SYMBOL]})
@@ -206,7 +208,8 @@ def test_operator_reset_clears_a_restored_latch_and_quoting_resumes_after_a_reco
     assert not store.get_meta(HARD_LATCH_KEY)
     guards = recorder.guards()
     assert guards[0]["latch"] == "inventory" and guards[0]["level"] == "HARD"
-    assert guards[1] == {"level": "HARD", "reason": "operator reset: chaos harness", "latch": "",
+    assert guards[1] == {"level": "HARD", "reason": "operator reset: chaos harness", "hard": "RECONCILE", "latch": "",
                          "recoverable": True}
-    assert guards[2] == {"level": "OK", "reason": "reconciled after operator reset: chaos harness", "latch": "",
+    assert guards[2] == {"level": "OK", "reason": "reconciled after operator reset: chaos harness", "hard": "",
+                         "latch": "",
                          "recoverable": True}

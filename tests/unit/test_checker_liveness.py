@@ -88,6 +88,20 @@ def test_a_loss_halt_excuses_only_when_the_venue_shows_a_loss() -> None:
     assert len(found) == 1 and "show no loss" in found[0].detail
 
 
+
+def test_a_loss_halt_is_judged_by_the_hard_reasons_not_every_reason_in_force() -> None:
+    """Seed 88: HARD on PNL_RATE while the inventory is SOFT; the record's ``hard`` says what holds the bot."""
+    falls = trade(2.4, 8, p=90, ma="mm", ta="other")
+    loss_halt = bot(2.3, "guard", level="HARD", reason="INVENTORY,DRAWDOWN,PNL_RATE", hard="PNL_RATE", latch="",
+                    recoverable=True)
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), loss_halt, falls, _tail(10.0)]
+    assert not [v for v in _violations(events) if v.invariant == "10.liveness"]
+    stuck = bot(2.3, "guard", level="HARD", reason="LATENCY,PNL_RATE", hard="LATENCY,PNL_RATE", latch="",
+                recoverable=True)
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), stuck, falls, _tail(10.0)]
+    assert [v.invariant for v in _violations(events)] == ["10.liveness"]
+
+
 def _violations(events: list[dict[str, object]], **changes: object) -> list[Violation]:
     return check_liveness(SessionIndex.build(sorted(events, key=lambda e: e["t"]), "bot"),
                           config(liveness_bound_s=1.0, **changes), venue_state())
