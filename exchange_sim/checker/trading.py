@@ -134,7 +134,8 @@ _PLACING = {"place": "c", "cancelReplace": "nc"}  # request op -> field holding 
 
 
 def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound.
+    """8. After a HARD guard no new order until it is reset, and every open order is gone within the bound (an
+    order accepted after the guard, i.e. in flight when it fired, within the bound after its acceptance).
 
     The bound counts from when the bot could act on the venue again: while a fault blocked its requests (a full
     partition, a long WAF 403, a ban) or the bot was down (a crash), no cancel can land; ``unreachable_windows``
@@ -164,14 +165,20 @@ def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState
                                      f"order decided before the HARD guard ({guard.get('reason')}) sent after it "
                                      "(a held-back retry must be re-checked against the guard)"))
         reachable = reachable_from(start, bound_us, windows)
-        deadline = reachable + bound_us
-        if deadline < end and deadline <= index.end_t:
-            resting = sorted(cid for cid, h in index.orders.items() if h.live_at(deadline))
-            if resting:
-                since = "" if reachable == start else f", venue reachable again at {seconds(reachable):.3f}s"
-                out.append(Violation("8.hard_guard", seconds(deadline), tuple(resting), f"still open "
-                                     f"{config.hard_cancel_bound_s}s after the HARD guard ({guard.get('reason')}"
-                                     f"{since})"))
+        late: dict[int, list[str]] = {}
+        for cid, history in index.orders.items():
+            # an order still in flight at the guard (sent before it, accepted after it) can be cancelled only once
+            # it rests: its bound counts from its acceptance (chaos seed 388: sent 0.2 s before a LATENCY HARD,
+            # accepted 4.7 s after it, cancelled 0.8 s later)
+            accepted = history.first_t
+            deadline = reachable + bound_us if accepted <= start else max(reachable, accepted) + bound_us
+            if deadline < end and deadline <= index.end_t and accepted < end and history.live_at(deadline):
+                late.setdefault(deadline, []).append(cid)
+        for deadline, resting in sorted(late.items()):
+            since = "" if reachable == start else f", venue reachable again at {seconds(reachable):.3f}s"
+            out.append(Violation("8.hard_guard", seconds(deadline), tuple(sorted(resting)), f"still open "
+                                 f"{config.hard_cancel_bound_s}s after the HARD guard ({guard.get('reason')}"
+                                 f"{since})"))
     return out
 
 

@@ -93,3 +93,18 @@ def test_a_retry_sent_after_the_hard_guard_of_an_order_decided_before_it_is_a_vi
 def test_a_retry_sent_before_the_guard_or_after_its_reset_is_not() -> None:
     assert "8.hard_guard" not in _retried(1.002)
     assert "8.hard_guard" not in _retried(2.95)
+
+
+def _in_flight_at_the_guard(cancel_t: float) -> set[str]:
+    """c1 is sent at 1.0 s and accepted at 1.01 s; HARD fires at 1.005 s, while it is in flight; bound 0.2 s."""
+    events = [e for e in clean_session() if e["k"] != "trade" and not (e["k"] == "order" and e["x"] == "TRADE")]
+    events = [{**e, "lots": 0} if e["k"] == "bot.position" else e for e in events
+              if e["k"] not in ("bot.fill_applied", "bot.order_final")]
+    events += [bot(1.005, "guard", level="HARD", reason="LATENCY"), order(cancel_t, "c1", "CANCELED", "CANCELED"),
+               bot(cancel_t, "order_final", a="bot", c="c1", X="CANCELED")]
+    return invariants(events, venue_state(btc=10_000, usdt=1_000_000), config(hard_cancel_bound_s=0.2))
+
+
+def test_an_order_in_flight_at_the_guard_has_the_bound_from_its_acceptance() -> None:
+    assert _in_flight_at_the_guard(1.207) == set()  # 0.202 s after the guard, 0.197 s after it rested
+    assert _in_flight_at_the_guard(1.215) == {"8.hard_guard"}  # 0.205 s after it rested: too late
