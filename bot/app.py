@@ -316,7 +316,7 @@ class AppContext:
                                         ", ".join(r.value for r in assessment.reasons),
                                         extra={"code": ErrorCode.HALTED.value})
                         last_sweep_s = now_s
-                        sweeps.append(asyncio.ensure_future(self.orders.cancel_all()))
+                        sweeps.append(asyncio.ensure_future(self.orders.cancel_all(resolve=False)))
                 await asyncio.sleep(interval_s)
         finally:
             tasks = [*sweeps, *([heal] if heal is not None else [])]

@@ -74,6 +74,7 @@ TouchView = Callable[[str], tuple[int | None, int | None]]  # symbol -> (best bi
 _WATERMARK = "fills.synced."  # store meta key prefix: trade id the venue's trade list was read up to
 _QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
+CANCEL_ATTEMPTS = 3  # cancel sends per cancel() when queries find the order resting after an unanswered cancel
 _TERMINAL_KEPT = 10_000  # recently finished orders kept in memory for late reports
 
 
@@ -469,23 +470,48 @@ class OrderManager:
         return result
 
     # -- cancelling --
-    async def cancel(self, client_order_id: ClientOrderId) -> OrderRecord | None:
-        """Cancel one order; a cancel/fill race or unknown outcome is resolved by querying the order."""
-        record = self.order(client_order_id)
-        if record is None or record.status.is_terminal:
-            return record
-        before = record.status
+    async def cancel(self, client_order_id: ClientOrderId, *, resolve: bool = True) -> OrderRecord | None:
+        """Cancel one order; a cancel/fill race or unknown outcome is resolved by querying the order. When a cancel
+        got no answer and the query then finds the order neither terminal nor LOST (the cancel was lost), it is
+        sent again, up to ``CANCEL_ATTEMPTS`` sends in all: the caller asked for the order gone.
+
+        ``resolve=False`` (the HARD sweeps): a failed cancel is not followed by queries; the order stays doubtful
+        and the next sweep, a second later, sends its cancel again. Resolving there kept every sweep in read
+        retries through a partition, so nothing was sent for seconds after the heal (chaos seed 890), and under a
+        venue answering "unknown order" to every cancel it spent the request budget on queries (seed 806); the
+        reconcile before quoting again settles what the sweeps leave doubtful."""
+        for attempt in range(1, CANCEL_ATTEMPTS + 1):
+            record = self.order(client_order_id)
+            if record is None or record.status.is_terminal:
+                return record
+            report, unanswered = await self._send_cancel(record, resolve=resolve)
+            if report is not None:
+                self.stats.cancelled += 1
+                return self._apply_report(report)
+            current = self._get(client_order_id)
+            if not (resolve and unanswered) or current.status.is_terminal or current.status is OrderStatus.LOST \
+                    or attempt == CANCEL_ATTEMPTS:
+                return current
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns on its last attempt
+
+    async def _send_cancel(self, record: OrderRecord, *, resolve: bool) -> tuple[VenueOrder | None, bool]:
+        """One cancel request: (the venue's report, False), or (None, whether the request went unanswered) when
+        the venue did not confirm it; then the order is resolved by query if ``resolve``, else marked UNKNOWN."""
+        client_order_id, before = record.client_order_id, record.status
         if before in _QUOTING:
             self._save(record.with_status(OrderStatus.PENDING_CANCEL, self._now_ms()))
         async with self._slots:
             self._in_flight += 1
             self._sending.add(client_order_id)
             try:
-                report = await self._call("cancel", lambda: self._venue.cancel(record.symbol, client_order_id))
+                return await self._call("cancel", lambda: self._venue.cancel(record.symbol, client_order_id)), False
             except BotError as error:
                 if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:
-                    await self._resolve(client_order_id)
-                    return self._get(client_order_id)
+                    if resolve:
+                        await self._resolve(client_order_id)
+                    elif self._get(client_order_id).status is OrderStatus.PENDING_CANCEL:
+                        self._save(self._get(client_order_id).with_status(OrderStatus.UNKNOWN, self._now_ms()))
+                    return None, error.outcome_unknown
                 current = self._get(client_order_id)
                 if current.status is OrderStatus.PENDING_CANCEL:
                     self._save(current.with_status(before, self._now_ms()))
@@ -493,8 +519,6 @@ class OrderManager:
             finally:
                 self._in_flight -= 1
                 self._sending.discard(client_order_id)
-        self.stats.cancelled += 1
-        return self._apply_report(report)
 
     async def cancel_replace(
         self, client_order_id: ClientOrderId, price_ticks: int, qty_lots: int | None = None
@@ -575,8 +599,8 @@ class OrderManager:
             if current.status is OrderStatus.PENDING_CANCEL:
                 self._save(current.with_status(before, self._now_ms()))
 
-    async def cancel_many(self, client_order_ids: Iterable[ClientOrderId]) -> None:
-        await self._settle(*(self.cancel(c) for c in client_order_ids))
+    async def cancel_many(self, client_order_ids: Iterable[ClientOrderId], *, resolve: bool = True) -> None:
+        await self._settle(*(self.cancel(c, resolve=resolve) for c in client_order_ids))
 
     async def _settle(self, *requests: Awaitable[object]) -> None:
         """Run per-order requests concurrently: an order's ``BotError`` is logged (``_per_order``) and does not
@@ -585,8 +609,9 @@ class OrderManager:
             if isinstance(result, BaseException):
                 self._per_order(result)
 
-    async def cancel_all(self, symbol: str | None = None) -> None:
-        await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)])
+    async def cancel_all(self, symbol: str | None = None, *, resolve: bool = True) -> None:
+        """Cancel every order that may rest (``cancel``; ``resolve=False`` for the HARD sweeps)."""
+        await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)], resolve=resolve)
 
     async def replace_quotes(
         self, symbol: str, desired: Sequence[Quote], *, refresh: Collection[ClientOrderId] = ()
