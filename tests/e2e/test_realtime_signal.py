@@ -36,6 +36,20 @@ def wait_until_serving(port: int, deadline_s: float) -> None:
     raise AssertionError("the exchange server did not start in time")
 
 
+def wait_until_quoting(metrics_port: int, bot: subprocess.Popen[str], deadline_s: float) -> None:
+    """Until the bot's metrics count a placed order (not a fixed sleep: a loaded machine starts it slower)."""
+    while time.monotonic() < deadline_s and bot.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1) as answer:
+                text = answer.read().decode()
+            if any(line.startswith("mmbot_orders_placed_total{") and float(line.rsplit(" ", 1)[1]) > 0
+                   for line in text.splitlines()):
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+
+
 def test_sigint_triggers_the_kill_switch_and_verifies_nothing_is_open() -> None:
     port, metrics_port = free_port(), free_port()
     mmbot = [sys.executable, "-c", "from bot.cli import main; main()"]
@@ -47,7 +61,7 @@ def test_sigint_triggers_the_kill_switch_and_verifies_nothing_is_open() -> None:
         bot = subprocess.Popen([*mmbot, "run", "--venue", "local", "--port", str(port), "--minutes", "2",
                                 "--metrics-port", str(metrics_port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(8.0)  # connect, sync the book, quote
+        wait_until_quoting(metrics_port, bot, time.monotonic() + 90)  # connect, sync the book, quote
         assert bot.poll() is None, bot.communicate()[1][-2000:]
         bot.send_signal(signal.SIGINT)
         out, err = bot.communicate(timeout=60)
