@@ -183,15 +183,20 @@ def check_hard_guard(index: SessionIndex, config: CheckConfig, venue: VenueState
 
 
 def check_rate_and_taker(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """9. Zero 418s; nothing sent after a Retry-After arrived and before it expired; taker fills per sliding hour
-    within the cap."""
+    """9. Zero 418s; nothing sent after a Retry-After arrived and before it expired (by the instance told, or a
+    warm restart of it: an instance cold-started without the state file was never told); taker fills per sliding
+    hour within the cap."""
     out = [Violation("9.rate_and_taker", seconds(r["t"]), (), f"418 IP ban on {r.get('op')}")
            for r in index.rejects if r.get("http") == 418]
+    # a cold restart kills the instance that was told and starts one without its state file: the new instance
+    # cannot know a Retry-After its predecessor received (a warm restart keeps it in the store and is bound)
+    cold_kills = [start for start, _end, kind in index.fault_windows() if kind == "cold_restart"]
     for reject in index.rejects:
         if reject.get("ra_ms") is None or reject.get("rcv") is None:
             continue
         told, until = int(reject["rcv"]), int(reject["t"]) + int(reject["ra_ms"]) * 1000
-        early = [r for r in index.requests if "sent" in r and told < int(r["sent"]) < until]
+        forgotten = min((c for c in cold_kills if told < c < until), default=until)
+        early = [r for r in index.requests if "sent" in r and told < int(r["sent"]) < min(until, forgotten)]
         if early:
             out.append(Violation("9.rate_and_taker", seconds(early[0]["sent"]), (), f"{len(early)} request(s) sent "
                                  f"before the Retry-After of {reject['ra_ms']} ms expired"))
