@@ -74,6 +74,7 @@ TouchView = Callable[[str], tuple[int | None, int | None]]  # symbol -> (best bi
 _WATERMARK = "fills.synced."  # store meta key prefix: trade id the venue's trade list was read up to
 _QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
+USER_STREAM_BACKOFF_MAX_S = 30.0  # the user stream's reconnect backoff cap (reconcile retries included)
 CANCEL_ATTEMPTS = 3  # cancel sends per cancel() when queries find the order resting after an unanswered cancel
 _TERMINAL_KEPT = 10_000  # recently finished orders kept in memory for late reports
 
@@ -729,7 +730,10 @@ class OrderManager:
         return report
 
     async def run_user_stream(self) -> None:
-        """Apply user-stream events until cancelled; after a disconnect, back off and reconcile."""
+        """Apply user-stream events until cancelled; after a disconnect, back off and reconcile, and subscribe
+        again only once a reconcile succeeded (retried with the same backoff): the stream's gap hid fills and
+        order ends, so resuming it on a failed re-read would trust a stream that lost events (chaos seed 431: the
+        reconcile was refused by the bot's own rate limiter and the bot subscribed again anyway)."""
         backoff = self.config.retry_base_delay_s
         while True:
             try:
@@ -738,9 +742,11 @@ class OrderManager:
                     backoff = self.config.retry_base_delay_s
             except BotError as error:
                 log.warning("user stream lost: %s", error, extra={"code": error.code.value})
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
-            await self._reconcile_logged()
+            while True:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, USER_STREAM_BACKOFF_MAX_S)
+                if await self._reconcile_logged():
+                    break
 
     async def run_reconciler(self) -> None:
         """Reconcile every ``reconcile_interval_s`` until cancelled (errors are logged, never fatal)."""
@@ -748,11 +754,14 @@ class OrderManager:
             await asyncio.sleep(self.config.reconcile_interval_s)
             await self._reconcile_logged()
 
-    async def _reconcile_logged(self) -> None:
+    async def _reconcile_logged(self) -> bool:
+        """Reconcile; a failure is logged, never raised. True when it succeeded."""
         try:
             await self.reconcile()
         except BotError as error:
             log.warning("reconcile failed: %s", error, extra={"code": error.code.value})
+            return False
+        return True
 
     def abandon(self) -> None:
         """Stop sending at once, with no cleanup (the instance is being torn down as if it crashed)."""

@@ -686,3 +686,35 @@ def test_an_order_that_waited_for_a_slot_is_rechecked_before_its_intent_and_its_
     assert world.run(main()).code is ErrorCode.HALTED
     assert len(log.intents) == 1  # only the order that went out before the guard
     assert [o.price_ticks for o in world.engine.open_orders(BOT, SYMBOL)] == [10_000]
+
+
+def test_the_user_stream_subscribes_again_only_after_a_reconcile_succeeded(world: SimWorld,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chaos seed 431: after a stream gap the re-read failed (the bot's own limiter refused it) and the bot
+    subscribed again anyway; a failed reconcile is retried first."""
+    om, venue = make_om(world, StateStore(":memory:"))
+    calls: list[str] = []
+    outcomes = [False, False, True]  # the first two reconciles fail
+
+    async def user_events() -> Any:
+        calls.append("subscribe")
+        if False:  # pragma: no cover - makes this an async generator
+            yield None
+        raise BotError(ErrorCode.NETWORK, "stream lost")
+
+    async def reconcile(symbols: Any = None) -> None:
+        ok = outcomes.pop(0) if outcomes else True
+        calls.append("reconcile ok" if ok else "reconcile failed")
+        if not ok:
+            raise BotError(ErrorCode.RATE_LIMITED, "weight budget spent")
+
+    monkeypatch.setattr(venue, "user_events", user_events, raising=False)
+    monkeypatch.setattr(om, "reconcile", reconcile)
+
+    async def main() -> None:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        await asyncio.sleep(5.0)
+        stream.cancel()
+
+    world.run(main())
+    assert calls[:5] == ["subscribe", "reconcile failed", "reconcile failed", "reconcile ok", "subscribe"]
