@@ -96,7 +96,7 @@ def run_spec(spec: SessionSpec) -> SessionResult:
     with applied(spec.sabotage), contextlib.ExitStack() as restore:
         restore.callback(bot_log.setLevel, level)
         scratch = Path(restore.enter_context(tempfile.TemporaryDirectory(prefix="mmbot-chaos-", dir=scratch_root())))
-        config = chaos_config(str(scratch / "state.sqlite3"))
+        config = chaos_config(str(scratch / "state.sqlite3"), amend=spec.amend)
         log_path = scratch / "events.jsonl"
         try:
             replay = _replay(spec.market) if spec.market is not None else None

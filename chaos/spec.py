@@ -25,14 +25,15 @@ SYMBOL = "BTCUSDT"
 HARD_INVENTORY_BASE = Decimal("0.005")  # 5 default quote sizes (100 lots of 0.00001): guards and invariant 6 bite
 
 
-def chaos_config(state_path: str = ":memory:") -> BotConfig:
+def chaos_config(state_path: str = ":memory:", amend: str = "cancel_then_place") -> BotConfig:
     """The bot as the gate runs it: the production path - the default quote cycle and reconcile interval, the
     SQLite state store on ``state_path`` (``run_spec`` passes a new temporary file per session; the default
     ``":memory:"`` is for callers that only read the config, e.g. its limits) - with one symbol and a small
-    inventory limit, so that the inventory guards and invariant 6 are exercised, not just present."""
+    inventory limit, so that the inventory guards and invariant 6 are exercised, not just present. ``amend``
+    is how quotes move (``SessionSpec.amend``: both ways are gated, half the seeds each)."""
     return BotConfig(
         symbols=(SYMBOL,),
-        execution=ExecutionConfig(state_path=state_path),
+        execution=ExecutionConfig(state_path=state_path, amend=amend),
         risk=RiskConfig(inventory=InventoryLimits(hard_max_base={SYMBOL: HARD_INVENTORY_BASE})),
     )
 
@@ -66,6 +67,12 @@ class SessionSpec:
         if not self.minutes > 0:
             raise ValueError(f"minutes must be positive, got {self.minutes!r}")
         parse_kinds(",".join(self.kinds))
+
+    @property
+    def amend(self) -> str:
+        """How the session's bot moves quotes: odd seeds by one cancelReplace, even seeds by cancel + new order
+        (both are production options; without the first, no cancelReplace fault could ever hit)."""
+        return "cancel_replace" if self.seed % 2 else "cancel_then_place"
 
     @property
     def duration_s(self) -> float:

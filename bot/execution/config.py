@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,6 +17,9 @@ class ExecutionConfig(BaseModel):
     )
     state_path: str = Field("mmbot-state.sqlite3", description="SQLite file of order state (':memory:' for none)")
     request_timeout_s: float = Field(5.0, gt=0, description="a request with no answer by then has UNKNOWN outcome")
+    amend: Literal["cancel_then_place", "cancel_replace"] = Field(
+        "cancel_then_place", description="how a resting quote moves to a new price: a cancel and a new order, or "
+        "one cancelReplace request (STOP_ON_FAILURE; half successes are resolved)")
     reconcile_interval_s: float = Field(30.0, gt=0, description="periodic reconciliation against the venue")
     unknown_queries_before_lost: int = Field(
         3, ge=1, description="'order does not exist' answers before an UNKNOWN order is marked LOST"

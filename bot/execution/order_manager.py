@@ -620,7 +620,8 @@ class OrderManager:
         """Keep resting orders at a desired (side, price), cancel the others, place what is missing.
 
         An order in ``refresh`` is never kept: it is cancelled and, if its (side, price) is desired, placed anew
-        (a maximum order age)."""
+        (a maximum order age). With ``amend: cancel_replace`` an order to remove and a quote to add on the same
+        side become one ``cancel_replace`` (the order moves; in creation order, side by side)."""
         self._check_accepting()
         wanted = list(desired)
         stale: list[ClientOrderId] = []
@@ -631,8 +632,18 @@ class OrderManager:
                 wanted.remove(match)
             elif record.status in _QUOTING:
                 stale.append(record.client_order_id)
-        # one flat gather (cancels first, then placements): a task per order and no wrapper tasks
+        moves: list[tuple[ClientOrderId, Quote]] = []
+        if self.config.amend == "cancel_replace":  # a stale order and a missing quote on one side: one request
+            for client_order_id in list(stale):
+                side = self._get(client_order_id).side
+                quote = next((q for q in wanted if q.side is side), None)
+                if quote is not None:
+                    stale.remove(client_order_id)
+                    wanted.remove(quote)
+                    moves.append((client_order_id, quote))
+        # one flat gather (cancels first, then moves, then placements): a task per order and no wrapper tasks
         await self._settle(*(self.cancel(c) for c in stale),
+                           *(self.cancel_replace(c, q.price_ticks, q.qty_lots) for c, q in moves),
                            *(self.place(symbol, q.side, q.qty_lots, q.price_ticks) for q in wanted))
 
     # -- resolving unknown outcomes and reconciling --

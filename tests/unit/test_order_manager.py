@@ -376,6 +376,23 @@ def test_replace_quotes_keeps_matching_orders_and_swaps_the_rest(world: SimWorld
     assert om.stats.cancelled == 1
 
 
+
+def test_replace_quotes_moves_an_order_with_one_cancel_replace_when_configured(world: SimWorld) -> None:
+    om, venue = make_om(world, StateStore(":memory:"), amend="cancel_replace")
+
+    async def main() -> None:
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
+                                         Quote(side=Side.SELL, price_ticks=10_010, qty_lots=1_000)])
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
+                                         Quote(side=Side.SELL, price_ticks=10_012, qty_lots=800)])
+
+    world.run(main())
+    resting = sorted((o.side.value, o.price_ticks, o.orig_qty_lots) for o in world.engine.open_orders(BOT, SYMBOL))
+    assert resting == [("BUY", 10_000, 1_000), ("SELL", 10_012, 800)]
+    assert venue.calls.get("place", 0) == 2  # the two first quotes; the ask moved in one cancelReplace
+    assert (om.stats.placed, om.stats.cancelled) == (3, 1)
+    assert len(om.open_orders(SYMBOL)) == 2
+
 def test_replace_quotes_re_places_an_order_listed_for_refresh_at_the_same_price(world: SimWorld) -> None:
     om, _ = make_om(world, StateStore(":memory:"))
     quotes = [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
