@@ -39,7 +39,7 @@ from typing import Any
 from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
 from bot.core.recorder import NULL_RECORDER
-from bot.core.types import Fill, NewOrder, OrderType, SymbolInfo, TimeInForce
+from bot.core.types import Fill, NewOrder, OrderStatus, OrderType, SymbolInfo, TimeInForce
 from bot.execution.order_manager import OrderManager, ShutdownReport
 from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Clock, Recorder, Venue
@@ -182,6 +182,10 @@ class AppContext:
             free_base_atoms=base.free_atoms if base is not None else 0,
             level=self.risk.guard_level,
             inventory_lots=self.orders.exposure_lots(order.symbol),
+            resting_same_side_lots=sum(r.qty_lots - r.filled_lots for r in self.orders.open_orders(order.symbol)
+                                       if r.side is order.side and r.client_order_id != order.client_order_id
+                                       and r.status is not OrderStatus.PENDING_CANCEL),
+            hard_limit_lots=self.max_inventory_lots(order.symbol),
         )
 
     def recheck_order(self, order: NewOrder) -> None:

@@ -158,6 +158,11 @@ class BotConfig(BaseModel):
         unknown = sorted(set(self.risk.inventory.hard_max_base) - set(self.symbols))
         if unknown:
             raise ValueError(f"risk.inventory.hard_max_base names symbols not in symbols: {unknown}")
+        levels = self.strategy.ladder.levels
+        if self.execution.max_open_per_side < 2 * levels:
+            raise ValueError(f"execution.max_open_per_side ({self.execution.max_open_per_side}) must be at least "
+                             f"twice strategy.ladder.levels ({levels}): a quote moves by a new order before the "
+                             "old one's cancel is confirmed")
         return self
 
 

@@ -29,6 +29,9 @@ class ExecutionConfig(BaseModel):
         "can no longer execute its request) is final: EXPIRED"
     )
     max_in_flight: int = Field(64, ge=1, description="requests in flight at once (per order manager)")
+    max_open_per_side: int = Field(
+        4, ge=1, description="orders that may rest on one side of a symbol at once, cancels not yet confirmed "
+        "included: a venue that refuses cancels cannot make quotes pile up (at least twice the ladder's levels)")
     cancel_verify_timeout_s: float = Field(10.0, gt=0, description="kill switch: time to verify nothing is open")
     retry_max_attempts: int = Field(3, ge=1, description="attempts for transient errors (never for rejects)")
     retry_base_delay_s: float = Field(0.2, gt=0, description="first backoff delay; doubles, with jitter")

@@ -641,10 +641,29 @@ class OrderManager:
                     stale.remove(client_order_id)
                     wanted.remove(quote)
                     moves.append((client_order_id, quote))
+        wanted = self._within_side_cap(symbol, wanted)
         # one flat gather (cancels first, then moves, then placements): a task per order and no wrapper tasks
         await self._settle(*(self.cancel(c) for c in stale),
                            *(self.cancel_replace(c, q.price_ticks, q.qty_lots) for c, q in moves),
                            *(self.place(symbol, q.side, q.qty_lots, q.price_ticks) for q in wanted))
+
+    def _within_side_cap(self, symbol: str, wanted: list[Quote]) -> list[Quote]:
+        """The quotes to place, in order, such that no side has more than ``max_open_per_side`` orders that may
+        rest (resting, in flight, doubtful or with a cancel not yet confirmed). Under a venue that answers every
+        cancel "unknown order" the quoter otherwise added a new quote each cycle: 52 resting in chaos seed 806,
+        ten times its inventory limit in open exposure."""
+        cap = self.config.max_open_per_side
+        count = {Side.BUY: 0, Side.SELL: 0}
+        for record in self.open_orders(symbol):
+            count[record.side] += 1
+        placing = []
+        for quote in wanted:
+            if count[quote.side] < cap:
+                count[quote.side] += 1
+                placing.append(quote)
+        if len(placing) < len(wanted):
+            log.debug("%s: %d quote(s) held back: %d per side may rest", symbol, len(wanted) - len(placing), cap)
+        return placing
 
     # -- resolving unknown outcomes and reconciling --
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:

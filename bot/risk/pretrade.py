@@ -5,6 +5,8 @@ Checks run cheapest first and stop at the first failure::
     1. guard level   HARD: BotError(HALTED) for any order.
                      SOFT: reduce-only. Allowed iff inventory_lots * side.sign < 0 and qty_lots <= |inventory_lots|
                      (a sell when long, a buy when short, never flipping the sign; nothing when flat).
+    1b. headroom    the worst case if the side's resting orders and this one all fill stays within the HARD
+                     inventory limit (``check_headroom``).
     2. price band    |price - mid| * 10_000 > price_band_bps * mid  -> rejected (exactly at the band passes).
                      A MARKET order is valued at the mid. No reference mid -> rejected.
     3. notional      price_ticks * qty_lots * quote_atoms_per_tick_lot > max_order_notional_quote * 1e8 -> rejected.
@@ -28,7 +30,7 @@ from bot.interfaces import Clock
 from bot.risk.config import PreTradeConfig
 from bot.risk.guards import GuardLevel
 
-__all__ = ["PreTradeCheck", "TokenBucket"]
+__all__ = ["PreTradeCheck", "TokenBucket", "check_headroom", "check_level"]
 
 
 class TokenBucket:
@@ -91,9 +93,13 @@ class PreTradeCheck:
         free_base_atoms: int,
         level: GuardLevel,
         inventory_lots: int,
+        resting_same_side_lots: int = 0,
+        hard_limit_lots: int | None = None,
     ) -> None:
         """Raise ``BotError`` naming the first failed check; return ``None`` (and take a token) if all pass."""
         check_level(order, level, inventory_lots)
+        if hard_limit_lots is not None:
+            check_headroom(order, inventory_lots, resting_same_side_lots, hard_limit_lots)
         price_ticks = self._check_band(order, reference_mid_ticks)
         notional_atoms = info.notional_atoms(price_ticks, order.qty_lots)
         self._check_notional(order, notional_atoms)
@@ -146,6 +152,26 @@ def check_level(order: NewOrder, level: GuardLevel, inventory_lots: int) -> None
                 f"SOFT guard: {order.side} {order.qty_lots} lots with inventory {inventory_lots} lots "
                 "does not reduce |inventory| without flipping it",
             )
+
+
+def check_headroom(order: NewOrder, inventory_lots: int, resting_same_side_lots: int, hard_limit_lots: int) -> None:
+    """The worst case if every order that may rest on the order's side fills, this one included, must stay within
+    the HARD inventory limit (unless it is no worse than now)::
+
+        worst = inventory_lots + side.sign * (resting_same_side_lots + qty_lots)
+        refused iff |worst| > hard_limit_lots and |worst| > |inventory_lots|
+
+    A market that gaps through the bot's bids fills them all at once, faster than a guard that samples the
+    position can react (chaos seed 806: four bids filled in one sweep, then new bids in the gap, 579 lots
+    against a 500-lot limit)."""
+    worst = inventory_lots + order.side.sign * (resting_same_side_lots + order.qty_lots)
+    if abs(worst) > hard_limit_lots and abs(worst) > abs(inventory_lots):
+        raise _reject(
+            "inventory_headroom",
+            f"{order.client_order_id} {order.side} {order.qty_lots} lots with inventory {inventory_lots} and "
+            f"{resting_same_side_lots} lots resting on that side could reach {worst} lots, beyond the hard "
+            f"limit {hard_limit_lots}",
+        )
 
 
 def _check_balance(

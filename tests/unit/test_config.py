@@ -322,3 +322,11 @@ def test_config_is_frozen() -> None:
     config = BotConfig()
     with pytest.raises(ValueError, match="frozen"):
         config.bot_id = "other"  # type: ignore[misc]
+
+
+
+def test_the_per_side_order_cap_must_leave_room_for_every_level_to_move() -> None:
+    ladder = StrategyConfig(ladder=LadderConfig(levels=3))
+    with pytest.raises(ValueError, match="max_open_per_side"):
+        BotConfig(execution=ExecutionConfig(max_open_per_side=5), strategy=ladder)
+    BotConfig(execution=ExecutionConfig(max_open_per_side=6), strategy=ladder)

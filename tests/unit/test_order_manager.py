@@ -77,7 +77,8 @@ class FlakyVenue:
         return result
 
     async def cancel(self, symbol: str, client_order_id: Any) -> Any:
-        self._fault("cancel")
+        if self._fault("cancel") == "unknown_order":  # a venue that refuses the cancel of a resting order
+            raise BotError(ErrorCode.UNKNOWN_ORDER, "Unknown order sent.")
         return await self.inner.cancel(symbol, client_order_id)
 
 
@@ -392,6 +393,20 @@ def test_replace_quotes_moves_an_order_with_one_cancel_replace_when_configured(w
     assert venue.calls.get("place", 0) == 2  # the two first quotes; the ask moved in one cancelReplace
     assert (om.stats.placed, om.stats.cancelled) == (3, 1)
     assert len(om.open_orders(SYMBOL)) == 2
+
+
+def test_replace_quotes_never_lets_more_than_the_cap_rest_on_a_side(world: SimWorld) -> None:
+    """Chaos seed 806: every cancel answered "unknown order" while the orders rested; each cycle added a quote."""
+    om, venue = make_om(world, StateStore(":memory:"), max_open_per_side=3)
+
+    async def main() -> None:
+        for step in range(6):  # the bid moves every cycle; the venue refuses every cancel
+            venue.faults["cancel"] = ["unknown_order"] * 10
+            await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000 - step, qty_lots=100)])
+
+    world.run(main())
+    assert len(world.engine.open_orders(BOT, SYMBOL)) == 3
+    assert len(om.open_orders(SYMBOL)) == 3
 
 def test_replace_quotes_re_places_an_order_listed_for_refresh_at_the_same_price(world: SimWorld) -> None:
     om, _ = make_om(world, StateStore(":memory:"))

@@ -152,3 +152,24 @@ def test_rejected_orders_do_not_use_up_the_rate_budget(pretrade: PreTradeCheck) 
 def test_guard_level_is_checked_before_the_price_band(pretrade: PreTradeCheck) -> None:
     err = _rejected(pretrade, _order(price_ticks=1), level=GuardLevel.HARD)
     assert err.code is ErrorCode.HALTED
+
+
+def test_headroom_refuses_an_order_whose_side_could_fill_past_the_hard_limit(pretrade: PreTradeCheck) -> None:
+    """worst = inventory + sign * (resting on the side + qty); refused when |worst| > limit and worse than now."""
+    def check(side: Side, inventory: int, resting: int) -> None:
+        pretrade.check(_order(side, qty_lots=10), INFO, reference_mid_ticks=MID, free_quote_atoms=RICH,
+                       free_base_atoms=RICH, level=GuardLevel.OK, inventory_lots=inventory,
+                       resting_same_side_lots=resting, hard_limit_lots=50)
+
+    check(Side.BUY, 20, 20)  # worst 50: exactly at the limit passes
+    with pytest.raises(BotError, match="inventory_headroom"):
+        check(Side.BUY, 20, 21)  # worst 51
+    check(Side.SELL, 60, 0)  # already past the limit, but this sell only reduces: worst 50
+    with pytest.raises(BotError, match="inventory_headroom"):
+        check(Side.SELL, -45, 0)  # a short growing to -55
+    with pytest.raises(BotError, match="inventory_headroom"):
+        check(Side.SELL, 45, 90)  # long 45, but 100 lots of sells could flip it to -55
+
+
+def test_headroom_is_not_checked_without_a_limit(pretrade: PreTradeCheck) -> None:
+    _check(pretrade, _order(Side.BUY, qty_lots=10), inventory_lots=10**6)
