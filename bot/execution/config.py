@@ -32,6 +32,9 @@ class ExecutionConfig(BaseModel):
     max_open_per_side: int = Field(
         4, ge=1, description="orders that may rest on one side of a symbol at once, cancels not yet confirmed "
         "included: a venue that refuses cancels cannot make quotes pile up (at least twice the ladder's levels)")
+    silent_fill_grace_s: float = Field(
+        2.0, gt=0, description="a public trade went through a resting order's price and no report of its fill "
+        "came within this: the order is queried (a silent user stream)")
     cancel_verify_timeout_s: float = Field(10.0, gt=0, description="kill switch: time to verify nothing is open")
     retry_max_attempts: int = Field(3, ge=1, description="attempts for transient errors (never for rejects)")
     retry_base_delay_s: float = Field(0.2, gt=0, description="first backoff delay; doubles, with jitter")

@@ -92,6 +92,7 @@ class ExecutionStats:
     adopted: int = 0
     retries: int = 0
     reconciles: int = 0
+    silent_fill_checks: int = 0  # queries after a trade went through an order's price with no report of its fill
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, code: ErrorCode) -> None:
@@ -160,6 +161,7 @@ class OrderManager:
         # per order, the cumulative quantities whose execution report carried a fill: a report redelivered under a
         # new trade id has the same one and is not booked again (dedupe by (order, cumulative qty), not trade id)
         self._fill_marks: dict[ClientOrderId, set[int]] = {}
+        self._suspects: dict[ClientOrderId, asyncio.Task[None] | None] = {}  # traded through: a check due or running
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
         self.balances: dict[str, Balance] = {}
         self._slots = asyncio.Semaphore(config.max_in_flight)
@@ -664,6 +666,39 @@ class OrderManager:
         if len(placing) < len(wanted):
             log.debug("%s: %d quote(s) held back: %d per side may rest", symbol, len(wanted) - len(placing), cap)
         return placing
+
+    # -- fills the user stream did not report --
+    def traded_through(self, client_order_id: ClientOrderId) -> None:
+        """A public trade printed at a worse price than this resting order's (a sell below its bid, a buy above
+        its ask): by price priority it has filled, unless it arrived after that trade. If no report of its fill
+        has come ``silent_fill_grace_s`` later, the order is queried once (at most one check per order at a
+        time), so a silent user stream cannot hide fills while the bot keeps quoting (chaos seed 806: a
+        partitioned user stream, bids filled in a sweep and the bot bidding on, 579 lots against a 500 limit)."""
+        if client_order_id in self._suspects:
+            return
+        record = self._orders.get(client_order_id)  # any order that may rest: doubtful ones hide fills too
+        if record is None:
+            return
+        self._suspects[client_order_id] = None
+        asyncio.get_running_loop().call_later(self.config.silent_fill_grace_s, self._check_suspect, client_order_id)
+
+    def _check_suspect(self, client_order_id: ClientOrderId) -> None:
+        record = self._orders.get(client_order_id)
+        if record is None or record.filled_lots >= record.qty_lots:
+            self._suspects.pop(client_order_id, None)  # its fill was reported, or it ended: nothing hidden
+            return
+        self._suspects[client_order_id] = asyncio.ensure_future(self._query_suspect(record))
+
+    async def _query_suspect(self, record: OrderRecord) -> None:
+        try:
+            report = await self._call("query", partial(self._venue.query, record.symbol, record.client_order_id))
+            self.stats.silent_fill_checks += 1
+            self._apply_report(report)
+        except BotError as error:
+            log.info("query of %s after a trade through its price failed: %s", record.client_order_id, error,
+                     extra={"code": error.code.value})
+        finally:
+            self._suspects.pop(record.client_order_id, None)
 
     # -- resolving unknown outcomes and reconciling --
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:

@@ -750,3 +750,39 @@ def test_the_user_stream_subscribes_again_only_after_a_reconcile_succeeded(world
 
     world.run(main())
     assert calls[:5] == ["subscribe", "reconcile failed", "reconcile failed", "reconcile ok", "subscribe"]
+
+
+def test_an_order_traded_through_with_no_report_is_queried_after_the_grace(world: SimWorld) -> None:
+    """Chaos seed 806: the user stream was silent; the fills showed only as public prints through the bids."""
+    om, _ = make_om(world, StateStore(":memory:"), silent_fill_grace_s=1.0)
+
+    async def main() -> tuple[OrderStatus, OrderStatus]:
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)  # no user stream runs: fills go unreported
+        await take(world, SimSide.SELL, 1_000)
+        om.traded_through(record.client_order_id)
+        om.traded_through(record.client_order_id)  # a second print: still one check
+        await asyncio.sleep(0.5)
+        before = om._get(record.client_order_id).status
+        await asyncio.sleep(1.0)
+        return before, om._get(record.client_order_id).status
+
+    before, after = world.run(main())
+    assert (before, after) == (OrderStatus.NEW, OrderStatus.FILLED)
+    assert om.stats.silent_fill_checks == 1
+    assert om.exposure_lots(SYMBOL) == 1_000
+
+
+def test_an_order_whose_fill_was_reported_in_the_grace_is_not_queried(world: SimWorld) -> None:
+    om, _ = make_om(world, StateStore(":memory:"), silent_fill_grace_s=1.0)
+
+    async def main() -> None:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        await take(world, SimSide.SELL, 1_000)
+        om.traded_through(record.client_order_id)  # the print and the report race: here the print is first
+        await asyncio.sleep(2.0)
+        stream.cancel()
+
+    world.run(main())
+    assert om.stats.silent_fill_checks == 0
+    assert om.inventory_lots(SYMBOL) == 1_000
