@@ -176,7 +176,7 @@ class RestClient:
         if status in (418, 429):
             seconds = self._limiter.block(_seconds(reply.headers.get("Retry-After")), banned=status == 418)
             retry_ms = round(seconds * 1000)
-            log.error("%s: HTTP %d, nothing is sent for %.0f s", what, status, seconds)
+            log.warning("%s: HTTP %d, nothing is sent for %.0f s", what, status, seconds)
             if status == 418:
                 raise BotError(ErrorCode.IP_BANNED, f"{what}: IP banned (HTTP 418)", recoverable=False,
                                retry_after_ms=retry_ms)
