@@ -294,10 +294,10 @@ class AppContext:
         last_sweep_s = last_heal_s = -math.inf
         try:
             while True:
-                before = self.risk.guard_level
-                latch = self.risk.latch
+                before, latch, reasons = self.risk.guard_level, self.risk.latch, self.risk.reasons()
                 assessment = self.risk.update(self.risk_snapshot())
-                if assessment.level is not before or self.risk.latch != latch:
+                if assessment.level is not before or self.risk.latch != latch or (
+                        assessment.level is GuardLevel.HARD and self.risk.reasons() != reasons):
                     self._record_guard()
                     self._persist_latch()
                 epoch = self.risk.reconcile_due
