@@ -71,7 +71,7 @@ def test_the_guard_record_follows_the_reasons_that_hold_a_hard(world: SimWorld) 
         return level, ctx.risk.reasons()
 
     level, reasons = world.run(main())
-    assert level == "HARD"
+    assert (level, reasons) == ("HARD", ["PNL_RATE"])
     guards = recorder.guards()
     assert guards[1:] == [("HARD", "LATENCY"), ("HARD", "PNL_RATE,LATENCY"), ("HARD", "PNL_RATE")]
 
