@@ -288,7 +288,8 @@ class AppContext:
         )
 
     async def monitor_risk(self, interval_s: float = 0.5) -> None:
-        """Assess the guards every ``interval_s``; while HARD, sweep (cancel) every open order.
+        """Assess the guards every ``interval_s``; while HARD, sweep (cancel) every open order. ``bot.guard`` is
+        recorded on a change of level or latch and, while HARD, of the reasons in force (ADR 0011, addendum).
 
         A sweep runs in the background and a new one starts every ``HARD_RESWEEP_S`` while orders remain (at most
         ``MAX_SWEEPS`` at once), so a cancel lost in a partition is sent again long before its own timeout fires.
