@@ -101,8 +101,11 @@ def test_a_hard_inventory_breach_cancels_every_resting_order(world: SimWorld) ->
                                              for i in range(3)])
         limit_lots = ctx.symbols[SYMBOL].to_lots(ctx.config.risk.inventory.hard_max_for(SYMBOL))
         taker = world.venue.connect(TAKER)
-        # the bot buys past its hard limit (a taker fill it cannot refuse: the venue filled a resting bid)
+        # the bot buys past its hard limit (a taker fill it cannot refuse: the venue filled a resting bid that the
+        # pre-trade headroom would refuse today, e.g. a manual order or an older instance's)
+        checks, ctx.orders._pretrade = ctx.orders._pretrade, None
         await ctx.orders.place(SYMBOL, Side.BUY, limit_lots + 500, mid - 1)
+        ctx.orders._pretrade = checks
         await taker.place(PlaceRequest(account=TAKER, symbol=SYMBOL, side=SimSide.SELL, type=SimOrderType.MARKET,
                                        qty_lots=2_000_000))
         await asyncio.sleep(ctx.config.risk.cancel_bound_s)
