@@ -1,7 +1,8 @@
 """AppContext: builds and wires the bot's parts by dependency injection, and owns their lifecycle.
 
-The context is the only place that knows concrete classes; each part receives the Protocols it needs
-(``Venue``, ``Clock``, ``OrderSink``, ``RiskView``). Lifecycle::
+The context is the only place here that knows concrete classes; each part receives the Protocols it needs
+(``Venue``, ``Clock``, ``Recorder`` from ``bot.interfaces``; a quote loop sees the context itself as a
+``bot.quoting.host.QuoterHost``). Lifecycle::
 
     build() -> start()  [restore + reconcile, then ready]  -> tasks run  -> stop(reason) | kill(reason)
 
