@@ -90,6 +90,7 @@ class ExecutionStats:
     adopted: int = 0
     retries: int = 0
     reconciles: int = 0
+    pruned: int = 0  # orders the state store forgot (finished, reconciled, older than prune_after_s)
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, code: ErrorCode) -> None:
@@ -282,6 +283,8 @@ class OrderManager:
         if record is None:
             if not report.client_order_id.startswith(self.config.client_id_prefix + "-"):
                 return None  # not ours (manual orders on the same account are left alone)
+            if self._store.forgot(report.client_order_id):
+                return None  # finished, reconciled and pruned long ago: a late copy of its last report
             record = self._adopt(report)
         elif record.venue_order_id not in (None, report.order_id):
             log.warning("report of venue order %s names %s, which is venue order %s: not merged", report.order_id,
@@ -667,6 +670,7 @@ class OrderManager:
                     and r.client_order_id not in listed and r.client_order_id not in self._sending]
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
         self.balances = await self._call("balances", self._venue.balances)
+        self._prune(names)
         self.record_open_orders("reconciled")
         if self._recorder.enabled:  # the books this reconcile left, for the checker to compare with the venue's
             for symbol in names:
@@ -678,6 +682,13 @@ class OrderManager:
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),
         )
+
+    def _prune(self, symbols: Sequence[str]) -> None:
+        """Keep the store bounded: drop what finished, was reconciled and is older than ``prune_after_s``; fills
+        only up to the trade id this reconcile synced (``OrderStore.prune_terminal``)."""
+        synced = {s: int(v) for s in symbols if (v := self._store.get_meta(_WATERMARK + s)) is not None}
+        cutoff_ms = self._now_ms() - round(self.config.prune_after_s * 1000)
+        self.stats.pruned += self._store.prune_terminal(cutoff_ms, synced)
 
     def record_open_orders(self, phase: str) -> None:
         """``bot.open_orders``: what the bot believes rests on the venue, and what is in flight or in doubt."""
