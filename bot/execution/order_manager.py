@@ -131,7 +131,7 @@ class OrderManager:
         recheck: PreTradeHook | None = None,
         on_outcome: Callable[[bool], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
-        rng: random.Random | None = None,
+        rng: random.Random,
         recorder: Recorder | None = None,
         touch: TouchView | None = None,
         instance: str | None = None,
@@ -148,7 +148,7 @@ class OrderManager:
         self._recheck = recheck
         self._on_outcome = on_outcome
         self._on_fill = on_fill
-        self._rng = rng if rng is not None else random.Random(0)
+        self._rng = rng  # retry jitter: a stream the composition root derives from the run's seed
         self.stats = ExecutionStats()
         # working set: open orders only; terminal ones move to a bounded LRU (the store keeps all of them)
         self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
