@@ -64,7 +64,7 @@ def test_the_base_defines_every_venue_method_with_the_protocols_signature(method
 @pytest.mark.parametrize("method", VENUE_METHODS)
 def test_the_base_forwards_every_venue_method_with_its_arguments_and_result(method: str) -> None:
     inner = Recording()
-    venue = ForwardingVenue(inner)  # type: ignore[arg-type]
+    venue = ForwardingVenue(inner)
     parameters = [p for p in inspect.signature(getattr(Venue, method)).parameters if p != "self"]
     arguments = {p: object() for p in parameters}
     outcome = getattr(venue, method)(*arguments.values())
@@ -84,8 +84,8 @@ async def _await(awaitable: Any) -> Any:
 
 def test_the_name_is_the_inner_venues_unless_given() -> None:
     inner = Recording()
-    assert ForwardingVenue(inner).name == "recording"  # type: ignore[arg-type]
-    assert ForwardingVenue(inner, name="other").name == "other"  # type: ignore[arg-type]
+    assert ForwardingVenue(inner).name == "recording"
+    assert ForwardingVenue(inner, name="other").name == "other"
 
 
 @pytest.mark.parametrize("decorator", [MeteredVenue, PaperVenue, TracedVenue])
