@@ -165,6 +165,7 @@ class OrderManager:
         self._in_flight = 0
         self._sending: set[ClientOrderId] = set()  # a place/cancel request of ours is on the wire
         self._accepting = True
+        self._pruned_ms: int | None = None  # when the store was last pruned (``_prune``)
         self.ready = False
 
     # -- views --
@@ -685,9 +686,14 @@ class OrderManager:
 
     def _prune(self, symbols: Sequence[str]) -> None:
         """Keep the store bounded: drop what finished, was reconciled and is older than ``prune_after_s``; fills
-        only up to the trade id this reconcile synced (``OrderStore.prune_terminal``)."""
+        only up to the trade id this reconcile synced (``OrderStore.prune_terminal``). At most once per tenth of
+        ``prune_after_s`` (a scan of the store per reconcile would cost more than it frees)."""
+        now_ms = self._now_ms()
+        if self._pruned_ms is not None and now_ms - self._pruned_ms < self.config.prune_after_s * 100:
+            return
+        self._pruned_ms = now_ms
         synced = {s: int(v) for s in symbols if (v := self._store.get_meta(_WATERMARK + s)) is not None}
-        cutoff_ms = self._now_ms() - round(self.config.prune_after_s * 1000)
+        cutoff_ms = now_ms - round(self.config.prune_after_s * 1000)
         self.stats.pruned += self._store.prune_terminal(cutoff_ms, synced)
 
     def record_open_orders(self, phase: str) -> None:
