@@ -7,6 +7,7 @@ the connector's cost is in the figures since issue 17), on a venue whose rate li
 
 from __future__ import annotations
 
+import random
 import time
 import tracemalloc
 from typing import Any
@@ -36,7 +37,8 @@ def bench_orders(n: int = 1000, rtt_ms: float = 10.0, state_path: str = ":memory
     venue = connector(world, world.venue.connect(account), request_timeout_s=ExecutionConfig().request_timeout_s,
                       limits=LIFTED_LIMITS)
     info = {s.symbol: s for s in world.run(venue.symbols())}
-    om = OrderManager(venue, StateStore(state_path), LoopClock(), ExecutionConfig(max_in_flight=n), info)
+    om = OrderManager(venue, StateStore(state_path), LoopClock(), ExecutionConfig(max_in_flight=n), info,
+                      rng=random.Random(0))
     quotes = [Quote(side=Side.BUY, price_ticks=10_000 + i % 100, qty_lots=1_000) for i in range(n)]
 
     async def place_all() -> float:

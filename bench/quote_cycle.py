@@ -93,7 +93,7 @@ async def _run_bot(port: int, symbols: tuple[str, ...], seconds: float, pass_int
         Credentials(api_key=DEMO_API_KEY, api_secret=SecretStr(DEMO_SECRET)))
     config = BotConfig(symbols=symbols, execution=ExecutionConfig(state_path=":memory:"))
     store = StateStore(":memory:")
-    app = await AppContext.build(config, venue, LoopClock(), store=store)
+    app = await AppContext.build(config, venue, LoopClock(), store=store, seed=0)
     await app.start()
     quoters = []
     for symbol in symbols:

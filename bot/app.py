@@ -1,7 +1,8 @@
 """AppContext: builds and wires the bot's parts by dependency injection, and owns their lifecycle.
 
-The context is the only place that knows concrete classes; each part receives the Protocols it needs
-(``Venue``, ``Clock``, ``OrderSink``, ``RiskView``). Lifecycle::
+The context is the only place here that knows concrete classes; each part receives the Protocols it needs
+(``Venue``, ``Clock``, ``Recorder`` from ``bot.interfaces``; a quote loop sees the context itself as a
+``bot.quoting.host.QuoterHost``). Lifecycle::
 
     build() -> start()  [restore + reconcile, then ready]  -> tasks run  -> stop(reason) | kill(reason)
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -125,10 +127,14 @@ class AppContext:
 
     @classmethod
     async def build(
-        cls, config: BotConfig, venue: Venue, clock: Clock, *, store: OrderStore | None = None,
+        cls, config: BotConfig, venue: Venue, clock: Clock, *, seed: int, store: OrderStore | None = None,
         recorder: Recorder | None = None,
     ) -> AppContext:
-        """Read the venue's symbols and wire everything; nothing is sent to the venue yet."""
+        """Read the venue's symbols and wire everything; nothing is sent to the venue yet.
+
+        ``seed`` is this instance's: the order manager's retry jitter draws from ``random.Random(seed)`` (a
+        simulated session derives it from the world's seed and the instance number; a live run draws and logs it).
+        """
         infos = {s.symbol: s for s in await venue.symbols()}
         missing = [s for s in config.symbols if s not in infos]
         if missing:
@@ -149,6 +155,7 @@ class AppContext:
         ctx.orders = OrderManager(
             venue, state, clock, config.execution, symbols, pretrade=ctx.check_order, recheck=ctx.recheck_order,
             on_outcome=circuit.record, on_fill=ctx.on_fill, recorder=ctx.recorder, touch=ctx.touch,
+            rng=random.Random(seed),
         )
         return ctx
 

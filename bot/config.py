@@ -13,7 +13,7 @@ keys included). A version newer than ``CURRENT_VERSION`` (or not an integer >= 1
 Version 1, the earlier bot's flat format (no ``version`` key; every key optional)::
 
     symbols: [BTCUSDT, ETHUSDT]     # list, or one comma-separated string  -> symbols
-    exchange: binance_testnet       # sim | local | binance | binance_testnet -> venue.kind
+    exchange: binance_testnet       # sim | local | binance | binance_testnet -> venue.kind (dropped by v4)
     client_order_prefix: mmb        # -> execution.client_id_prefix
     state_file: mmbot-state.sqlite3 # -> execution.state_path
     request_timeout_s: 5            # -> execution.request_timeout_s
@@ -34,6 +34,10 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_queue_aware: true
 
 USD amounts of version 1 become quote-currency amounts (the v1 bot only traded USDT pairs).
+
+Version 4 drops ``venue.kind``, ``venue.host`` and ``venue.port``: nothing read them (the command decides where
+the bot trades: ``mmbot sim`` in process, ``mmbot run --venue local|binance-testnet|binance --port N``), so a file
+that sets them is upgraded with a note naming the flag that does the job, never silently.
 
 Version 3 adds ``strategy`` (``bot.strategy.config.StrategyConfig``), ``quoting`` (the quote loop) and ``sim``
 (the simulated account). Version 1's strategy keys map to it: ``base_spread_bps``, ``min_spread_bps``,
@@ -71,22 +75,17 @@ __all__ = [
 
 log = logging.getLogger("bot.config")
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 DEFAULT_CONFIG_RESOURCE = "default_config.yaml"  # package data of ``bot``
 _SYMBOL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 class VenueConfig(BaseModel):
-    """Where the bot trades."""
+    """The bot's account on a venue. Which venue is the command's choice, not the config's: ``mmbot sim`` (the
+    in-process simulator) or ``mmbot run --venue local|binance-testnet|binance`` (``--port`` for local)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["sim", "local", "binance-testnet", "binance"] = Field(
-        "sim", description="sim: in-process simulator; local: exchange_sim server at host:port; "
-        "binance-testnet / binance: the real venues"
-    )
-    host: str = Field("127.0.0.1", min_length=1, description="host of a 'local' venue server")
-    port: int = Field(8765, ge=1, le=65535, description="port of a 'local' venue server")
     account: str = Field("bot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="account name on a sim/local venue")
 
 
@@ -132,7 +131,7 @@ class BotConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[3] = Field(3, description="config format version; older files are upgraded on load")
+    version: Literal[4] = Field(4, description="config format version; older files are upgraded on load")
     bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
     symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
     venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
@@ -262,7 +261,29 @@ def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return new, notes
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
+_V3_DROPPED_VENUE_KEYS = {
+    "kind": "where the bot trades is chosen by the command: mmbot sim, or mmbot run --venue",
+    "host": "mmbot run --venue local always talks to 127.0.0.1",
+    "port": "mmbot run --venue local --port",
+}
+
+
+def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Version 3 -> 4: drop ``venue.kind/host/port`` (never read; the command's flags decide), with a note each."""
+    new = dict(raw)
+    new["version"] = 4
+    venue = new.get("venue")
+    notes: list[str] = []
+    if isinstance(venue, dict):
+        venue = dict(venue)
+        for key, instead in _V3_DROPPED_VENUE_KEYS.items():
+            if key in venue:
+                notes.append(f"venue.{key}={venue.pop(key)!r} removed: {instead}")
+        new["venue"] = venue
+    return new, notes
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 

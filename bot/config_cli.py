@@ -83,7 +83,7 @@ def validate(path: Annotated[Path, typer.Argument(help="the config.yaml to check
     finally:
         logger.removeHandler(notes)
     typer.echo(f"{path}: valid (version {CURRENT_VERSION}, symbols {','.join(loaded.symbols)}, "
-               f"strategy {loaded.strategy.kind}, venue {loaded.venue.kind})")
+               f"strategy {loaded.strategy.kind}, account {loaded.venue.account})")
     for line in notes.lines:
         typer.echo(f"  upgraded: {line}")
 

@@ -1,8 +1,11 @@
-"""The bot's public Protocols: what a venue, a clock, the order manager and the risk layer look like.
+"""The bot's public Protocols: what a venue, a clock, the risk layer and the event recorder look like.
 
-Concrete classes depend on these, never on each other's modules: the strategy sees ``OrderSink`` and
-``RiskView``, not ``OrderManager`` and ``RiskEngine``; the execution layer sees ``Venue``, not a connector.
-``tests/unit/test_imports.py`` checks that ``bot/`` packages have no import cycles.
+Concrete classes depend on these, never on each other's modules: the quote loop sees ``RiskView``, not
+``RiskEngine``; the execution layer sees ``Venue``, not a connector. What a quote loop needs of the order
+manager (``bot.quoting.host.OrdersView``) lives beside the quote loop, not here: it names
+``bot.execution.state.OrderRecord``, and this module importing ``bot.execution`` would close a package cycle
+(``bot.execution`` imports ``Venue`` from here). ``tests/unit/test_imports.py`` checks that ``bot/`` packages have
+no import cycles and that the strategy sees only this module.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from bot.core.types import (
     Fill,
     NewOrder,
     PublicTrade,
-    Quote,
     SymbolInfo,
     TradeId,
     UserEvent,
@@ -110,18 +112,6 @@ class Venue(Protocol):
     def user_events(self) -> AsyncIterator[UserEvent]: ...
 
     async def close(self) -> None: ...
-
-
-class OrderSink(Protocol):
-    """What the strategy may ask of the execution layer: make these quotes rest, or pull everything."""
-
-    async def replace_quotes(self, symbol: str, desired: Sequence[Quote]) -> None:
-        """Make exactly ``desired`` rest on ``symbol``: keep matching orders, cancel the rest, place the missing."""
-        ...
-
-    async def cancel_all(self, symbol: str | None = None) -> None: ...
-
-    def inventory_lots(self, symbol: str) -> int: ...
 
 
 class RiskView(Protocol):

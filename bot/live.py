@@ -36,6 +36,7 @@ import contextlib
 import functools
 import json
 import logging
+import secrets as secrets_module
 import signal
 import sys
 import time
@@ -173,13 +174,15 @@ async def run_realtime(
     stop_event: asyncio.Event | None = None,
     handle_signals: bool = True,
     tracer: BotTracer | None = None,
+    seed: int | None = None,
 ) -> LiveSummary:
     """Run the bot on ``venue`` in real time until a signal, ``stop_event`` or ``duration_s``; return the summary.
 
     ``venue`` is closed at the end. ``store`` defaults to ``config.execution.state_path`` (in memory in paper
     mode); ``recorder`` receives the bot's records (an e2e test writes them into the server's event log).
     ``tracer`` (enabled: console or OTLP exporter) puts each decided quote cycle, its stages and its venue calls
-    in one span tree (``bot.quoting.tracing``).
+    in one span tree (``bot.quoting.tracing``). ``seed`` seeds the order manager's retry jitter (default: drawn
+    from the OS, so two bots do not retry in step; logged either way).
     """
     secrets = [s for s in secrets if s]
     logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets)
@@ -200,9 +203,10 @@ async def run_realtime(
         refusal = latch_refusal(config, state, getattr(state, "path", config.execution.state_path))
         if refusal is not None:
             raise BotError(ErrorCode.HALTED, refusal)
-        log.info("starting %s run on %s: symbols %s", "paper" if paper else "live", venue.name,
-                 ",".join(config.symbols))
-        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder)
+        seed = secrets_module.randbits(63) if seed is None else seed
+        log.info("starting %s run on %s: symbols %s, seed %d", "paper" if paper else "live", venue.name,
+                 ",".join(config.symbols), seed)
+        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder, seed=seed)
         await app.start()
         markets, quoters = app.start_quoting(timer=time.perf_counter_ns, recorder=recorder, tracer=tracer,
                                              wrap=functools.partial(_tapped, tracer=tracer))

@@ -62,6 +62,7 @@ from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import symbol_catalogue
 from exchange_sim.replay.source import ReplaySource
+from exchange_sim.rng import derive_seed
 from exchange_sim.world import SimWorld
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
@@ -341,7 +342,8 @@ def run_sim_session(
                 try:
                     await connector.sync_time()
                     clock = LoopClock(loop=world.runtime.loop)  # the world's loop, read without a getpid per call
-                    app = await AppContext.build(config, connector, clock, store=store, recorder=recorder)
+                    app = await AppContext.build(config, connector, clock, store=store, recorder=recorder,
+                                                 seed=derive_seed(world.seed, "order_manager", len(lives)))
                     await app.start()
                     return app
                 except BotError as error:

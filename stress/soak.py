@@ -85,7 +85,7 @@ def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_
         connector: BinanceConnector = sim_connector(
             world, ACCOUNT, request_timeout_s=config.execution.request_timeout_s, store=store)
         await connector.sync_time()
-        app = await AppContext.build(config, connector, LoopClock(), store=store)
+        app = await AppContext.build(config, connector, LoopClock(), store=store, seed=seed)
         await app.start()
         markets, quoters = app.start_quoting()  # the session's wiring of the quote loops
         loop = asyncio.get_running_loop()

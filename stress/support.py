@@ -13,6 +13,7 @@ from the bot's books: it is what the checks compare the bot against.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import tracemalloc
 from collections import Counter
@@ -88,7 +89,7 @@ def quiet_rig(tmp_path: Path, *, seed: int = 1, rtt_ms: float = 10.0, scenario: 
     store = StateStore(state if state is not None else tmp_path / "state.sqlite3")
     venue = connector(world, client, request_timeout_s=cfg.request_timeout_s, store=store, limits=limits)
     info = {s.symbol: s for s in world.run(venue.symbols())}
-    orders = OrderManager(venue, store, LoopClock(), cfg, info)
+    orders = OrderManager(venue, store, LoopClock(), cfg, info, rng=random.Random(0))
     return Rig(world, client, venue, orders, store, log_path, injector)
 
 

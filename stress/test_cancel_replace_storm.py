@@ -10,6 +10,7 @@ bot shuts down: every order of the storm must be terminal, in the bot's state fi
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -61,7 +62,7 @@ async def test_cancel_replace_storm_stays_under_the_rate_limit_and_ends_with_eve
             Credentials(api_key=DEMO_API_KEY, api_secret=SecretStr(DEMO_SECRET)), session=session)
         info = {s.symbol: s for s in await venue.symbols()}
         store = StateStore(tmp_path / "state.sqlite3")
-        om = OrderManager(venue, store, LoopClock(), ExecutionConfig(), {SYMBOL: info[SYMBOL]})
+        om = OrderManager(venue, store, LoopClock(), ExecutionConfig(), {SYMBOL: info[SYMBOL]}, rng=random.Random(0))
         await om.start()
         book = await venue.book(SYMBOL, limit=5)
         low = book.bids[0].price_ticks - 400  # far from the touch: the orders rest, the storm only moves them

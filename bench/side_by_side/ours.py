@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import random
 import time
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
@@ -134,7 +135,8 @@ async def _session(venue: SimVenue, config: WorkloadConfig, updates: Iterable[To
     maker_venue = connector(VenueParts(venue, venue.log, venue.runtime, config.seed), venue.connect(MAKER),
                             request_timeout_s=ExecutionConfig().request_timeout_s, limits=LIFTED_LIMITS)
     infos = {s.symbol: s for s in await maker_venue.symbols()}
-    orders = OrderManager(maker_venue, store, LoopClock(), ExecutionConfig(state_path=":memory:"), infos)
+    orders = OrderManager(maker_venue, store, LoopClock(), ExecutionConfig(state_path=":memory:"), infos,
+                          rng=random.Random(0))
     await orders.start()
     stream = asyncio.create_task(orders.run_user_stream(), name="user-stream")
     await asyncio.sleep(REACTION_S)  # the user stream is subscribed before the first update

@@ -128,7 +128,7 @@ async def _start(venue: SimVenue, config: WorkloadConfig,
     connector = venue_connector(VenueParts(venue, venue.log, venue.runtime, config.seed), venue.connect(MAKER),
                                 request_timeout_s=bot.execution.request_timeout_s, store=store, limits=LIFTED_LIMITS)
     await connector.sync_time()
-    app = await AppContext.build(bot, connector, LoopClock(), store=store)
+    app = await AppContext.build(bot, connector, LoopClock(), store=store, seed=0)
     await app.start()
     data = MarketData(connector, SYMBOL)
     strategy = QuotePipeline([GuardStage(bot.strategy.guard, target_inventory_lots=0, base_size_lots=MAKER_QTY_LOTS),

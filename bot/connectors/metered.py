@@ -8,6 +8,8 @@ for every cancel the venue confirmed (the cancel half of a cancel-replace includ
 outcomes); ``mmbot_venue_reconnects_total{venue,stream}`` when a market (depth) or user stream is requested again
 after the first time (``MarketData`` and the order manager re-subscribe only after a loss).
 
+Public trades and ``close`` are forwarded untouched (``ForwardingVenue``).
+
 Invariants: behaviour is the wrapped venue's, unchanged (same results, same exceptions); time comes from the
 injected clock (the loop's: virtual in a simulation); memory is bounded (``max_remembered`` client ids).
 ``up`` is False after a request failed with a transient or unknown-outcome error, True after any answer.
@@ -19,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+from bot.connectors.forwarding import ForwardingVenue
 from bot.core.errors import BotError
 from bot.core.types import (
     Balance,
@@ -28,7 +31,6 @@ from bot.core.types import (
     DepthUpdate,
     Fill,
     NewOrder,
-    PublicTrade,
     SymbolInfo,
     TradeId,
     UserEvent,
@@ -42,21 +44,17 @@ __all__ = ["MeteredVenue"]
 T = TypeVar("T")
 
 
-class MeteredVenue:
+class MeteredVenue(ForwardingVenue):
     """``venue`` with its requests counted and timed into ``metrics`` (module docstring)."""
 
     def __init__(self, venue: Venue, metrics: BotMetrics, clock: Clock, *, max_remembered: int = 100_000) -> None:
-        self.inner = venue
-        self.name = venue.name
+        super().__init__(venue)
         self.metrics = metrics
         self._clock = clock
         self._sent: OrderedDict[ClientOrderId, None] = OrderedDict()
         self._max = max_remembered
         self._subscribed: set[str] = set()
         self.up = True
-
-    def __repr__(self) -> str:
-        return f"MeteredVenue({self.inner!r})"
 
     async def _timed(self, endpoint: str, call: Callable[[], Awaitable[T]]) -> T:
         started = self._clock.monotonic_s()
@@ -146,12 +144,6 @@ class MeteredVenue:
         self._subscribe(f"depth:{symbol}", "market")
         return self.inner.depth_updates(symbol)
 
-    def public_trades(self, symbol: str) -> AsyncIterator[PublicTrade]:
-        return self.inner.public_trades(symbol)
-
     def user_events(self) -> AsyncIterator[UserEvent]:
         self._subscribe("user", "user")
         return self.inner.user_events()
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -20,19 +20,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+from bot.connectors.forwarding import ForwardingVenue
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import (
-    Balance,
     BalanceUpdate,
-    BookSnapshot,
     CancelReplaceOutcome,
     ClientOrderId,
-    DepthUpdate,
     Fill,
     NewOrder,
     OrderStatus,
-    PublicTrade,
-    SymbolInfo,
     TradeId,
     UserEvent,
     VenueOrder,
@@ -43,12 +39,11 @@ from bot.interfaces import Clock, Venue
 __all__ = ["PaperVenue"]
 
 
-class PaperVenue:
+class PaperVenue(ForwardingVenue):
     """``venue`` for reads and market data; orders kept in a local paper book (module docstring)."""
 
     def __init__(self, venue: Venue, clock: Clock, *, max_orders: int = 1_000) -> None:
-        self.inner = venue
-        self.name = f"paper:{venue.name}"
+        super().__init__(venue, name=f"paper:{venue.name}")
         self._clock = clock
         self._max_orders = max_orders
         self._orders: dict[ClientOrderId, VenueOrder] = {}  # every paper order (resting or finished)
@@ -57,9 +52,6 @@ class PaperVenue:
         self.placed = 0
         self.cancelled = 0
         self.sent_orders = 0  # orders sent to the real venue: always 0
-
-    def __repr__(self) -> str:
-        return f"PaperVenue({self.inner!r})"
 
     def _resting(self) -> list[VenueOrder]:
         return [o for o in self._orders.values() if o.status is OrderStatus.NEW]
@@ -116,25 +108,7 @@ class PaperVenue:
         for cid in finished[: max(0, len(finished) - self._max_orders)]:
             del self._orders[cid]
 
-    # -- forwarded reads and streams --
-    async def symbols(self) -> list[SymbolInfo]:
-        return await self.inner.symbols()
-
-    async def book(self, symbol: str, limit: int = 100) -> BookSnapshot:
-        return await self.inner.book(symbol, limit)
-
-    async def balances(self) -> dict[str, Balance]:
-        return await self.inner.balances()
-
-    async def server_time_ms(self) -> int:
-        return await self.inner.server_time_ms()
-
-    def depth_updates(self, symbol: str) -> AsyncIterator[DepthUpdate]:
-        return self.inner.depth_updates(symbol)
-
-    def public_trades(self, symbol: str) -> AsyncIterator[PublicTrade]:
-        return self.inner.public_trades(symbol)
-
+    # -- symbols, book, balances, server time, depth and trade streams, close: forwarded (ForwardingVenue) --
     async def _balance_events(self) -> AsyncIterator[UserEvent]:
         stream = self.inner.user_events()
         try:
@@ -148,6 +122,3 @@ class PaperVenue:
 
     def user_events(self) -> AsyncIterator[UserEvent]:
         return self._balance_events()
-
-    async def close(self) -> None:
-        await self.inner.close()

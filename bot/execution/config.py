@@ -28,6 +28,10 @@ class ExecutionConfig(BaseModel):
         120.0, gt=60, description="a LOST order older than this (past Binance's 60 s max recvWindow, so the venue "
         "can no longer execute its request) is final: EXPIRED"
     )
+    prune_after_s: float = Field(
+        3600.0, gt=120, description="each reconcile forgets orders finished and reconciled longer ago than this, and "
+        "their fills once synced (their lots stay in the position): the state store stays bounded"
+    )
     max_in_flight: int = Field(64, ge=1, description="requests in flight at once (per order manager)")
     max_open_per_side: int = Field(
         4, ge=1, description="orders that may rest on one side of a symbol at once, cancels not yet confirmed "

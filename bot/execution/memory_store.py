@@ -11,7 +11,9 @@ Invariants (the same as ``bot.execution.state.StateStore``'s, minus the file):
   moves the counter forward (past the number of an adopted order);
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * ``open_orders`` lists non-terminal orders in first-save order (a pruned and re-saved order counts as new);
-* terminal orders are kept until ``prune_terminal`` drops them; fills are never dropped;
+* terminal orders are kept until ``prune_terminal`` drops them (only reconciled ones: no unbooked execution);
+  a fill is dropped only once its order is gone, it is older than the bound and synced past (its lots stay in
+  ``position_lots``, its trade id stays a duplicate);
 * records are immutable (frozen dataclasses), so handing them out shares nothing mutable;
 * nothing here reads the wall clock.
 
@@ -22,7 +24,7 @@ over-long id (nothing consumed), exactly like the SQLite store. Using a closed s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 
 from bot.core.errors import BotError, ErrorCode
@@ -35,6 +37,7 @@ from bot.execution.state import (
     SCHEMA_VERSION,
     VERSION_KEY,
     OrderRecord,
+    client_seq_of,
 )
 
 __all__ = ["MemoryStateStore"]
@@ -54,6 +57,8 @@ class MemoryStateStore:
         self._fill_totals: dict[ClientOrderId, tuple[int, int]] = {}
         self._positions: dict[str, int] = {}
         self._last_trade: dict[str, int] = {}
+        self._pruned_trade: dict[str, int] = {}  # symbol -> highest pruned trade id
+        self._pruned_seq = 0  # the highest counter number of a pruned order
         self._closed = False
         self._checked_prefix: str | None = None  # the last prefix that passed ``PREFIX_PATTERN``
 
@@ -123,13 +128,29 @@ class MemoryStateStore:
         return [r for r in self._orders.values()
                 if not r.status.is_terminal and (symbol is None or r.symbol == symbol)]
 
-    def prune_terminal(self, older_than_ms: int) -> int:
-        """Forget terminal orders last updated before ``older_than_ms``; returns how many. Fills are kept."""
+    def prune_terminal(self, older_than_ms: int, synced_through: Mapping[str, int] | None = None) -> int:
+        """Forget what nothing needs any more; returns how many orders were dropped (``StateStore.prune_terminal``)."""
         self._check_open()
-        doomed = [cid for cid, r in self._orders.items() if r.status.is_terminal and r.updated_ms < older_than_ms]
+        doomed = [cid for cid, r in self._orders.items() if r.status.is_terminal and r.updated_ms < older_than_ms
+                  and r.filled_lots <= self._fill_totals.get(cid, (0, 0))[0]]
         for cid in doomed:
             self._count_symbol(self._orders.pop(cid).symbol, -1)
+            self._pruned_seq = max(self._pruned_seq, client_seq_of(cid))
+        through = synced_through or {}
+        gone = [key for key, f in self._fills.items() if key[0] in through and key[1] <= through[key[0]]
+                and f.time_ms < older_than_ms and f.client_order_id not in self._orders]
+        for key in gone:
+            fill = self._fills.pop(key)
+            self._pruned_trade[key[0]] = max(self._pruned_trade.get(key[0], -1), key[1])
+            lots, quote = self._fill_totals.pop(fill.client_order_id, (0, 0))
+            if lots != fill.qty_lots:  # totals count kept fills only, as the SQLite store's sum does
+                self._fill_totals[fill.client_order_id] = (lots - fill.qty_lots, quote - fill.quote_atoms)
         return len(doomed)
+
+    def forgot(self, cid: ClientOrderId) -> bool:
+        """Whether ``cid``'s order was pruned (``StateStore.forgot``)."""
+        self._check_open()
+        return cid not in self._orders and 0 < client_seq_of(cid) <= self._pruned_seq
 
     def has_orders(self, symbol: str) -> bool:
         """Whether any order of ``symbol`` is recorded (open or finished, not pruned)."""
@@ -145,7 +166,7 @@ class MemoryStateStore:
         ``order``, if given, is saved too when the fill is new."""
         self._check_open()
         key = (fill.symbol, int(fill.trade_id))
-        if key in self._fills:
+        if key in self._fills or key[1] <= self._pruned_trade.get(fill.symbol, -1):
             return False
         self._fills[key] = fill
         lots, quote = self._fill_totals.get(fill.client_order_id, (0, 0))

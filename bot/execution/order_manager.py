@@ -93,6 +93,7 @@ class ExecutionStats:
     retries: int = 0
     reconciles: int = 0
     silent_fill_checks: int = 0  # queries after a trade went through an order's price with no report of its fill
+    pruned: int = 0  # orders the state store forgot (finished, reconciled, older than prune_after_s)
     errors_by_code: dict[str, int] = field(default_factory=dict)
 
     def count_error(self, code: ErrorCode) -> None:
@@ -133,7 +134,7 @@ class OrderManager:
         recheck: PreTradeHook | None = None,
         on_outcome: Callable[[bool], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
-        rng: random.Random | None = None,
+        rng: random.Random,
         recorder: Recorder | None = None,
         touch: TouchView | None = None,
         instance: str | None = None,
@@ -150,7 +151,7 @@ class OrderManager:
         self._recheck = recheck
         self._on_outcome = on_outcome
         self._on_fill = on_fill
-        self._rng = rng if rng is not None else random.Random(0)
+        self._rng = rng  # retry jitter: a stream the composition root derives from the run's seed
         self.stats = ExecutionStats()
         # working set: open orders only; terminal ones move to a bounded LRU (the store keeps all of them)
         self._orders: dict[ClientOrderId, OrderRecord] = {r.client_order_id: r for r in store.open_orders()}
@@ -168,6 +169,7 @@ class OrderManager:
         self._in_flight = 0
         self._sending: set[ClientOrderId] = set()  # a place/cancel request of ours is on the wire
         self._accepting = True
+        self._pruned_ms: int | None = None  # when the store was last pruned (``_prune``)
         self.ready = False
 
     # -- views --
@@ -286,6 +288,8 @@ class OrderManager:
         if record is None:
             if not report.client_order_id.startswith(self.config.client_id_prefix + "-"):
                 return None  # not ours (manual orders on the same account are left alone)
+            if self._store.forgot(report.client_order_id):
+                return None  # finished, reconciled and pruned long ago: a late copy of its last report
             record = self._adopt(report)
         elif record.venue_order_id not in (None, report.order_id):
             log.warning("report of venue order %s names %s, which is venue order %s: not merged", report.order_id,
@@ -758,6 +762,7 @@ class OrderManager:
                     and r.client_order_id not in listed and r.client_order_id not in self._sending]
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
         self.balances = await self._call("balances", self._venue.balances)
+        self._prune(names)
         self.record_open_orders("reconciled")
         if self._recorder.enabled:  # the books this reconcile left, for the checker to compare with the venue's
             for symbol in names:
@@ -769,6 +774,18 @@ class OrderManager:
             venue_open=len(venue_open), adopted=self.stats.adopted - adopted_before, resolved=len(doubtful),
             fills_backfilled=backfilled, still_doubtful=sum(1 for r in self.open_orders() if r.status in _DOUBTFUL),
         )
+
+    def _prune(self, symbols: Sequence[str]) -> None:
+        """Keep the store bounded: drop what finished, was reconciled and is older than ``prune_after_s``; fills
+        only up to the trade id this reconcile synced (``OrderStore.prune_terminal``). At most once per tenth of
+        ``prune_after_s`` (a scan of the store per reconcile would cost more than it frees)."""
+        now_ms = self._now_ms()
+        if self._pruned_ms is not None and now_ms - self._pruned_ms < self.config.prune_after_s * 100:
+            return
+        self._pruned_ms = now_ms
+        synced = {s: int(v) for s in symbols if (v := self._store.get_meta(_WATERMARK + s)) is not None}
+        cutoff_ms = now_ms - round(self.config.prune_after_s * 1000)
+        self.stats.pruned += self._store.prune_terminal(cutoff_ms, synced)
 
     def record_open_orders(self, phase: str) -> None:
         """``bot.open_orders``: what the bot believes rests on the venue, and what is in flight or in doubt."""

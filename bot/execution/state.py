@@ -8,7 +8,12 @@ Invariants:
   ``advance_client_seq`` only moves the counter forward (past the number of an adopted order);
 * a fill is booked at most once per ``(symbol, trade_id)`` (``record_fill`` returns False for a repeat);
 * terminal orders are kept (a late fill must still find its order) until ``prune_terminal`` drops them;
-  non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned;
+  non-terminal orders (PENDING_*, NEW, PARTIALLY_FILLED, UNKNOWN, LOST) are never pruned, nor is an order with
+  an execution whose fill is not booked (``filled_lots`` above its booked lots);
+* a fill is pruned only when its order is gone, it is older than the bound and the caller says the venue's fill
+  listing was synced past it (``synced_through``): every trade up to that id is booked, so none still to come
+  can be older. A pruned fill's lots move into the symbol's carried position (``position_lots`` is unchanged) and
+  its trade id stays a duplicate (``record_fill`` refuses ids up to the highest pruned one);
 * nothing here reads the wall clock: every time is passed in;
 * a state file is held by one instance at a time: an exclusive OS lock (``fcntl.flock``) on ``<file>.lock``
   beside it, taken before the database is opened and released by ``close()`` (or by the OS when the process
@@ -27,7 +32,7 @@ import fcntl
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +43,7 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, Fill, OrderStatus, OrderType, Side, TradeId, VenueOrderId
 
 __all__ = ["COUNTER_KEY", "MAX_CLIENT_ORDER_ID_LEN", "PREFIX_PATTERN", "RESERVED_META_PREFIX", "SCHEMA_VERSION",
-           "OrderRecord", "OrderStore", "StateStore"]
+           "OrderRecord", "OrderStore", "StateStore", "client_seq_of"]
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4D4D4254  # "MMBT" in the SQLite header: marks a file as ours
@@ -47,6 +52,9 @@ PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]+")  # what a client order id prefix 
 RESERVED_META_PREFIX = "store."  # meta keys the store itself owns
 VERSION_KEY = "store.schema_version"  # meta key of the schema version
 COUNTER_KEY = "store.client_seq"  # meta key of the client order id counter
+CARRIED_KEY = "store.carried_lots."  # + symbol: signed lots of pruned fills, still part of the position
+PRUNED_TRADE_KEY = "store.pruned_trade."  # + symbol: the highest pruned trade id (ids up to it are duplicates)
+PRUNED_SEQ_KEY = "store.pruned_seq"  # the highest counter number of a pruned order (``forgot``)
 _TERMINAL = tuple(sorted(s.value for s in OrderStatus if s.is_terminal))
 _TERMINAL_MARKS = ",".join("?" * len(_TERMINAL))
 
@@ -156,7 +164,9 @@ class OrderStore(Protocol):
 
     def open_orders(self, symbol: str | None = None) -> list[OrderRecord]: ...
 
-    def prune_terminal(self, older_than_ms: int) -> int: ...
+    def prune_terminal(self, older_than_ms: int, synced_through: Mapping[str, int] | None = None) -> int: ...
+
+    def forgot(self, cid: ClientOrderId) -> bool: ...
 
     def record_fill(self, fill: Fill, *, order: OrderRecord | None = None) -> bool: ...
 
@@ -182,6 +192,7 @@ class StateStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._pruned_trade: dict[str, int] = {}  # symbol -> highest pruned trade id (cache of its meta key)
         self._lock_fd = self._lock()
         try:
             self._db = self._open()
@@ -362,14 +373,48 @@ class StateStore:
             query, args = query + " AND symbol=?", (*args, symbol)
         return [_order(row) for row in self._read(query + " ORDER BY seq", args)]
 
-    def prune_terminal(self, older_than_ms: int) -> int:
-        """Forget terminal orders last updated before ``older_than_ms``; returns how many. Fills are kept."""
+    def prune_terminal(self, older_than_ms: int, synced_through: Mapping[str, int] | None = None) -> int:
+        """Forget what nothing needs any more, in one transaction; returns how many orders were dropped.
+
+        Orders: terminal, last updated before ``older_than_ms``, and reconciled (``filled_lots`` <= booked lots).
+        Fills of ``symbol`` (only symbols in ``synced_through``): of an order no longer stored, at a time before
+        ``older_than_ms``, with a trade id up to ``synced_through[symbol]``; their signed lots are carried.
+        """
         with self._write() as db:
-            cursor = db.execute(
-                f"DELETE FROM orders WHERE status IN ({_TERMINAL_MARKS}) AND updated_ms < ?",
-                (*_TERMINAL, older_than_ms),
-            )
-        return cursor.rowcount
+            doomed = [str(row[0]) for row in db.execute(
+                f"SELECT client_order_id FROM orders WHERE status IN ({_TERMINAL_MARKS}) AND updated_ms < ? AND "
+                "filled_lots <= (SELECT COALESCE(SUM(f.qty_lots), 0) FROM fills f "
+                "WHERE f.client_order_id = orders.client_order_id)", (*_TERMINAL, older_than_ms))]
+            db.executemany("DELETE FROM orders WHERE client_order_id=?", [(cid,) for cid in doomed])
+            seq = max((client_seq_of(cid) for cid in doomed), default=0)
+            if seq > _meta_int(db, PRUNED_SEQ_KEY):
+                _set_meta(db, PRUNED_SEQ_KEY, seq)
+            for symbol, through in sorted((synced_through or {}).items()):
+                self._carry_fills(db, symbol, through, older_than_ms)
+        return len(doomed)
+
+    def _carry_fills(self, db: sqlite3.Connection, symbol: str, through: int, older_than_ms: int) -> None:
+        where = ("FROM fills WHERE symbol=? AND trade_id<=? AND time_ms<? "
+                 "AND client_order_id NOT IN (SELECT client_order_id FROM orders)")
+        args = (symbol, through, older_than_ms)
+        lots, last, count = db.execute(
+            f"SELECT COALESCE(SUM(CASE side WHEN 'BUY' THEN qty_lots ELSE -qty_lots END), 0), MAX(trade_id), COUNT(*) "
+            f"{where}", args).fetchone()
+        if not count:
+            return
+        db.execute(f"DELETE {where}", args)
+        _set_meta(db, CARRIED_KEY + symbol, _meta_int(db, CARRIED_KEY + symbol) + int(lots))
+        pruned = max(int(last), _meta_int(db, PRUNED_TRADE_KEY + symbol, -1))
+        _set_meta(db, PRUNED_TRADE_KEY + symbol, pruned)
+        self._pruned_trade[symbol] = pruned
+
+    def forgot(self, cid: ClientOrderId) -> bool:
+        """Whether ``cid`` is an id of this store's counter whose order was pruned (finished, reconciled, old):
+        a late report of it is history, not an order to adopt."""
+        if self.order(cid) is not None:
+            return False
+        seq = client_seq_of(cid)
+        return 0 < seq <= int(self.get_meta(PRUNED_SEQ_KEY) or 0)
 
     # -- fills --
     def record_fill(self, fill: Fill, *, order: OrderRecord | None = None) -> bool:
@@ -378,6 +423,8 @@ class StateStore:
         ``order``, if given, is saved in the same transaction when the fill is new, so a crash cannot
         leave a booked fill with an order record that does not reflect it.
         """
+        if fill.trade_id <= self._pruned_through(fill.symbol):
+            return False  # booked long ago, pruned since
         with self._write() as db:
             cursor = db.execute(
                 f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -411,15 +458,23 @@ class StateStore:
         return int(row[0]), int(row[1])
 
     def last_trade_id(self, symbol: str) -> TradeId | None:
-        """The highest booked trade id of ``symbol`` (None before its first fill)."""
+        """The highest booked trade id of ``symbol``, pruned ones included (None before its first fill)."""
         value = self._read("SELECT MAX(trade_id) FROM fills WHERE symbol=?", (symbol,))[0][0]
-        return None if value is None else TradeId(int(value))
+        last = max(-1 if value is None else int(value), self._pruned_through(symbol))
+        return None if last < 0 else TradeId(last)
 
     def position_lots(self, symbol: str) -> int:
-        """Sum of signed booked fills of ``symbol``: buys minus sells."""
+        """Sum of signed booked fills of ``symbol`` (buys minus sells), pruned ones included."""
         query = "SELECT COALESCE(SUM(CASE side WHEN 'BUY' THEN qty_lots ELSE -qty_lots END), 0) FROM fills"
         query += " WHERE symbol=?"
-        return int(self._read(query, (symbol,))[0][0])
+        return int(self._read(query, (symbol,))[0][0]) + int(self.get_meta(CARRIED_KEY + symbol) or 0)
+
+    def _pruned_through(self, symbol: str) -> int:
+        """The highest pruned trade id of ``symbol`` (-1: none), read once and then kept (one instance per file)."""
+        pruned = self._pruned_trade.get(symbol)
+        if pruned is None:
+            pruned = self._pruned_trade[symbol] = int(self.get_meta(PRUNED_TRADE_KEY + symbol) or -1)
+        return pruned
 
     # -- lifecycle --
     def close(self) -> None:
@@ -447,6 +502,21 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _meta_int(db: sqlite3.Connection, key: str, default: int = 0) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return default if row is None else int(row[0])
+
+
+def _set_meta(db: sqlite3.Connection, key: str, value: int) -> None:
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
+
+
+def client_seq_of(cid: str) -> int:
+    """The counter number of ``f"{prefix}-{n}"`` (``next_client_order_id``'s form); 0 for any other id."""
+    number = cid.rsplit("-", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def _order_row(r: OrderRecord) -> tuple[Any, ...]:

@@ -1,8 +1,7 @@
-"""Market data: the local L2 book (snapshot + diffs), a short-TTL snapshot cache, own-order queue positions."""
+"""Market data: the local L2 book (snapshot + diffs), one feed per symbol, own-order queue positions."""
 
 from bot.market.book import LocalBook
-from bot.market.cache import SnapshotCache
 from bot.market.data import MarketData, MarketDataConfig
 from bot.market.queue import QueueTracker
 
-__all__ = ["LocalBook", "MarketData", "MarketDataConfig", "QueueTracker", "SnapshotCache"]
+__all__ = ["LocalBook", "MarketData", "MarketDataConfig", "QueueTracker"]

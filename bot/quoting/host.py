@@ -1,4 +1,8 @@
-"""QuoterHost: what a symbol's quote loop needs of the running bot (``AppContext`` provides it)."""
+"""QuoterHost: what a symbol's quote loop needs of the running bot (``AppContext`` provides it).
+
+The risk layer is seen through ``bot.interfaces.RiskView`` (one declaration, also what ``RiskEngine`` implements);
+``OrdersView`` is declared here, not in ``bot.interfaces``, because it names ``bot.execution.state.OrderRecord``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from typing import Protocol
 
 from bot.core.types import ClientOrderId, Fill, Quote, SymbolInfo
 from bot.execution.state import OrderRecord
-from bot.interfaces import Clock
+from bot.interfaces import Clock, RiskView
 
-__all__ = ["OrdersView", "QuoterHost", "RiskLevelView", "TakerCapView"]
+__all__ = ["OrdersView", "QuoterHost", "TakerCapView"]
 
 
 class OrdersView(Protocol):
@@ -31,12 +35,6 @@ class OrdersView(Protocol):
     def traded_through(self, client_order_id: ClientOrderId) -> None: ...
 
 
-class RiskLevelView(Protocol):
-    def level(self) -> str: ...
-
-    def reasons(self) -> list[str]: ...
-
-
 class TakerCapView(Protocol):
     def remaining(self, now_s: float, volatility_bps: float) -> int: ...
 
@@ -54,7 +52,7 @@ class QuoterHost(Protocol):
     def orders(self) -> OrdersView: ...
 
     @property
-    def risk(self) -> RiskLevelView: ...
+    def risk(self) -> RiskView: ...
 
     @property
     def taker_cap(self) -> TakerCapView: ...

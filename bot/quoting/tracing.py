@@ -9,21 +9,19 @@ and the cost is zero.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.connectors.forwarding import ForwardingVenue
 from bot.core.types import (
     Balance,
     BookSnapshot,
     CancelReplaceOutcome,
     ClientOrderId,
-    DepthUpdate,
     Fill,
     NewOrder,
-    PublicTrade,
     SymbolInfo,
     TradeId,
-    UserEvent,
     VenueOrder,
 )
 from bot.interfaces import Venue
@@ -71,67 +69,54 @@ def trace_strategy(
     return _TracedDecision(strategy, tracer)
 
 
-class TracedVenue:
-    """A ``Venue`` whose requests run inside ``venue.<endpoint>`` spans (streams are passed through)."""
+class TracedVenue(ForwardingVenue):
+    """A ``Venue`` whose requests run inside ``venue.<endpoint>`` spans (streams and ``close`` are forwarded)."""
 
     def __init__(self, venue: Venue, tracer: BotTracer) -> None:
-        self._venue = venue
+        super().__init__(venue)
         self._tracer = tracer
-        self.name = venue.name
 
     async def symbols(self) -> list[SymbolInfo]:
         with self._tracer.venue_call("exchangeInfo"):
-            return await self._venue.symbols()
+            return await self.inner.symbols()
 
     async def book(self, symbol: str, limit: int = 100) -> BookSnapshot:
         with self._tracer.venue_call("depth", symbol=symbol):
-            return await self._venue.book(symbol, limit)
+            return await self.inner.book(symbol, limit)
 
     async def place(self, order: NewOrder) -> VenueOrder:
         with self._tracer.venue_call("place", symbol=order.symbol, client_order_id=order.client_order_id):
-            return await self._venue.place(order)
+            return await self.inner.place(order)
 
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
         with self._tracer.venue_call("cancel", symbol=symbol, client_order_id=client_order_id):
-            return await self._venue.cancel(symbol, client_order_id)
+            return await self.inner.cancel(symbol, client_order_id)
 
     async def cancel_replace(
         self, symbol: str, cancel_client_order_id: ClientOrderId, new: NewOrder
     ) -> CancelReplaceOutcome:
         with self._tracer.venue_call("cancelReplace", symbol=symbol, client_order_id=new.client_order_id):
-            return await self._venue.cancel_replace(symbol, cancel_client_order_id, new)
+            return await self.inner.cancel_replace(symbol, cancel_client_order_id, new)
 
     async def query(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
         with self._tracer.venue_call("query", symbol=symbol, client_order_id=client_order_id):
-            return await self._venue.query(symbol, client_order_id)
+            return await self.inner.query(symbol, client_order_id)
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         with self._tracer.venue_call("openOrders", symbol=symbol):
-            return await self._venue.open_orders(symbol)
+            return await self.inner.open_orders(symbol)
 
     async def balances(self) -> dict[str, Balance]:
         with self._tracer.venue_call("account"):
-            return await self._venue.balances()
+            return await self.inner.balances()
 
     async def fills(self, symbol: str, from_trade_id: TradeId | None = None) -> list[Fill]:
         with self._tracer.venue_call("myTrades", symbol=symbol):
-            return await self._venue.fills(symbol, from_trade_id)
+            return await self.inner.fills(symbol, from_trade_id)
 
     async def server_time_ms(self) -> int:
         with self._tracer.venue_call("time"):
-            return await self._venue.server_time_ms()
-
-    def depth_updates(self, symbol: str) -> AsyncIterator[DepthUpdate]:
-        return self._venue.depth_updates(symbol)
-
-    def public_trades(self, symbol: str) -> AsyncIterator[PublicTrade]:
-        return self._venue.public_trades(symbol)
-
-    def user_events(self) -> AsyncIterator[UserEvent]:
-        return self._venue.user_events()
-
-    async def close(self) -> None:
-        await self._venue.close()
+            return await self.inner.server_time_ms()
 
     def __getattr__(self, name: str) -> Any:  # connector extras (sync_time, weights, ...) pass through
-        return getattr(self._venue, name)
+        return getattr(self.inner, name)

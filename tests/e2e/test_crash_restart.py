@@ -10,6 +10,7 @@ accounting (DESIGN section 4: the checker is independent of the code it checks).
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def new_instance(link: SimLink, path: Path) -> tuple[OrderManager, BinanceConnec
     store = StateStore(path)
     venue: BinanceConnector = link.connector(store)
     info = {s.symbol: s for s in world.run(venue.symbols())}
-    om = OrderManager(venue, store, LoopClock(), ExecutionConfig(reconcile_interval_s=5.0), info)
+    om = OrderManager(venue, store, LoopClock(), ExecutionConfig(reconcile_interval_s=5.0), info, rng=random.Random(0))
     return om, venue, store
 
 

@@ -39,7 +39,7 @@ def world() -> Iterator[SimWorld]:
 async def started(world: SimWorld, **overrides: Any) -> tuple[AppContext, int]:
     config = parse_config({"version": 2, "symbols": [SYMBOL], **overrides})
     ctx = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
-                                 store=StateStore(":memory:"))
+                                 store=StateStore(":memory:"), seed=0)
     bid, ask = world.engine.best_bid(SYMBOL), world.engine.best_ask(SYMBOL)
     assert bid is not None and ask is not None
     mid = (bid[0] + ask[0]) // 2
@@ -182,7 +182,7 @@ def test_an_instance_restarted_with_a_latched_hard_guard_cancels_before_it_recon
         first.store.set_meta(HARD_LATCH_KEY, "KILL_SWITCH")
         await first.crash()
         second = await AppContext.build(first.config, sim_connector(world, BOT, cls=_SlowFills), LoopClock(),
-                                        store=first.store)
+                                        store=first.store, seed=0)
         starting = asyncio.ensure_future(second.start())
         await asyncio.sleep(second.config.risk.cancel_bound_s)
         resting = world.engine.open_orders(BOT, SYMBOL)

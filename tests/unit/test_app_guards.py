@@ -68,7 +68,7 @@ async def started(world: SimWorld, store: StateStore, recorder: ListRecorder | N
                   **risk: Any) -> tuple[AppContext, int, FlakyListing]:
     config = parse_config({"version": 2, "symbols": [SYMBOL], "risk": {"hard_recovery_s": RECOVERY_S, **risk}})
     venue = sim_connector(world, BOT, cls=FlakyListing)
-    ctx = await AppContext.build(config, venue, LoopClock(), store=store, recorder=recorder)
+    ctx = await AppContext.build(config, venue, LoopClock(), store=store, recorder=recorder, seed=0)
     bid, ask = world.engine.best_bid(SYMBOL), world.engine.best_ask(SYMBOL)
     assert bid is not None and ask is not None
     mid = (bid[0] + ask[0]) // 2

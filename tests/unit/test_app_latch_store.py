@@ -40,7 +40,7 @@ def hard_app(world: SimWorld) -> AppContext:
     async def main() -> AppContext:
         config = parse_config({"version": 2, "symbols": [SYMBOL]})
         ctx = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
-                                     store=StateStore(":memory:"))
+                                     store=StateStore(":memory:"), seed=0)
         await ctx.start()
         ctx.risk.manual(GuardLevel.HARD, "cause that persists")
         return ctx

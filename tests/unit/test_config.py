@@ -88,7 +88,6 @@ def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, V1_FILE))
     assert config == BotConfig(
         symbols=("BTCUSDT", "ETHUSDT"),
-        venue=VenueConfig(kind="binance-testnet"),
         execution=ExecutionConfig(
             client_id_prefix="mm1", state_path="/var/lib/mmbot/state.sqlite3", request_timeout_s=3.0
         ),
@@ -111,9 +110,9 @@ def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
 def test_v1_migration_produces_the_nested_mapping() -> None:
     upgraded, _ = migrate(yaml.safe_load(V1_FILE))
     assert upgraded == {
-        "version": 3,
+        "version": 4,
         "symbols": ["BTCUSDT", "ETHUSDT"],
-        "venue": {"kind": "binance-testnet"},
+        "venue": {},
         "execution": {"client_id_prefix": "mm1", "state_path": "/var/lib/mmbot/state.sqlite3", "request_timeout_s": 3},
         "risk": {
             "inventory": {"default_hard_max_base": 0.25},
@@ -136,7 +135,7 @@ def test_v1_migration_notes_the_taker_cap_split_and_the_soft_drawdown() -> None:
     _, notes = migrate(yaml.safe_load(V1_FILE))
     assert any("taker_cap_per_hour=50 was a fixed cap" in n and "all set to 50" in n for n in notes)
     assert any("risk.drawdown.soft_quote=75 (half)" in n for n in notes)
-    assert all(n.startswith(("v1->v2: ", "v2->v3: ")) for n in notes)
+    assert all(n.startswith(("v1->v2: ", "v2->v3: ", "v3->v4: ")) for n in notes)
 
 
 def test_v1_strategy_keys_map_to_the_strategy_section_with_notes() -> None:
@@ -164,11 +163,30 @@ def test_v1_file_upgrades_to_a_valid_strategy(tmp_path: Path) -> None:
     assert config.strategy.ladder.max_order_age_s == 1.5
 
 
-def test_v2_file_upgrades_to_v3_with_default_strategy() -> None:
+def test_v2_file_upgrades_to_v4_with_default_strategy() -> None:
     raw = {"version": 2, "symbols": ["ETHUSDT"]}
     upgraded, notes = migrate(raw)
-    assert upgraded == {"version": 3, "symbols": ["ETHUSDT"]}
+    assert upgraded == {"version": 4, "symbols": ["ETHUSDT"]}
     assert notes == []
+
+
+def test_v3_venue_kind_host_and_port_are_dropped_with_a_note_naming_the_flag() -> None:
+    raw = {"version": 3, "venue": {"kind": "local", "host": "127.0.0.1", "port": 9000, "account": "alice"}}
+    upgraded, notes = migrate(raw)
+    assert upgraded == {"version": 4, "venue": {"account": "alice"}}
+    assert notes == [
+        "v3->v4: venue.kind='local' removed: where the bot trades is chosen by the command: mmbot sim, or mmbot "
+        "run --venue",
+        "v3->v4: venue.host='127.0.0.1' removed: mmbot run --venue local always talks to 127.0.0.1",
+        "v3->v4: venue.port=9000 removed: mmbot run --venue local --port",
+    ]
+
+
+def test_v1_exchange_key_is_carried_to_v3_and_noted_when_v4_drops_it() -> None:
+    upgraded, notes = migrate({"exchange": "binance_testnet"})
+    assert upgraded["venue"] == {}
+    assert "v1->v2: exchange='binance-testnet' -> venue.kind" in notes
+    assert any(n.startswith("v3->v4: venue.kind='binance-testnet' removed") for n in notes)
 
 
 def test_v1_comma_separated_symbols_become_a_list() -> None:
@@ -189,7 +207,7 @@ def test_migrate_does_not_change_its_input() -> None:
 
 
 def test_current_version_mapping_is_unchanged_without_notes() -> None:
-    raw = {"version": 3, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
+    raw = {"version": 4, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
     assert migrate(raw) == (raw, [])
 
 
@@ -206,7 +224,7 @@ def test_unknown_v1_key_is_rejected_by_name(tmp_path: Path) -> None:
 def test_unversioned_file_with_nested_sections_is_refused(tmp_path: Path) -> None:
     message = config_error(tmp_path, "risk:\n  drawdown:\n    hard_quote: 5\n")
     assert "version-2 keys ['risk']" in message
-    assert "add 'version: 3'" in message
+    assert "add 'version: 4'" in message
 
 
 def test_bad_v1_drawdown_names_the_v1_key(tmp_path: Path) -> None:
@@ -216,7 +234,7 @@ def test_bad_v1_drawdown_names_the_v1_key(tmp_path: Path) -> None:
 # -- round trip --
 def test_dump_then_load_gives_an_equal_config(tmp_path: Path) -> None:
     config = BotConfig(
-        bot_id="eth-maker", symbols=("ETHUSDT", "BTCUSDT"), venue=VenueConfig(kind="local", port=9000),
+        bot_id="eth-maker", symbols=("ETHUSDT", "BTCUSDT"), venue=VenueConfig(account="eth-maker"),
         execution=ExecutionConfig(client_id_prefix="eth", max_in_flight=8),
         risk=RiskConfig(
             inventory=InventoryLimits(hard_max_base={"ETHUSDT": Decimal("2.5")}, default_hard_max_base=Decimal("0.1")),
@@ -246,8 +264,8 @@ def test_invalid_value_names_field_path_and_value(tmp_path: Path) -> None:
 
 
 def test_wrong_type_names_field_path_and_value(tmp_path: Path) -> None:
-    message = config_error(tmp_path, "version: 2\nvenue:\n  port: many\n")
-    assert "venue.port" in message
+    message = config_error(tmp_path, "version: 2\nexecution:\n  max_in_flight: many\n")
+    assert "execution.max_in_flight" in message
     assert "'many'" in message
 
 
@@ -280,15 +298,15 @@ def test_bad_symbols_are_rejected(tmp_path: Path, symbols: str) -> None:
     assert "symbols" in config_error(tmp_path, f"version: 2\nsymbols: {symbols}\n")
 
 
-@pytest.mark.parametrize("version", ["4", "99"])
+@pytest.mark.parametrize("version", ["5", "99"])
 def test_newer_version_is_refused(tmp_path: Path, version: str) -> None:
     message = config_error(tmp_path, f"version: {version}\n")
-    assert f"version: {version} is newer than the newest version this bot reads (3)" in message
+    assert f"version: {version} is newer than the newest version this bot reads (4)" in message
 
 
 @pytest.mark.parametrize("version", ["0", "two", "true", "1.5"])
 def test_unknown_version_is_refused(tmp_path: Path, version: str) -> None:
-    assert "version: must be an integer from 1 to 3" in config_error(tmp_path, f"version: {version}\n")
+    assert "version: must be an integer from 1 to 4" in config_error(tmp_path, f"version: {version}\n")
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 import pytest
 
 from exchange_sim.engine.matching import CancelReplaceMode, MatchingEngine
 from exchange_sim.engine.types import (
-    AccountId,
     Balance,
     ClientOrderId,
     EngineError,
@@ -17,58 +13,12 @@ from exchange_sim.engine.types import (
     Order,
     OrderId,
     OrderStatus,
-    OrderType,
-    PlaceRequest,
     Side,
-    SymbolSpec,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
+from tests.engine_support import START, SYM, A, B, limit, make_engine
 
 
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
-
-
-def test_cancel_by_order_id_unlocks_and_reports_canceled() -> None:
-    engine = make_engine()
+def test_cancel_by_order_id_unlocks_and_reports_canceled(engine: MatchingEngine) -> None:
     order = engine.place(limit(A, Side.BUY, 10_000, 10)).order
     canceled = engine.cancel(A, SYM, order_id=order.order_id)
     assert canceled.status is OrderStatus.CANCELED
@@ -76,14 +26,12 @@ def test_cancel_by_order_id_unlocks_and_reports_canceled() -> None:
     assert engine.best_bid(SYM) is None
 
 
-def test_cancel_by_client_order_id() -> None:
-    engine = make_engine()
+def test_cancel_by_client_order_id(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 10, client_order_id=ClientOrderId("q1")))
     assert engine.cancel(A, SYM, client_order_id=ClientOrderId("q1")).status is OrderStatus.CANCELED
 
 
-def test_cancel_with_mismatched_id_and_client_id_is_rejected() -> None:
-    engine = make_engine()
+def test_cancel_with_mismatched_id_and_client_id_is_rejected(engine: MatchingEngine) -> None:
     order = engine.place(limit(A, Side.SELL, 10_000, 10, client_order_id=ClientOrderId("q1"))).order
     with pytest.raises(EngineError) as err:
         engine.cancel(A, SYM, order_id=order.order_id, client_order_id=ClientOrderId("q2"))
@@ -96,8 +44,7 @@ def test_cancel_without_any_id_is_rejected_with_1102() -> None:
     assert err.value.code is ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED
 
 
-def test_cancel_of_a_partially_filled_order_keeps_its_fills() -> None:
-    engine = make_engine()
+def test_cancel_of_a_partially_filled_order_keeps_its_fills(engine: MatchingEngine) -> None:
     order = engine.place(limit(A, Side.SELL, 10_000, 10)).order
     engine.place(limit(B, Side.BUY, 10_000, 4))
     canceled = engine.cancel(A, SYM, order_id=order.order_id)
@@ -105,8 +52,7 @@ def test_cancel_of_a_partially_filled_order_keeps_its_fills() -> None:
     assert engine.balance(A, "BTC").locked_atoms == 0
 
 
-def test_cancel_all_cancels_only_that_accounts_orders_on_the_symbol() -> None:
-    engine = make_engine()
+def test_cancel_all_cancels_only_that_accounts_orders_on_the_symbol(engine: MatchingEngine) -> None:
     ids = [engine.place(limit(A, Side.BUY, 10_000 - i, 10)).order.order_id for i in range(3)]
     engine.place(limit(B, Side.BUY, 9_000, 10))
     canceled = engine.cancel_all(A, SYM)
@@ -119,8 +65,7 @@ def test_cancel_all_without_open_orders_returns_nothing() -> None:
     assert make_engine().cancel_all(A, SYM) == []
 
 
-def test_cancel_replace_swaps_the_order() -> None:
-    engine = make_engine()
+def test_cancel_replace_swaps_the_order(engine: MatchingEngine) -> None:
     old = engine.place(limit(A, Side.BUY, 10_000, 10)).order
     result = engine.cancel_replace(A, SYM, new=limit(A, Side.BUY, 10_001, 10), cancel_order_id=old.order_id)
     assert isinstance(result.cancel, Order) and result.cancel.status is OrderStatus.CANCELED
@@ -128,8 +73,7 @@ def test_cancel_replace_swaps_the_order() -> None:
     assert engine.best_bid(SYM) == (10_001, 10)
 
 
-def test_cancel_replace_may_reuse_the_canceled_client_order_id() -> None:
-    engine = make_engine()
+def test_cancel_replace_may_reuse_the_canceled_client_order_id(engine: MatchingEngine) -> None:
     cid = ClientOrderId("quote-bid")
     engine.place(limit(A, Side.BUY, 10_000, 10, client_order_id=cid))
     new = limit(A, Side.BUY, 10_001, 10, client_order_id=cid)
@@ -138,16 +82,14 @@ def test_cancel_replace_may_reuse_the_canceled_client_order_id() -> None:
     assert result.new.order.client_order_id == cid
 
 
-def test_stop_on_failure_skips_the_new_order_when_the_cancel_fails() -> None:
-    engine = make_engine()
+def test_stop_on_failure_skips_the_new_order_when_the_cancel_fails(engine: MatchingEngine) -> None:
     result = engine.cancel_replace(A, SYM, new=limit(A, Side.BUY, 10_001, 10), cancel_order_id=OrderId(99))
     assert isinstance(result.cancel, EngineError) and result.cancel.code is ErrorCode.CANCEL_REJECTED
     assert result.new is None
     assert engine.open_orders(A) == []
 
 
-def test_allow_failure_places_the_new_order_even_when_the_cancel_fails() -> None:
-    engine = make_engine()
+def test_allow_failure_places_the_new_order_even_when_the_cancel_fails(engine: MatchingEngine) -> None:
     result = engine.cancel_replace(
         A,
         SYM,
@@ -160,8 +102,7 @@ def test_allow_failure_places_the_new_order_even_when_the_cancel_fails() -> None
     assert result.new.order.status is OrderStatus.NEW
 
 
-def test_cancel_replace_reports_a_failed_new_order_after_a_good_cancel() -> None:
-    engine = make_engine()
+def test_cancel_replace_reports_a_failed_new_order_after_a_good_cancel(engine: MatchingEngine) -> None:
     old = engine.place(limit(A, Side.BUY, 10_000, 10)).order
     result = engine.cancel_replace(A, SYM, new=limit(A, Side.BUY, 0, 10), cancel_order_id=old.order_id)
     assert isinstance(result.cancel, Order)

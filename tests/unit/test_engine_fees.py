@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
@@ -13,53 +12,10 @@ from exchange_sim.engine.types import (
     Side,
     SymbolSpec,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
+from tests.engine_support import LOT, SPEC, START, A, B, K, limit, market
 
 
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
-
-
-def test_buyer_pays_fee_in_base_and_seller_in_quote() -> None:
-    engine = make_engine()
+def test_buyer_pays_fee_in_base_and_seller_in_quote(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 10))
     trade = engine.place(limit(B, Side.BUY, 10_000, 10)).trades[0]
     base, quote = 10 * LOT, 10_000 * 10 * K
@@ -145,8 +101,7 @@ def test_taker_fee_override_replaces_the_symbol_default() -> None:
     assert engine.place(limit(B, Side.BUY, 10_000, 10)).trades[0].taker_fee_atoms == 0
 
 
-def test_fees_conserve_every_assets_total_supply() -> None:
-    engine = make_engine()
+def test_fees_conserve_every_assets_total_supply(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 7))
     engine.place(limit(A, Side.SELL, 10_003, 7))
     engine.place(market(B, Side.BUY, quote=10_000 * 9 * K + 123))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,57 +15,12 @@ from exchange_sim.engine.types import (
     Order,
     OrderId,
     OrderStatus,
-    OrderType,
-    PlaceRequest,
     Side,
-    SymbolSpec,
     TimeInForce,
     Trade,
     TradeId,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
-
-
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
+from tests.engine_support import SPEC, START, SYM, A, B, K, limit, make_engine, market
 
 
 class Recorder:
@@ -143,8 +97,7 @@ def test_cancel_reports_level_then_canceled() -> None:
     ]
 
 
-def test_update_id_counts_every_level_change() -> None:
-    engine = make_engine()
+def test_update_id_counts_every_level_change(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     engine.place(limit(A, Side.SELL, 10_001, 4))
     engine.place(market(B, Side.BUY, qty=6))
@@ -182,8 +135,7 @@ def test_untracked_accounts_get_no_execution_reports_but_the_book_and_trades_are
     assert [e[0] for e in recorder.events if e[0] in ("level", "trade")] == ["level", "level", "trade", "level"]
 
 
-def test_tracked_accounts_keep_terminal_orders_and_trades() -> None:
-    engine = make_engine()
+def test_tracked_accounts_keep_terminal_orders_and_trades(engine: MatchingEngine) -> None:
     maker = engine.place(limit(A, Side.SELL, 10_000, 4)).order
     engine.place(limit(B, Side.BUY, 10_000, 4))
     assert engine.get_order(A, SYM, order_id=maker.order_id).status is OrderStatus.FILLED
@@ -220,16 +172,14 @@ def test_history_of_a_tracked_account_is_bounded() -> None:
     assert engine.get_order(A, SYM, order_id=ids[2]).status is OrderStatus.CANCELED
 
 
-def test_trades_without_from_id_returns_the_latest() -> None:
-    engine = make_engine()
+def test_trades_without_from_id_returns_the_latest(engine: MatchingEngine) -> None:
     for _ in range(3):
         engine.place(limit(A, Side.SELL, 10_000, 1))
         engine.place(limit(B, Side.BUY, 10_000, 1))
     assert [t.trade_id for t in engine.trades(A, SYM, limit=2)] == [2, 3]
 
 
-def test_open_orders_are_sorted_by_order_id_and_are_copies() -> None:
-    engine = make_engine()
+def test_open_orders_are_sorted_by_order_id_and_are_copies(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.BUY, 10_000, 1))
     engine.place(limit(A, Side.SELL, 10_100, 1))
     orders = engine.open_orders(A)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,56 +21,12 @@ from exchange_sim.engine.types import (
     PlaceRequest,
     Side,
     StpMode,
-    SymbolSpec,
     TimeInForce,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
+from tests.engine_support import LOT, START, SYM, A, B, K, limit, market
 
 
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
-
-
-def test_gtc_limit_without_a_match_rests_and_locks_its_notional() -> None:
-    engine = make_engine()
+def test_gtc_limit_without_a_match_rests_and_locks_its_notional(engine: MatchingEngine) -> None:
     result = engine.place(limit(A, Side.BUY, 10_000, 10))
     assert result.order.status is OrderStatus.NEW
     assert result.trades == ()
@@ -79,14 +34,12 @@ def test_gtc_limit_without_a_match_rests_and_locks_its_notional() -> None:
     assert engine.balance(A, "USDT").locked_atoms == 10_000 * 10 * K
 
 
-def test_limit_sell_locks_its_base_quantity() -> None:
-    engine = make_engine()
+def test_limit_sell_locks_its_base_quantity(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 10))
     assert engine.balance(A, "BTC") == Balance(START["BTC"] - 10 * LOT, 10 * LOT)
 
 
-def test_crossing_limit_fills_at_the_makers_price() -> None:
-    engine = make_engine()
+def test_crossing_limit_fills_at_the_makers_price(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 10))
     result = engine.place(limit(B, Side.BUY, 10_050, 10))
     assert result.order.status is OrderStatus.FILLED
@@ -95,8 +48,7 @@ def test_crossing_limit_fills_at_the_makers_price() -> None:
     assert engine.balance(B, "USDT").locked_atoms == 0  # price improvement unlocked
 
 
-def test_partial_fill_rests_the_remainder_of_a_gtc_taker() -> None:
-    engine = make_engine()
+def test_partial_fill_rests_the_remainder_of_a_gtc_taker(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     result = engine.place(limit(B, Side.BUY, 10_000, 10))
     assert result.order.status is OrderStatus.PARTIALLY_FILLED
@@ -106,8 +58,7 @@ def test_partial_fill_rests_the_remainder_of_a_gtc_taker() -> None:
     assert engine.balance(B, "USDT").locked_atoms == 10_000 * 6 * K
 
 
-def test_partially_filled_maker_keeps_its_place_with_the_rest() -> None:
-    engine = make_engine()
+def test_partially_filled_maker_keeps_its_place_with_the_rest(engine: MatchingEngine) -> None:
     maker = engine.place(limit(A, Side.SELL, 10_000, 10)).order
     engine.place(limit(B, Side.BUY, 10_000, 3))
     order = engine.get_order(A, SYM, order_id=maker.order_id)
@@ -116,8 +67,7 @@ def test_partially_filled_maker_keeps_its_place_with_the_rest() -> None:
     assert engine.best_ask(SYM) == (10_000, 7)
 
 
-def test_taker_sweeps_levels_best_price_first() -> None:
-    engine = make_engine()
+def test_taker_sweeps_levels_best_price_first(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_002, 5))
     engine.place(limit(A, Side.SELL, 10_000, 5))
     engine.place(limit(A, Side.SELL, 10_001, 5))
@@ -125,8 +75,7 @@ def test_taker_sweeps_levels_best_price_first() -> None:
     assert [(t.price_ticks, t.qty_lots) for t in result.trades] == [(10_000, 5), (10_001, 5), (10_002, 2)]
 
 
-def test_orders_at_one_price_fill_oldest_first() -> None:
-    engine = make_engine()
+def test_orders_at_one_price_fill_oldest_first(engine: MatchingEngine) -> None:
     first = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     second = engine.place(limit(B, Side.SELL, 10_000, 5)).order
     result = engine.place(limit(B, Side.BUY, 10_000, 7, stp_mode=StpMode.NONE))
@@ -136,8 +85,7 @@ def test_orders_at_one_price_fill_oldest_first() -> None:
     ]
 
 
-def test_ioc_expires_the_unfilled_remainder() -> None:
-    engine = make_engine()
+def test_ioc_expires_the_unfilled_remainder(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     result = engine.place(limit(B, Side.BUY, 10_000, 10, time_in_force=TimeInForce.IOC))
     assert result.order.status is OrderStatus.EXPIRED
@@ -146,15 +94,13 @@ def test_ioc_expires_the_unfilled_remainder() -> None:
     assert engine.balance(B, "USDT").locked_atoms == 0
 
 
-def test_ioc_without_liquidity_expires_with_no_fill() -> None:
-    engine = make_engine()
+def test_ioc_without_liquidity_expires_with_no_fill(engine: MatchingEngine) -> None:
     result = engine.place(limit(B, Side.SELL, 10_000, 10, time_in_force=TimeInForce.IOC))
     assert result.order.status is OrderStatus.EXPIRED
     assert engine.balance(B, "BTC") == Balance(START["BTC"], 0)
 
 
-def test_fok_that_cannot_fill_fully_expires_without_any_fill() -> None:
-    engine = make_engine()
+def test_fok_that_cannot_fill_fully_expires_without_any_fill(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     result = engine.place(limit(B, Side.BUY, 10_000, 10, time_in_force=TimeInForce.FOK))
     assert result.order.status is OrderStatus.EXPIRED
@@ -163,8 +109,7 @@ def test_fok_that_cannot_fill_fully_expires_without_any_fill() -> None:
     assert engine.balance(B, "USDT") == Balance(START["USDT"], 0)
 
 
-def test_fok_that_can_fill_fully_fills_across_levels() -> None:
-    engine = make_engine()
+def test_fok_that_can_fill_fully_fills_across_levels(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     engine.place(limit(A, Side.SELL, 10_001, 6))
     result = engine.place(limit(B, Side.BUY, 10_001, 10, time_in_force=TimeInForce.FOK))
@@ -172,8 +117,7 @@ def test_fok_that_can_fill_fully_fills_across_levels() -> None:
     assert sum(t.qty_lots for t in result.trades) == 10
 
 
-def test_limit_maker_that_would_take_is_rejected() -> None:
-    engine = make_engine()
+def test_limit_maker_that_would_take_is_rejected(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     req = PlaceRequest(
         account=B, symbol=SYM, side=Side.BUY, type=OrderType.LIMIT_MAKER, price_ticks=10_000, qty_lots=1_000
@@ -185,8 +129,7 @@ def test_limit_maker_that_would_take_is_rejected() -> None:
     assert engine.open_orders(B) == []
 
 
-def test_limit_maker_that_does_not_cross_rests() -> None:
-    engine = make_engine()
+def test_limit_maker_that_does_not_cross_rests(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     req = PlaceRequest(
         account=B, symbol=SYM, side=Side.BUY, type=OrderType.LIMIT_MAKER, price_ticks=9_999, qty_lots=1_000
@@ -195,8 +138,7 @@ def test_limit_maker_that_does_not_cross_rests() -> None:
     assert engine.best_bid(SYM) == (9_999, 1_000)
 
 
-def test_market_by_quantity_fills_and_expires_what_the_book_cannot_give() -> None:
-    engine = make_engine()
+def test_market_by_quantity_fills_and_expires_what_the_book_cannot_give(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 4))
     engine.place(limit(A, Side.SELL, 10_005, 3))
     result = engine.place(market(B, Side.BUY, qty=10))
@@ -206,15 +148,13 @@ def test_market_by_quantity_fills_and_expires_what_the_book_cannot_give() -> Non
     assert engine.balance(B, "USDT").locked_atoms == 0
 
 
-def test_market_buy_by_quantity_fully_filled() -> None:
-    engine = make_engine()
+def test_market_buy_by_quantity_fully_filled(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 10))
     result = engine.place(market(B, Side.BUY, qty=10))
     assert result.order.status is OrderStatus.FILLED
 
 
-def test_market_buy_by_quote_spends_at_most_the_budget_in_whole_lots() -> None:
-    engine = make_engine()
+def test_market_buy_by_quote_spends_at_most_the_budget_in_whole_lots(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 100))
     budget = 10_000 * 7 * K + 5_000  # 7 lots and change
     result = engine.place(market(B, Side.BUY, quote=budget))
@@ -224,16 +164,14 @@ def test_market_buy_by_quote_spends_at_most_the_budget_in_whole_lots() -> None:
     assert engine.balance(B, "USDT").locked_atoms == 0
 
 
-def test_market_buy_by_quote_expires_when_the_book_runs_out() -> None:
-    engine = make_engine()
+def test_market_buy_by_quote_expires_when_the_book_runs_out(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 3))
     result = engine.place(market(B, Side.BUY, quote=10_000 * 7 * K))
     assert result.order.status is OrderStatus.EXPIRED
     assert result.order.executed_qty_lots == 3
 
 
-def test_market_sell_by_quote_receives_at_most_the_budget() -> None:
-    engine = make_engine()
+def test_market_sell_by_quote_receives_at_most_the_budget(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.BUY, 10_000, 5))
     engine.place(limit(A, Side.BUY, 9_000, 5))
     result = engine.place(market(B, Side.SELL, quote=10_000 * 5 * K + 9_000 * 2 * K + 1))
@@ -242,15 +180,13 @@ def test_market_sell_by_quote_receives_at_most_the_budget() -> None:
     assert engine.balance(B, "BTC").locked_atoms == 0
 
 
-def test_market_order_on_an_empty_book_expires() -> None:
-    engine = make_engine()
+def test_market_order_on_an_empty_book_expires(engine: MatchingEngine) -> None:
     result = engine.place(market(B, Side.SELL, qty=5))
     assert result.order.status is OrderStatus.EXPIRED
     assert engine.balance(B, "BTC") == Balance(START["BTC"], 0)
 
 
-def test_order_and_trade_ids_count_up_from_one() -> None:
-    engine = make_engine()
+def test_order_and_trade_ids_count_up_from_one(engine: MatchingEngine) -> None:
     first = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     second = engine.place(limit(B, Side.BUY, 10_000, 2)).order
     third = engine.place(limit(B, Side.BUY, 10_000, 2))
@@ -258,14 +194,12 @@ def test_order_and_trade_ids_count_up_from_one() -> None:
     assert third.trades[0].trade_id == 2
 
 
-def test_client_order_id_is_generated_when_absent() -> None:
-    engine = make_engine()
+def test_client_order_id_is_generated_when_absent(engine: MatchingEngine) -> None:
     order = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     assert order.client_order_id == f"sim{order.order_id}"
 
 
-def test_resting_orders_never_leave_the_book_crossed() -> None:
-    engine = make_engine()
+def test_resting_orders_never_leave_the_book_crossed(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 5))
     engine.place(limit(B, Side.BUY, 10_010, 8))
     assert not engine.book(SYM).is_crossed()

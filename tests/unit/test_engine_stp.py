@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from exchange_sim.engine.matching import MatchingEngine
 from exchange_sim.engine.types import (
     AccountId,
@@ -12,57 +9,12 @@ from exchange_sim.engine.types import (
     Order,
     OrderId,
     OrderStatus,
-    OrderType,
-    PlaceRequest,
     Side,
     StpMode,
-    SymbolSpec,
     TimeInForce,
     Trade,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
-
-
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
+from tests.engine_support import SYM, A, B, limit, make_engine, market
 
 
 class Recorder:
@@ -84,8 +36,7 @@ class Recorder:
         pass
 
 
-def test_expire_taker_stops_the_taker_at_its_own_order() -> None:
-    engine = make_engine()
+def test_expire_taker_stops_the_taker_at_its_own_order(engine: MatchingEngine) -> None:
     engine.place(limit(B, Side.SELL, 10_000, 2))
     own = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     result = engine.place(limit(A, Side.BUY, 10_000, 10, stp_mode=StpMode.EXPIRE_TAKER))
@@ -96,8 +47,7 @@ def test_expire_taker_stops_the_taker_at_its_own_order() -> None:
     engine.audit()
 
 
-def test_expire_maker_expires_own_resting_orders_and_keeps_matching() -> None:
-    engine = make_engine()
+def test_expire_maker_expires_own_resting_orders_and_keeps_matching(engine: MatchingEngine) -> None:
     own = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     engine.place(limit(B, Side.SELL, 10_000, 4))
     result = engine.place(limit(A, Side.BUY, 10_000, 4, stp_mode=StpMode.EXPIRE_MAKER))
@@ -108,8 +58,7 @@ def test_expire_maker_expires_own_resting_orders_and_keeps_matching() -> None:
     engine.audit()
 
 
-def test_expire_both_expires_the_maker_and_the_taker() -> None:
-    engine = make_engine()
+def test_expire_both_expires_the_maker_and_the_taker(engine: MatchingEngine) -> None:
     own = engine.place(limit(A, Side.SELL, 10_000, 5)).order
     engine.place(limit(B, Side.SELL, 10_000, 4))
     result = engine.place(limit(A, Side.BUY, 10_000, 4, stp_mode=StpMode.EXPIRE_BOTH))
@@ -119,8 +68,7 @@ def test_expire_both_expires_the_maker_and_the_taker() -> None:
     assert engine.best_ask(SYM) == (10_000, 4)
 
 
-def test_stp_none_lets_an_account_trade_with_itself() -> None:
-    engine = make_engine()
+def test_stp_none_lets_an_account_trade_with_itself(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 5))
     result = engine.place(limit(A, Side.BUY, 10_000, 5, stp_mode=StpMode.NONE))
     assert result.order.status is OrderStatus.FILLED
@@ -140,16 +88,14 @@ def test_stp_reports_trade_prevention_for_the_expired_orders() -> None:
     ]
 
 
-def test_market_order_with_expire_taker_stops_at_own_order() -> None:
-    engine = make_engine()
+def test_market_order_with_expire_taker_stops_at_own_order(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.BUY, 10_000, 5))
     result = engine.place(market(A, Side.SELL, qty=5, stp_mode=StpMode.EXPIRE_TAKER))
     assert result.order.status is OrderStatus.EXPIRED_IN_MATCH
     assert engine.balance(A, "BTC").locked_atoms == 0
 
 
-def test_fok_counts_only_liquidity_that_stp_lets_it_take() -> None:
-    engine = make_engine()
+def test_fok_counts_only_liquidity_that_stp_lets_it_take(engine: MatchingEngine) -> None:
     engine.place(limit(A, Side.SELL, 10_000, 5))
     engine.place(limit(B, Side.SELL, 10_000, 3))
     req = limit(A, Side.BUY, 10_000, 5, time_in_force=TimeInForce.FOK, stp_mode=StpMode.EXPIRE_MAKER)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 import pytest
 
 from exchange_sim.engine.matching import MatchingEngine
@@ -19,51 +16,8 @@ from exchange_sim.engine.types import (
     OrderType,
     PlaceRequest,
     Side,
-    SymbolSpec,
 )
-
-# 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: a tick-lot is 1,000 USDT atoms, a lot 100,000 BTC atoms.
-SPEC = SymbolSpec(
-    symbol="BTCUSDT",
-    base_asset="BTC",
-    quote_asset="USDT",
-    tick_size=Decimal("0.01"),
-    step_size=Decimal("0.001"),
-    min_notional=Decimal("0.1"),
-)
-SYM = SPEC.symbol
-K = SPEC.quote_atoms_per_tick_lot
-LOT = SPEC.base_atoms_per_lot
-A = AccountId("alice")
-B = AccountId("bob")
-START = {"BTC": 100 * 10**8, "USDT": 1_000_000 * 10**8}
-
-
-def make_engine(listener: Any = None) -> MatchingEngine:
-    engine = MatchingEngine([SPEC], clock_us=lambda: 1_000, listener=listener)
-    engine.open_account(A, START)
-    engine.open_account(B, START)
-    return engine
-
-
-def limit(account: AccountId, side: Side, price: int, qty: int, **kw: Any) -> PlaceRequest:
-    return PlaceRequest(
-        account=account, symbol=SYM, side=side, type=OrderType.LIMIT, price_ticks=price, qty_lots=qty, **kw
-    )
-
-
-def market(
-    account: AccountId, side: Side, qty: int | None = None, quote: int | None = None, **kw: Any
-) -> PlaceRequest:
-    return PlaceRequest(
-        account=account,
-        symbol=SYM,
-        side=side,
-        type=OrderType.MARKET,
-        qty_lots=qty,
-        quote_qty_atoms=quote,
-        **kw,
-    )
+from tests.engine_support import LOT, SPEC, START, SYM, A, B, K, limit, make_engine, market
 
 
 def _code(engine: MatchingEngine, req: PlaceRequest) -> tuple[int, str]:
@@ -72,8 +26,7 @@ def _code(engine: MatchingEngine, req: PlaceRequest) -> tuple[int, str]:
     return int(err.value.code), err.value.msg
 
 
-def test_unknown_symbol_is_rejected_with_1121() -> None:
-    engine = make_engine()
+def test_unknown_symbol_is_rejected_with_1121(engine: MatchingEngine) -> None:
     req = PlaceRequest(
         account=A, symbol="NOPE", side=Side.BUY, type=OrderType.LIMIT, price_ticks=1, qty_lots=1
     )
@@ -109,8 +62,7 @@ def test_limit_with_quote_quantity_is_rejected_with_1106() -> None:
     assert _code(make_engine(), limit(A, Side.BUY, 10_000, 1, quote_qty_atoms=5))[0] == -1106
 
 
-def test_price_outside_the_filter_is_rejected() -> None:
-    engine = make_engine()
+def test_price_outside_the_filter_is_rejected(engine: MatchingEngine) -> None:
     assert _code(engine, limit(A, Side.BUY, 0, 100)) == (-1013, "Filter failure: PRICE_FILTER")
     assert _code(engine, limit(A, Side.BUY, SPEC.max_price_ticks + 1, 1)) == (
         -1013,
@@ -118,8 +70,7 @@ def test_price_outside_the_filter_is_rejected() -> None:
     )
 
 
-def test_quantity_outside_the_lot_filter_is_rejected() -> None:
-    engine = make_engine()
+def test_quantity_outside_the_lot_filter_is_rejected(engine: MatchingEngine) -> None:
     assert _code(engine, limit(A, Side.BUY, 10_000, 0)) == (-1013, "Filter failure: LOT_SIZE")
     assert _code(engine, market(A, Side.BUY, qty=SPEC.max_qty_lots + 1)) == (
         -1013,
@@ -136,8 +87,7 @@ def test_limit_at_min_notional_is_accepted() -> None:
     assert make_engine().place(limit(A, Side.BUY, 10_000, 1)).order.status is OrderStatus.NEW
 
 
-def test_insufficient_quote_for_a_limit_buy_is_rejected_with_2010() -> None:
-    engine = make_engine()
+def test_insufficient_quote_for_a_limit_buy_is_rejected_with_2010(engine: MatchingEngine) -> None:
     qty = START["USDT"] // (10_000 * K) + 1
     code, msg = _code(engine, limit(A, Side.BUY, 10_000, qty))
     assert (code, msg) == (-2010, "Account has insufficient balance for requested action.")
@@ -149,8 +99,7 @@ def test_insufficient_base_for_a_market_sell_is_rejected_with_2010() -> None:
     assert _code(make_engine(), market(A, Side.SELL, qty=qty))[0] == -2010
 
 
-def test_market_buy_by_quantity_checks_the_walked_cost() -> None:
-    engine = make_engine()
+def test_market_buy_by_quantity_checks_the_walked_cost(engine: MatchingEngine) -> None:
     engine.open_account(AccountId("poor"), {"USDT": 10_000 * 5 * K})
     engine.place(limit(A, Side.SELL, 10_000, 5))
     engine.place(limit(A, Side.SELL, 10_001, 5))
@@ -158,15 +107,13 @@ def test_market_buy_by_quantity_checks_the_walked_cost() -> None:
     assert engine.place(market(AccountId("poor"), Side.BUY, qty=5)).order.status is OrderStatus.FILLED
 
 
-def test_rejected_orders_do_not_consume_order_ids() -> None:
-    engine = make_engine()
+def test_rejected_orders_do_not_consume_order_ids(engine: MatchingEngine) -> None:
     with pytest.raises(EngineError):
         engine.place(limit(A, Side.BUY, 0, 1))
     assert engine.place(limit(A, Side.BUY, 10_000, 1)).order.order_id == 1
 
 
-def test_duplicate_client_order_id_among_open_orders_is_rejected() -> None:
-    engine = make_engine()
+def test_duplicate_client_order_id_among_open_orders_is_rejected(engine: MatchingEngine) -> None:
     cid = ClientOrderId("mine-1")
     engine.place(limit(A, Side.BUY, 10_000, 1, client_order_id=cid))
     assert _code(engine, limit(A, Side.BUY, 10_001, 1, client_order_id=cid)) == (
@@ -175,16 +122,14 @@ def test_duplicate_client_order_id_among_open_orders_is_rejected() -> None:
     )
 
 
-def test_client_order_id_may_be_reused_once_the_order_is_closed() -> None:
-    engine = make_engine()
+def test_client_order_id_may_be_reused_once_the_order_is_closed(engine: MatchingEngine) -> None:
     cid = ClientOrderId("mine-1")
     first = engine.place(limit(A, Side.BUY, 10_000, 1, client_order_id=cid)).order
     engine.cancel(A, SYM, order_id=first.order_id)
     assert engine.place(limit(A, Side.BUY, 10_000, 1, client_order_id=cid)).order.order_id == 2
 
 
-def test_same_client_order_id_on_another_account_is_fine() -> None:
-    engine = make_engine()
+def test_same_client_order_id_on_another_account_is_fine(engine: MatchingEngine) -> None:
     cid = ClientOrderId("shared")
     engine.place(limit(A, Side.BUY, 10_000, 1, client_order_id=cid))
     assert engine.place(limit(B, Side.BUY, 10_000, 1, client_order_id=cid)).order.status is OrderStatus.NEW
@@ -195,15 +140,13 @@ def test_client_order_id_longer_than_36_chars_is_rejected() -> None:
     assert _code(make_engine(), req)[0] == -1100
 
 
-def test_cancel_of_an_unknown_order_is_rejected_with_2011() -> None:
-    engine = make_engine()
+def test_cancel_of_an_unknown_order_is_rejected_with_2011(engine: MatchingEngine) -> None:
     with pytest.raises(EngineError) as err:
         engine.cancel(A, SYM, order_id=OrderId(42))
     assert (err.value.code, err.value.msg) == (ErrorCode.CANCEL_REJECTED, "Unknown order sent.")
 
 
-def test_cancel_of_a_filled_order_is_rejected_with_2011() -> None:
-    engine = make_engine()
+def test_cancel_of_a_filled_order_is_rejected_with_2011(engine: MatchingEngine) -> None:
     maker = engine.place(limit(A, Side.SELL, 10_000, 1)).order
     engine.place(limit(B, Side.BUY, 10_000, 1))
     with pytest.raises(EngineError) as err:
@@ -211,16 +154,14 @@ def test_cancel_of_a_filled_order_is_rejected_with_2011() -> None:
     assert err.value.code is ErrorCode.CANCEL_REJECTED
 
 
-def test_cancel_of_another_accounts_order_is_rejected_with_2011() -> None:
-    engine = make_engine()
+def test_cancel_of_another_accounts_order_is_rejected_with_2011(engine: MatchingEngine) -> None:
     order = engine.place(limit(A, Side.SELL, 10_000, 1)).order
     with pytest.raises(EngineError) as err:
         engine.cancel(B, SYM, order_id=order.order_id)
     assert err.value.code is ErrorCode.CANCEL_REJECTED
 
 
-def test_query_of_an_unknown_order_is_rejected_with_2013() -> None:
-    engine = make_engine()
+def test_query_of_an_unknown_order_is_rejected_with_2013(engine: MatchingEngine) -> None:
     with pytest.raises(EngineError) as err:
         engine.get_order(A, SYM, client_order_id=ClientOrderId("ghost"))
     assert (err.value.code, err.value.msg) == (ErrorCode.NO_SUCH_ORDER, "Order does not exist.")

@@ -7,6 +7,13 @@ graph are the subpackages (``bot.core``, ``bot.execution``, ...) and each top-le
 Composition roots (``bot.app``, ``bot.config``, ``bot.cli``, ``bot.config_cli``, ``bot.session``,
 ``bot.session_harness``, ``bot.live``, ``bot.live_cli``) are top-level modules: they may import every
 subpackage, and no subpackage may import them.
+
+Across the project (``bot``, ``exchange_sim``, ``chaos``, ``reports``), every stated "never" is a test: the bot
+imports nothing of the simulator, chaos or reports (except the harness modules that still live in ``bot``,
+listed in ``HARNESS_IN_BOT`` until issue 20 moves them out: the list may only shrink), the checker never
+imports the bot (not even through another simulator module), the strategy never imports metrics, offline tools
+never import a composition root, and no two top-level packages import each other once that list is set aside.
+No import-graph library is installed here (grimp, import-linter), so the graph is read with ``ast`` as above.
 """
 
 from __future__ import annotations
@@ -17,7 +24,25 @@ from pathlib import Path
 
 import pytest
 
-BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+REPO = Path(__file__).resolve().parents[2]
+BOT_DIR = REPO / "bot"
+PROJECT_PACKAGES = ("bot", "exchange_sim", "chaos", "reports")
+HARNESS_PACKAGES = ("exchange_sim", "chaos", "reports")
+# Harness code living inside bot (issue 20, "Harness code lives inside the bot"): each entry imports the simulator,
+# chaos or reports today. Remove an entry when its module moves out or stops; never add one.
+HARNESS_IN_BOT = {
+    "bot.check_config": "composes the bot config into the checker's (exchange_sim.checker.config)",
+    "bot.cli": "the mmbot composition root: sim, chaos, reports, exchange serve",
+    "bot.config": "SimAccountConfig validates its symbols with exchange_sim.market.symbols",
+    "bot.session": "the simulated session runner",
+    "bot.session_harness": "the simulated session's operator and fault hooks",
+    "bot.session_venue": "the simulated venue behind the in-process transport",
+    "bot.tools.cli": "offline tools over session reports",
+    "bot.tools.drift": "edge drift over reports.eventseries",
+    "bot.tools.regress": "the regression matrix over reports.baseline",
+}
+# The simulator's one import of bot: the in-process transport speaks the connector's Transport Protocol (ADR 0014).
+BOT_IN_SIMULATOR = {"exchange_sim.server.inprocess"}
 Graph = dict[str, set[str]]
 
 
@@ -33,8 +58,9 @@ def module_names(package_dir: Path) -> dict[str, Path]:
     return modules
 
 
-def imported_modules(name: str, path: Path, known: Iterable[str]) -> set[str]:
-    """The modules of the same top-level package that module ``name`` imports, wherever the import is."""
+def imported_modules(name: str, path: Path, known: Iterable[str], *, across: bool = False) -> set[str]:
+    """The known modules that module ``name`` imports, wherever the import is: of its own top-level package
+    only, or of any (``across``)."""
     known = set(known)
     root = name.split(".", maxsplit=1)[0]
     is_package = path.name == "__init__.py"
@@ -43,7 +69,7 @@ def imported_modules(name: str, path: Path, known: Iterable[str]) -> set[str]:
         """The longest known module that ``dotted`` starts with (``pkg.mod.Class`` -> ``pkg.mod``)."""
         while dotted not in known and "." in dotted:
             dotted = dotted.rsplit(".", 1)[0]
-        return dotted if dotted in known and dotted.split(".", maxsplit=1)[0] == root else None
+        return dotted if dotted in known and (across or dotted.split(".", maxsplit=1)[0] == root) else None
 
     found: set[str | None] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
@@ -64,6 +90,18 @@ def imported_modules(name: str, path: Path, known: Iterable[str]) -> set[str]:
 def module_graph(package_dir: Path) -> Graph:
     modules = module_names(package_dir)
     return {name: imported_modules(name, path, modules) for name, path in modules.items()}
+
+
+def project_graph(package_dirs: Iterable[Path]) -> Graph:
+    """Every module of the given top-level packages and what it imports of any of them."""
+    modules: dict[str, Path] = {}
+    for package_dir in package_dirs:
+        modules |= module_names(package_dir)
+    return {name: imported_modules(name, path, modules, across=True) for name, path in modules.items()}
+
+
+def top(module: str) -> str:
+    return module.split(".", maxsplit=1)[0]
 
 
 def node_of(module: str) -> str:
@@ -127,6 +165,7 @@ def path_between(graph: Mapping[str, set[str]], start: str, goal: str) -> list[s
 
 MODULES = module_graph(BOT_DIR)
 PACKAGES = package_graph(MODULES)
+PROJECT = project_graph(REPO / p for p in PROJECT_PACKAGES)
 
 
 # -- the rules ----------------------------------------------------------------------------------------------------
@@ -165,6 +204,74 @@ def test_no_subpackage_imports_a_composition_root() -> None:
     offenders = sorted((m, t) for m, targets in MODULES.items() for t in targets
                        if t in roots and node_of(m) not in roots)
     assert offenders == []
+
+
+# -- the boundaries between the bot and the harness (every stated "never") ------------------------------------------
+def harness_imports_of_bot() -> dict[str, list[str]]:
+    return {m: sorted(t for t in targets if top(t) in HARNESS_PACKAGES)
+            for m, targets in sorted(PROJECT.items()) if top(m) == "bot" and any(top(t) in HARNESS_PACKAGES
+                                                                                  for t in targets)}
+
+
+def test_the_bot_imports_no_simulator_chaos_or_reports_outside_the_listed_harness_modules() -> None:
+    new = {m: targets for m, targets in harness_imports_of_bot().items() if m not in HARNESS_IN_BOT}
+    assert new == {}, f"bot modules importing the harness (issue 20: move them out, do not list them): {new}"
+
+
+def test_the_harness_allow_list_only_shrinks() -> None:
+    stale = sorted(set(HARNESS_IN_BOT) - set(harness_imports_of_bot()))
+    assert stale == [], f"these no longer import the harness: remove them from HARNESS_IN_BOT: {stale}"
+
+
+def test_the_checker_never_imports_the_bot_not_even_through_the_simulator() -> None:
+    reached = {}
+    for module in sorted(m for m in PROJECT if m.startswith("exchange_sim.checker")):
+        for target in sorted(m for m in PROJECT if top(m) == "bot"):
+            chain = path_between(PROJECT, module, target)
+            if chain is not None:
+                reached[module] = chain
+                break
+    assert reached == {}, f"the checker reaches the bot: {reached}"
+
+
+def test_the_simulator_imports_the_bot_only_for_the_in_process_transport() -> None:
+    offenders = sorted(m for m, targets in PROJECT.items()
+                       if top(m) == "exchange_sim" and any(top(t) == "bot" for t in targets))
+    assert offenders == sorted(BOT_IN_SIMULATOR)
+
+
+def test_the_strategy_never_imports_metrics() -> None:
+    chain = path_between(PACKAGES, "bot.strategy", "bot.metrics")
+    assert chain is None, "bot.strategy reaches bot.metrics: " + " -> ".join(chain or [])
+
+
+def test_offline_tools_never_import_a_composition_root() -> None:
+    roots = {"bot.app", "bot.config", "bot.cli", "bot.session", "bot.session_harness", "bot.live"}
+    offenders = {m: sorted(targets & roots) for m, targets in MODULES.items()
+                 if m.startswith("bot.tools") and m != "bot.tools.cli" and targets & roots}
+    assert offenders == {}
+
+
+def test_no_cycle_between_the_projects_packages_once_the_listed_harness_modules_are_set_aside() -> None:
+    graph: Graph = {p: set() for p in PROJECT_PACKAGES}
+    for module, targets in PROJECT.items():
+        if module in HARNESS_IN_BOT:
+            continue
+        graph[top(module)] |= {top(t) for t in targets} - {top(module)}
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle between packages: " + " -> ".join(cycle or [])
+
+
+def test_the_project_graph_sees_imports_across_packages(tmp_path: Path) -> None:
+    for package in ("bot", "exchange_sim"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "bot" / "session.py").write_text("def f():\n    from exchange_sim import world\n")
+    (tmp_path / "exchange_sim" / "world.py").write_text("import bot.session\n")
+    graph = project_graph([tmp_path / "bot", tmp_path / "exchange_sim"])
+    assert graph["bot.session"] == {"exchange_sim.world"}
+    assert graph["exchange_sim.world"] == {"bot.session"}
+    assert find_cycle(graph) == ["bot.session", "exchange_sim.world", "bot.session"]
 
 
 # -- the checker itself -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,14 @@ def world() -> Iterator[SimWorld]:
     w.close()
 
 
-def make_om(world: SimWorld, store: OrderStore, *, instance: str | None = None,
+def make_om(world: SimWorld, store: OrderStore, *, instance: str | None = None, rng: random.Random | None = None,
             **config: Any) -> tuple[OrderManager, FlakyVenue]:
     venue = FlakyVenue(sim_connector(world, BOT))
     info = {s.symbol: s for s in world.run(venue.symbols())}
-    cfg = ExecutionConfig(retry_base_delay_s=0.05, **config)
+    cfg = ExecutionConfig(**{"retry_base_delay_s": 0.05, **config})
     token = {} if instance is None else {"instance": instance}
-    return OrderManager(venue, store, LoopClock(), cfg, info, **token), venue  # type: ignore[arg-type]
+    jitter = rng if rng is not None else random.Random(0)
+    return OrderManager(venue, store, LoopClock(), cfg, info, **token, rng=jitter), venue  # type: ignore[arg-type]
 
 
 async def take(world: SimWorld, side: SimSide, qty_lots: int) -> None:
@@ -164,6 +166,18 @@ def test_network_error_before_sending_is_retried_with_the_same_id(world: SimWorl
     assert [o.client_order_id for o in world.engine.open_orders(BOT, SYMBOL)] == [record.client_order_id]
 
 
+def test_the_retry_jitter_draws_from_the_stream_it_is_given(world: SimWorld) -> None:
+    def first_retry_s(seed: int) -> float:
+        om, venue = make_om(world, StateStore(":memory:"), rng=random.Random(seed), retry_base_delay_s=1.0)
+        venue.faults["place"] = ["network"]
+        started_s = world.runtime.loop.time()
+        world.run(om.place(SYMBOL, Side.BUY, 1_000, 10_000 + seed))
+        return world.runtime.loop.time() - started_s
+
+    assert first_retry_s(1) == pytest.approx(first_retry_s(1), abs=1e-9)  # same stream, same wait
+    assert abs(first_retry_s(1) - first_retry_s(2)) > 0.01  # another seed, another wait (0.5..1.5 s)
+
+
 def test_an_order_held_back_by_retry_after_is_rechecked_against_the_guard_before_it_is_resent(
     world: SimWorld,
 ) -> None:
@@ -178,7 +192,7 @@ def test_an_order_held_back_by_retry_after_is_rechecked_against_the_guard_before
     venue = FlakyVenue(sim_connector(world, BOT))
     info = {s.symbol: s for s in world.run(venue.symbols())}
     om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(retry_base_delay_s=0.05),
-                      info, recheck=recheck)
+                      info, recheck=recheck, rng=random.Random(0))
     venue.faults["place"] = ["rate_limited"]
 
     async def main() -> Any:
@@ -210,7 +224,8 @@ def test_an_order_held_by_a_time_sync_is_rechecked_before_it_goes_on_the_wire(wo
                                               time_sync_min_interval_s=0.0)
     connector: BinanceConnector = link.connector()
     info = {s.symbol: s for s in world.run(connector.symbols())}
-    om = OrderManager(connector, StateStore(":memory:"), LoopClock(), ExecutionConfig(), info, recheck=recheck)
+    om = OrderManager(connector, StateStore(":memory:"), LoopClock(), ExecutionConfig(), info, recheck=recheck,
+                      rng=random.Random(0))
 
     async def main() -> Any:
         await connector.sync_time()
@@ -232,7 +247,7 @@ def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: Si
     info = {s.symbol: s for s in world.run(venue.symbols())}
     checked: list[str] = []
     om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(retry_base_delay_s=0.05),
-                      info, recheck=lambda order: checked.append(order.client_order_id))
+                      info, recheck=lambda order: checked.append(order.client_order_id), rng=random.Random(0))
     venue.faults["place"] = ["rate_limited"]
 
     async def main() -> tuple[Any, float]:
@@ -556,7 +571,8 @@ def _shutdown_in_partition(world: SimWorld, partition_s: float) -> tuple[Any, fl
     venue = PartitionedVenue(sim_connector(world, BOT), heal_s=float("inf"))
     info = {s.symbol: s for s in world.run(venue.symbols())}
     om = OrderManager(venue, StateStore(":memory:"), LoopClock(),
-                      ExecutionConfig(retry_base_delay_s=0.05, cancel_verify_timeout_s=10.0), info)
+                      ExecutionConfig(retry_base_delay_s=0.05, cancel_verify_timeout_s=10.0), info,
+                      rng=random.Random(0))
 
     async def main() -> tuple[Any, float]:
         await om.place_many(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000 + i, qty_lots=1_000) for i in range(2)])
@@ -702,7 +718,7 @@ def test_an_order_that_waited_for_a_slot_is_rechecked_before_its_intent_and_its_
     info = {s.symbol: s for s in world.run(venue.symbols())}
     log = IntentLog()
     om = OrderManager(venue, StateStore(":memory:"), LoopClock(), ExecutionConfig(max_in_flight=1),
-                      info, recheck=recheck, recorder=log)
+                      info, recheck=recheck, recorder=log, rng=random.Random(0))
 
     async def main() -> BotError:
         first = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))

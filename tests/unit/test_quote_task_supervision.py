@@ -69,7 +69,7 @@ def test_a_failing_quote_task_is_reported_its_quotes_pulled_and_it_restarts(worl
     async def main() -> tuple[int, int, int, dict[str, int]]:
         config = parse_config({"version": 2, "symbols": [SYMBOL]})
         app = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
-                                     store=StateStore(":memory:"), recorder=recorder)
+                                     store=StateStore(":memory:"), recorder=recorder, seed=0)
         await app.start()
         app.start_quoting(wrap=wrap)
         await asyncio.sleep(10.0)
