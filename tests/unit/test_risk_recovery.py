@@ -48,7 +48,7 @@ def world() -> Iterator[SimWorld]:
 async def started(world: SimWorld, recorder: ListRecorder) -> AppContext:
     config = parse_config({"version": 2, "symbols": [SYMBOL], "risk": {"hard_recovery_s": RECOVERY_S}})
     ctx = await AppContext.build(config, sim_connector(world, BOT), LoopClock(), store=StateStore(":memory:"),
-                                 recorder=recorder)
+                                 recorder=recorder, seed=0)
     await ctx.start()
     return ctx
 
