@@ -20,4 +20,9 @@ class CheckConfig:
     taker_cap_per_hour: int | None = None  # inv. 9: the most taker fills any sliding hour may hold (any regime)
     taker_caps: frozenset[int] = frozenset()  # inv. 9: the per-regime caps a bot.taker_cap claim may name
     initial_position_lots: Mapping[str, int] = field(default_factory=dict)  # inventory at session start
+    soft_limit_lots: Mapping[str, int] = field(default_factory=dict)  # inv. 19: SOFT |inventory| bound (lots)
+    guard_lag_s: float = 2.0  # inv. 19: running time a reconciled position needs to become a guard level (0.5 s loop)
+    maker_only: bool = True  # inv. 20: the bot's resting limit orders are post-only (its taker path is MARKET/IOC)
+    levels_per_side: int | None = None  # inv. 21: the ladder's quotes per side (None: not checked)
+    resting_bound_s: float = 45.0  # inv. 21: how long (reachable time) the venue may hold more than that
     allowed_skips: frozenset[str] = frozenset()  # invariants the scenario declares uncheckable (no gate failure)
