@@ -114,12 +114,15 @@ def check_post_only(index: SessionIndex, config: CheckConfig, venue: VenueState 
                       f"{history.qty} @ {history.price}: a quote that could take liquidity outside the taker cap")]
 
 
-def _excess_intervals(index: SessionIndex, levels: int) -> dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]]:
+Excess = list[tuple[int, int, tuple[str, ...]]]  # (start, end, the orders resting when it began)
+
+
+def _excess_intervals(index: SessionIndex, levels: int) -> dict[tuple[str, str], Excess]:
     """Per (symbol, side): every interval in which the venue held more than ``levels`` resting orders of the bot,
     with the orders resting when it began."""
     live: dict[tuple[str, str], set[str]] = defaultdict(set)
     since: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
-    out: dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]] = defaultdict(list)
+    out: dict[tuple[str, str], Excess] = defaultdict(list)
     for report in index.order_reports:
         cid = str(report["c"])
         if cid not in index.orders or report.get("a") != index.account:
