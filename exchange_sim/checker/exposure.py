@@ -22,12 +22,14 @@ venue's own records (fills, order reports, listings), never against the bot's cl
     allows (``CheckConfig.levels_per_side``) for longer than ``resting_bound_s`` of reachable time: an excess is an
     order the bot forgot or no longer manages (a lost record, a reopened or wrongly closed one, an unadopted
     listing). Time while the venue was unreachable for the bot (``trading.unreachable_windows``) does not count.
-22. soft_reduces: while the venue position stays at or past the SOFT bound on one side (and below nothing: the
-    stretch ends when a fill takes it back inside), an order of the bot that reduces |position| rests on the
-    venue within ``liveness_bound_s`` of reachable running time (the bound after a heal; it covers a missed
-    report learnt at the next reconcile). Reduce-only is the SOFT guard's duty, not a halt. Excused, leniently,
-    while the bot claims HARD or a SOFT whose reasons include one that stops every order (an open circuit
-    breaker, stale market data): those claims are judged by invariants 8 and 10.
+22. soft_reduces: while the venue position stays at or past the SOFT bound on one side (the stretch ends when a
+    fill takes it back inside or across), an order of the bot that reduces |position| rests on the venue within
+    ``soft_reduce_bound_s`` (the config's reconcile interval) of time in which the bot could act and could know
+    its position. Not counted: when its requests were blocked or it was down or paused (``unreachable_windows``,
+    pauses), and when it may not have heard of its fills (the window of every fault that hit its traffic, and
+    every gap of its user-data stream). Reduce-only is the SOFT guard's duty, not a halt. Excused, leniently,
+    while the bot claims HARD or a SOFT whose reasons stop every order (an open circuit breaker, stale market
+    data): those claims are judged by invariants 8 and 10.
 """
 
 from __future__ import annotations
@@ -195,11 +197,29 @@ def _excused(guards: list[Event], start: int, end: int) -> bool:
                for g in claims)
 
 
+def _blind_windows(index: SessionIndex) -> list[tuple[int, int]]:
+    """When the bot may not have heard of its fills: the whole window of every fault that hit its traffic (a
+    missed or late report, a lost reply), and every gap of its user-data stream (a subscription's end to the next
+    one's start)."""
+    hit = {int(h["id"]) for h in index.fault_hits}
+    out = [(start, end) for fault_id, (start, end, _kind) in index.fault_windows_by_id().items() if fault_id in hit]
+    down: int | None = None
+    for sub in index.user_subs:
+        if sub["ph"] == "end" and down is None:
+            down = int(sub["t"])
+        elif sub["ph"] == "start" and down is not None:
+            out.append((down, int(sub["t"])))
+            down = None
+    if down is not None:
+        out.append((down, index.end_t))
+    return out
+
+
 def check_soft_reduces(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
     """22. Past the SOFT bound the bot quotes the reducing side within the liveness bound (module docstring)."""
     out = []
-    bound_us = round(config.liveness_bound_s * 1_000_000)
-    windows = sorted(unreachable_windows(index) + _stalled_windows(index))
+    bound_us = round(config.soft_reduce_bound_s * 1_000_000)
+    windows = sorted(unreachable_windows(index) + _stalled_windows(index) + _blind_windows(index))
     guards = index.records("bot.guard")
     for symbol, soft in sorted(config.soft_limit_lots.items()):
         for start, end, sign in _past_soft(index, config, symbol, soft):

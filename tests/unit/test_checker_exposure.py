@@ -15,7 +15,7 @@ from exchange_sim.checker.records import Violation
 from tests.checker_support import S, bot, clean_session, config, order, trade, venue_state
 
 US = 1_000_000
-CFG = config(soft_limit_lots={S: 10}, levels_per_side=1, liveness_bound_s=30.0, resting_bound_s=20.0,
+CFG = config(soft_limit_lots={S: 10}, levels_per_side=1, soft_reduce_bound_s=30.0, resting_bound_s=20.0,
              guard_lag_s=2.0)
 
 
@@ -138,6 +138,17 @@ def test_a_reducing_order_resting_or_a_claimed_hard_guard_satisfies_it() -> None
     assert check_soft_reduces(_index(hard), CFG, None) == []
     short_session = [*clean_session(), bot(20.0, "session_end")]  # not yet past the bound
     assert check_soft_reduces(_index(short_session), CFG, None) == []
+
+
+def test_time_in_which_the_bot_may_not_have_heard_of_its_fill_does_not_count() -> None:
+    missed = [{"t": round(1.5 * US), "k": "fault", "id": 4, "f": "user_stream", "tg": "user", "ph": "start"},
+              {"t": round(2.0 * US), "k": "fault_hit", "id": 4, "f": "user_stream", "e": "report_missed", "a": "bot",
+               "c": "c1"},
+              {"t": round(25 * US), "k": "fault", "id": 4, "f": "user_stream", "ph": "end"}]
+    events = [*clean_session(), *missed, bot(50.0, "session_end")]
+    assert check_soft_reduces(_index(events), CFG, None) == []  # counted from 25 s: due at 55 s, after the end
+    found = check_soft_reduces(_index([*events, bot(60.0, "session_end")]), CFG, None)
+    assert [(v.invariant, v.t_s) for v in found] == [("22.soft_reduces", 55.0)]
 
 
 def test_the_soft_bound_and_ladder_levels_come_from_the_bot_config() -> None:
