@@ -122,14 +122,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         "reduce_only_sign_flip", "bot/risk/pretrade.py",
         "reduces = inventory_lots * order.side.sign < 0",
         "reduces = inventory_lots * order.side.sign > 0",
-        "SOFT reduce-only compares with the wrong side: it lets through the order that grows |inventory|",
-        "6.inventory_limit", expected_escape=_ESCAPED),
+        "SOFT reduce-only compares with the wrong side: it lets through the order that grows |inventory| and "
+        "refuses the one that reduces it", "22.soft_reduces", expected_escape=_ESCAPED),
     Mutation(
         "inventory_guard_signed", "bot/risk/guards.py",
         "value = _abs(inventory[symbol])",
         "value = inventory[symbol]",
         "the inventory guard reads the signed position: a short position never trips SOFT or HARD",
-        "6.inventory_limit", expected_escape=_ESCAPED),
+        "19.soft_reduce_only", expected_escape=_ESCAPED),
     # -- strategy / quoting --
     Mutation(
         "maker_cap_off_by_one", "bot/strategy/ladder.py",
@@ -144,7 +144,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        order_type: OrderType = OrderType.LIMIT,\n        time_in_force: TimeInForce = "
         "TimeInForce.GTC,\n    ) -> OrderRecord:",
         "quotes are sent as plain LIMIT (post-only dropped): a stale quote takes liquidity, uncapped",
-        "9.rate_and_taker", expected_escape=_ESCAPED),
+        "20.post_only", expected_escape=_ESCAPED),
     # -- market data --
     Mutation(
         "sequence_gap_accepted", "bot/market/book.py",
