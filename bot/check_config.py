@@ -7,8 +7,6 @@ The checker (``exchange_sim.checker``) never imports the bot; this module is the
   ``step_size`` (at least one lot), as ``AppContext.max_inventory_lots`` does from the venue's filters;
 * SOFT inventory bound per symbol, in lots (invariants 19, 22): ``ceil(soft_fraction * hard_max_for(symbol) /
   step_size)``, the least |position| at which the inventory guard reads SOFT (``value >= soft``);
-* quotes per symbol-side (invariant 21): ``strategy.ladder.levels``; the time the venue may hold more: two
-  ``execution.reconcile_interval_s`` (a reconcile finds an order the bot does not manage; one may fail);
 * the time past the SOFT bound before a reducing order must rest (invariant 22): one reconcile interval (a lost
   fill report is learnt by then);
 * taker cap: every per-regime cap a ``bot.taker_cap`` record may name, and their maximum as the hard cap;
@@ -63,8 +61,6 @@ def check_config_for(
         else liveness_bound_s,
         hard_limit_lots={s: hard_limit_lots(config, s, step_sizes[s]) for s in config.symbols},
         soft_limit_lots={s: soft_limit_lots(config, s, step_sizes[s]) for s in config.symbols},
-        levels_per_side=config.strategy.ladder.levels,
-        resting_bound_s=2 * config.execution.reconcile_interval_s,
         soft_reduce_bound_s=config.execution.reconcile_interval_s,
         taker_cap_per_hour=max(per_regime),
         taker_caps=per_regime,

@@ -24,6 +24,4 @@ class CheckConfig:
     guard_lag_s: float = 2.0  # inv. 19: running time a reconciled position needs to become a guard level (0.5 s loop)
     maker_only: bool = True  # inv. 20: the bot's resting limit orders are post-only (its taker path is MARKET/IOC)
     soft_reduce_bound_s: float = 30.0  # inv. 22: past SOFT, a reducing order rests within this (the reconcile interval)
-    levels_per_side: int | None = None  # inv. 21: the ladder's quotes per side (None: not checked)
-    resting_bound_s: float = 60.0  # inv. 21: how long (reachable time) the venue may hold more (2 reconcile intervals)
     allowed_skips: frozenset[str] = frozenset()  # invariants the scenario declares uncheckable (no gate failure)

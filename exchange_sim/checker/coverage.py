@@ -44,12 +44,6 @@ def _soft_limit(index: SessionIndex, config: CheckConfig, venue: VenueState | No
     return f"no configured SOFT inventory bound for {', '.join(missing)}" if missing else None
 
 
-def _levels(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
-    if config.levels_per_side is None and index.orders:
-        return f"no configured ladder levels per side although the bot has {len(index.orders)} order(s) on the venue"
-    return None
-
-
 def _taker_cap(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
     if config.taker_cap_per_hour is None and any(t.get("ta") == index.account for t in index.trades):
         return "no configured taker cap, and the bot took liquidity"
@@ -87,7 +81,7 @@ COVERAGE: Mapping[str, Coverage] = {
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
     "14.one_per_intent": _intents, "15.final_status": _final_status, "16.reconciled_books": _reconciled,
     "17.restart_ledger": _reconciled, "18.resync_after_gap": _user_subs, "19.soft_reduce_only": _soft_limit,
-    "21.resting_bound": _levels, "22.soft_reduces": _soft_limit,
+    "22.soft_reduces": _soft_limit,
 }
 
 

@@ -1,5 +1,5 @@
-"""Invariants 19-21: what the bot's orders do on the venue, judged against limits from the session's config and the
-venue's own records (fills, order reports, listings), never against the bot's claims.
+"""Invariants 19, 20 and 22: what the bot's orders do on the venue, judged against limits from the session's config
+and the venue's own records (fills, order reports, listings), never against the bot's claims.
 
 19. soft_reduce_only: no order decided while the bot must know that its venue position is at or past the SOFT
     inventory bound grows |position|. "Must know": a reconcile read the venue's fills (``listed_until``) and, over
@@ -18,10 +18,6 @@ venue's own records (fills, order reports, listings), never against the bot's cl
     lets the bot take with resting limit orders (``CheckConfig.maker_only``). The bot's taker path is MARKET or
     IOC/FOK (counted against the taker cap), which never rests; a plain LIMIT that rests was a quote that could
     have crossed and taken liquidity outside the cap.
-21. resting_bound: the venue never holds more of the bot's resting orders on one symbol-side than its ladder
-    allows (``CheckConfig.levels_per_side``) for longer than ``resting_bound_s`` of reachable time: an excess is an
-    order the bot forgot or no longer manages (a lost record, a reopened or wrongly closed one, an unadopted
-    listing). Time while the venue was unreachable for the bot (``trading.unreachable_windows``) does not count.
 22. soft_reduces: while the venue position stays at or past the SOFT bound on one side (the stretch ends when a
     fill takes it back inside or across), an order of the bot that reduces |position| rests on the venue within
     ``soft_reduce_bound_s`` (the config's reconcile interval) of time in which the bot could act and could know
@@ -33,8 +29,6 @@ venue's own records (fills, order reports, listings), never against the bot's cl
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.index import DOWN_KINDS, Event, SessionIndex, seconds
@@ -114,51 +108,6 @@ def check_post_only(index: SessionIndex, config: CheckConfig, venue: VenueState 
     return [Violation("20.post_only", seconds(first_t), tuple(c for _, c in plain[:5]), f"{len(plain)} plain LIMIT "
                       f"order(s) of the bot rested on the venue (not post-only LIMIT_MAKER), the first {history.side} "
                       f"{history.qty} @ {history.price}: a quote that could take liquidity outside the taker cap")]
-
-
-Excess = list[tuple[int, int, tuple[str, ...]]]  # (start, end, the orders resting when it began)
-
-
-def _excess_intervals(index: SessionIndex, levels: int) -> dict[tuple[str, str], Excess]:
-    """Per (symbol, side): every interval in which the venue held more than ``levels`` resting orders of the bot,
-    with the orders resting when it began."""
-    live: dict[tuple[str, str], set[str]] = defaultdict(set)
-    since: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
-    out: dict[tuple[str, str], Excess] = defaultdict(list)
-    for report in index.order_reports:
-        cid = str(report["c"])
-        if cid not in index.orders or report.get("a") != index.account:
-            continue
-        key, t = (str(report["s"]), str(report["S"])), int(report["t"])
-        (live[key].discard if report["X"] in TERMINAL else live[key].add)(cid)
-        over = len(live[key]) > levels
-        if over and key not in since:
-            since[key] = (t, tuple(sorted(live[key])))
-        elif not over and key in since:
-            start, cids = since.pop(key)
-            out[key].append((start, t, cids))
-    for key, (start, cids) in since.items():
-        out[key].append((start, index.end_t, cids))
-    return out
-
-
-def check_resting_bound(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
-    """21. At most ``levels_per_side`` resting orders per symbol-side, except for at most ``resting_bound_s`` of
-    reachable time (module docstring)."""
-    if config.levels_per_side is None:
-        return []
-    out = []
-    bound_us = round(config.resting_bound_s * 1_000_000)
-    windows = unreachable_windows(index)
-    for (symbol, side), intervals in sorted(_excess_intervals(index, config.levels_per_side).items()):
-        for start, end, cids in intervals:
-            deadline = reachable_from(start, bound_us, windows) + bound_us
-            if end > deadline and deadline <= index.end_t:
-                out.append(Violation("21.resting_bound", seconds(deadline), cids, f"{symbol} {side}: more than "
-                                     f"{config.levels_per_side} resting order(s) of the bot since "
-                                     f"{seconds(start):.3f}s, for over {config.resting_bound_s:g}s of reachable "
-                                     "time"))
-    return out
 
 
 UNQUOTABLE = frozenset({"CIRCUIT_OPEN", "STALE_DATA"})  # SOFT reasons under which the bot places no order at all

@@ -1,4 +1,4 @@
-"""Invariants 19-22: the bot's orders on the venue against the config's SOFT bound, post-only rule and ladder."""
+"""Invariants 19, 20 and 22: the bot's orders on the venue against the config's SOFT bound and post-only rule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from exchange_sim.checker import INVARIANTS, SessionIndex, check_report
 from exchange_sim.checker.exposure import (
     check_post_only,
-    check_resting_bound,
     check_soft_reduce_only,
     check_soft_reduces,
 )
@@ -15,8 +14,7 @@ from exchange_sim.checker.records import Violation
 from tests.checker_support import S, bot, clean_session, config, order, trade, venue_state
 
 US = 1_000_000
-CFG = config(soft_limit_lots={S: 10}, levels_per_side=1, soft_reduce_bound_s=30.0, resting_bound_s=20.0,
-             guard_lag_s=2.0)
+CFG = config(soft_limit_lots={S: 10}, soft_reduce_bound_s=30.0, guard_lag_s=2.0)
 
 
 def _index(events: list[dict[str, Any]]) -> SessionIndex:
@@ -42,17 +40,16 @@ def _reconcile(t: float, lots: int) -> list[dict[str, Any]]:
 
 
 def test_the_new_invariants_are_registered_and_run_on_a_clean_session() -> None:
-    assert {"19.soft_reduce_only", "20.post_only", "21.resting_bound", "22.soft_reduces"} <= set(INVARIANTS)
+    assert {"19.soft_reduce_only", "20.post_only", "22.soft_reduces"} <= set(INVARIANTS)
     report = check_report(sorted(clean_session(), key=lambda e: e["t"]), venue_state(), CFG)
     assert report.violations == () and report.skipped == {}
 
 
-def test_without_a_configured_soft_bound_or_ladder_they_are_skipped_with_the_reason() -> None:
-    unset = config(soft_limit_lots={}, levels_per_side=None)
+def test_without_a_configured_soft_bound_they_are_skipped_with_the_reason() -> None:
+    unset = config(soft_limit_lots={})
     report = check_report(sorted(clean_session(), key=lambda e: e["t"]), venue_state(), unset)
     assert report.skipped["19.soft_reduce_only"] == "no configured SOFT inventory bound for BTCUSDT"
     assert report.skipped["22.soft_reduces"] == "no configured SOFT inventory bound for BTCUSDT"
-    assert report.skipped["21.resting_bound"].startswith("no configured ladder levels per side")
 
 
 # 19. soft reduce-only ------------------------------------------------------------------------------------------
@@ -99,30 +96,6 @@ def test_a_limit_order_that_never_rests_and_a_config_that_lets_the_bot_take_are_
     assert check_post_only(_index(clean_session()), CFG, None) == []  # LIMIT_MAKER
 
 
-# 21. resting bound ---------------------------------------------------------------------------------------------
-
-def _two_bids(until: float) -> list[dict[str, Any]]:
-    """c1 rests from 1.01 s (filled at 2 s in the clean session: replaced here by a long rest), c2 from 1.5 s."""
-    events = [e for e in clean_session() if not (e["k"] == "order" and e["x"] == "TRADE")]
-    return [*events, order(1.5, "c2", "NEW", "NEW", oid=2), order(until, "c1", "CANCELED", "CANCELED"),
-            order(until, "c2", "CANCELED", "CANCELED", oid=2), bot(until + 10, "session_end")]
-
-
-def test_more_resting_orders_on_one_side_than_the_ladder_allows_for_longer_than_the_bound_is_a_violation() -> None:
-    found = check_resting_bound(_index(_two_bids(until=40.0)), CFG, None)
-    assert _names(found) == [("21.resting_bound", ("c1", "c2"))]
-    assert found[0].t_s == 21.5  # 20 s after the second bid went live
-
-
-def test_a_short_excess_or_one_while_the_venue_was_unreachable_is_allowed() -> None:
-    assert check_resting_bound(_index(_two_bids(until=15.0)), CFG, None) == []
-    partition = [{"t": round(1.6 * US), "k": "fault", "id": 3, "f": "partition", "tg": "rest", "ph": "start"},
-                 {"t": round(1.7 * US), "k": "fault_hit", "id": 3, "f": "partition", "e": "request_lost", "a": "bot",
-                  "op": "cancel", "sent": round(1.7 * US)},
-                 {"t": round(25 * US), "k": "fault", "id": 3, "f": "partition", "ph": "end"}]
-    assert check_resting_bound(_index([*_two_bids(until=40.0), *partition]), CFG, None) == []
-
-
 # 22. reduce under SOFT -----------------------------------------------------------------------------------------
 
 def test_a_position_past_the_soft_bound_with_no_reducing_order_within_the_bound_is_a_violation() -> None:
@@ -167,4 +140,4 @@ def test_the_soft_bound_and_ladder_levels_come_from_the_bot_config() -> None:
     assert soft_limit_lots(bot_config("0.00501", 0.7), S, step) == 351  # 350.7 lots: SOFT from the 351st
     checked = check_config_for(bot_config("0.005", 0.7), "bot", {S: step})
     assert checked.soft_limit_lots == {S: 350} and checked.hard_limit_lots == {S: 500}
-    assert checked.levels_per_side == 1  # the default ladder
+    assert checked.soft_reduce_bound_s == bot_config("0.005", 0.7).execution.reconcile_interval_s
