@@ -26,6 +26,9 @@ and the venue's own records (fills, order reports, listings), never against the 
     every gap of its user-data stream). Reduce-only is the SOFT guard's duty, not a halt. Excused, leniently,
     while the bot claims HARD or a SOFT whose reasons stop every order (an open circuit breaker, stale market
     data): those claims are judged by invariants 8 and 10.
+
+21 is unassigned: a resting-bound candidate (no more resting orders per side than ladder levels) fired on the
+unmodified bot and is not in the gate (docs/PERFORMANCE.md, sabotage catch rates, session 8).
 """
 
 from __future__ import annotations
