@@ -23,6 +23,7 @@ from exchange_sim.faults import FaultKind, Scenario, draw_scenario, scenario_fro
 
 SYMBOL = "BTCUSDT"
 HARD_INVENTORY_BASE = Decimal("0.005")  # 5 default quote sizes (100 lots of 0.00001): guards and invariant 6 bite
+SOFT_FRACTION = 0.2  # SOFT (reduce-only) at one full quote (100 lots): both signs of SOFT are reached every session
 
 
 def chaos_config(state_path: str = ":memory:", amend: str = "cancel_then_place") -> BotConfig:
@@ -34,7 +35,8 @@ def chaos_config(state_path: str = ":memory:", amend: str = "cancel_then_place")
     return BotConfig(
         symbols=(SYMBOL,),
         execution=ExecutionConfig(state_path=state_path, amend=amend),
-        risk=RiskConfig(inventory=InventoryLimits(hard_max_base={SYMBOL: HARD_INVENTORY_BASE})),
+        risk=RiskConfig(inventory=InventoryLimits(hard_max_base={SYMBOL: HARD_INVENTORY_BASE},
+                                                  soft_fraction=SOFT_FRACTION)),
     )
 
 

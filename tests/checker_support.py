@@ -11,7 +11,8 @@ Event = dict[str, Any]
 S = "BTCUSDT"
 SPEC = SymbolFacts("BTC", "USDT", base_atoms_per_lot=1000, quote_atoms_per_tick_lot=10)
 US = 1_000_000
-CONFIG = CheckConfig(hard_limit_lots={S: 100}, taker_cap_per_hour=50, taker_caps=frozenset({50}))  # the session's
+CONFIG = CheckConfig(hard_limit_lots={S: 100}, soft_limit_lots={S: 70},  # the session's
+                     taker_cap_per_hour=50, taker_caps=frozenset({50}))
 
 
 def config(**overrides: Any) -> CheckConfig:

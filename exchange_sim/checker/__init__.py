@@ -4,7 +4,7 @@ venue's end state (``VenueState``).
 
     violations = check_session(read_events(path), VenueState.capture(world.engine, ["bot"], initial), config)
 
-``check_safety`` (items 1-9, 11, 13-18) and ``check_liveness`` (item 10) run separately; ``check_session`` runs
+``check_safety`` (items 1-9, 11, 13-20, 22) and ``check_liveness`` (item 10) run separately; ``check_session`` runs
 both and returns the gate's failures; ``check_report`` returns the ``CheckReport`` (violations, and each
 invariant it could not run with the reason: ``coverage``). A skipped invariant fails the gate unless
 ``CheckConfig.allowed_skips`` names it. ``check_determinism`` (item 12) compares two runs' logs. Each invariant
@@ -17,6 +17,11 @@ from collections.abc import Iterable, Mapping
 
 from exchange_sim.checker.config import CheckConfig
 from exchange_sim.checker.coverage import skip_reason
+from exchange_sim.checker.exposure import (
+    check_post_only,
+    check_soft_reduce_only,
+    check_soft_reduces,
+)
 from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.liveness import check_determinism, check_liveness, events_digest, heal_times
 from exchange_sim.checker.matching import check_matching
@@ -52,7 +57,8 @@ SAFETY: Mapping[str, Check] = {
     "9.rate_and_taker": check_rate_and_taker, "11.matching": check_matching, "13.closed_at_end": check_closed_at_end,
     "14.one_per_intent": check_one_order_per_intent, "15.final_status": check_final_status,
     "16.reconciled_books": check_reconciled_books, "17.restart_ledger": check_restart_ledger,
-    "18.resync_after_gap": check_resync_after_gap,
+    "18.resync_after_gap": check_resync_after_gap, "19.soft_reduce_only": check_soft_reduce_only,
+    "20.post_only": check_post_only, "22.soft_reduces": check_soft_reduces,
 }
 LIVENESS: Mapping[str, Check] = {"10.liveness": check_liveness}
 INVARIANTS: Mapping[str, Check] = {**SAFETY, **LIVENESS}

@@ -20,4 +20,8 @@ class CheckConfig:
     taker_cap_per_hour: int | None = None  # inv. 9: the most taker fills any sliding hour may hold (any regime)
     taker_caps: frozenset[int] = frozenset()  # inv. 9: the per-regime caps a bot.taker_cap claim may name
     initial_position_lots: Mapping[str, int] = field(default_factory=dict)  # inventory at session start
+    soft_limit_lots: Mapping[str, int] = field(default_factory=dict)  # inv. 19: SOFT |inventory| bound (lots)
+    guard_lag_s: float = 2.0  # inv. 19: running time a reconciled position needs to become a guard level (0.5 s loop)
+    maker_only: bool = True  # inv. 20: the bot's resting limit orders are post-only (its taker path is MARKET/IOC)
+    soft_reduce_bound_s: float = 30.0  # inv. 22: past SOFT, a reducing order rests within this (the reconcile interval)
     allowed_skips: frozenset[str] = frozenset()  # invariants the scenario declares uncheckable (no gate failure)

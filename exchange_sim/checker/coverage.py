@@ -39,6 +39,11 @@ def _inventory_limit(index: SessionIndex, config: CheckConfig, venue: VenueState
     return f"no configured hard limit for {', '.join(missing)}" if missing else None
 
 
+def _soft_limit(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
+    missing = sorted({str(t["s"]) for t in index.trades} - set(config.soft_limit_lots))
+    return f"no configured SOFT inventory bound for {', '.join(missing)}" if missing else None
+
+
 def _taker_cap(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> str | None:
     if config.taker_cap_per_hour is None and any(t.get("ta") == index.account for t in index.trades):
         return "no configured taker cap, and the bot took liquidity"
@@ -75,7 +80,8 @@ COVERAGE: Mapping[str, Coverage] = {
     "1.ledger": _ledger, "2.fill_once": _fills_once, "3.conservation": _needs_venue, "4.no_orphans": _no_orphans,
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
     "14.one_per_intent": _intents, "15.final_status": _final_status, "16.reconciled_books": _reconciled,
-    "17.restart_ledger": _reconciled, "18.resync_after_gap": _user_subs,
+    "17.restart_ledger": _reconciled, "18.resync_after_gap": _user_subs, "19.soft_reduce_only": _soft_limit,
+    "22.soft_reduces": _soft_limit,
 }
 
 
