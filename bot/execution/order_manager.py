@@ -573,7 +573,9 @@ class OrderManager:
                     )
             except BotError as error:
                 if not error.outcome_unknown:
-                    self._save(self._get(client_order_id).with_status(old.status, self._now_ms()))
+                    current = self._get(client_order_id)
+                    if current.status is OrderStatus.PENDING_CANCEL:  # not if a report ended it meanwhile (a fill)
+                        self._save(current.with_status(old.status, self._now_ms()))
                     self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED))
                     raise
                 self.stats.unknown_outcomes += 1

@@ -48,6 +48,7 @@ class FlakyVenue:
         self.inner = inner
         self.faults: dict[str, list[str]] = {}
         self.calls: dict[str, int] = {}
+        self.on_refusal: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -72,6 +73,9 @@ class FlakyVenue:
 
     async def cancel_replace(self, symbol: str, cancel_client_order_id: Any, new: NewOrder) -> Any:
         fault = self._fault("cancel_replace")
+        if fault == "filled_then_refused":  # the order fills while the request is refused (a WAF 403)
+            await self.on_refusal()
+            raise BotError(ErrorCode.VENUE_UNAVAILABLE, "Forbidden: the WAF limit was violated.", recoverable=False)
         result = await self.inner.cancel_replace(symbol, cancel_client_order_id, new)
         if fault == "timeout_after":
             raise BotError(ErrorCode.UNKNOWN_OUTCOME, "timeout after processing")
@@ -802,3 +806,26 @@ def test_an_order_whose_fill_was_reported_in_the_grace_is_not_queried(world: Sim
     world.run(main())
     assert om.stats.silent_fill_checks == 0
     assert om.inventory_lots(SYMBOL) == 1_000
+
+
+def test_a_refused_cancel_replace_does_not_reopen_an_order_that_filled_meanwhile(world: SimWorld) -> None:
+    """Chaos seed 7: the refusal's error path restored the old status over the FILLED record, the quoter then saw a
+    NEW order with nothing left (its task failed) and the order was cancelled and booked FILLED twice."""
+    om, venue = make_om(world, StateStore(":memory:"), retry_max_attempts=1)
+
+    async def fill_it() -> None:
+        await take(world, SimSide.SELL, 1_000)
+        await asyncio.sleep(0.1)  # the user stream delivers the fill before the refusal arrives
+
+    async def main() -> OrderStatus:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        venue.faults["cancel_replace"] = ["filled_then_refused"]
+        venue.on_refusal = fill_it
+        with pytest.raises(BotError):
+            await om.cancel_replace(record.client_order_id, 9_999)
+        stream.cancel()
+        return om._get(record.client_order_id).status
+
+    assert world.run(main()) is OrderStatus.FILLED
+    assert om.open_orders(SYMBOL) == []
