@@ -171,10 +171,11 @@ class RateBook:
         self._timing = timing
         self._rate: dict[Hashable, _RateState] = {}
 
-    def gate(self, key: Hashable, op: str, all_symbols: bool,
-             sent_s: float) -> tuple[int, errors.VenueHttpError] | None:
+    def gate(self, key: Hashable, op: str, all_symbols: bool, sent_s: float,
+             weight: int | None = None) -> tuple[int, errors.VenueHttpError] | None:
         """The 429/418 this request gets, with the rate-limit fault it counts for (-1 after the fault healed: a ban
-        outlives it), or None; a request let through is charged its weight."""
+        outlives it), or None; a request let through is charged its weight (``weight``, else ``WEIGHTS[op]``;
+        ``openOrders`` for all symbols: ``OPEN_ORDERS_ALL_WEIGHT``)."""
         now = self._timing.now_s()
         state = self._rate.get(key)
         active = self._timing.active(FaultKind.RATE_LIMIT, "rest")
@@ -197,7 +198,8 @@ class RateBook:
         window_s = fault.num("window_s")
         while state.window and state.window[0][0] <= now - window_s:
             state.window.popleft()
-        weight = OPEN_ORDERS_ALL_WEIGHT if op == "openOrders" and all_symbols else WEIGHTS.get(op, 1)
+        if weight is None:
+            weight = OPEN_ORDERS_ALL_WEIGHT if op == "openOrders" and all_symbols else WEIGHTS.get(op, 1)
         used = sum(w for _, w in state.window)
         if used + weight > fault.num("weight_limit"):
             oldest = state.window[0][0] if state.window else now
