@@ -146,10 +146,10 @@ def skew_us(timing: FaultTiming, at_s: float | None = None) -> int:
     return round(total_ms * 1000)
 
 
-def timestamp_hit(timing: FaultTiming, op: str, **who: Any) -> None:
+def timestamp_hit(timing: FaultTiming, **fields: Any) -> None:
     """A -1021 answered while a clock skew is active is that fault's hit (effect ``timestamp``)."""
     for index, _ in timing.active(FaultKind.CLOCK_SKEW):
-        timing.hit(index, "timestamp", **who, op=op)
+        timing.hit(index, "timestamp", **fields)
         break
 
 

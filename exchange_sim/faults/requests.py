@@ -196,7 +196,7 @@ class RequestFaults:
             msg = "Timestamp for this request is outside of the recvWindow."
         else:
             return None
-        effects.timestamp_hit(self._timing, op, a=client.account)
+        effects.timestamp_hit(self._timing, a=client.account, op=op)
         return EngineError(ErrorCode.INVALID_TIMESTAMP, msg)
 
     # -- around execution --

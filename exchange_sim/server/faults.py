@@ -122,7 +122,9 @@ class ServerFaults:
             request[HALF_REPLACE] = True
         try:
             response = await handler()
-        except ApiError:
+        except ApiError as error:
+            if error.code == errors.INVALID_TIMESTAMP:  # the signed timestamp against the skewed clock
+                effects.timestamp_hit(timing, **where)
             await self._reply_path(request, symbol, order_write, where)
             raise
         cut = effects.truncated_reply(timing, op, symbol)
