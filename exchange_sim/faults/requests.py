@@ -1,4 +1,8 @@
-"""Request-path faults: what happens to one ``VenueClient`` request between the client and the engine.
+"""Request-path faults in process: the delivery of ``effects``' verdicts to one ``VenueClient`` request.
+
+Which fault hits a request and what it does is ``effects``' (shared with the wire server); this module holds the
+in-process mechanics: sleeps in virtual time, a call that never returns, an ``EngineError`` raised, the engine
+called (or not), and the ``request`` / ``reject`` records.
 
 The path, in order (each step only when a fault of that kind is active for the request's channel/symbol):
 
@@ -37,15 +41,10 @@ from exchange_sim.faults import effects, errors
 from exchange_sim.faults.effects import (
     DOWNSTREAM,
     HALF_REPLACE_MSG,
-    OPEN_ORDERS_ALL_WEIGHT,
-    REJECTS,
     SERVER_AHEAD_LIMIT_US,
     SIGNED_OPS,
     UPSTREAM,
-    WEIGHTS,
     WRITE_OPS,
-    latency_ms,
-    skew_ms,
 )
 from exchange_sim.faults.model import FaultKind
 
@@ -54,8 +53,6 @@ if TYPE_CHECKING:
     from exchange_sim.venue import VenueClient
 
 R = TypeVar("R")
-__all__ = ["HALF_REPLACE_MSG", "OPEN_ORDERS_ALL_WEIGHT", "REJECTS", "SIGNED_OPS", "WEIGHTS", "WRITE_OPS",
-           "RequestFaults", "latency_ms", "skew_ms"]
 
 
 async def _never() -> NoReturn:

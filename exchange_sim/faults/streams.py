@@ -41,14 +41,13 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from exchange_sim.faults import frames
-from exchange_sim.faults.frames import MAX_WITHHELD, REDELIVERED_TRADE_ID_BASE, FramePipe, target_channel
+from exchange_sim.faults.frames import FramePipe, target_channel
 from exchange_sim.faults.model import Fault
 from exchange_sim.feeds import Subscription
 
 if TYPE_CHECKING:
     from exchange_sim.faults.injector import FaultInjector
 
-__all__ = ["FLOOD_BURST_S", "MAX_WITHHELD", "REDELIVERED_TRADE_ID_BASE", "StreamFaults"]
 FLOOD_BURST_S = 1.0  # memory_pressure: one burst per stream per second
 
 
