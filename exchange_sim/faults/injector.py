@@ -18,6 +18,10 @@ What it writes to the event log (kind ``fault``; ``id`` is the fault's index in 
 With an injector installed, ``request`` records carry ``sent`` (the client's send time, µs) and rejects it
 caused carry ``http`` (status), ``ra_ms`` (Retry-After) and ``rcv`` (when the client received the answer, µs).
 
+Timing (windows, triggers, which request or message a fault hits, hit records) is ``timing.FaultTiming``'s and
+the effects are ``effects``' (requests) and ``frames``' (streams), shared with the wire server; this class wires
+them to the venue and owns the order-level (``market``) and harness parts.
+
 Determinism: every draw comes from ``rng.stream(seed, "faults", key, kind)``, one stream per fault keyed by its
 ``model.stream_ids`` key (a hash of the fault itself, not its index: dropping one fault leaves the others' draws
 as they were), consumed in simulated-event order; nothing reads the wall clock. Harness faults (crash, memory
@@ -35,7 +39,6 @@ toxicity decides for the ones after it, so a drawn fault acts at least once when
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,11 +46,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import simpy
 
 from exchange_sim.faults.market import MarketActions
-from exchange_sim.faults.model import TRIGGER_OPS, Fault, FaultKind, Scenario, closing_s, stream_ids
+from exchange_sim.faults.model import Fault, FaultKind, Scenario
 from exchange_sim.faults.requests import RequestFaults
 from exchange_sim.faults.streams import StreamFaults
+from exchange_sim.faults.timing import FaultTiming
 from exchange_sim.feeds import Subscription
-from exchange_sim.rng import stream
 
 if TYPE_CHECKING:
     from exchange_sim.market.flow import MarketFlow
@@ -65,21 +68,10 @@ class FaultInjector:
         self.scenario = scenario
         self.venue = venue
         self.seed = seed
-        self.hits = [0] * len(scenario.faults)
-        self._by_kind: dict[FaultKind, list[tuple[int, Fault]]] = {}
-        for index, fault in enumerate(scenario.faults):
-            self._by_kind.setdefault(fault.kind, []).append((index, fault))
-        self._rngs = [stream(seed, "faults", key, f.kind.value)
-                      for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
+        self.timing = FaultTiming(scenario, seed=seed, namespace="faults", log=venue.log,
+                                  now_s=venue.runtime.now, now_us=venue.runtime.now_us)
+        self.hits = self.timing.hits
         self._harness: list[HarnessHook] = []
-        # each fault's effective window: [start, end) for trigger=time; (inf, inf) while armed, then from the trigger
-        self._windows = [(math.inf, math.inf) if _trigger(f) != "time" else (f.start_s, f.end_s)
-                         for f in scenario.faults]
-        self._fired: dict[int, simpy.Event] = {}  # armed faults waiting for their trigger
-        # faults whose next eligible request or message is hit whatever the toxicity: the first one of every fault
-        # (a drawn fault always acts once when the bot gives it something to act on), and the trigger of a
-        # triggered one; toxicity 0 never hits
-        self._forced = {i for i, f in enumerate(scenario.faults) if f.toxicity > 0}
         self._installed = False
         self.requests = RequestFaults(self)
         self.streams = StreamFaults(self)
@@ -104,13 +96,14 @@ class FaultInjector:
             self.market.open_agent()
         env = self.venue.runtime.env
         for index, fault in enumerate(self.scenario.faults):
-            env.process(self._run(index, fault))
+            env.process(self.timing.lifecycle(env, index, fault, on_start=self._on_start, during=self._during,
+                                              on_end=self._on_end))
 
     def on_harness(self, hook: HarnessHook) -> None:
         """Call ``hook(fault, started)`` when a crash or memory-pressure fault starts and when it heals."""
         self._harness.append(hook)
 
-    # -- queries used by the parts --
+    # -- queries used by the parts (``FaultTiming``'s) --
     def now_s(self) -> float:
         return self.venue.runtime.now()
 
@@ -119,56 +112,27 @@ class FaultInjector:
 
     def active(self, kind: FaultKind, channel: str | None = None, symbol: str | None = None, *,
                at_s: float | None = None) -> list[tuple[int, Fault]]:
-        """Faults of ``kind`` active now (or at ``at_s``), hitting ``channel``/``symbol`` when a channel is given,
-        in scenario order."""
-        now = self.now_s() if at_s is None else at_s
-        windows = self._windows
-        return [(i, f) for i, f in self._by_kind.get(kind, ())
-                if windows[i][0] <= now < windows[i][1] and (channel is None or f.hits(channel, symbol))]
+        """Faults of ``kind`` active now (or at ``at_s``), hitting ``channel``/``symbol``, in scenario order."""
+        return self.timing.active(kind, channel, symbol, at_s=at_s)
 
     def end_s(self, index: int) -> float:
         """When fault ``index`` heals (for a triggered fault: its trigger + duration; inf while it is armed)."""
-        return self._windows[index][1]
+        return self.timing.end_s(index)
 
     def observe(self, op: str, symbol: str | None) -> None:
-        """A tracked account's request ``op`` arrived: fire the armed faults it triggers (module docstring)."""
-        if not self._fired:
-            return
-        now = self.now_s()
-        for index, event in list(self._fired.items()):
-            fault = self.scenario.faults[index]
-            if op not in TRIGGER_OPS[_trigger(fault)] or not fault.start_s <= now < fault.end_s:
-                continue
-            if fault.target not in ("rest", "both", "ws", "user") and fault.target != symbol:
-                continue
-            del self._fired[index]
-            self._windows[index] = (now, now + fault.duration_s)
-            self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "ph": "trigger",
-                                                           "op": op})
-            if fault.toxicity > 0:
-                self._forced.add(index)
-            event.succeed(op)
+        """A tracked account's request ``op`` arrived: fire the armed faults it triggers."""
+        self.timing.observe(op, symbol)
 
     def rng(self, index: int) -> random.Random:
-        return self._rngs[index]
+        return self.timing.rng(index)
 
     def toxic(self, index: int, *, first: bool = True) -> bool:
-        """Whether this eligible request/message is hit: the fault's first eligible one (and a trigger's) always,
-        the others with probability = the fault's toxicity. ``first=False``: this one (a read request: a start-up
-        or reconcile query) never takes the sure first hit, which is kept for the bot's order traffic."""
-        if first and index in self._forced:
-            self._forced.discard(index)
-            return True
-        toxicity = self.scenario.faults[index].toxicity
-        return toxicity >= 1.0 or self._rngs[index].random() < toxicity
+        """Whether this eligible request/message is hit (``FaultTiming.toxic``)."""
+        return self.timing.toxic(index, first=first)
 
     def hit(self, index: int, effect: str | None = None, **fields: Any) -> None:
         """Count an effect of fault ``index``; request- and order-level effects are also logged."""
-        self.hits[index] += 1
-        if effect is not None:
-            fault = self.scenario.faults[index]
-            self.venue.log.record(self.now_us(), "fault_hit", {"id": index, "f": fault.kind.value, "e": effect,
-                                                                **fields})
+        self.timing.hit(index, effect, **fields)
 
     # -- VenueFaults (the venue's hook points) --
     async def call(self, client: VenueClient, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
@@ -180,40 +144,7 @@ class FaultInjector:
     def on_subscribe(self, channel: str, symbol: str | None, sub: Subscription[Any]) -> None:
         self.streams.on_subscribe(channel, symbol, sub)
 
-    # -- the schedule --
-    def _run(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None]:
-        env = self.venue.runtime.env
-        yield env.timeout(max(fault.start_s - env.now, 0.0))
-        self.venue.log.record(self.now_us(), "fault", {
-            "id": index, "f": fault.kind.value, "tg": fault.target, "ph": "start", "dur": fault.duration_s,
-            "x": fault.toxicity, "prm": dict(fault.params),
-        })
-        if _trigger(fault) != "time":
-            fired = self._fired[index] = env.event()
-            yield fired | env.timeout(fault.duration_s)
-            if not fired.triggered:
-                del self._fired[index]
-                self.venue.log.record(self.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
-                                                               "ph": "end", "hits": 0, "fired": False})
-                return
-        self._on_start(index, fault)
-        if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
-            yield from self.market.poisson(index, fault)
-        elif fault.kind is FaultKind.MEMORY_PRESSURE:
-            yield from self.streams.flood(index, fault)
-        else:
-            yield env.timeout(max(self.end_s(index) - env.now, 0.0))
-        closed_by = self._windows[index][0] + closing_s(fault)  # a slow close heals when its streams have closed
-        if closed_by > env.now:
-            yield env.timeout(closed_by - env.now)
-        self._forced.discard(index)
-        self._on_end(index, fault)
-        end: dict[str, Any] = {"id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end",
-                               "hits": self.hits[index]}
-        if fault.kind is FaultKind.MEMORY_PRESSURE:
-            end["shed"] = self.streams.shed(index)
-        self.venue.log.record(self.now_us(), "fault", end)
-
+    # -- the schedule (``FaultTiming.lifecycle``'s phases) --
     def _on_start(self, index: int, fault: Fault) -> None:
         kind = fault.kind
         if kind is FaultKind.RESET_PEER:
@@ -226,14 +157,18 @@ class FaultInjector:
             for hook in self._harness:
                 hook(fault, True)
 
-    def _on_end(self, index: int, fault: Fault) -> None:
+    def _during(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None] | None:
+        if fault.kind in (FaultKind.PARTIAL_FILL, FaultKind.STP):
+            return self.market.poisson(index, fault)
+        if fault.kind is FaultKind.MEMORY_PRESSURE:
+            return self.streams.flood(index, fault)
+        return None
+
+    def _on_end(self, index: int, fault: Fault) -> dict[str, Any]:
         kind = fault.kind
         if kind in (FaultKind.STALE_FEED, FaultKind.FEED_GAP):
             self.streams.heal(index, fault)
         elif fault.spec.harness:
             for hook in self._harness:
                 hook(fault, False)
-
-
-def _trigger(fault: Fault) -> str:
-    return str(fault.params.get("trigger", "time"))
+        return {"shed": self.streams.shed(index)} if kind is FaultKind.MEMORY_PRESSURE else {}

@@ -1,4 +1,8 @@
-"""Request-path faults: what happens to one ``VenueClient`` request between the client and the engine.
+"""Request-path faults in process: the delivery of ``effects``' verdicts to one ``VenueClient`` request.
+
+Which fault hits a request and what it does is ``effects``' (shared with the wire server); this module holds the
+in-process mechanics: sleeps in virtual time, a call that never returns, an ``EngineError`` raised, the engine
+called (or not), and the ``request`` / ``reject`` records.
 
 The path, in order (each step only when a fault of that kind is active for the request's channel/symbol):
 
@@ -28,46 +32,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from exchange_sim.engine.matching import CancelReplaceResult
-from exchange_sim.engine.types import AccountId, ClientOrderId, EngineError, ErrorCode, OrderId
-from exchange_sim.faults import errors
-from exchange_sim.faults.model import REQUEST_OPS, Fault, FaultKind
+from exchange_sim.engine.types import ClientOrderId, EngineError, ErrorCode, OrderId
+from exchange_sim.faults import effects, errors
+from exchange_sim.faults.effects import (
+    DOWNSTREAM,
+    HALF_REPLACE_MSG,
+    SERVER_AHEAD_LIMIT_US,
+    SIGNED_OPS,
+    UPSTREAM,
+    WRITE_OPS,
+)
+from exchange_sim.faults.model import FaultKind
 
 if TYPE_CHECKING:
     from exchange_sim.faults.injector import FaultInjector
     from exchange_sim.venue import VenueClient
 
 R = TypeVar("R")
-WRITE_OPS = frozenset({"place", "cancel", "cancelAll", "cancelReplace"})
-SIGNED_OPS = WRITE_OPS | {"getOrder", "openOrders", "account", "myTrades"}
-WEIGHTS = {"exchangeInfo": 20, "depth": 5, "time": 1, "place": 1, "cancel": 1, "cancelAll": 1, "cancelReplace": 1,
-           "getOrder": 4, "openOrders": 6, "account": 20, "myTrades": 20}  # Binance REST weights (DESIGN s. 5)
-OPEN_ORDERS_ALL_WEIGHT = 80
-SERVER_AHEAD_LIMIT_US = 1_000_000  # a timestamp may lead the server's clock by less than 1 s
-HALF_REPLACE_MSG = "Order cancel-replace partially failed: the new order was rejected."
-REJECTS: dict[str, tuple[ErrorCode, str]] = {
-    "insufficient_balance": (ErrorCode.NEW_ORDER_REJECTED, "Account has insufficient balance for requested action."),
-    "filter": (ErrorCode.FILTER_FAILURE, "Filter failure: PRICE_FILTER"),
-    "would_match": (ErrorCode.NEW_ORDER_REJECTED, "Order would immediately match and take."),
-    "unknown_order": (ErrorCode.CANCEL_REJECTED, "Unknown order sent."),
-}
-
-
-@dataclass(slots=True)
-class _RateState:
-    """One client's (one IP's) weight window, Retry-After and ban."""
-
-    window: deque[tuple[float, int]] = field(default_factory=deque)
-    retry_until_s: float = 0.0
-    told_s: float = math.inf  # when the first 429 of the current Retry-After reached the client (inf: not yet)
-    violations: int = 0
-    banned_until_s: float = 0.0
 
 
 async def _never() -> NoReturn:
@@ -77,22 +62,25 @@ async def _never() -> NoReturn:
 
 
 class RequestFaults:
-    """The request-path part of a ``FaultInjector``."""
+    """The request-path part of a ``FaultInjector``: the delivery of ``effects``' verdicts to a ``VenueClient``."""
 
     def __init__(self, injector: FaultInjector) -> None:
         self._inj = injector
-        self._rate: dict[AccountId, _RateState] = {}
+        self._timing = injector.timing
+        self._rate = effects.RateBook(injector.timing)
 
     async def call(self, client: VenueClient, op: str, fields: dict[str, Any], action: Callable[[], R]) -> R:
         inj = self._inj
+        timing = self._timing
         venue = client.venue
         symbol = fields.get("s")
+        write = op in WRITE_OPS
         sent_us = inj.now_us()
-        await asyncio.sleep(client.latency.request_s() + self._extra_delay_s(symbol))
-        inj.observe(op, symbol)  # activity triggers fire at arrival: the triggering request is the first one hit
-        lost = self._partitioned(symbol, ("both", "upstream"), write=op in WRITE_OPS)
+        await asyncio.sleep(client.latency.request_s() + effects.extra_delay_s(timing, "rest", symbol))
+        timing.observe(op, symbol)  # activity triggers fire at arrival: the triggering request is the first one hit
+        lost = effects.partitioned(timing, symbol, UPSTREAM, write=write)
         if lost is not None:
-            inj.hit(lost, "request_lost", a=client.account, op=op, sent=sent_us)
+            timing.hit(lost, "request_lost", a=client.account, op=op, sent=sent_us)
             await _never()
         venue.record_request(client.account, op, {**fields, "sent": sent_us})
         error = self._gate(client, op, fields, symbol, sent_us, action)
@@ -105,56 +93,37 @@ class RequestFaults:
             result = action() if half is None else cast(R, half)
         except EngineError as engine_error:
             await self._answer_error(client, op, fields, symbol, engine_error)
-        for index, _ in inj.active(FaultKind.TRUNCATED_FRAME, "rest", symbol):
-            if inj.toxic(index, first=op in WRITE_OPS):  # executed; the reply's body is cut short
-                inj.hit(index, "reply_truncated", a=client.account, op=op, c=fields.get("c"))
-                await _never()
-        unknown = self._after_processing(op, symbol)
+        cut = effects.truncated_reply(timing, op, symbol)
+        if cut is not None:  # executed; the reply's body is cut short
+            timing.hit(cut, "reply_truncated", a=client.account, op=op, c=fields.get("c"))
+            await _never()
+        unknown = effects.after_processing(timing, op, symbol)
         if unknown is not None:
             index, reply = unknown
-            inj.hit(index, f"processed_{reply}", a=client.account, op=op, c=fields.get("c"))
+            timing.hit(index, f"processed_{reply}", a=client.account, op=op, c=fields.get("c"))
             if reply == "lost":
                 await _never()
             await self._answer_error(client, op, fields, symbol, errors.backend_timeout(), record=False)
         if op == "time":
             result = cast(R, cast(int, result) + self.skew_us())
-        await asyncio.sleep(client.latency.request_s() + self._extra_delay_s(symbol))
-        if self._reply_lost(client, op, symbol):
+        await asyncio.sleep(client.latency.request_s() + effects.extra_delay_s(timing, "rest", symbol))
+        lost = effects.partitioned(timing, symbol, DOWNSTREAM, write=write)
+        if lost is not None:
+            timing.hit(lost, "reply_lost", a=client.account, op=op)
             await _never()
         return result
-
-    # -- delays and partitions --
-    def _extra_delay_s(self, symbol: str | None) -> float:
-        extra_ms = 0.0
-        for index, fault in self._inj.active(FaultKind.LATENCY, "rest", symbol):
-            extra_ms += latency_ms(fault, self._inj.rng(index))
-        return extra_ms / 1000.0
-
-    def _partitioned(self, symbol: str | None, directions: tuple[str, ...], at_s: float | None = None, *,
-                     write: bool) -> int | None:
-        for index, fault in self._inj.active(FaultKind.PARTITION, "rest", symbol, at_s=at_s):
-            if fault.text("direction") in directions and self._inj.toxic(index, first=write):
-                return index
-        return None
-
-    def _reply_lost(self, client: VenueClient, op: str, symbol: str | None) -> bool:
-        lost = self._partitioned(symbol, ("both", "downstream"), write=op in WRITE_OPS)
-        if lost is None:
-            return False
-        self._inj.hit(lost, "reply_lost", a=client.account, op=op)
-        return True
 
     async def _answer_error(
         self, client: VenueClient, op: str, fields: dict[str, Any], symbol: str | None, error: EngineError,
         *, record: bool = True,
     ) -> NoReturn:
-        inj = self._inj
-        back_s = client.latency.request_s() + self._extra_delay_s(symbol)
-        lands_s = inj.now_s() + back_s
-        lost = self._partitioned(symbol, ("both", "downstream"), at_s=lands_s,  # drawn now, for when it lands
-                                 write=op in WRITE_OPS)
+        timing = self._timing
+        back_s = client.latency.request_s() + effects.extra_delay_s(timing, "rest", symbol)
+        lands_s = timing.now_s() + back_s
+        lost = effects.partitioned(timing, symbol, DOWNSTREAM, at_s=lands_s,  # drawn now, for when it lands
+                                   write=op in WRITE_OPS)
         http = isinstance(error, errors.VenueHttpError)
-        answered_us = inj.now_us()
+        answered_us = timing.now_us()
         extra: dict[str, Any] = {}
         if isinstance(error, errors.VenueHttpError):
             extra = {"http": error.http_status, "ra_ms": None if error.retry_after_s is None
@@ -169,14 +138,12 @@ class RequestFaults:
                 client.venue.record_reject(client.account, op, error, {**fields, **extra}, t_us=answered_us)
             raise
         if record and lost is None and http:  # recorded once its fate is known: ``rcv`` only when it was read
-            client.venue.record_reject(client.account, op, error, {**fields, **extra, "rcv": inj.now_us()},
+            client.venue.record_reject(client.account, op, error, {**fields, **extra, "rcv": timing.now_us()},
                                        t_us=answered_us)
         if lost is None and isinstance(error, errors.VenueHttpError) and error.http_status in (429, 418):
-            state = self._rate.get(client.account)
-            if state is not None:
-                state.told_s = min(state.told_s, inj.now_s())
+            self._rate.told(client.account, timing.now_s())
         if lost is not None:
-            inj.hit(lost, "reply_lost", a=client.account, op=op)
+            timing.hit(lost, "reply_lost", a=client.account, op=op)
             await _never()
         raise error
 
@@ -185,91 +152,40 @@ class RequestFaults:
         self, client: VenueClient, op: str, fields: dict[str, Any], symbol: str | None, sent_us: int,
         action: Callable[[], Any],
     ) -> EngineError | None:
-        inj = self._inj
-        write = op in WRITE_OPS
-        for index, fault in inj.active(FaultKind.OUTAGE, "rest", symbol):
-            if not inj.toxic(index, first=write):
-                continue
-            if fault.text("status") == "403":
-                inj.hit(index, "http_403", a=client.account, op=op)
-                return errors.waf_blocked()
-            executed = write and inj.rng(index).random() < fault.num("executes_probability")
-            if executed:
+        timing = self._timing
+        down = effects.outage(timing, op, symbol)
+        if down is not None:
+            if down.executed:
                 with contextlib.suppress(EngineError):  # its own reject is as invisible as its success
                     action()
-            inj.hit(index, "http_503", a=client.account, op=op, c=fields.get("c"), executed=executed)
-            return errors.unavailable(write)
-        error = self._rate_limit(client, op, fields, sent_us / 1_000_000)
-        if error is not None:
-            return error
+            if down.error.http_status == 403:
+                down.record(timing, a=client.account, op=op)
+            else:
+                down.record(timing, a=client.account, op=op, c=fields.get("c"))
+            return down.error
+        limited = self._rate.gate(client.account, op, fields.get("s") is None, sent_us / 1_000_000)
+        if limited is not None:
+            index, http_error = limited
+            if index >= 0:
+                timing.hit(index, f"http_{http_error.http_status}", a=client.account, op=op)
+            return http_error
         if op in SIGNED_OPS and client.check_timestamps:
             error = self._timestamp(client, op, sent_us)
             if error is not None:
                 return error
-        for index, fault in inj.active(FaultKind.REJECT, "rest", symbol):
-            reason = fault.text("reason")
-            applies = op in ("cancel", "cancelReplace") if reason == "unknown_order" else op in ("place",
-                                                                                                 "cancelReplace")
-            if applies and inj.toxic(index):
-                inj.hit(index, "reject", a=client.account, op=op, c=fields.get("c"), reason=reason)
-                code, msg = REJECTS[reason]
-                return EngineError(code, msg)
+        refused = effects.reject(timing, op, symbol)
+        if refused is not None:
+            index, reason, engine_error = refused
+            timing.hit(index, "reject", a=client.account, op=op, c=fields.get("c"), reason=reason)
+            return engine_error
         return None
-
-    def _rate_limit(self, client: VenueClient, op: str, fields: dict[str, Any], sent_s: float) -> EngineError | None:
-        inj = self._inj
-        now = inj.now_s()
-        state = self._rate.get(client.account)
-        active = inj.active(FaultKind.RATE_LIMIT, "rest")
-        if state is None:
-            if not active:
-                return None
-            state = self._rate[client.account] = _RateState()
-        index, fault = active[0] if active else (-1, None)
-        if state.banned_until_s > now:
-            return self._note(index, client, op, errors.banned(round(state.banned_until_s * 1000),
-                                                               _ceil_s(state.banned_until_s - now)))
-        if state.retry_until_s > now and fault is not None:
-            state.violations += sent_s >= state.told_s  # only a request sent after the client was told
-            if state.violations >= fault.num("ban_after"):
-                state.banned_until_s = now + fault.num("ban_s")
-                return self._note(index, client, op, errors.banned(round(state.banned_until_s * 1000),
-                                                                   _ceil_s(fault.num("ban_s"))))
-            return self._note(index, client, op, errors.too_many_requests(
-                int(fault.num("weight_limit")), fault.num("window_s"), _ceil_s(state.retry_until_s - now)))
-        if fault is None:
-            return None
-        window_s = fault.num("window_s")
-        while state.window and state.window[0][0] <= now - window_s:
-            state.window.popleft()
-        weight = OPEN_ORDERS_ALL_WEIGHT if op == "openOrders" and fields.get("s") is None else WEIGHTS.get(op, 1)
-        used = sum(w for _, w in state.window)
-        if used + weight > fault.num("weight_limit"):
-            oldest = state.window[0][0] if state.window else now
-            retry_s = _ceil_s(max(oldest + window_s - now, 1.0))
-            state.retry_until_s = now + retry_s
-            state.told_s = math.inf
-            state.violations = 0
-            return self._note(index, client, op, errors.too_many_requests(int(fault.num("weight_limit")), window_s,
-                                                                          retry_s))
-        state.window.append((now, weight))
-        return None
-
-    def _note(self, index: int, client: VenueClient, op: str, error: errors.VenueHttpError) -> errors.VenueHttpError:
-        if index >= 0:
-            self._inj.hit(index, f"http_{error.http_status}", a=client.account, op=op)
-        return error
 
     def skew_us(self) -> int:
         """The server clock minus true time now: the sum of the active clock-skew faults' offsets."""
-        now = self._inj.now_s()
-        total_ms = 0.0
-        for _, fault in self._inj.active(FaultKind.CLOCK_SKEW):
-            total_ms += skew_ms(fault, now)
-        return round(total_ms * 1000)
+        return effects.skew_us(self._timing)
 
     def _timestamp(self, client: VenueClient, op: str, sent_us: int) -> EngineError | None:
-        server_us = self._inj.now_us() + self.skew_us()
+        server_us = self._timing.now_us() + self.skew_us()
         timestamp_us = sent_us + client.timestamp_offset_us
         if timestamp_us - server_us >= SERVER_AHEAD_LIMIT_US:
             msg = "Timestamp for this request was 1000ms ahead of the server's time."
@@ -277,76 +193,37 @@ class RequestFaults:
             msg = "Timestamp for this request is outside of the recvWindow."
         else:
             return None
-        for index, _ in self._inj.active(FaultKind.CLOCK_SKEW):
-            self._inj.hit(index, "timestamp", a=client.account, op=op)
-            break
+        effects.timestamp_hit(self._timing, a=client.account, op=op)
         return EngineError(ErrorCode.INVALID_TIMESTAMP, msg)
 
     # -- around execution --
     def _race(self, client: VenueClient, fields: dict[str, Any], symbol: str | None) -> None:
+        """cancel_fill_race (a market effect at the cancel's arrival): the order fills just before the cancel."""
         inj = self._inj
-        for index, _ in inj.active(FaultKind.CANCEL_FILL_RACE, "rest", symbol):
-            if symbol is None or not inj.toxic(index):
+        for index, _ in self._timing.active(FaultKind.CANCEL_FILL_RACE, "rest", symbol):
+            if symbol is None or not self._timing.toxic(index):
                 continue
             try:
                 order = client.venue.engine.get_order(client.account, symbol, **_order_ref(fields))
             except EngineError:
                 return
             if inj.market.fill_now(order):
-                inj.hit(index, "filled_before_cancel", a=client.account, c=order.client_order_id)
+                self._timing.hit(index, "filled_before_cancel", a=client.account, c=order.client_order_id)
             return
 
     def _half_replace(self, client: VenueClient, op: str, fields: dict[str, Any],
                       symbol: str | None) -> CancelReplaceResult | None:
         """cancel_replace_half: cancel the old order and refuse the new one (Binance's 409, -2021: its data holds
         the cancel's success and the new order's -2010); None when no such fault applies or the cancel fails."""
-        if op != "cancelReplace" or symbol is None:
+        index = effects.half_replace(self._timing, op, symbol)
+        if index is None or symbol is None:
             return None
-        inj = self._inj
-        for index, _ in inj.active(FaultKind.CANCEL_REPLACE_HALF, "rest", symbol):
-            if not inj.toxic(index):
-                continue
-            try:
-                cancelled = client.venue.engine.cancel(client.account, symbol, **_order_ref(fields))
-            except EngineError:
-                return None  # the cancel leg fails by itself: the engine answers the whole request
-            inj.hit(index, "cancel_replace_half", a=client.account, c=fields.get("c"), nc=fields.get("nc"))
-            return CancelReplaceResult(cancelled, EngineError(ErrorCode.NEW_ORDER_REJECTED, HALF_REPLACE_MSG))
-        return None
-
-    def _after_processing(self, op: str, symbol: str | None) -> tuple[int, str] | None:
-        for index, fault in self._inj.active(FaultKind.TIMEOUT_AFTER_PROCESSING, "rest", symbol):
-            request = fault.text("request")
-            aimed = op in REQUEST_OPS[request] if request != "any" else op in WRITE_OPS or fault.text("ops") == "all"
-            if aimed and self._inj.toxic(index, first=op in WRITE_OPS or fault.text("request") != "any"):
-                return index, fault.text("reply")
-        return None
-
-
-def _ceil_s(seconds: float) -> int:
-    return max(1, math.ceil(seconds - 1e-9))
-
-
-def latency_ms(fault: Fault, rng: Any) -> float:
-    """One draw of a latency fault's added delay: fixed + uniform jitter + occasional uniform spike."""
-    delay = fault.num("latency_ms")
-    jitter = fault.num("jitter_ms")
-    if jitter:
-        delay += rng.random() * jitter
-    probability = fault.num("spike_probability")
-    if probability and rng.random() < probability:
-        delay += rng.random() * fault.num("spike_ms")
-    return delay
-
-
-def skew_ms(fault: Fault, now_s: float) -> float:
-    """A clock-skew fault's offset at ``now_s``: step + drift since its start + strobe (odd half periods)."""
-    elapsed = max(now_s - fault.start_s, 0.0)
-    offset = fault.num("offset_ms") + fault.num("drift_ppm") * 1e-6 * elapsed * 1000.0
-    period = fault.num("strobe_period_s")
-    if period > 0 and int(elapsed / period) % 2 == 1:
-        offset += fault.num("strobe_ms")
-    return offset
+        try:
+            cancelled = client.venue.engine.cancel(client.account, symbol, **_order_ref(fields))
+        except EngineError:
+            return None  # the cancel leg fails by itself: the engine answers the whole request
+        self._timing.hit(index, "cancel_replace_half", a=client.account, c=fields.get("c"), nc=fields.get("nc"))
+        return CancelReplaceResult(cancelled, EngineError(ErrorCode.NEW_ORDER_REJECTED, HALF_REPLACE_MSG))
 
 
 def _order_ref(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,60 +1,47 @@
-"""Transport faults of the wire server: a ``Scenario`` applied to real HTTP requests and WebSocket messages.
+"""Transport faults of the wire server: the delivery of the shared fault effects to real HTTP requests and sockets.
 
-Time is seconds since the server started (``RealTimeDriver.elapsed_s``); a fault hits a request or message
-with probability ``toxicity`` (seeded draws, one stream per fault). What each kind does here:
+Which request or message a fault hits and what becomes of it is written once, in ``exchange_sim.faults``:
+``timing.FaultTiming`` (windows, triggers, toxicity draws, records), ``effects`` (the request and response path)
+and ``frames`` (the stream path) - the same code the in-process injector runs, with its own random streams
+(namespace ``server-faults``). Time is seconds since the server started (``ServerClock.elapsed_s``). This module
+only delivers the verdicts over HTTP:
 
-* REST (``rest_call``): ``partition`` - the request hangs until the fault heals, then the connection is dropped
-  (upstream: never executed; downstream: executed first); ``latency`` - added delay (+ uniform jitter, spikes)
-  before and after execution; ``reset_peer`` (target ``both``) - connection closed before execution;
-  ``timeout_after_processing`` - executed, then HTTP 503 -1007 or the connection dropped; ``outage`` - HTTP 503
-  (writes -1007, possibly executed) or a WAF 403; ``rate_limit`` - its own weight budget, 429 then 418;
-  ``reject`` - a Binance reject of order writes, not executed; ``clock_skew`` - server time moves (-1021 follows).
-* Streams (``feed_gate.FeedGate``): ``partition`` drops messages; ``latency`` delays them in order;
-  ``stale_feed`` withholds them (dropped or flushed at heal); ``feed_gap`` drops, duplicates or reorders depth
-  updates; ``user_stream`` misses, duplicates or delays execution reports; ``reset_peer`` closes open sockets at
-  the fault's start and, with ``reconnect=refuse``, new ones during the window.
+* a request or reply that vanishes (``partition``): the request hangs until the fault heals (at most
+  ``MAX_HANG_S``), then the connection is dropped (upstream: never executed; downstream: executed first);
+* an error verdict (``outage`` 503/403, ``rate_limit`` 429/418 with Retry-After - one budget per client IP -,
+  ``reject``, ``timeout_after_processing`` -1007): the Binance error body with its HTTP status;
+* ``timeout_after_processing`` with ``reply=lost``: executed, then the connection is dropped;
+* ``truncated_frame``: half the body under the full Content-Length, then the connection aborts (REST); streams:
+  half a JSON text frame, then the socket aborts (``truncates``);
+* ``cancel_replace_half``: the cancelReplace handler answers 409 -2021 (it reads ``HALF_REPLACE``);
+* ``latency``: a sleep before and after execution; ``clock_skew``: the server clock (``ServerClock.skew_ms``)
+  moves, so ``/api/v3/time`` and the signed-timestamp check (-1021) follow it;
+* streams (``feed_gate.FeedGate``, ``ws_streams.Connection``): ``frames.FramePipe`` on every feed; sockets are
+  ended by ``stream_end`` (reset_peer, slow_close, server_disconnect; each socket hit with the fault's toxicity)
+  and refused by ``refuse_connection``.
 
-Issue-16 kinds and parameters: ``trigger`` (next_order / next_cancel / next_replace: armed faults fire at the
-first matching REST request; WebSocket API requests do not trigger), ``request`` (timeout_after_processing aimed
-at one request type), ``cancel_replace_half`` (409 -2021: the cancel done, the new order refused; the
-cancelReplace handler reads ``HALF_REPLACE``), ``truncated_frame`` (REST: half the body under the full
-Content-Length, then the connection aborts; streams: half a JSON text frame, then the socket aborts),
-``slow_close`` and ``server_disconnect`` (the socket goes silent and closes with 1001 now or after close_s /
-grace_s; ``server_shutdown`` on the WebSocket API sends ``{"event": {"e": "serverShutdown", "E"}}`` first),
-``report_redelivered`` (a TRADE execution report is sent again with a new ``t``). A fault's first eligible
-request or message is always hit (``model`` docstring).
-
-Every start, end and effect is written to the event log (kinds ``fault`` and ``fault_hit``), as the in-process
-injector does. Kinds that act on the market or the bot process are not transport faults and are ignored here.
+Kinds acting on the market or the bot process (``paths``: MARKET, PROCESS) are not transport faults: the wire
+server ignores them. Every start, end and effect is written to the event log (``fault`` and ``fault_hit``) in the
+same form as in process; a hit names the request's ``op`` and ``path`` where the in-process one names the account.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import random
-from collections.abc import Awaitable, Callable, Generator
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import simpy
 from aiohttp import web
 
-from exchange_sim.engine.types import ErrorCode
 from exchange_sim.eventlog import EventLog
-from exchange_sim.faults.model import (
-    REQUEST_OPS,
-    TRIGGER_OPS,
-    Fault,
-    FaultKind,
-    Scenario,
-    closing_s,
-    stream_ids,
-)
-from exchange_sim.rng import stream
+from exchange_sim.faults import effects, frames
+from exchange_sim.faults.effects import DOWNSTREAM, UPSTREAM, WRITE_OPS
+from exchange_sim.faults.model import Fault, FaultKind, Scenario
+from exchange_sim.faults.timing import FaultTiming
 from exchange_sim.server import errors
 from exchange_sim.server.clock import ServerClock
 from exchange_sim.server.errors import ApiError
-from exchange_sim.server.limits import WeightLimiter
 
 Handler = Callable[[], Awaitable[web.StreamResponse]]
 HALF_REPLACE = web.RequestKey("cancel_replace_half", bool)  # the cancelReplace handler refuses the new order
@@ -64,16 +51,8 @@ REST_OPS = {("POST", "/api/v3/order"): "place", ("DELETE", "/api/v3/order"): "ca
             ("GET", "/api/v3/account"): "account", ("GET", "/api/v3/myTrades"): "myTrades",
             ("GET", "/api/v3/time"): "time", ("GET", "/api/v3/depth"): "depth",
             ("GET", "/api/v3/exchangeInfo"): "exchangeInfo"}  # request types, as the in-process venue names them
-WRITE_OPS = frozenset({"place", "cancel", "cancelAll", "cancelReplace"})
-_STREAM_ENDS = frozenset({FaultKind.RESET_PEER, FaultKind.SLOW_CLOSE, FaultKind.SERVER_DISCONNECT})
 MAX_HANG_S = 300.0  # a partitioned request never hangs longer than this
-_REJECTS = {
-    "insufficient_balance": (int(ErrorCode.NEW_ORDER_REJECTED),
-                             "Account has insufficient balance for requested action."),
-    "filter": (int(ErrorCode.FILTER_FAILURE), "Filter failure: PRICE_FILTER"),
-    "would_match": (int(ErrorCode.NEW_ORDER_REJECTED), "Order would immediately match and take."),
-    "unknown_order": (int(ErrorCode.CANCEL_REJECTED), "Unknown order sent."),
-}
+_SOCKET_EFFECT = {"stream_reset": "reset"}  # what ``ws_streams.Connection`` calls an abort
 
 
 class ConnectionDropped(Exception):
@@ -87,247 +66,147 @@ class ServerFaults:
         self.scenario = scenario
         self.driver = driver
         self.log = log
-        self.hits = [0] * len(scenario.faults)
-        self._rngs = [stream(seed, "server-faults", key, f.kind.value)
-                      for key, f in zip(stream_ids(scenario), scenario.faults, strict=True)]
-        self._limiters: dict[int, WeightLimiter] = {}
-        self._struck: set[int] = set()  # faults that have hit at least once
-        # effective windows: [start, end) for trigger=time; (inf, inf) while armed, then from the trigger
-        self._windows = [(f.start_s, f.end_s) if _trigger(f) == "time" else (math.inf, math.inf)
-                         for f in scenario.faults]
-        self._armed: dict[int, simpy.Event] = {}
-        self.redelivered = 0  # report_redelivered: trade ids made up so far
-        driver.skew_ms = self._skew_ms
+        self.timing = FaultTiming(scenario, seed=seed, namespace="server-faults", log=log,
+                                  now_s=driver.elapsed_s, now_us=driver.now_us)
+        self.hits = self.timing.hits
+        self.pipe = frames.FramePipe(self.timing)
+        self._rate = effects.RateBook(self.timing)
+        self._spared: set[tuple[str, float, int]] = set()  # (channel, socket opened at, fault): not hit
+        if scenario:
+            driver.skew_ms = lambda elapsed_s: effects.skew_us(self.timing, at_s=elapsed_s) / 1000.0
 
-    # -- bookkeeping --
     def start(self) -> None:
-        """Record each fault's start and end in the event log at its time (simpy processes)."""
-        for index, fault in enumerate(self.scenario.faults):
-            self.driver.env.process(self._lifecycle(index, fault))
-
-    def _lifecycle(self, index: int, fault: Fault) -> Generator[simpy.Event, Any, None]:
+        """Run each fault's lifecycle (``FaultTiming.lifecycle``: its records at its times) as a simpy process."""
         env = self.driver.env
-        yield env.timeout(max(0.0, fault.start_s - env.now))
-        self.log.record(self.driver.now_us(), "fault", {"id": index, "f": fault.kind.value, "tg": fault.target,
-                                                        "ph": "start", "dur": fault.duration_s,
-                                                        "x": fault.toxicity, "prm": dict(fault.params)})
-        end: dict[str, Any] = {"id": index, "f": fault.kind.value, "tg": fault.target, "ph": "end"}
-        if _trigger(fault) != "time":
-            armed = self._armed[index] = env.event()
-            yield armed | env.timeout(fault.duration_s)
-            if not armed.triggered:
-                del self._armed[index]
-                self.log.record(self.driver.now_us(), "fault", {**end, "hits": 0, "fired": False})
-                return
-        yield env.timeout(max(0.0, self._windows[index][1] - self.now_s()))
-        yield env.timeout(max(0.0, self._windows[index][0] + closing_s(fault) - self.now_s()))
-        self.log.record(self.driver.now_us(), "fault", {**end, "hits": self.hits[index]})
+        for index, fault in enumerate(self.scenario.faults):
+            env.process(self.timing.lifecycle(env, index, fault, on_start=_nothing, during=lambda _i, _f: None,
+                                              on_end=self._on_end))
 
-    def observe(self, op: str, symbol: str | None) -> None:
-        """A request ``op`` arrived: fire the armed faults it triggers (``model`` TRIGGER_OPS)."""
-        now = self.now_s()
-        for index, event in list(self._armed.items()):
-            fault = self.scenario.faults[index]
-            if op not in TRIGGER_OPS[_trigger(fault)] or not fault.start_s <= now < fault.end_s:
-                continue
-            if fault.target not in ("rest", "both", "ws", "user") and fault.target != symbol:
-                continue
-            del self._armed[index]
-            self._windows[index] = (now, now + fault.duration_s)
-            self._struck.discard(index)  # the triggering request is hit whatever the toxicity
-            self.log.record(self.driver.now_us(), "fault", {"id": index, "f": fault.kind.value, "ph": "trigger",
-                                                            "op": op})
-            event.succeed(op)
+    def _on_end(self, index: int, fault: Fault) -> dict[str, Any]:
+        if fault.kind in (FaultKind.STALE_FEED, FaultKind.FEED_GAP):
+            self.pipe.heal(index, fault)
+        return {}
 
     def now_s(self) -> float:
         return self.driver.elapsed_s()
 
-    def active(self, channel: str, symbol: str | None = None) -> list[tuple[int, Fault]]:
-        now = self.now_s()
-        windows = self._windows
-        return [(i, f) for i, f in enumerate(self.scenario.faults)
-                if windows[i][0] <= now < windows[i][1] and f.hits(channel, symbol)]
-
-    def strikes(self, index: int, fault: Fault, *, first: bool = True) -> bool:
-        """Whether this request/message is hit (toxicity), counting the hit. A fault's first order request
-        (``first``: reads never take it) or stream message is always hit (``model`` docstring)."""
-        first = first and index not in self._struck and fault.toxicity > 0
-        if not first and fault.toxicity < 1.0 and self._rngs[index].random() >= fault.toxicity:
-            return False
-        self._struck.add(index)
-        self.hits[index] += 1
-        return True
-
-    def record_hit(self, index: int, fault: Fault, effect: str, **fields: object) -> None:
-        self.log.record(self.driver.now_us(), "fault_hit", {"id": index, "f": fault.kind.value, "e": effect,
-                                                            **fields})
-
-    def rng(self, index: int) -> random.Random:
-        return self._rngs[index]
-
-    def _skew_ms(self, now_s: float) -> float:
-        skew = 0.0
-        for fault in self.scenario.faults:
-            if fault.kind is FaultKind.CLOCK_SKEW and fault.is_active(now_s):
-                skew += fault.num("offset_ms") + fault.num("drift_ppm") * (now_s - fault.start_s) / 1000.0
-                period = fault.num("strobe_period_s")
-                if period > 0 and int((now_s - fault.start_s) / period) % 2:
-                    skew += fault.num("strobe_ms")
-        return skew
-
-    def delay_s(self, index: int, fault: Fault) -> float:
-        rng = self._rngs[index]
-        delay = fault.num("latency_ms") + rng.random() * fault.num("jitter_ms")
-        if fault.num("spike_probability") and rng.random() < fault.num("spike_probability"):
-            delay += rng.random() * fault.num("spike_ms")
-        return delay / 1000.0
-
     # -- REST --
     async def rest_call(self, request: web.Request, handler: Handler, *, symbol: str | None, write: bool,
                         weight: int) -> web.StreamResponse:
-        """Run ``handler`` through the active REST faults."""
+        """Run ``handler`` through the request and response path of ``effects`` (its module docstring).
+        ``weight`` is the request's charge; which requests are order writes (a fault's sure first hit) is decided
+        by ``op``, as in process, so the route's ``write`` flag is not needed."""
         if not self.scenario:
             return await handler()
+        timing = self.timing
         op = REST_OPS.get((request.method, request.path), "")
-        self.observe(op, symbol)
-        faults = [(i, f) for i, f in self.active("rest", symbol)
-                  if _eligible(f, op, write and request.method == "POST") and self.strikes(i, f, first=op in WRITE_OPS)]
-        if not faults:
-            return await handler()
-        delay_after = 0.0
-        after: tuple[int, Fault] | None = None
-        truncated: tuple[int, Fault] | None = None
-        for index, fault in faults:
-            kind = fault.kind
-            if kind is FaultKind.PARTITION and fault.text("direction") in ("both", "upstream"):
-                self.record_hit(index, fault, "blackholed", path=request.path)
-                await self._hang_and_drop(request, fault)
-            elif kind is FaultKind.RESET_PEER:
-                self.record_hit(index, fault, "reset", path=request.path)
-                drop(request)
-            elif kind is FaultKind.OUTAGE:
-                await self._outage(request, handler, index, fault, write)
-            elif kind is FaultKind.RATE_LIMIT:
-                limiter = self._limiters.setdefault(index, WeightLimiter(
-                    limit=int(fault.num("weight_limit")) or 0, window_s=fault.num("window_s"),
-                    ban_after=int(fault.num("ban_after")), ban_s=fault.num("ban_s")))
-                try:
-                    limiter.charge(request.remote or "?", weight, self.now_s() - fault.start_s)
-                except ApiError as error:
-                    self.record_hit(index, fault, f"http{error.status}", path=request.path)
-                    raise
-            elif kind is FaultKind.REJECT:
-                code, msg = _REJECTS[fault.text("reason")]
-                self.record_hit(index, fault, "reject", path=request.path, code=code)
-                raise ApiError(code, msg)
-            elif kind is FaultKind.LATENCY:
-                await asyncio.sleep(self.delay_s(index, fault))
-                delay_after += self.delay_s(index, fault)
-            elif kind is FaultKind.CANCEL_REPLACE_HALF:
-                self.record_hit(index, fault, "cancel_replace_half", path=request.path)
-                request[HALF_REPLACE] = True
-            elif kind is FaultKind.TRUNCATED_FRAME:
-                truncated = (index, fault)
-            elif kind in (FaultKind.TIMEOUT_AFTER_PROCESSING, FaultKind.PARTITION):
-                after = (index, fault)  # downstream partition: executed, the answer is lost
-        response = await handler()
-        if delay_after:
-            await asyncio.sleep(delay_after)
-        if truncated is not None:
-            self.record_hit(truncated[0], truncated[1], "reply_truncated", path=request.path)
+        order_write = op in WRITE_OPS
+        where = {"op": op, "path": request.path}
+        await asyncio.sleep(effects.extra_delay_s(timing, "rest", symbol))
+        timing.observe(op, symbol)
+        lost = effects.partitioned(timing, symbol, UPSTREAM, write=order_write)
+        if lost is not None:
+            timing.hit(lost, "request_lost", **where)
+            await self._hang_and_drop(request, lost)
+        down = effects.outage(timing, op, symbol)
+        if down is not None:
+            if down.executed:
+                with contextlib.suppress(ApiError):  # its own reject is as invisible as its success
+                    await handler()
+            down.record(timing, **where)
+            raise errors.from_engine(down.error)
+        self._gate(request, op, symbol, weight, where)
+        half = effects.half_replace(timing, op, symbol)
+        if half is not None:
+            timing.hit(half, "cancel_replace_half", **where)
+            request[HALF_REPLACE] = True
+        try:
+            response = await handler()
+        except ApiError as error:
+            if error.code == errors.INVALID_TIMESTAMP:  # the signed timestamp against the skewed clock
+                effects.timestamp_hit(timing, **where)
+            await self._reply_path(request, symbol, order_write, where)
+            raise
+        cut = effects.truncated_reply(timing, op, symbol)
+        if cut is not None:
+            timing.hit(cut, "reply_truncated", **where)
             await _send_truncated(request, response)
-        if after is not None:
-            index, fault = after
-            if fault.kind is FaultKind.PARTITION:
-                self.record_hit(index, fault, "reply_lost", path=request.path)
-                await self._hang_and_drop(request, fault)
-            elif fault.text("reply") == "lost":
-                self.record_hit(index, fault, "reply_lost", path=request.path)
+        unknown = effects.after_processing(timing, op, symbol)
+        if unknown is not None:
+            index, reply = unknown
+            timing.hit(index, f"processed_{reply}", **where)
+            if reply == "lost":
                 drop(request)
-            else:
-                self.record_hit(index, fault, "timeout_after_processing", path=request.path)
-                raise errors.unknown_outcome()
+            raise errors.unknown_outcome()
+        await self._reply_path(request, symbol, order_write, where)
         return response
 
-    async def _hang_and_drop(self, request: web.Request, fault: Fault) -> None:
-        await asyncio.sleep(min(MAX_HANG_S, max(0.0, fault.end_s - self.now_s())))
-        drop(request)
+    def _gate(self, request: web.Request, op: str, symbol: str | None, weight: int, where: dict[str, Any]) -> None:
+        """The gates after the outage: the rate limit (429/418, one budget per client IP), then a reject."""
+        timing = self.timing
+        client = request.remote or "?"
+        limited = self._rate.gate(client, op, symbol is None, timing.now_s(), weight=weight)
+        if limited is not None:
+            index, http_error = limited
+            if index >= 0:
+                timing.hit(index, f"http_{http_error.http_status}", **where)
+            self._rate.told(client, timing.now_s())
+            raise errors.from_engine(http_error)
+        refused = effects.reject(timing, op, symbol)
+        if refused is not None:
+            index, reason, engine_error = refused
+            timing.hit(index, "reject", **where, reason=reason)
+            raise errors.from_engine(engine_error)
 
-    async def _outage(self, request: web.Request, handler: Handler, index: int, fault: Fault, write: bool) -> None:
-        if fault.text("status") == "403":
-            self.record_hit(index, fault, "http403", path=request.path)
-            raise ApiError(errors.UNKNOWN, "Forbidden: request blocked by the web application firewall.", status=403)
-        if write:
-            executed = self._rngs[index].random() < fault.num("executes_probability")
-            if executed:
-                await handler()
-            self.record_hit(index, fault, "http503", path=request.path, executed=executed)
-            raise errors.unknown_outcome()
-        self.record_hit(index, fault, "http503", path=request.path)
-        raise ApiError(errors.SERVER_BUSY, "Service Unavailable.", status=503)
+    async def _reply_path(self, request: web.Request, symbol: str | None, order_write: bool,
+                          where: dict[str, Any]) -> None:
+        """The reply's way back: latency, then a downstream partition loses it."""
+        await asyncio.sleep(effects.extra_delay_s(self.timing, "rest", symbol))
+        lost = effects.partitioned(self.timing, symbol, DOWNSTREAM, write=order_write)
+        if lost is not None:
+            self.timing.hit(lost, "reply_lost", **where)
+            await self._hang_and_drop(request, lost)
+
+    async def _hang_and_drop(self, request: web.Request, index: int) -> None:
+        await asyncio.sleep(min(MAX_HANG_S, max(0.0, self.timing.end_s(index) - self.now_s())))
+        drop(request)
 
     # -- WebSockets --
     def refuse_connection(self, channel: str) -> bool:
-        """A reset_peer fault with ``reconnect=refuse`` is active on ``channel``."""
-        return any(f.kind is FaultKind.RESET_PEER and f.text("reconnect") == "refuse"
-                   for _, f in self.active(channel))
+        """A new socket on ``channel`` is refused (``frames.refused``)."""
+        return frames.refused(self.timing, channel, None)
 
     def stream_end(self, channel: str, connected_s: float) -> tuple[int, str, float] | None:
         """How a socket on ``channel`` opened at ``connected_s`` must end now, or None: (fault, effect, close delay)
-        for the first reset_peer (``reset``: abort), slow_close (``slow_close``: silent, closed after close_s) or
-        server_disconnect (``24h`` / ``missed_pong``: closed now; ``server_shutdown``: the event, closed after
-        grace_s) fault that took effect since the socket opened. Every targeted socket is ended (no toxicity
-        draw: the socket polls this). The socket logs the hit (``record_stream_end``)."""
+        for the first stream-ending fault (``frames.ending``) whose window opened since the socket did and that hits
+        it (toxicity, drawn once per socket). Effects: ``reset`` (abort), ``slow_close`` (silent, closed after
+        close_s), ``24h`` / ``missed_pong`` (closed now), ``server_shutdown`` (the event, closed after grace_s).
+        The socket logs the hit (``record_stream_end``)."""
         now = self.now_s()
         for index, fault in enumerate(self.scenario.faults):
-            if fault.kind not in _STREAM_ENDS or not fault.hits(channel):
+            if fault.kind not in frames.STREAM_ENDS or not fault.hits(frames.target_channel(channel), None):
                 continue
-            if not connected_s < self._windows[index][0] <= now:
+            if not connected_s < self.timing.window(index)[0] <= now or (channel, connected_s, index) in self._spared:
                 continue
-            if fault.kind is FaultKind.RESET_PEER:
-                return index, "reset", 0.0
-            if fault.kind is FaultKind.SLOW_CLOSE:
-                return index, "slow_close", fault.num("close_s")
-            reason = fault.text("reason")
-            return index, reason, fault.num("grace_s") if reason == "server_shutdown" else 0.0
+            if not self.timing.toxic(index):
+                self._spared.add((channel, connected_s, index))
+                continue
+            effect, after_s = frames.ending(fault)
+            return index, _SOCKET_EFFECT.get(effect, effect), after_s
         return None
 
-    def reset_since(self, channel: str, connected_s: float) -> bool:
-        """A reset_peer fault on ``channel`` took effect after a socket connected: the socket must be closed."""
-        end = self.stream_end(channel, connected_s)
-        return end is not None and end[1] == "reset"
-
     def record_stream_end(self, index: int, effect: str, channel: str) -> None:
-        """Log one socket ended by fault ``index`` (from ``stream_end``)."""
-        self.hits[index] += 1
-        self.record_hit(index, self.scenario.faults[index], effect, ch=channel)
+        """Log one socket ended by fault ``index`` (from ``stream_end``), as the in-process injector logs it."""
+        effect, after_s = frames.ending(self.scenario.faults[index])
+        self.timing.hit(index, effect, ch=channel, after_s=after_s)
 
     def truncates(self, channel: str) -> bool:
-        """Whether the next frame on ``channel`` is cut short (a truncated_frame fault strikes it), logged."""
-        for index, fault in self.active(channel):
-            if fault.kind is FaultKind.TRUNCATED_FRAME and self.strikes(index, fault):
-                self.record_hit(index, fault, "frame_truncated", ch=channel)
-                return True
-        return False
+        """Whether the next frame on ``channel`` is cut short (``frames.frame_cut``), logged."""
+        return frames.frame_cut(self.timing, channel, None, lambda: {})
 
 
-def _trigger(fault: Fault) -> str:
-    return str(fault.params.get("trigger", "time"))
-
-
-def _eligible(fault: Fault, op: str, order_write: bool) -> bool:
-    """Whether a REST request ``op`` is one ``fault`` can act on (before its toxicity is drawn)."""
-    kind = fault.kind
-    if kind is FaultKind.REJECT:
-        return order_write
-    if kind is FaultKind.CANCEL_REPLACE_HALF:
-        return op == "cancelReplace"
-    if kind is FaultKind.TIMEOUT_AFTER_PROCESSING:
-        request = fault.text("request")
-        if request != "any":
-            return op in REQUEST_OPS[request]
-        return op in WRITE_OPS or fault.text("ops") == "all"
-    return True
+def _nothing(_index: int, _fault: Fault) -> None:
+    """No start action: a wire fault acts when requests and messages meet it."""
 
 
 async def _send_truncated(request: web.Request, response: web.StreamResponse) -> None:

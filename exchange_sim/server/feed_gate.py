@@ -1,7 +1,10 @@
-"""FeedGate: the stream faults of the wire server on one feed, between the producer and the sockets.
+"""FeedGate: one wire-server feed as a ``frames.Outlet`` - the delivery of the shared stream-fault verdicts.
 
-One gate per market stream (channel ``ws``, one symbol) or user-data subscription (channel ``user``) passes each
-encoded message through the active faults of ``ServerFaults`` (see its module docstring for what each kind does).
+One gate per market stream (channel ``ws`` for depth diffs, ``trades`` for the other market streams, one symbol)
+or user-data subscription (channel ``user``) passes each message through ``ServerFaults.pipe``
+(``exchange_sim.faults.frames.FramePipe``: the same per-message effects as in process) and delivers what it lets
+through to ``emit`` (the feed's sockets), in order, after the link's delay (``frames.link_delay``: latency, slicer,
+bandwidth), or ``delay_s`` late for a late user report.
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from exchange_sim.faults.model import FaultKind
-from exchange_sim.faults.streams import REDELIVERED_TRADE_ID_BASE
+from exchange_sim.faults import frames
 
 if TYPE_CHECKING:
     from exchange_sim.server.faults import ServerFaults
@@ -21,77 +23,31 @@ class FeedGate:
     """Stream faults of one feed (``channel`` "ws" or "user", one symbol or None) between producer and sockets.
 
     ``push(message)`` forwards to ``emit`` zero, one or two times, now or later; ordering is kept except where a
-    fault reorders on purpose.
+    fault reorders on purpose. ``depth`` marks a depth-diff feed (``feed_gap`` acts on those only).
     """
 
     def __init__(self, faults: ServerFaults, channel: str, symbol: str | None, emit: Callable[[Any], None],
                  *, depth: bool = False) -> None:
         self.faults = faults
-        self.channel = channel
+        self.channel = "user" if channel == "user" else ("ws" if depth else "trades")
         self.symbol = symbol
         self.emit = emit
-        self.depth = depth
-        self._withheld: list[Any] = []
-        self._stale_mode = "drop"
-        self._held_back: Any = None
+        self._delay = frames.link_delay(faults.timing, self.channel, symbol, lambda: 0.0)
         self._last_due = 0.0
 
-    def push(self, message: Any) -> None:
-        faults = self.faults
-        active = faults.active(self.channel, self.symbol) if faults.scenario else []
-        stale = [(i, f) for i, f in active if f.kind is FaultKind.STALE_FEED]
-        if stale:
-            self._stale_mode = stale[0][1].text("on_heal")
-            faults.hits[stale[0][0]] += 1
-            self._withheld.append(message)
-            return
-        if self._withheld:
-            withheld, self._withheld = self._withheld, []
-            if self._stale_mode == "flush":
-                for old in withheld:
-                    self._send(old, 0.0)
-        delay = 0.0
-        for index, fault in active:
-            kind = fault.kind
-            if kind is FaultKind.PARTITION and faults.strikes(index, fault):
-                return
-            if kind is FaultKind.LATENCY and faults.strikes(index, fault):
-                delay += faults.delay_s(index, fault)
-            if kind is FaultKind.FEED_GAP and self.depth and faults.strikes(index, fault):
-                mode = fault.text("mode")
-                if mode == "mixed":
-                    mode = faults.rng(index).choice(("drop", "duplicate", "reorder"))
-                if mode == "drop":
-                    return
-                if mode == "duplicate":
-                    self._send(message, delay)
-                elif mode == "reorder" and self._held_back is None:
-                    self._held_back = message
-                    return
-            if kind is FaultKind.REPORT_REDELIVERED and _is_trade(message) and faults.strikes(index, fault):
-                self._send(message, delay)  # then the same execution again, under a trade id never used
-                faults.redelivered += 1
-                again = {**message, "t": REDELIVERED_TRADE_ID_BASE + faults.redelivered}
-                faults.record_hit(index, fault, "report_redelivered", c=message.get("c"), tid=message.get("t"),
-                                  new_tid=again["t"])
-                message = again
-            if kind is FaultKind.USER_STREAM and self.channel == "user" and faults.strikes(index, fault):
-                mode = fault.text("mode")
-                if mode == "mixed":
-                    mode = faults.rng(index).choice(("missed", "duplicated", "late"))
-                if mode == "missed":
-                    return
-                if mode == "duplicated":
-                    self._send(message, delay)
-                else:
-                    asyncio.get_running_loop().call_later(fault.num("delay_ms") / 1000.0, self.emit, message)
-                    return
-        self._send(message, delay)
-        if self._held_back is not None:
-            held, self._held_back = self._held_back, None
-            self._send(held, delay)
+    @property
+    def key(self) -> int:
+        return id(self)
 
-    def _send(self, message: Any, delay_s: float) -> None:
+    def push(self, message: Any) -> None:
+        if not self.faults.scenario:
+            self.emit(message)
+            return
+        self.faults.pipe.push(self, self.channel, self.symbol, message)
+
+    # -- frames.Outlet --
+    def deliver(self, message: Any) -> None:
+        delay_s = self._delay()
         if delay_s <= 0 and self._last_due <= 0:
             self.emit(message)
             return
@@ -100,6 +56,16 @@ class FeedGate:
         self._last_due = due
         loop.call_at(due, self.emit, message)
 
+    def deliver_late(self, message: Any, delay_s: float) -> None:
+        asyncio.get_running_loop().call_later(delay_s, self.emit, message)
 
-def _is_trade(message: Any) -> bool:
-    return isinstance(message, dict) and message.get("e") == "executionReport" and message.get("x") == "TRADE"
+    def with_trade_id(self, message: Any, trade_id: int) -> Any:
+        return {**message, "t": trade_id}
+
+    def trade_id(self, message: Any) -> int | None:
+        if isinstance(message, dict) and message.get("e") == "executionReport" and message.get("x") == "TRADE":
+            return int(message["t"])
+        return None
+
+    def who(self, message: Any) -> dict[str, Any]:
+        return {"c": message["c"]} if isinstance(message, dict) and "c" in message else {}

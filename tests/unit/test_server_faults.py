@@ -21,7 +21,7 @@ async def test_outage_answers_503_then_heals() -> None:
     scenario = _scenario(Fault(FaultKind.OUTAGE, "rest", 0.0, 1.0))
     async with running_server(scenario=scenario) as server:
         status, body, _ = await server.get("/api/v3/ping")
-        assert (status, body["code"]) == (503, -1008)  # type: ignore[index]
+        assert (status, body["code"]) == (503, -1001)  # type: ignore[index]  # one outage effect: a read -1001
         status, body, _ = await server.signed("POST", "/api/v3/order", {
             "symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"})
         assert (status, body["code"]) == (503, -1007)  # type: ignore[index]

@@ -54,7 +54,7 @@ async def test_a_next_cancel_trigger_and_a_cancel_aimed_timeout_hit_the_cancel_o
         status, order, _ = await server.signed("GET", "/api/v3/order", {"symbol": "BTCUSDT",
                                                                         "origClientOrderId": "w-1"})
         assert status == 200 and order["status"] == "CANCELED"  # type: ignore[index]
-        assert _hits(server) == ["timeout_after_processing"]
+        assert _hits(server) == ["processed_error"]  # the in-process effect name
 
 
 async def test_cancel_replace_half_success_is_a_409_the_cancel_done_and_the_new_order_refused(tmp_path: Path) -> None:
