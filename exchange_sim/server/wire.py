@@ -63,21 +63,31 @@ def qty(spec: SymbolSpec, lots: int) -> str:
 
 
 def atoms(value: int) -> str:
-    return fmt(atoms_to_decimal(value))
+    """Atoms (1e-8) as 8-place decimal text: ``fmt(atoms_to_decimal(value))`` in integer arithmetic."""
+    return _units_text(value)
 
 
 def levels(spec: SymbolSpec, rows: Iterable[tuple[int, int]]) -> list[list[str]]:
     tick, lot = _e8(spec.tick_size), _e8(spec.step_size)
     if not (tick and lot):
         return [[price(spec, p), qty(spec, q)] for p, q in rows]
-    return [[_units_text(tick * p), _units_text(lot * q)] for p, q in rows]
+    memo, text = _TEXT_MEMO, _units_text
+    return [[memo.get(tick * p) or text(tick * p), memo.get(lot * q) or text(lot * q)] for p, q in rows]
+
+
+_TEXT_MEMO: dict[int, str] = {}  # units -> text: the same prices and sizes are written on every update
+_TEXT_MEMO_MAX = 1 << 16  # emptied when full (a bound only: a remembered text never changes)
 
 
 def _units_text(units: int) -> str:
-    """A count of 1e-8 as Binance's 8-place decimal text (``fmt`` of the same value)."""
-    if units < 0:
-        return "-" + _units_text(-units)
-    return f"{units // E8}.{units % E8:08d}"
+    """A count of 1e-8 as Binance's 8-place decimal text (``fmt`` of the same value), remembered per count."""
+    text = _TEXT_MEMO.get(units)
+    if text is None:
+        text = f"{units // E8}.{units % E8:08d}" if units >= 0 else f"-{-units // E8}.{-units % E8:08d}"
+        if len(_TEXT_MEMO) >= _TEXT_MEMO_MAX:
+            _TEXT_MEMO.clear()
+        _TEXT_MEMO[units] = text
+    return text
 
 
 # -- market data --

@@ -18,7 +18,7 @@ this bot does not understand (an order type it never sends, a malformed number).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -116,20 +116,37 @@ def steps(value: Any, step: Decimal) -> int:
     return _units(value, step) // unit if unit else int(num(value) // step)
 
 
+def _ticks_or_none(info: SymbolInfo, value: Any) -> int | None:
+    """An order's price in ticks, ``None`` for a zero price (MARKET): ``to_ticks(dec(value))`` when nonzero,
+    read as ``steps`` does (the same floor; a plain decimal in integer arithmetic)."""
+    units = _plain_units(value) if type(value) is str else None
+    if units is not None and _e8(info.tick_size):
+        return units // _e8(info.tick_size) if units else None
+    price = dec(value)
+    return info.to_ticks(price) if price else None
+
+
 def plain(value: Decimal) -> str:
     """``value`` in plain notation for the wire."""
     return format(value, "f")
 
 
 def atoms(value: Any) -> int:
-    return int(num(value) * ATOMS_PER_UNIT)
+    """A wire amount in atoms (1e-8), truncated: a plain decimal in integer arithmetic (exact), else ``Decimal``."""
+    units = _plain_units(value) if type(value) is str else None
+    return units if units is not None else int(num(value) * ATOMS_PER_UNIT)
 
 
-def _enum(mapping: Callable[[str], Any], value: Any, what: str) -> Any:
+def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
+    """``table[value]`` (an enum by its wire name), or ``WireError``."""
     try:
-        return mapping(value)
-    except (ValueError, KeyError):
+        return table[value]
+    except (KeyError, TypeError):
         raise WireError(f"unsupported {what}: {value!r}") from None
+
+
+_SIDES: dict[str, Side] = {member.value: member for member in Side}
+_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
 
 
 # -- exchange info --
@@ -170,26 +187,54 @@ def rate_limits(info: Json) -> tuple[int | None, int | None]:
 # -- market data --
 def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
     tick, lot = _e8(info.tick_size), _e8(info.step_size)
-    if not (tick and lot):
-        return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
-    return tuple(BookLevel(_units(price, info.tick_size) // tick, _units(qty, info.step_size) // lot)
-                 for price, qty in levels)
+    if tick and lot:
+        memo = _UNITS_MEMO
+        out = []
+        try:
+            for price, qty in levels:
+                p = memo.get(price)
+                if p is None:
+                    p = _units(price, info.tick_size)
+                q = memo.get(qty)
+                if q is None:
+                    q = _units(qty, info.step_size)
+                out.append(BookLevel(p // tick, q // lot))
+            return tuple(out)
+        except TypeError:  # an unhashable value: read it the general way below (and fail as it fails there)
+            pass
+    return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
 
 
 def _units(value: Any, step: Decimal) -> int:
     """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``).
 
-    The plain form Binance sends (``^[0-9]{1,20}(\\.[0-9]{1,8})?$``, ASCII digits only) is split at the point
-    and read with ``int``; anything else goes through ``Decimal``."""
-    if type(value) is str:
-        whole, point, fraction = value.partition(".")
-        if (whole.isdigit() and whole.isascii() and len(whole) <= 20
-                and (not point or (fraction.isdigit() and fraction.isascii() and len(fraction) <= 8))):
-            return int(whole) * E8 + (int(fraction) * _SCALE[len(fraction)] if point else 0)
-    return int(num(value) // step) * _e8(step)
+    The plain form Binance sends is read in integer arithmetic (``_plain_units``); anything else goes through
+    ``Decimal``."""
+    units = _plain_units(value) if type(value) is str else None
+    return units if units is not None else int(num(value) // step) * _e8(step)
 
 
 _SCALE = tuple(10 ** (8 - n) for n in range(9))  # a fraction of n digits, in units of 1e-8
+_UNITS_MEMO: dict[str, int] = {}  # plain decimal text -> its units: prices and sizes repeat on every update
+_UNITS_MEMO_MAX = 1 << 16  # emptied when full (a bound, not an eviction policy: the value never changes)
+
+
+def _plain_units(value: str) -> int | None:
+    """``value`` in units of 1e-8 when it has Binance's plain form (``^[0-9]{1,20}(\\.[0-9]{1,8})?$``, ASCII
+    digits only), else ``None``: split at the point and read with ``int``. A pure function of the text,
+    remembered per text (``_UNITS_MEMO``), so a price seen before costs one dictionary lookup."""
+    units = _UNITS_MEMO.get(value)
+    if units is not None:
+        return units
+    whole, point, fraction = value.partition(".")
+    if not (whole.isdigit() and whole.isascii() and len(whole) <= 20
+            and (not point or (fraction.isdigit() and fraction.isascii() and len(fraction) <= 8))):
+        return None
+    units = int(whole) * E8 + (int(fraction) * _SCALE[len(fraction)] if point else 0)
+    if len(_UNITS_MEMO) >= _UNITS_MEMO_MAX:
+        _UNITS_MEMO.clear()
+    _UNITS_MEMO[value] = units
+    return units
 
 
 def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
@@ -243,16 +288,15 @@ def order_params(info: SymbolInfo, order: NewOrder) -> list[tuple[str, str]]:
 
 def venue_order(info: SymbolInfo, answer: Json) -> VenueOrder:
     """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves)."""
-    price = dec(answer.get("price", "0"))
     time_ms = answer.get("updateTime") or answer.get("transactTime") or answer.get("time") or 0
     return VenueOrder(
         symbol=info.symbol,
         order_id=VenueOrderId(int(field(answer, "orderId"))),
         client_order_id=ClientOrderId(answer.get("origClientOrderId") or field(answer, "clientOrderId")),
-        side=_enum(Side, field(answer, "side"), "side"),
-        type=_enum(OrderType, field(answer, "type"), "order type"),
-        status=_enum(_STATUS.__getitem__, field(answer, "status"), "order status"),
-        price_ticks=info.to_ticks(price) if price else None,
+        side=_lookup(_SIDES, field(answer, "side"), "side"),
+        type=_lookup(_TYPES, field(answer, "type"), "order type"),
+        status=_lookup(_STATUS, field(answer, "status"), "order status"),
+        price_ticks=_ticks_or_none(info, answer.get("price", "0")),
         orig_qty_lots=steps(field(answer, "origQty"), info.step_size),
         executed_qty_lots=steps(field(answer, "executedQty"), info.step_size),
         cum_quote_atoms=atoms(answer.get("cummulativeQuoteQty", "0")),
@@ -289,15 +333,15 @@ def balances(account: Json) -> dict[str, Balance]:
 def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
     """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill."""
     client_order_id = ClientOrderId(event.get("C") or field(event, "c"))
-    price = dec(field(event, "p"))
+    price = field(event, "p")
     order = VenueOrder(
         symbol=info.symbol,
         order_id=VenueOrderId(int(field(event, "i"))),
         client_order_id=client_order_id,
-        side=_enum(Side, field(event, "S"), "side"),
-        type=_enum(OrderType, field(event, "o"), "order type"),
-        status=_enum(_STATUS.__getitem__, field(event, "X"), "order status"),
-        price_ticks=info.to_ticks(price) if price else None,
+        side=_lookup(_SIDES, field(event, "S"), "side"),
+        type=_lookup(_TYPES, field(event, "o"), "order type"),
+        status=_lookup(_STATUS, field(event, "X"), "order status"),
+        price_ticks=_ticks_or_none(info, price),
         orig_qty_lots=steps(field(event, "q"), info.step_size),
         executed_qty_lots=steps(field(event, "z"), info.step_size),
         cum_quote_atoms=atoms(field(event, "Z")),
