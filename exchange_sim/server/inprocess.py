@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from bot.connectors.binance.streams import Inbox
 from bot.connectors.binance.transport import HttpReply, WsConnection, WsFrame
 from bot.core.sending import check_before_send
 from exchange_sim.engine.types import AccountId, ErrorCode
@@ -233,7 +234,7 @@ class _WsApiSocket(_Socket):
 
     def __init__(self, state: ServerState) -> None:
         super().__init__()
-        self._frames: asyncio.Queue[WsFrame] = asyncio.Queue()
+        self._frames: Inbox[WsFrame] = Inbox()
         self._session = WsApiSession(state, _Sink(self._frames, self._mark_closed))
 
     async def send_json(self, obj: Any) -> None:
@@ -242,32 +243,32 @@ class _WsApiSocket(_Socket):
         await self._session.on_text(orjson.dumps(obj).decode())
 
     async def receive(self) -> WsFrame:
-        if self._closed and self._frames.empty():
+        if self._closed and not self._frames:
             return _CLOSED
         return await self._frames.get()
 
     async def close(self) -> None:
         if not self._closed:
             self._session.close()
-            self._frames.put_nowait(_CLOSED)
+            self._frames.put(_CLOSED)
         self._mark_closed()
 
 
 class _Sink:
     """The server side of an in-process WebSocket API connection (``ws_api.Outbound``)."""
 
-    def __init__(self, frames: asyncio.Queue[WsFrame], closed: Callable[[], None]) -> None:
+    def __init__(self, frames: Inbox[WsFrame], closed: Callable[[], None]) -> None:
         self._frames = frames
         self._closed = closed
 
     def send_json(self, obj: Any) -> None:
-        self._frames.put_nowait(WsFrame("text", payload=obj))
+        self._frames.put(WsFrame("text", payload=obj))
 
     def send_bytes(self, data: bytes) -> None:
-        self._frames.put_nowait(WsFrame("text", data=data.decode()))
+        self._frames.put(WsFrame("text", data=data.decode()))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        self._frames.put_nowait(_CLOSED)
+        self._frames.put(_CLOSED)
         self._closed()
 
 

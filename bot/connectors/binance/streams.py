@@ -15,8 +15,10 @@ next connection to the same stream wait ``backoff_base_s * 2**(n-1)`` (capped, j
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -57,6 +59,60 @@ class ReconnectPolicy:
             self.failed(key)
 
 
+class Inbox(Generic[T]):
+    """An unbounded FIFO whose ``get`` waits: ``asyncio.Queue`` without its bookkeeping (no size bound, no task
+    counting), with the same wake-up order: each ``put`` resolves the future of the longest-waiting ``get``
+    (a reader that was cancelled hands its turn on), and a ``get`` that finds an item takes it at once."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: T) -> None:
+        self._items.append(item)
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def clear(self) -> int:
+        """Drop every item; how many there were."""
+        count = len(self._items)
+        self._items.clear()
+        return count
+
+    async def get(self) -> T:
+        items = self._items
+        while not items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+                if items and not waiter.cancelled():
+                    self._wake_next()
+                raise
+        return items.popleft()
+
+    def _wake_next(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+
 class _End:
     __slots__ = ("error",)
 
@@ -85,7 +141,7 @@ class WsStream(Generic[T]):
         self._policy = policy
         self._monotonic_s = monotonic_s
         self._on_end = on_end
-        self._queue: asyncio.Queue[T | _End] = asyncio.Queue()
+        self._queue: Inbox[T | _End] = Inbox()
         self._ws: WsConnection | None = None
         self.shed = 0  # messages dropped because the reader fell ``stream_queue_max`` behind
         self._finished = False  # the consumer saw the end
@@ -99,7 +155,7 @@ class WsStream(Generic[T]):
 
     def queued(self) -> int:
         """Messages received and not yet taken by the consumer."""
-        return self._queue.qsize()
+        return len(self._queue)
 
     def __aiter__(self) -> WsStream[T]:
         return self
@@ -138,7 +194,7 @@ class WsStream(Generic[T]):
             self.ready.set()
             if self._ws is not None:
                 await asyncio.shield(self._ws.close())
-            self._queue.put_nowait(_End(error))
+            self._queue.put(_End(error))
             self._on_end(self)
             if error is not None:
                 log.warning("stream %s ended: %s", self.key, error.message, extra={"code": error.code.value})
@@ -182,14 +238,11 @@ class WsStream(Generic[T]):
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: {error.message}", recoverable=True)
             except BotError as error:
                 return error
-            if self._queue.qsize() + len(items) > limit:
-                while not self._queue.empty():  # stale market data is shed, the consumer resyncs
-                    self._queue.get_nowait()
-                    self.shed += 1
-                self.shed += len(items)
+            if len(self._queue) + len(items) > limit:
+                self.shed += self._queue.clear() + len(items)  # stale market data is shed, the consumer resyncs
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: reader fell {limit} messages behind")
             for item in items:
-                self._queue.put_nowait(item)
+                self._queue.put(item)
 
 
 def combined_stream_url(stream_url: str, names: Sequence[str]) -> str:
