@@ -247,28 +247,49 @@ def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
     )
 
 
+_DEPTH_FIELDS = ("U", "u", "b", "a", "E")
+
+
 def depth_update(info: SymbolInfo, event: Json) -> DepthUpdate:
-    """A ``depthUpdate`` stream event."""
-    return DepthUpdate(
-        symbol=info.symbol,
-        first_update_id=int(field(event, "U")),
-        last_update_id=int(field(event, "u")),
-        bids=_levels(info, field(event, "b")),
-        asks=_levels(info, field(event, "a")),
-        time_ms=int(field(event, "E")),
-    )
+    """A ``depthUpdate`` stream event (fields read directly; a missing one is ``field``'s ``WireError``)."""
+    try:
+        return DepthUpdate(
+            symbol=info.symbol,
+            first_update_id=int(event["U"]),
+            last_update_id=int(event["u"]),
+            bids=_levels(info, event["b"]),
+            asks=_levels(info, event["a"]),
+            time_ms=int(event["E"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _DEPTH_FIELDS)
+        raise
+
+
+def _require(obj: Any, keys: tuple[str, ...]) -> None:
+    """After a ``KeyError``/``TypeError`` while reading ``obj`` directly: ``field``'s ``WireError`` for the first
+    of ``keys`` that is missing; when none is, the caller re-raises its own error (a malformed value)."""
+    for key in keys:
+        field(obj, key)
+
+
+_TRADE_FIELDS = ("t", "p", "q", "m", "T")
 
 
 def public_trade(info: SymbolInfo, event: Json) -> PublicTrade:
-    """A ``trade`` stream event."""
-    return PublicTrade(
-        symbol=info.symbol,
-        trade_id=int(field(event, "t")),
-        price_ticks=steps(field(event, "p"), info.tick_size),
-        qty_lots=steps(field(event, "q"), info.step_size),
-        buyer_is_maker=bool(field(event, "m")),
-        time_ms=int(field(event, "T")),
-    )
+    """A ``trade`` stream event (fields read as in ``depth_update``)."""
+    try:
+        return PublicTrade(
+            symbol=info.symbol,
+            trade_id=int(event["t"]),
+            price_ticks=steps(event["p"], info.tick_size),
+            qty_lots=steps(event["q"], info.step_size),
+            buyer_is_maker=bool(event["m"]),
+            time_ms=int(event["T"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _TRADE_FIELDS)
+        raise
 
 
 # -- orders --
@@ -286,22 +307,31 @@ def order_params(info: SymbolInfo, order: NewOrder) -> list[tuple[str, str]]:
     return params
 
 
+_ORDER_FIELDS = ("orderId", "clientOrderId", "side", "type", "status", "origQty", "executedQty")
+
+
 def venue_order(info: SymbolInfo, answer: Json) -> VenueOrder:
-    """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves)."""
-    time_ms = answer.get("updateTime") or answer.get("transactTime") or answer.get("time") or 0
-    return VenueOrder(
-        symbol=info.symbol,
-        order_id=VenueOrderId(int(field(answer, "orderId"))),
-        client_order_id=ClientOrderId(answer.get("origClientOrderId") or field(answer, "clientOrderId")),
-        side=_lookup(_SIDES, field(answer, "side"), "side"),
-        type=_lookup(_TYPES, field(answer, "type"), "order type"),
-        status=_lookup(_STATUS, field(answer, "status"), "order status"),
-        price_ticks=_ticks_or_none(info, answer.get("price", "0")),
-        orig_qty_lots=steps(field(answer, "origQty"), info.step_size),
-        executed_qty_lots=steps(field(answer, "executedQty"), info.step_size),
-        cum_quote_atoms=atoms(answer.get("cummulativeQuoteQty", "0")),
-        time_ms=int(time_ms),
-    )
+    """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves); fields
+    read as in ``depth_update``."""
+    get = answer.get
+    time_ms = get("updateTime") or get("transactTime") or get("time") or 0
+    try:
+        return VenueOrder(
+            symbol=info.symbol,
+            order_id=VenueOrderId(int(answer["orderId"])),
+            client_order_id=ClientOrderId(get("origClientOrderId") or answer["clientOrderId"]),
+            side=_lookup(_SIDES, answer["side"], "side"),
+            type=_lookup(_TYPES, answer["type"], "order type"),
+            status=_lookup(_STATUS, answer["status"], "order status"),
+            price_ticks=_ticks_or_none(info, get("price", "0")),
+            orig_qty_lots=steps(answer["origQty"], info.step_size),
+            executed_qty_lots=steps(answer["executedQty"], info.step_size),
+            cum_quote_atoms=atoms(get("cummulativeQuoteQty", "0")),
+            time_ms=int(time_ms),
+        )
+    except (KeyError, TypeError):
+        _require(answer, _ORDER_FIELDS)
+        raise
 
 
 def my_trade(info: SymbolInfo, trade: Json, client_order_id: ClientOrderId) -> Fill:
@@ -330,23 +360,31 @@ def balances(account: Json) -> dict[str, Balance]:
 
 
 # -- user data events --
+_REPORT_FIELDS = ("c", "p", "i", "S", "o", "X", "q", "z", "Z", "E")
+
+
 def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
-    """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill."""
-    client_order_id = ClientOrderId(event.get("C") or field(event, "c"))
-    price = field(event, "p")
-    order = VenueOrder(
-        symbol=info.symbol,
-        order_id=VenueOrderId(int(field(event, "i"))),
-        client_order_id=client_order_id,
-        side=_lookup(_SIDES, field(event, "S"), "side"),
-        type=_lookup(_TYPES, field(event, "o"), "order type"),
-        status=_lookup(_STATUS, field(event, "X"), "order status"),
-        price_ticks=_ticks_or_none(info, price),
-        orig_qty_lots=steps(field(event, "q"), info.step_size),
-        executed_qty_lots=steps(field(event, "z"), info.step_size),
-        cum_quote_atoms=atoms(field(event, "Z")),
-        time_ms=int(event.get("T") or field(event, "E")),
-    )
+    """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill (the order's fields
+    read as in ``depth_update``)."""
+    get = event.get
+    try:
+        client_order_id = ClientOrderId(get("C") or event["c"])
+        order = VenueOrder(
+            symbol=info.symbol,
+            order_id=VenueOrderId(int(event["i"])),
+            client_order_id=client_order_id,
+            side=_lookup(_SIDES, event["S"], "side"),
+            type=_lookup(_TYPES, event["o"], "order type"),
+            status=_lookup(_STATUS, event["X"], "order status"),
+            price_ticks=_ticks_or_none(info, event["p"]),
+            orig_qty_lots=steps(event["q"], info.step_size),
+            executed_qty_lots=steps(event["z"], info.step_size),
+            cum_quote_atoms=atoms(event["Z"]),
+            time_ms=int(get("T") or event["E"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _REPORT_FIELDS)
+        raise
     fill = None
     if field(event, "x") == "TRADE":
         last_price, last_qty = dec(field(event, "L")), dec(field(event, "l"))
