@@ -36,7 +36,7 @@ def strip_signature(raw: str) -> str:
     """``raw`` without its ``signature=...`` parameter, every other byte untouched."""
     if "signature=" not in raw:
         return raw
-    return "&".join(part for part in raw.split("&") if not part.startswith("signature="))
+    return "&".join([part for part in raw.split("&") if not part.startswith("signature=")])
 
 
 def rest_payload(query: str, body: str) -> str:

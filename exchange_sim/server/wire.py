@@ -55,11 +55,16 @@ def _steps(step: Decimal, count: int) -> str:
 
 
 def price(spec: SymbolSpec, ticks: int | None) -> str:
-    return ZERO if ticks is None else _steps(spec.tick_size, ticks)
+    if ticks is None:
+        return ZERO
+    unit = _e8(spec.tick_size)
+    return (_TEXT_MEMO.get(unit * ticks) or _units_text(unit * ticks)) if unit else fmt(spec.tick_size * ticks)
 
 
 def qty(spec: SymbolSpec, lots: int) -> str:
-    return _steps(spec.step_size, lots)
+    """``_steps(spec.step_size, lots)``, the remembered text looked up first."""
+    unit = _e8(spec.step_size)
+    return (_TEXT_MEMO.get(unit * lots) or _units_text(unit * lots)) if unit else fmt(spec.step_size * lots)
 
 
 def atoms(value: int) -> str:

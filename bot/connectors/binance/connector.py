@@ -359,7 +359,8 @@ class BinanceConnector:
         url = combined_stream_url(self.config.endpoints.stream_url, [name])
 
         async def handle(message: Any) -> Sequence[T]:
-            event = unwrap_market(message)
+            combined = type(message) is dict and "stream" in message and "data" in message
+            event = message["data"] if combined else unwrap_market(message)  # the usual form without a call
             if event is None or event.get("e") != event_type:
                 return ()
             info = self._infos.get(symbol) or await self.symbol_info(symbol)  # cached after the first message

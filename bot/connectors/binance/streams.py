@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from bot.connectors.binance.config import BinanceConfig
-from bot.connectors.binance.transport import ConnectFailed, ConnectionLost, WsConnection
+from bot.connectors.binance.transport import NOT_DECODED, ConnectFailed, ConnectionLost, WsConnection
 from bot.connectors.binance.wire import WireError
 from bot.core.errors import BotError, ErrorCode
 
@@ -64,17 +64,17 @@ class Inbox(Generic[T]):
     counting), with the same wake-up order: each ``put`` resolves the future of the longest-waiting ``get``
     (a reader that was cancelled hands its turn on), and a ``get`` that finds an item takes it at once."""
 
-    __slots__ = ("_items", "_waiters")
+    __slots__ = ("_waiters", "items")
 
     def __init__(self) -> None:
-        self._items: deque[T] = deque()
+        self.items: deque[T] = deque()  # oldest first (read-only for others: ``put`` and ``get`` change it)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     def put(self, item: T) -> None:
-        self._items.append(item)
+        self.items.append(item)
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
@@ -84,12 +84,12 @@ class Inbox(Generic[T]):
 
     def clear(self) -> int:
         """Drop every item; how many there were."""
-        count = len(self._items)
-        self._items.clear()
+        count = len(self.items)
+        self.items.clear()
         return count
 
     async def get(self) -> T:
-        items = self._items
+        items = self.items
         while not items:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -230,15 +230,16 @@ class WsStream(Generic[T]):
                 if frame.kind == "binary":
                     return BotError(ErrorCode.NETWORK, f"stream {self.key}: unexpected binary frame")
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: connection closed by the venue")
+            payload = frame.payload  # decoded by an in-process transport, else parse the text
             try:
-                items = await self._handle(frame.json())
+                items = await self._handle(payload if payload is not NOT_DECODED else frame.json())
             except (ValueError, KeyError, TypeError):
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: malformed frame", recoverable=True)
             except WireError as error:
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: {error.message}", recoverable=True)
             except BotError as error:
                 return error
-            if len(self._queue) + len(items) > limit:
+            if len(self._queue.items) + len(items) > limit:
                 self.shed += self._queue.clear() + len(items)  # stale market data is shed, the consumer resyncs
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: reader fell {limit} messages behind")
             for item in items:

@@ -193,10 +193,10 @@ def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
         try:
             for price, qty in levels:
                 p = memo.get(price)
-                if p is None:
+                if p is None and (type(price) is not str or (p := _plain_units(price)) is None):
                     p = _units(price, info.tick_size)
                 q = memo.get(qty)
-                if q is None:
+                if q is None and (type(qty) is not str or (q := _plain_units(qty)) is None):
                     q = _units(qty, info.step_size)
                 out.append(BookLevel(p // tick, q // lot))
             return tuple(out)
