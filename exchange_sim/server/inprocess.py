@@ -244,9 +244,12 @@ class _WsApiSocket(_Socket):
         await self._session.on_text(orjson.dumps(obj).decode())
 
     async def receive(self) -> WsFrame:
-        if self._closed and not self._frames:
+        frames = self._frames.items
+        if self._closed and not frames:
             return _CLOSED
-        return await self._frames.get()
+        while not frames:  # one reader (``Inbox.waiter``)
+            await self._frames.waiter()
+        return frames.popleft()
 
     async def close(self) -> None:
         if not self._closed:

@@ -233,12 +233,12 @@ class BinanceConnector:
 
     # -- orders --
     async def place(self, order: NewOrder) -> VenueOrder:
-        info = await self.symbol_info(order.symbol)
+        info = self._infos.get(order.symbol) or await self.symbol_info(order.symbol)
         answer = await self._call(PLACE, wire.order_params(info, order))
         return self._remember(wire.venue_order(info, answer.body))
 
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
-        info = await self.symbol_info(symbol)
+        info = self._infos.get(symbol) or await self.symbol_info(symbol)
         answer = await self._call(CANCEL, [("symbol", symbol), ("origClientOrderId", client_order_id)])
         return self._remember(wire.venue_order(info, answer.body))
 

@@ -15,7 +15,6 @@ next connection to the same stream wait ``backoff_base_s * 2**(n-1)`` (capped, j
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import deque
@@ -60,14 +59,15 @@ class ReconnectPolicy:
 
 
 class Inbox(Generic[T]):
-    """An unbounded FIFO whose ``get`` waits: ``asyncio.Queue`` without its bookkeeping (no size bound, no task
-    counting), with the same wake-up order: each ``put`` resolves the future of the longest-waiting ``get``
-    (a reader that was cancelled hands its turn on), and a ``get`` that finds an item takes it at once."""
+    """An unbounded FIFO for one reader: what ``asyncio.Queue`` does for a stream's single consumer, without its
+    bookkeeping (no size bound, no task counting, no ``get`` coroutine), with the same wake-up order: each
+    ``put`` resolves the oldest pending ``waiter`` future, so the reader resumes in the loop iteration where a
+    ``Queue.get`` would have. The reader takes from ``items`` and, while it is empty, awaits ``waiter()``."""
 
     __slots__ = ("_waiters", "items")
 
     def __init__(self) -> None:
-        self.items: deque[T] = deque()  # oldest first (read-only for others: ``put`` and ``get`` change it)
+        self.items: deque[T] = deque()  # oldest first; the reader pops from the left
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     def __len__(self) -> int:
@@ -78,7 +78,7 @@ class Inbox(Generic[T]):
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
-            if not waiter.done():
+            if not waiter.done():  # a reader cancelled while waiting left its future cancelled: skip it
                 waiter.set_result(None)
                 break
 
@@ -88,29 +88,12 @@ class Inbox(Generic[T]):
         self.items.clear()
         return count
 
-    async def get(self) -> T:
-        items = self.items
-        while not items:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                waiter.cancel()
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-                if items and not waiter.cancelled():
-                    self._wake_next()
-                raise
-        return items.popleft()
-
-    def _wake_next(self) -> None:
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                break
+    def waiter(self) -> asyncio.Future[None]:
+        """A future the next ``put`` resolves (after the waiters before it), for the reader to await while
+        ``items`` is empty."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
 
 
 class _End:
@@ -163,7 +146,10 @@ class WsStream(Generic[T]):
     async def __anext__(self) -> T:
         if self._finished:
             raise StopAsyncIteration
-        item = await self._queue.get()
+        items = self._queue.items
+        while not items:  # this stream's one reader waits on the inbox directly (``Inbox.waiter``)
+            await self._queue.waiter()
+        item = items.popleft()
         if isinstance(item, _End):
             self._finished = True
             if item.error is not None:

@@ -113,7 +113,10 @@ def steps(value: Any, step: Decimal) -> int:
     When ``step`` is a whole number of 1e-8 the value is read in integer arithmetic (``_units``), else through
     ``Decimal`` (same result)."""
     unit = _e8(step)
-    return _units(value, step) // unit if unit else int(num(value) // step)
+    if not unit:
+        return int(num(value) // step)
+    units = _UNITS_MEMO.get(value) if type(value) is str else None
+    return (units if units is not None else _units(value, step)) // unit
 
 
 def _ticks_or_none(info: SymbolInfo, value: Any) -> int | None:
