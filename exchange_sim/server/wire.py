@@ -69,7 +69,7 @@ def qty(spec: SymbolSpec, lots: int) -> str:
 
 def atoms(value: int) -> str:
     """Atoms (1e-8) as 8-place decimal text: ``fmt(atoms_to_decimal(value))`` in integer arithmetic."""
-    return _units_text(value)
+    return _TEXT_MEMO.get(value) or _units_text(value)
 
 
 def levels(spec: SymbolSpec, rows: Iterable[tuple[int, int]]) -> list[list[str]]:

@@ -146,3 +146,13 @@ def test_inbox_wakes_its_oldest_live_waiter_and_clears() -> None:
         assert list(inbox.items) == [3]
 
     asyncio.run(main())
+
+
+def test_account_position_rows_and_a_missing_field() -> None:
+    event = {"e": "outboundAccountPosition", "E": 9, "u": 8,
+             "B": [{"a": "BTC", "f": "1.5", "l": "0"}, {"a": "USDT", "f": "10", "l": "2.25"}]}
+    updates = wire.account_position(event)
+    assert [(u.asset, u.balance.free_atoms, u.balance.locked_atoms, u.time_ms) for u in updates] == [
+        ("BTC", 150_000_000, 0, 8), ("USDT", 1_000_000_000, 225_000_000, 8)]
+    with pytest.raises(wire.WireError, match="missing field 'l'"):
+        wire.account_position({**event, "B": [{"a": "BTC", "f": "1"}]})

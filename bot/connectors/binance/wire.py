@@ -409,9 +409,13 @@ def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
 
 
 def account_position(event: Json) -> list[BalanceUpdate]:
-    """An ``outboundAccountPosition``: one update per asset."""
+    """An ``outboundAccountPosition``: one update per asset (fields read as in ``depth_update``)."""
     time_ms = int(event.get("u") or field(event, "E"))
-    return [
-        BalanceUpdate(asset=field(b, "a"), balance=Balance(atoms(field(b, "f")), atoms(field(b, "l"))), time_ms=time_ms)
-        for b in field(event, "B")
-    ]
+    rows = field(event, "B")
+    try:
+        return [BalanceUpdate(asset=b["a"], balance=Balance(atoms(b["f"]), atoms(b["l"])), time_ms=time_ms)
+                for b in rows]
+    except (KeyError, TypeError):
+        for b in rows:
+            _require(b, ("a", "f", "l"))
+        raise
