@@ -160,9 +160,9 @@ def _order_core(spec: SymbolSpec, order: Order) -> Json:
 def order(spec: SymbolSpec, o: Order, ms: ToMs) -> Json:
     """GET order / openOrders."""
     return {"symbol": o.symbol, "orderId": o.order_id, "orderListId": -1, "clientOrderId": o.client_order_id,
-            **_order_core(spec, o), "stopPrice": ZERO, "icebergQty": ZERO, "time": ms(o.created_us),
+            **_order_core(spec, o), "stopPrice": ZERO, "icebergQty": ZERO, "time": (created := ms(o.created_us)),
             "updateTime": ms(o.updated_us), "isWorking": not o.status.is_terminal,
-            "workingTime": ms(o.created_us), "selfTradePreventionMode": o.stp_mode._value_}
+            "workingTime": created, "selfTradePreventionMode": o.stp_mode._value_}
 
 
 def fill(spec: SymbolSpec, trade: Trade, account: AccountId) -> Json:
@@ -180,7 +180,7 @@ def new_order(spec: SymbolSpec, o: Order, trades: Sequence[Trade], resp_type: st
     if resp_type == "ACK":
         return out
     out.update(_order_core(spec, o))
-    out["workingTime"] = ms(o.created_us)
+    out["workingTime"] = out["transactTime"]  # both ms(o.created_us)
     out["selfTradePreventionMode"] = o.stp_mode._value_
     if resp_type == "FULL":
         out["fills"] = [fill(spec, t, o.account) for t in trades]
@@ -240,8 +240,8 @@ def execution_report(spec: SymbolSpec, report: ExecutionReport, ms: ToMs) -> Jso
         "x": report.exec_type._value_, "X": o.status._value_, "r": report.reason or "NONE", "i": o.order_id,
         "l": last_qty, "z": qty(spec, o.executed_qty_lots), "L": last_price, "n": commission, "N": commission_asset,
         "T": ms(o.updated_us), "t": trade_id, "v": 0, "I": 0, "w": not o.status.is_terminal, "m": maker,
-        "M": False, "O": ms(o.created_us), "Z": atoms(o.cum_quote_atoms), "Y": last_quote,
-        "Q": atoms(o.quote_order_qty_atoms or 0), "W": ms(o.created_us), "V": o.stp_mode._value_,
+        "M": False, "O": (created := ms(o.created_us)), "Z": atoms(o.cum_quote_atoms), "Y": last_quote,
+        "Q": atoms(o.quote_order_qty_atoms or 0), "W": created, "V": o.stp_mode._value_,
     }
 
 

@@ -122,7 +122,7 @@ def steps(value: Any, step: Decimal) -> int:
 def _ticks_or_none(info: SymbolInfo, value: Any) -> int | None:
     """An order's price in ticks, ``None`` for a zero price (MARKET): ``to_ticks(dec(value))`` when nonzero,
     read as ``steps`` does (the same floor; a plain decimal in integer arithmetic)."""
-    units = _plain_units(value) if type(value) is str else None
+    units = (_UNITS_MEMO.get(value) or _plain_units(value)) if type(value) is str else None
     if units is not None and _e8(info.tick_size):
         return units // _e8(info.tick_size) if units else None
     price = dec(value)
@@ -136,7 +136,7 @@ def plain(value: Decimal) -> str:
 
 def atoms(value: Any) -> int:
     """A wire amount in atoms (1e-8), truncated: a plain decimal in integer arithmetic (exact), else ``Decimal``."""
-    units = _plain_units(value) if type(value) is str else None
+    units = (_UNITS_MEMO.get(value) or _plain_units(value)) if type(value) is str else None
     return units if units is not None else int(num(value) * ATOMS_PER_UNIT)
 
 
