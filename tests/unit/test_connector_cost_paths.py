@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from bot.connectors.binance import signing, streams, wire
+from bot.connectors.binance import decimals, signing, streams, wire
 from bot.connectors.binance.config import SecretStr
 from exchange_sim.engine.types import atoms_to_decimal
 from exchange_sim.server import auth, params
@@ -48,16 +48,16 @@ def test_plain_decimals_read_as_decimal_reads_them_before_and_after_they_are_rem
 
 @pytest.mark.parametrize("text", ["1e3", "-1.5", "１２", "0.123456789", "", "1.", ".5", " 1"])
 def test_texts_outside_the_plain_form_are_not_remembered_and_go_through_decimal(text: str) -> None:
-    assert wire._plain_units(text) is None
-    assert text not in wire._UNITS_MEMO
+    assert decimals.plain_units(text) is None
+    assert text not in decimals.UNITS_MEMO
 
 
 def test_the_units_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wire, "_UNITS_MEMO_MAX", 8)
-    wire._UNITS_MEMO.clear()
+    monkeypatch.setattr(decimals, "UNITS_MEMO_MAX", 8)
+    decimals.UNITS_MEMO.clear()
     for value in range(20):
-        assert wire._plain_units(f"{value}.5") == value * 10**8 + 50_000_000
-        assert len(wire._UNITS_MEMO) <= 8
+        assert decimals.plain_units(f"{value}.5") == value * 10**8 + 50_000_000
+        assert len(decimals.UNITS_MEMO) <= 8
 
 
 def test_depth_levels_and_a_missing_field() -> None:

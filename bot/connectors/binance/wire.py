@@ -12,16 +12,28 @@ Rules:
 * ``LIMIT`` orders carry their time in force; ``LIMIT_MAKER`` and ``MARKET`` carry none.
 
 Errors: ``WireError`` (a ``BotError(INTERNAL)``, not recoverable) for a message that lacks a field or has one
-this bot does not understand (an order type it never sends, a malformed number).
+this bot does not understand (an order type it never sends, a malformed number). Numbers are read by
+``decimals`` (re-exported here: ``dec``, ``num``, ``steps``, ``atoms``, ``plain``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from bot.connectors.binance.decimals import (
+    UNITS_MEMO,
+    WireError,
+    atoms,
+    dec,
+    e8,
+    num,
+    plain,
+    plain_units,
+    steps,
+    units_of,
+)
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import (
     ATOMS_PER_UNIT,
@@ -44,6 +56,12 @@ from bot.core.types import (
     VenueOrderId,
 )
 
+__all__ = [  # with the number readers of ``decimals`` it re-exports
+    "Json", "WireError", "account_position", "atoms", "balances", "book", "dec", "depth_update", "execution_report",
+    "field", "my_trade", "num", "order_params", "plain", "public_trade", "rate_limits", "steps", "symbol_info",
+    "venue_order",
+]
+
 Json = Mapping[str, Any]
 
 _STATUS: dict[str, OrderStatus] = {
@@ -59,13 +77,6 @@ _STATUS: dict[str, OrderStatus] = {
 }
 
 
-class WireError(BotError):
-    """A venue message the connector cannot translate."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.INTERNAL, message, recoverable=False)
-
-
 def field(obj: Json, key: str) -> Any:
     """``obj[key]``, or ``WireError`` when it is missing."""
     try:
@@ -74,70 +85,14 @@ def field(obj: Json, key: str) -> Any:
         raise WireError(f"missing field {key!r}") from None
 
 
-def dec(value: Any) -> Decimal:
-    """A wire decimal (string or int) as ``Decimal``, normalised without exponent above the units."""
-    try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        raise WireError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise WireError(f"not a finite number: {value!r}")
-    return number.quantize(Decimal(1)) if number.as_tuple().exponent > 0 else number  # type: ignore[operator]
-
-
-def num(value: Any) -> Decimal:
-    """A wire decimal as ``Decimal`` as it is (not normalised): for values only divided into ticks, lots or
-    atoms, where ``dec``'s normalisation is wasted work on every price level of every depth update."""
-    try:
-        number = Decimal(value) if isinstance(value, str) else Decimal(str(value))
-    except InvalidOperation:
-        raise WireError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise WireError(f"not a finite number: {value!r}")
-    return number
-
-
-E8 = 100_000_000
-
-
-@functools.lru_cache(maxsize=256)
-def _e8(step: Decimal) -> int:
-    """``step`` in units of 1e-8 when that is a whole number (every real tick and lot size), else 0."""
-    scaled = step * E8
-    return int(scaled) if scaled > 0 and scaled == scaled.to_integral_value() else 0
-
-
-def steps(value: Any, step: Decimal) -> int:
-    """``floor(value / step)``: a wire decimal in ticks or lots (``SymbolInfo.to_ticks``/``to_lots``).
-
-    When ``step`` is a whole number of 1e-8 the value is read in integer arithmetic (``_units``), else through
-    ``Decimal`` (same result)."""
-    unit = _e8(step)
-    if not unit:
-        return int(num(value) // step)
-    units = _UNITS_MEMO.get(value) if type(value) is str else None
-    return (units if units is not None else _units(value, step)) // unit
-
-
 def _ticks_or_none(info: SymbolInfo, value: Any) -> int | None:
     """An order's price in ticks, ``None`` for a zero price (MARKET): ``to_ticks(dec(value))`` when nonzero,
     read as ``steps`` does (the same floor; a plain decimal in integer arithmetic)."""
-    units = (_UNITS_MEMO.get(value) or _plain_units(value)) if type(value) is str else None
-    if units is not None and _e8(info.tick_size):
-        return units // _e8(info.tick_size) if units else None
+    units = (UNITS_MEMO.get(value) or plain_units(value)) if type(value) is str else None
+    if units is not None and e8(info.tick_size):
+        return units // e8(info.tick_size) if units else None
     price = dec(value)
     return info.to_ticks(price) if price else None
-
-
-def plain(value: Decimal) -> str:
-    """``value`` in plain notation for the wire."""
-    return format(value, "f")
-
-
-def atoms(value: Any) -> int:
-    """A wire amount in atoms (1e-8), truncated: a plain decimal in integer arithmetic (exact), else ``Decimal``."""
-    units = (_UNITS_MEMO.get(value) or _plain_units(value)) if type(value) is str else None
-    return units if units is not None else int(num(value) * ATOMS_PER_UNIT)
 
 
 def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
@@ -189,55 +144,23 @@ def rate_limits(info: Json) -> tuple[int | None, int | None]:
 
 # -- market data --
 def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
-    tick, lot = _e8(info.tick_size), _e8(info.step_size)
+    tick, lot = e8(info.tick_size), e8(info.step_size)
     if tick and lot:
-        memo = _UNITS_MEMO
+        memo = UNITS_MEMO
         out = []
         try:
             for price, qty in levels:
                 p = memo.get(price)
-                if p is None and (type(price) is not str or (p := _plain_units(price)) is None):
-                    p = _units(price, info.tick_size)
+                if p is None and (type(price) is not str or (p := plain_units(price)) is None):
+                    p = units_of(price, info.tick_size)
                 q = memo.get(qty)
-                if q is None and (type(qty) is not str or (q := _plain_units(qty)) is None):
-                    q = _units(qty, info.step_size)
+                if q is None and (type(qty) is not str or (q := plain_units(qty)) is None):
+                    q = units_of(qty, info.step_size)
                 out.append(BookLevel(p // tick, q // lot))
             return tuple(out)
         except TypeError:  # an unhashable value: read it the general way below (and fail as it fails there)
             pass
     return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
-
-
-def _units(value: Any, step: Decimal) -> int:
-    """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``).
-
-    The plain form Binance sends is read in integer arithmetic (``_plain_units``); anything else goes through
-    ``Decimal``."""
-    units = _plain_units(value) if type(value) is str else None
-    return units if units is not None else int(num(value) // step) * _e8(step)
-
-
-_SCALE = tuple(10 ** (8 - n) for n in range(9))  # a fraction of n digits, in units of 1e-8
-_UNITS_MEMO: dict[str, int] = {}  # plain decimal text -> its units: prices and sizes repeat on every update
-_UNITS_MEMO_MAX = 1 << 16  # emptied when full (a bound, not an eviction policy: the value never changes)
-
-
-def _plain_units(value: str) -> int | None:
-    """``value`` in units of 1e-8 when it has Binance's plain form (``^[0-9]{1,20}(\\.[0-9]{1,8})?$``, ASCII
-    digits only), else ``None``: split at the point and read with ``int``. A pure function of the text,
-    remembered per text (``_UNITS_MEMO``), so a price seen before costs one dictionary lookup."""
-    units = _UNITS_MEMO.get(value)
-    if units is not None:
-        return units
-    whole, point, fraction = value.partition(".")
-    if not (whole.isdigit() and whole.isascii() and len(whole) <= 20
-            and (not point or (fraction.isdigit() and fraction.isascii() and len(fraction) <= 8))):
-        return None
-    units = int(whole) * E8 + (int(fraction) * _SCALE[len(fraction)] if point else 0)
-    if len(_UNITS_MEMO) >= _UNITS_MEMO_MAX:
-        _UNITS_MEMO.clear()
-    _UNITS_MEMO[value] = units
-    return units
 
 
 def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
