@@ -11,7 +11,6 @@ accepted only if ``timestamp < serverTime + 1000`` and ``serverTime - timestamp 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,14 +28,14 @@ FUTURE_TOLERANCE_MS = 1000
 
 def sign(secret: str, payload: str) -> str:
     """Hex HMAC-SHA256 of ``payload`` keyed by ``secret`` (what clients put in ``signature``)."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), payload.encode(), "sha256").hex()
 
 
 def strip_signature(raw: str) -> str:
     """``raw`` without its ``signature=...`` parameter, every other byte untouched."""
     if "signature=" not in raw:
         return raw
-    return "&".join(part for part in raw.split("&") if not part.startswith("signature="))
+    return "&".join([part for part in raw.split("&") if not part.startswith("signature=")])
 
 
 def rest_payload(query: str, body: str) -> str:

@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from bot.connectors.binance.streams import Inbox
 from bot.connectors.binance.transport import HttpReply, WsConnection, WsFrame
 from bot.core.sending import check_before_send
 from exchange_sim.engine.types import AccountId, ErrorCode
@@ -161,12 +162,13 @@ class _MarketSocket(_Socket):
                 spec = state.spec(symbol)
             except Exception:  # an unknown symbol: a valid name that never sends
                 continue
+            ms = state.driver.epoch_ms_of  # ``state.ms`` without its extra call per message
             if kind == "depth":
                 self._subs.append((client.subscribe_depth(symbol), _framer(name, partial(wire.depth_update, spec),
-                                                                           state.ms)))
+                                                                           ms)))
             elif kind == "trade":
                 self._subs.append((client.subscribe_trades(symbol), _framer(name, partial(wire.trade_event, spec),
-                                                                            state.ms)))
+                                                                            ms)))
         self._merged: asyncio.Queue[WsFrame] | None = None
         self._pumps: list[asyncio.Task[None]] = []
         if len(self._subs) > 1:
@@ -233,7 +235,7 @@ class _WsApiSocket(_Socket):
 
     def __init__(self, state: ServerState) -> None:
         super().__init__()
-        self._frames: asyncio.Queue[WsFrame] = asyncio.Queue()
+        self._frames: Inbox[WsFrame] = Inbox()
         self._session = WsApiSession(state, _Sink(self._frames, self._mark_closed))
 
     async def send_json(self, obj: Any) -> None:
@@ -242,32 +244,35 @@ class _WsApiSocket(_Socket):
         await self._session.on_text(orjson.dumps(obj).decode())
 
     async def receive(self) -> WsFrame:
-        if self._closed and self._frames.empty():
+        frames = self._frames.items
+        if self._closed and not frames:
             return _CLOSED
-        return await self._frames.get()
+        while not frames:  # one reader (``Inbox.waiter``)
+            await self._frames.waiter()
+        return frames.popleft()
 
     async def close(self) -> None:
         if not self._closed:
             self._session.close()
-            self._frames.put_nowait(_CLOSED)
+            self._frames.put(_CLOSED)
         self._mark_closed()
 
 
 class _Sink:
     """The server side of an in-process WebSocket API connection (``ws_api.Outbound``)."""
 
-    def __init__(self, frames: asyncio.Queue[WsFrame], closed: Callable[[], None]) -> None:
+    def __init__(self, frames: Inbox[WsFrame], closed: Callable[[], None]) -> None:
         self._frames = frames
         self._closed = closed
 
     def send_json(self, obj: Any) -> None:
-        self._frames.put_nowait(WsFrame("text", payload=obj))
+        self._frames.put(WsFrame("text", payload=obj))
 
     def send_bytes(self, data: bytes) -> None:
-        self._frames.put_nowait(WsFrame("text", data=data.decode()))
+        self._frames.put(WsFrame("text", data=data.decode()))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        self._frames.put_nowait(_CLOSED)
+        self._frames.put(_CLOSED)
         self._closed()
 
 

@@ -38,7 +38,7 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     if not text:
         return []
     if _PLAIN_FORM.fullmatch(text):
-        return [(pair[0], pair[2]) for pair in (item.partition("=") for item in text.split("&"))]
+        return [item.partition("=")[::2] for item in text.split("&")]
     try:
         return parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
@@ -71,14 +71,14 @@ class Params:
         return value if value else None
 
     def text(self, name: str) -> str:
-        value = self.opt_text(name)
-        if value is None:
+        value = self._values.get(name)  # empty counts as missing (opt_text)
+        if not value:
             raise errors.missing(name)
         return value
 
     def opt_integer(self, name: str) -> int | None:
-        value = self.opt_text(name)
-        if value is None:
+        value = self._values.get(name)
+        if not value:
             return None
         if not _INT.match(value):
             raise ApiError(errors.MANDATORY_PARAM, f"Parameter '{name}' was malformed: expected an integer.")
@@ -91,16 +91,16 @@ class Params:
         return value
 
     def opt_decimal(self, name: str) -> Decimal | None:
-        value = self.opt_text(name)
-        if value is None:
+        value = self._values.get(name)
+        if not value:
             return None
         if not _DECIMAL.match(value):
             raise errors.illegal(name)
         return Decimal(value)
 
     def opt_enum(self, name: str, enum: type[E]) -> E | None:
-        value = self.opt_text(name)
-        if value is None:
+        value = self._values.get(name)
+        if not value:
             return None
         try:
             return enum(value.upper())

@@ -2,7 +2,8 @@
 
 Pure functions only. ``ms`` arguments are callables mapping simulated µs (engine timestamps) to the server's
 Unix milliseconds (``RealTimeDriver.epoch_ms_of``). Field names and order follow Binance Spot's REST and
-WebSocket documentation (DESIGN section 5).
+WebSocket documentation (DESIGN section 5). Enum members are written by their ``_value_`` (the plain attribute
+that ``.value`` reads through a descriptor: the same text, without two calls per field).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from exchange_sim.engine.types import (
     Side,
     SymbolSpec,
     Trade,
-    atoms_to_decimal,
 )
 from exchange_sim.feeds import AccountUpdate, DepthDiff, ExecutionReport
 
@@ -55,29 +55,44 @@ def _steps(step: Decimal, count: int) -> str:
 
 
 def price(spec: SymbolSpec, ticks: int | None) -> str:
-    return ZERO if ticks is None else _steps(spec.tick_size, ticks)
+    if ticks is None:
+        return ZERO
+    unit = _e8(spec.tick_size)
+    return (_TEXT_MEMO.get(unit * ticks) or _units_text(unit * ticks)) if unit else fmt(spec.tick_size * ticks)
 
 
 def qty(spec: SymbolSpec, lots: int) -> str:
-    return _steps(spec.step_size, lots)
+    """``_steps(spec.step_size, lots)``, the remembered text looked up first."""
+    unit = _e8(spec.step_size)
+    return (_TEXT_MEMO.get(unit * lots) or _units_text(unit * lots)) if unit else fmt(spec.step_size * lots)
 
 
 def atoms(value: int) -> str:
-    return fmt(atoms_to_decimal(value))
+    """Atoms (1e-8) as 8-place decimal text: ``fmt(atoms_to_decimal(value))`` in integer arithmetic."""
+    return _TEXT_MEMO.get(value) or _units_text(value)
 
 
 def levels(spec: SymbolSpec, rows: Iterable[tuple[int, int]]) -> list[list[str]]:
     tick, lot = _e8(spec.tick_size), _e8(spec.step_size)
     if not (tick and lot):
         return [[price(spec, p), qty(spec, q)] for p, q in rows]
-    return [[_units_text(tick * p), _units_text(lot * q)] for p, q in rows]
+    memo, text = _TEXT_MEMO, _units_text
+    return [[memo.get(tick * p) or text(tick * p), memo.get(lot * q) or text(lot * q)] for p, q in rows]
+
+
+_TEXT_MEMO: dict[int, str] = {}  # units -> text: the same prices and sizes are written on every update
+_TEXT_MEMO_MAX = 1 << 16  # emptied when full (a bound only: a remembered text never changes)
 
 
 def _units_text(units: int) -> str:
-    """A count of 1e-8 as Binance's 8-place decimal text (``fmt`` of the same value)."""
-    if units < 0:
-        return "-" + _units_text(-units)
-    return f"{units // E8}.{units % E8:08d}"
+    """A count of 1e-8 as Binance's 8-place decimal text (``fmt`` of the same value), remembered per count."""
+    text = _TEXT_MEMO.get(units)
+    if text is None:
+        text = f"{units // E8}.{units % E8:08d}" if units >= 0 else f"-{-units // E8}.{-units % E8:08d}"
+        if len(_TEXT_MEMO) >= _TEXT_MEMO_MAX:
+            _TEXT_MEMO.clear()
+        _TEXT_MEMO[units] = text
+    return text
 
 
 # -- market data --
@@ -138,16 +153,16 @@ def _order_core(spec: SymbolSpec, order: Order) -> Json:
     return {"price": price(spec, order.price_ticks), "origQty": qty(spec, order.orig_qty_lots),
             "executedQty": qty(spec, order.executed_qty_lots),
             "origQuoteOrderQty": atoms(order.quote_order_qty_atoms or 0),
-            "cummulativeQuoteQty": atoms(order.cum_quote_atoms), "status": order.status.value,
-            "timeInForce": order.time_in_force.value, "type": order.type.value, "side": order.side.value}
+            "cummulativeQuoteQty": atoms(order.cum_quote_atoms), "status": order.status._value_,
+            "timeInForce": order.time_in_force._value_, "type": order.type._value_, "side": order.side._value_}
 
 
 def order(spec: SymbolSpec, o: Order, ms: ToMs) -> Json:
     """GET order / openOrders."""
     return {"symbol": o.symbol, "orderId": o.order_id, "orderListId": -1, "clientOrderId": o.client_order_id,
-            **_order_core(spec, o), "stopPrice": ZERO, "icebergQty": ZERO, "time": ms(o.created_us),
+            **_order_core(spec, o), "stopPrice": ZERO, "icebergQty": ZERO, "time": (created := ms(o.created_us)),
             "updateTime": ms(o.updated_us), "isWorking": not o.status.is_terminal,
-            "workingTime": ms(o.created_us), "selfTradePreventionMode": o.stp_mode.value}
+            "workingTime": created, "selfTradePreventionMode": o.stp_mode._value_}
 
 
 def fill(spec: SymbolSpec, trade: Trade, account: AccountId) -> Json:
@@ -165,8 +180,8 @@ def new_order(spec: SymbolSpec, o: Order, trades: Sequence[Trade], resp_type: st
     if resp_type == "ACK":
         return out
     out.update(_order_core(spec, o))
-    out["workingTime"] = ms(o.created_us)
-    out["selfTradePreventionMode"] = o.stp_mode.value
+    out["workingTime"] = out["transactTime"]  # both ms(o.created_us)
+    out["selfTradePreventionMode"] = o.stp_mode._value_
     if resp_type == "FULL":
         out["fills"] = [fill(spec, t, o.account) for t in trades]
     return out
@@ -180,7 +195,7 @@ def canceled(spec: SymbolSpec, o: Order, cancel_cid: str, ms: ToMs) -> Json:
     """DELETE order: ``clientOrderId`` is the cancel's own id, ``origClientOrderId`` the order's."""
     return {"symbol": o.symbol, "origClientOrderId": o.client_order_id, "orderId": o.order_id, "orderListId": -1,
             "clientOrderId": cancel_cid, "transactTime": ms(o.updated_us), **_order_core(spec, o),
-            "selfTradePreventionMode": o.stp_mode.value}
+            "selfTradePreventionMode": o.stp_mode._value_}
 
 
 def my_trade(spec: SymbolSpec, trade: Trade, account: AccountId, ms: ToMs) -> Json:
@@ -220,13 +235,13 @@ def execution_report(spec: SymbolSpec, report: ExecutionReport, ms: ToMs) -> Jso
     canceled_ = report.exec_type is ExecType.CANCELED
     return {
         "e": "executionReport", "E": ms(report.event_time_us), "s": o.symbol, "c": o.client_order_id,
-        "S": o.side.value, "o": o.type.value, "f": o.time_in_force.value, "q": qty(spec, o.orig_qty_lots),
+        "S": o.side._value_, "o": o.type._value_, "f": o.time_in_force._value_, "q": qty(spec, o.orig_qty_lots),
         "p": price(spec, o.price_ticks), "P": ZERO, "F": ZERO, "g": -1, "C": o.client_order_id if canceled_ else "",
-        "x": report.exec_type.value, "X": o.status.value, "r": report.reason or "NONE", "i": o.order_id,
+        "x": report.exec_type._value_, "X": o.status._value_, "r": report.reason or "NONE", "i": o.order_id,
         "l": last_qty, "z": qty(spec, o.executed_qty_lots), "L": last_price, "n": commission, "N": commission_asset,
         "T": ms(o.updated_us), "t": trade_id, "v": 0, "I": 0, "w": not o.status.is_terminal, "m": maker,
-        "M": False, "O": ms(o.created_us), "Z": atoms(o.cum_quote_atoms), "Y": last_quote,
-        "Q": atoms(o.quote_order_qty_atoms or 0), "W": ms(o.created_us), "V": o.stp_mode.value,
+        "M": False, "O": (created := ms(o.created_us)), "Z": atoms(o.cum_quote_atoms), "Y": last_quote,
+        "Q": atoms(o.quote_order_qty_atoms or 0), "W": created, "V": o.stp_mode._value_,
     }
 
 

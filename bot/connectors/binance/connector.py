@@ -233,12 +233,12 @@ class BinanceConnector:
 
     # -- orders --
     async def place(self, order: NewOrder) -> VenueOrder:
-        info = await self.symbol_info(order.symbol)
+        info = self._infos.get(order.symbol) or await self.symbol_info(order.symbol)
         answer = await self._call(PLACE, wire.order_params(info, order))
         return self._remember(wire.venue_order(info, answer.body))
 
     async def cancel(self, symbol: str, client_order_id: ClientOrderId) -> VenueOrder:
-        info = await self.symbol_info(symbol)
+        info = self._infos.get(symbol) or await self.symbol_info(symbol)
         answer = await self._call(CANCEL, [("symbol", symbol), ("origClientOrderId", client_order_id)])
         return self._remember(wire.venue_order(info, answer.body))
 
@@ -359,7 +359,8 @@ class BinanceConnector:
         url = combined_stream_url(self.config.endpoints.stream_url, [name])
 
         async def handle(message: Any) -> Sequence[T]:
-            event = unwrap_market(message)
+            combined = type(message) is dict and "stream" in message and "data" in message
+            event = message["data"] if combined else unwrap_market(message)  # the usual form without a call
             if event is None or event.get("e") != event_type:
                 return ()
             info = self._infos.get(symbol) or await self.symbol_info(symbol)  # cached after the first message

@@ -7,10 +7,10 @@ REST: the signature covers the exact query string sent (``encode_params``), and 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from urllib.parse import quote
 
 from bot.connectors.binance.config import SecretStr
@@ -20,7 +20,7 @@ Params = Sequence[tuple[str, str]]
 
 def sign(secret: SecretStr, payload: str) -> str:
     """The hex HMAC-SHA256 of ``payload`` keyed by ``secret``."""
-    return hmac.new(secret.get_secret_value().encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.get_secret_value().encode(), payload.encode(), "sha256").hex()
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what ``quote`` leaves as it is (RFC 3986 unreserved)
@@ -32,7 +32,10 @@ def _encode(text: str) -> str:
 
 def encode_params(params: Params) -> str:
     """``k=v&k=v`` in the given order, percent-encoded (RFC 3986 unreserved characters kept; a text made only
-    of them, as almost every Binance parameter is, is used as it is without calling ``quote``)."""
+    of them, as almost every Binance parameter is, is used as it is without calling ``quote``). When every key
+    and value is plain (one check over all of them: their concatenation), the pairs are joined as they are."""
+    if _UNRESERVED.fullmatch("".join(chain.from_iterable(params))):
+        return "&".join(map("=".join, params))
     return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in params)
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from bot.connectors.binance.config import BinanceConfig
-from bot.connectors.binance.transport import ConnectFailed, ConnectionLost, WsConnection
+from bot.connectors.binance.transport import NOT_DECODED, ConnectFailed, ConnectionLost, WsConnection
 from bot.connectors.binance.wire import WireError
 from bot.core.errors import BotError, ErrorCode
 
@@ -57,6 +58,44 @@ class ReconnectPolicy:
             self.failed(key)
 
 
+class Inbox(Generic[T]):
+    """An unbounded FIFO for one reader: what ``asyncio.Queue`` does for a stream's single consumer, without its
+    bookkeeping (no size bound, no task counting, no ``get`` coroutine), with the same wake-up order: each
+    ``put`` resolves the oldest pending ``waiter`` future, so the reader resumes in the loop iteration where a
+    ``Queue.get`` would have. The reader takes from ``items`` and, while it is empty, awaits ``waiter()``."""
+
+    __slots__ = ("_waiters", "items")
+
+    def __init__(self) -> None:
+        self.items: deque[T] = deque()  # oldest first; the reader pops from the left
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def put(self, item: T) -> None:
+        self.items.append(item)
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # a reader cancelled while waiting left its future cancelled: skip it
+                waiter.set_result(None)
+                break
+
+    def clear(self) -> int:
+        """Drop every item; how many there were."""
+        count = len(self.items)
+        self.items.clear()
+        return count
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future the next ``put`` resolves (after the waiters before it), for the reader to await while
+        ``items`` is empty."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+
 class _End:
     __slots__ = ("error",)
 
@@ -85,7 +124,7 @@ class WsStream(Generic[T]):
         self._policy = policy
         self._monotonic_s = monotonic_s
         self._on_end = on_end
-        self._queue: asyncio.Queue[T | _End] = asyncio.Queue()
+        self._queue: Inbox[T | _End] = Inbox()
         self._ws: WsConnection | None = None
         self.shed = 0  # messages dropped because the reader fell ``stream_queue_max`` behind
         self._finished = False  # the consumer saw the end
@@ -99,7 +138,7 @@ class WsStream(Generic[T]):
 
     def queued(self) -> int:
         """Messages received and not yet taken by the consumer."""
-        return self._queue.qsize()
+        return len(self._queue)
 
     def __aiter__(self) -> WsStream[T]:
         return self
@@ -107,7 +146,10 @@ class WsStream(Generic[T]):
     async def __anext__(self) -> T:
         if self._finished:
             raise StopAsyncIteration
-        item = await self._queue.get()
+        items = self._queue.items
+        while not items:  # this stream's one reader waits on the inbox directly (``Inbox.waiter``)
+            await self._queue.waiter()
+        item = items.popleft()
         if isinstance(item, _End):
             self._finished = True
             if item.error is not None:
@@ -138,7 +180,7 @@ class WsStream(Generic[T]):
             self.ready.set()
             if self._ws is not None:
                 await asyncio.shield(self._ws.close())
-            self._queue.put_nowait(_End(error))
+            self._queue.put(_End(error))
             self._on_end(self)
             if error is not None:
                 log.warning("stream %s ended: %s", self.key, error.message, extra={"code": error.code.value})
@@ -174,22 +216,20 @@ class WsStream(Generic[T]):
                 if frame.kind == "binary":
                     return BotError(ErrorCode.NETWORK, f"stream {self.key}: unexpected binary frame")
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: connection closed by the venue")
+            payload = frame.payload  # decoded by an in-process transport, else parse the text
             try:
-                items = await self._handle(frame.json())
+                items = await self._handle(payload if payload is not NOT_DECODED else frame.json())
             except (ValueError, KeyError, TypeError):
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: malformed frame", recoverable=True)
             except WireError as error:
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: {error.message}", recoverable=True)
             except BotError as error:
                 return error
-            if self._queue.qsize() + len(items) > limit:
-                while not self._queue.empty():  # stale market data is shed, the consumer resyncs
-                    self._queue.get_nowait()
-                    self.shed += 1
-                self.shed += len(items)
+            if len(self._queue.items) + len(items) > limit:
+                self.shed += self._queue.clear() + len(items)  # stale market data is shed, the consumer resyncs
                 return BotError(ErrorCode.NETWORK, f"stream {self.key}: reader fell {limit} messages behind")
             for item in items:
-                self._queue.put_nowait(item)
+                self._queue.put(item)
 
 
 def combined_stream_url(stream_url: str, names: Sequence[str]) -> str:

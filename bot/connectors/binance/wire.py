@@ -12,16 +12,28 @@ Rules:
 * ``LIMIT`` orders carry their time in force; ``LIMIT_MAKER`` and ``MARKET`` carry none.
 
 Errors: ``WireError`` (a ``BotError(INTERNAL)``, not recoverable) for a message that lacks a field or has one
-this bot does not understand (an order type it never sends, a malformed number).
+this bot does not understand (an order type it never sends, a malformed number). Numbers are read by
+``decimals`` (re-exported here: ``dec``, ``num``, ``steps``, ``atoms``, ``plain``).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
+from bot.connectors.binance.decimals import (
+    UNITS_MEMO,
+    WireError,
+    atoms,
+    dec,
+    e8,
+    num,
+    plain,
+    plain_units,
+    steps,
+    units_of,
+)
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import (
     ATOMS_PER_UNIT,
@@ -44,6 +56,12 @@ from bot.core.types import (
     VenueOrderId,
 )
 
+__all__ = [  # with the number readers of ``decimals`` it re-exports
+    "Json", "WireError", "account_position", "atoms", "balances", "book", "dec", "depth_update", "execution_report",
+    "field", "my_trade", "num", "order_params", "plain", "public_trade", "rate_limits", "steps", "symbol_info",
+    "venue_order",
+]
+
 Json = Mapping[str, Any]
 
 _STATUS: dict[str, OrderStatus] = {
@@ -59,13 +77,6 @@ _STATUS: dict[str, OrderStatus] = {
 }
 
 
-class WireError(BotError):
-    """A venue message the connector cannot translate."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.INTERNAL, message, recoverable=False)
-
-
 def field(obj: Json, key: str) -> Any:
     """``obj[key]``, or ``WireError`` when it is missing."""
     try:
@@ -74,62 +85,26 @@ def field(obj: Json, key: str) -> Any:
         raise WireError(f"missing field {key!r}") from None
 
 
-def dec(value: Any) -> Decimal:
-    """A wire decimal (string or int) as ``Decimal``, normalised without exponent above the units."""
+def _ticks_or_none(info: SymbolInfo, value: Any) -> int | None:
+    """An order's price in ticks, ``None`` for a zero price (MARKET): ``to_ticks(dec(value))`` when nonzero,
+    read as ``steps`` does (the same floor; a plain decimal in integer arithmetic)."""
+    units = (UNITS_MEMO.get(value) or plain_units(value)) if type(value) is str else None
+    if units is not None and e8(info.tick_size):
+        return units // e8(info.tick_size) if units else None
+    price = dec(value)
+    return info.to_ticks(price) if price else None
+
+
+def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
+    """``table[value]`` (an enum by its wire name), or ``WireError``."""
     try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        raise WireError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise WireError(f"not a finite number: {value!r}")
-    return number.quantize(Decimal(1)) if number.as_tuple().exponent > 0 else number  # type: ignore[operator]
-
-
-def num(value: Any) -> Decimal:
-    """A wire decimal as ``Decimal`` as it is (not normalised): for values only divided into ticks, lots or
-    atoms, where ``dec``'s normalisation is wasted work on every price level of every depth update."""
-    try:
-        number = Decimal(value) if isinstance(value, str) else Decimal(str(value))
-    except InvalidOperation:
-        raise WireError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise WireError(f"not a finite number: {value!r}")
-    return number
-
-
-E8 = 100_000_000
-
-
-@functools.lru_cache(maxsize=256)
-def _e8(step: Decimal) -> int:
-    """``step`` in units of 1e-8 when that is a whole number (every real tick and lot size), else 0."""
-    scaled = step * E8
-    return int(scaled) if scaled > 0 and scaled == scaled.to_integral_value() else 0
-
-
-def steps(value: Any, step: Decimal) -> int:
-    """``floor(value / step)``: a wire decimal in ticks or lots (``SymbolInfo.to_ticks``/``to_lots``).
-
-    When ``step`` is a whole number of 1e-8 the value is read in integer arithmetic (``_units``), else through
-    ``Decimal`` (same result)."""
-    unit = _e8(step)
-    return _units(value, step) // unit if unit else int(num(value) // step)
-
-
-def plain(value: Decimal) -> str:
-    """``value`` in plain notation for the wire."""
-    return format(value, "f")
-
-
-def atoms(value: Any) -> int:
-    return int(num(value) * ATOMS_PER_UNIT)
-
-
-def _enum(mapping: Callable[[str], Any], value: Any, what: str) -> Any:
-    try:
-        return mapping(value)
-    except (ValueError, KeyError):
+        return table[value]
+    except (KeyError, TypeError):
         raise WireError(f"unsupported {what}: {value!r}") from None
+
+
+_SIDES: dict[str, Side] = {member.value: member for member in Side}
+_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
 
 
 # -- exchange info --
@@ -169,27 +144,23 @@ def rate_limits(info: Json) -> tuple[int | None, int | None]:
 
 # -- market data --
 def _levels(info: SymbolInfo, levels: Any) -> tuple[BookLevel, ...]:
-    tick, lot = _e8(info.tick_size), _e8(info.step_size)
-    if not (tick and lot):
-        return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
-    return tuple(BookLevel(_units(price, info.tick_size) // tick, _units(qty, info.step_size) // lot)
-                 for price, qty in levels)
-
-
-def _units(value: Any, step: Decimal) -> int:
-    """A wire decimal in units of 1e-8, floored (for a step that is a whole number of 1e-8: see ``steps``).
-
-    The plain form Binance sends (``^[0-9]{1,20}(\\.[0-9]{1,8})?$``, ASCII digits only) is split at the point
-    and read with ``int``; anything else goes through ``Decimal``."""
-    if type(value) is str:
-        whole, point, fraction = value.partition(".")
-        if (whole.isdigit() and whole.isascii() and len(whole) <= 20
-                and (not point or (fraction.isdigit() and fraction.isascii() and len(fraction) <= 8))):
-            return int(whole) * E8 + (int(fraction) * _SCALE[len(fraction)] if point else 0)
-    return int(num(value) // step) * _e8(step)
-
-
-_SCALE = tuple(10 ** (8 - n) for n in range(9))  # a fraction of n digits, in units of 1e-8
+    tick, lot = e8(info.tick_size), e8(info.step_size)
+    if tick and lot:
+        memo = UNITS_MEMO
+        out = []
+        try:
+            for price, qty in levels:
+                p = memo.get(price)
+                if p is None and (type(price) is not str or (p := plain_units(price)) is None):
+                    p = units_of(price, info.tick_size)
+                q = memo.get(qty)
+                if q is None and (type(qty) is not str or (q := plain_units(qty)) is None):
+                    q = units_of(qty, info.step_size)
+                out.append(BookLevel(p // tick, q // lot))
+            return tuple(out)
+        except TypeError:  # an unhashable value: read it the general way below (and fail as it fails there)
+            pass
+    return tuple(BookLevel(steps(price, info.tick_size), steps(qty, info.step_size)) for price, qty in levels)
 
 
 def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
@@ -202,28 +173,49 @@ def book(info: SymbolInfo, snapshot: Json) -> BookSnapshot:
     )
 
 
+_DEPTH_FIELDS = ("U", "u", "b", "a", "E")
+
+
 def depth_update(info: SymbolInfo, event: Json) -> DepthUpdate:
-    """A ``depthUpdate`` stream event."""
-    return DepthUpdate(
-        symbol=info.symbol,
-        first_update_id=int(field(event, "U")),
-        last_update_id=int(field(event, "u")),
-        bids=_levels(info, field(event, "b")),
-        asks=_levels(info, field(event, "a")),
-        time_ms=int(field(event, "E")),
-    )
+    """A ``depthUpdate`` stream event (fields read directly; a missing one is ``field``'s ``WireError``)."""
+    try:
+        return DepthUpdate(
+            symbol=info.symbol,
+            first_update_id=int(event["U"]),
+            last_update_id=int(event["u"]),
+            bids=_levels(info, event["b"]),
+            asks=_levels(info, event["a"]),
+            time_ms=int(event["E"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _DEPTH_FIELDS)
+        raise
+
+
+def _require(obj: Any, keys: tuple[str, ...]) -> None:
+    """After a ``KeyError``/``TypeError`` while reading ``obj`` directly: ``field``'s ``WireError`` for the first
+    of ``keys`` that is missing; when none is, the caller re-raises its own error (a malformed value)."""
+    for key in keys:
+        field(obj, key)
+
+
+_TRADE_FIELDS = ("t", "p", "q", "m", "T")
 
 
 def public_trade(info: SymbolInfo, event: Json) -> PublicTrade:
-    """A ``trade`` stream event."""
-    return PublicTrade(
-        symbol=info.symbol,
-        trade_id=int(field(event, "t")),
-        price_ticks=steps(field(event, "p"), info.tick_size),
-        qty_lots=steps(field(event, "q"), info.step_size),
-        buyer_is_maker=bool(field(event, "m")),
-        time_ms=int(field(event, "T")),
-    )
+    """A ``trade`` stream event (fields read as in ``depth_update``)."""
+    try:
+        return PublicTrade(
+            symbol=info.symbol,
+            trade_id=int(event["t"]),
+            price_ticks=steps(event["p"], info.tick_size),
+            qty_lots=steps(event["q"], info.step_size),
+            buyer_is_maker=bool(event["m"]),
+            time_ms=int(event["T"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _TRADE_FIELDS)
+        raise
 
 
 # -- orders --
@@ -241,23 +233,31 @@ def order_params(info: SymbolInfo, order: NewOrder) -> list[tuple[str, str]]:
     return params
 
 
+_ORDER_FIELDS = ("orderId", "clientOrderId", "side", "type", "status", "origQty", "executedQty")
+
+
 def venue_order(info: SymbolInfo, answer: Json) -> VenueOrder:
-    """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves)."""
-    price = dec(answer.get("price", "0"))
-    time_ms = answer.get("updateTime") or answer.get("transactTime") or answer.get("time") or 0
-    return VenueOrder(
-        symbol=info.symbol,
-        order_id=VenueOrderId(int(field(answer, "orderId"))),
-        client_order_id=ClientOrderId(answer.get("origClientOrderId") or field(answer, "clientOrderId")),
-        side=_enum(Side, field(answer, "side"), "side"),
-        type=_enum(OrderType, field(answer, "type"), "order type"),
-        status=_enum(_STATUS.__getitem__, field(answer, "status"), "order status"),
-        price_ticks=info.to_ticks(price) if price else None,
-        orig_qty_lots=steps(field(answer, "origQty"), info.step_size),
-        executed_qty_lots=steps(field(answer, "executedQty"), info.step_size),
-        cum_quote_atoms=atoms(answer.get("cummulativeQuoteQty", "0")),
-        time_ms=int(time_ms),
-    )
+    """An order as REST answers describe it (POST/GET/DELETE order, openOrders, cancelReplace halves); fields
+    read as in ``depth_update``."""
+    get = answer.get
+    time_ms = get("updateTime") or get("transactTime") or get("time") or 0
+    try:
+        return VenueOrder(
+            symbol=info.symbol,
+            order_id=VenueOrderId(int(answer["orderId"])),
+            client_order_id=ClientOrderId(get("origClientOrderId") or answer["clientOrderId"]),
+            side=_lookup(_SIDES, answer["side"], "side"),
+            type=_lookup(_TYPES, answer["type"], "order type"),
+            status=_lookup(_STATUS, answer["status"], "order status"),
+            price_ticks=_ticks_or_none(info, get("price", "0")),
+            orig_qty_lots=steps(answer["origQty"], info.step_size),
+            executed_qty_lots=steps(answer["executedQty"], info.step_size),
+            cum_quote_atoms=atoms(get("cummulativeQuoteQty", "0")),
+            time_ms=int(time_ms),
+        )
+    except (KeyError, TypeError):
+        _require(answer, _ORDER_FIELDS)
+        raise
 
 
 def my_trade(info: SymbolInfo, trade: Json, client_order_id: ClientOrderId) -> Fill:
@@ -286,23 +286,31 @@ def balances(account: Json) -> dict[str, Balance]:
 
 
 # -- user data events --
+_REPORT_FIELDS = ("c", "p", "i", "S", "o", "X", "q", "z", "Z", "E")
+
+
 def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
-    """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill."""
-    client_order_id = ClientOrderId(event.get("C") or field(event, "c"))
-    price = dec(field(event, "p"))
-    order = VenueOrder(
-        symbol=info.symbol,
-        order_id=VenueOrderId(int(field(event, "i"))),
-        client_order_id=client_order_id,
-        side=_enum(Side, field(event, "S"), "side"),
-        type=_enum(OrderType, field(event, "o"), "order type"),
-        status=_enum(_STATUS.__getitem__, field(event, "X"), "order status"),
-        price_ticks=info.to_ticks(price) if price else None,
-        orig_qty_lots=steps(field(event, "q"), info.step_size),
-        executed_qty_lots=steps(field(event, "z"), info.step_size),
-        cum_quote_atoms=atoms(field(event, "Z")),
-        time_ms=int(event.get("T") or field(event, "E")),
-    )
+    """An ``executionReport``: the order after the change and, for ``x == TRADE``, the fill (the order's fields
+    read as in ``depth_update``)."""
+    get = event.get
+    try:
+        client_order_id = ClientOrderId(get("C") or event["c"])
+        order = VenueOrder(
+            symbol=info.symbol,
+            order_id=VenueOrderId(int(event["i"])),
+            client_order_id=client_order_id,
+            side=_lookup(_SIDES, event["S"], "side"),
+            type=_lookup(_TYPES, event["o"], "order type"),
+            status=_lookup(_STATUS, event["X"], "order status"),
+            price_ticks=_ticks_or_none(info, event["p"]),
+            orig_qty_lots=steps(event["q"], info.step_size),
+            executed_qty_lots=steps(event["z"], info.step_size),
+            cum_quote_atoms=atoms(event["Z"]),
+            time_ms=int(get("T") or event["E"]),
+        )
+    except (KeyError, TypeError):
+        _require(event, _REPORT_FIELDS)
+        raise
     fill = None
     if field(event, "x") == "TRADE":
         last_price, last_qty = dec(field(event, "L")), dec(field(event, "l"))
@@ -324,9 +332,13 @@ def execution_report(info: SymbolInfo, event: Json) -> OrderUpdate:
 
 
 def account_position(event: Json) -> list[BalanceUpdate]:
-    """An ``outboundAccountPosition``: one update per asset."""
+    """An ``outboundAccountPosition``: one update per asset (fields read as in ``depth_update``)."""
     time_ms = int(event.get("u") or field(event, "E"))
-    return [
-        BalanceUpdate(asset=field(b, "a"), balance=Balance(atoms(field(b, "f")), atoms(field(b, "l"))), time_ms=time_ms)
-        for b in field(event, "B")
-    ]
+    rows = field(event, "B")
+    try:
+        return [BalanceUpdate(asset=b["a"], balance=Balance(atoms(b["f"]), atoms(b["l"])), time_ms=time_ms)
+                for b in rows]
+    except (KeyError, TypeError):
+        for b in rows:
+            _require(b, ("a", "f", "l"))
+        raise
