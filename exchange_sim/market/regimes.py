@@ -175,9 +175,15 @@ REGIMES: dict[str, RegimeParams] = {
 
 
 def regime_params(name: str) -> RegimeParams:
-    """The preset for ``name`` (``flash-crash`` and ``flash_crash`` both work); ``ValueError`` if unknown."""
+    """The preset for ``name`` (``flash-crash`` and ``flash_crash`` both work), or a market profile's regime
+    (``binance-btcusdt``, a profile file ``*.json``: profile.py); ``ValueError`` if neither."""
     key = name.strip().lower().replace("-", "_")
-    try:
+    if key in REGIMES:
         return REGIMES[key]
-    except KeyError:
-        raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(sorted(REGIMES))}") from None
+    from exchange_sim.market.profile import find_profile, profile_names  # noqa: PLC0415 (profile imports us)
+
+    profile = find_profile(name)
+    if profile is not None:
+        return profile.regime()
+    raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(sorted(REGIMES))} "
+                     f"or a market profile ({', '.join(profile_names())})")
