@@ -21,10 +21,13 @@ Two steps.
      size, the LP order median notional being the median trade notional times 2 (a trade fills part of one);
    * sigma = the 1-s volatility of the mid in ticks; informed traders look once a second with an error of
      one second's volatility.
-   Then ``calibrate`` corrects the rates, sizes, volatility and sign memory by simulated moments: it runs the
-   profile for a few minutes, compares trade rate, mean trade size, 1-s volatility and the trade-sign ACF
-   at lag 10 with the recording's, and scales each parameter by the ratio (a multiplicative fixed-point step,
-   ``rounds`` times). Everything is seeded (``CALIBRATION_SEED``): the same recording gives the same profile.
+   Then ``calibration_step`` corrects the rates, sizes, volatility and sign memory by simulated moments: it
+   runs the profile for a few minutes and scales each parameter by the ratio of the recording's figure to the
+   simulated one (a damped multiplicative fixed-point step, ``rounds`` times): taker-order rate -> Hawkes mu;
+   mean notional per taker order -> market and informed order sizes; mean trade notional -> LP order size
+   (fills per taker order); 1 - P(spread = 1 tick) -> placement scale d0; 1-s volatility -> sigma;
+   trade-sign ACF at lag 1 -> share; at lag 50 -> x0 (ACF ~ x0^gamma beyond x0). Everything is seeded
+   (``CALIBRATION_SEED``): the same recording gives the same profile.
 
 Errors: ``ValueError`` for a file that is not a recording (``RecordingError`` names ``path:line``).
 """
@@ -113,7 +116,6 @@ def observe(rec: Recording, source: ReplaySource, symbol: str) -> dict[str, floa
     out.update(book_flow(source, symbol))
     out.update({
         "order_median_quote": _quantile(orders, 0.5),
-        "order_mean_quote": stats.mean(orders),
         "order_max_quote": max(orders, default=0.0),
         "trade_median_quote": _quantile(fills, 0.5),
         "order_tail_exponent": stats.hill_tail(orders, max(10, len(orders) // 50)),
@@ -157,7 +159,7 @@ def initial_params(obs: dict[str, float]) -> dict[str, Any]:
     cv = obs["interarrival_cv"]
     branching = min(0.8, max(0.0, 1.0 - 1.0 / (cv * cv))) if cv > 0 else 0.0
     tail = min(3.0, max(1.2, obs["order_tail_exponent"]))
-    ratio = obs["order_mean_quote"] / obs["order_median_quote"] if obs["order_median_quote"] else 1.0
+    ratio = obs["mean_order_quote"] / obs["order_median_quote"] if obs["order_median_quote"] else 1.0
     if obs["placement_median_ticks"] > 0:
         d0, mu = _placement(obs["placement_median_ticks"], 0.5, obs["placement_q90_ticks"])
     else:  # most lots are added at the touch: fit through the share added beyond it
@@ -216,6 +218,9 @@ def calibration_step(params: dict[str, Any], obs: dict[str, float], sim: dict[st
     out = dict(params)
     out["market_rate_per_s"] = round(params["market_rate_per_s"] * _ratio(obs["taker_orders_per_s"],
                                                                           sim["taker_orders_per_s"]), 3)
+    order = _ratio(obs["mean_order_quote"], sim["mean_order_quote"])  # notional per taker order
+    out["market_size_median_quote"] = round(params["market_size_median_quote"] * order, 2)
+    out["informed_size_median_quote"] = round(params["informed_size_median_quote"] * order, 2)
     size = _ratio(obs["mean_trade_quote"], sim["mean_trade_quote"])  # fills per taker order: LP order size
     out["lp_size_median_quote"] = round(params["lp_size_median_quote"] * size, 2)
     gaps = _ratio(1.0 - obs["p_spread_1"], 1.0 - sim["p_spread_1"], 0.5)  # wider spreads: place nearer

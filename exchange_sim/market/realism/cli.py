@@ -89,6 +89,8 @@ def market_check(
     hours: Annotated[float, typer.Option(min=0.05, help="simulated hours per seed")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON instead of a table")] = False,
     html: Annotated[Path | None, typer.Option(help="also write the result as an HTML section (page) here")] = None,
+    impact: Annotated[bool, typer.Option(
+        help="run the metaorder experiment (item 8: two 14-minute runs per seed)")] = True,
 ) -> None:
     """Measure the realism checklist of docs/market-model.md on synthetic runs; exit 1 if a judged item fails
     (the side-by-side tolerances of --against are reported, not judged)."""
@@ -99,7 +101,7 @@ def market_check(
             recorded = recording_figures(against)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--against") from None
-    result = check(name, seeds=seeds, hours=hours, symbol=symbol)
+    result = check(name, seeds=seeds, hours=hours, symbol=symbol, impact=impact)
     if recorded is not None:
         synthetic = mean_figures(result["per_seed"])
         result["against"] = {"path": str(against), "figures": recorded,

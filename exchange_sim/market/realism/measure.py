@@ -101,6 +101,7 @@ def _activity_items(rec: Recording) -> dict[str, float]:
         "taker_orders_per_s": len(firsts) / rec.duration_s,
         "trades_per_s": len(rec.fills) / rec.duration_s,
         "mean_trade_quote": stats.mean(fill_notional),
+        "mean_order_quote": stats.mean(sizes),
         "interarrival_cv": stats.coefficient_of_variation(gaps),
         "size_tail_exponent": stats.hill_tail(sizes, max(10, len(sizes) // 50)),
         "book_events_per_s": rec.book_events / rec.duration_s,
