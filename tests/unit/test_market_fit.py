@@ -87,6 +87,9 @@ def test_a_calibration_step_moves_each_parameter_toward_the_recording() -> None:
     assert out["sigma_ticks_per_sqrt_s"] == 10.0  # volatility already right
     assert out["sign_memory_share"] > 0.6
     assert out["sign_memory_min_length"] == 5.0
+    # a recording whose spread is always one tick still pulls the book in (the gap is floored, not 0)
+    always = fit.calibration_step(params, {**obs, "p_spread_1": 1.0}, sim)
+    assert always["lp_distance_scale_ticks"] < 1.0 and always["lp_anchor"] < 0.8
     # damped: one step never moves a parameter by more than 4x
     assert out["market_rate_per_s"] < 2.0 * 2.0 ** fit.DAMPING + 1e-9
 
