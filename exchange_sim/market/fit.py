@@ -25,9 +25,8 @@ Two steps.
    runs the profile for a few minutes and scales each parameter by the ratio of the recording's figure to the
    simulated one (a damped multiplicative fixed-point step, ``rounds`` times): taker-order rate -> Hawkes mu;
    mean notional per taker order -> market and informed order sizes; mean trade notional -> LP order size
-   (fills per taker order); 1 - P(spread = 1 tick) -> placement scale d0, the LPs' anchor (a book
-   quoted around the mid refills both sides of a gap) and 1 - the share of LPs stepping inside a wide
-   spread; 1-s volatility -> sigma;
+   (fills per taker order); 1 - P(spread = 1 tick) -> placement scale d0 and the LPs' anchor (a book
+   quoted around the mid refills both sides of a gap); 1-s volatility -> sigma;
    trade-sign ACF at lag 1 -> share; at lag 50 -> x0 (ACF ~ x0^gamma beyond x0). Everything is seeded
    (``CALIBRATION_SEED``): the same recording gives the same profile.
 
@@ -229,7 +228,6 @@ def calibration_step(params: dict[str, Any], obs: dict[str, float], sim: dict[st
     gaps = _ratio(max(GAP_FLOOR, 1.0 - obs["p_spread_1"]), max(GAP_FLOOR, 1.0 - sim["p_spread_1"]), 0.5)
     out["lp_distance_scale_ticks"] = round(max(0.05, params["lp_distance_scale_ticks"] * gaps), 3)
     out["lp_anchor"] = round(min(1.0, max(0.2, params.get("lp_anchor", 0.8) * gaps)), 3)  # quote around the mid
-    out["lp_improve_share"] = round(min(0.98, max(0.0, 1.0 - (1.0 - params.get("lp_improve_share", 0.0)) * gaps)), 3)
     out["sigma_ticks_per_sqrt_s"] = round(params["sigma_ticks_per_sqrt_s"] * _ratio(obs["vol_1s_ticks"],
                                                                                     sim["vol_1s_ticks"]), 3)
     share = params["sign_memory_share"] * _ratio(obs["trade_sign_acf_lag1"], sim["trade_sign_acf_lag1"], 0.5)

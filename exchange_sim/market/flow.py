@@ -4,9 +4,8 @@ Per symbol, four kinds of agents act as one Markov jump process (Gillespie's alg
 for the self-exciting part), so the whole flow costs one simpy event per action:
 
 * liquidity providers place post-only limit orders around r = mid + anchor*(F - mid) at a power-law distance
-  d (P(d >= x) = (1 + x/d0)^-mu) behind the first level (a share ``lp_improve_share`` of those at d = 0 step
-  one tick inside a spread of two ticks or more, as competing makers do; 0 in the presets), and each resting
-  order is cancelled at rate 1/lifetime (a uniformly drawn resting order, so the per-order rate is exact);
+  d (P(d >= x) = (1 + x/d0)^-mu) behind the first level, and each resting order is cancelled at rate
+  1/lifetime (a uniformly drawn resting order, so the per-order rate is exact);
 * noise takers send market orders at Hawkes intensity mu + E(t), where E jumps by alpha at each market order
   and decays at rate beta (bursts); their signs follow a Lillo-Mike-Farmer metaorder process (Pareto lengths
   with tail alpha and minimum x0, so the sign autocorrelation decays like lag^(1-alpha) beyond x0 orders and
@@ -209,9 +208,6 @@ class SymbolFlow:
             price = math.floor(ref + p.lp_half_spread_ticks) + 1 + d
             if bid is not None and price <= bid[0]:
                 price = bid[0] + 1
-        if (p.lp_improve_share and d == 0 and bid is not None and ask is not None and ask[0] - bid[0] >= 2
-                and rng.random() < p.lp_improve_share):
-            price = bid[0] + 1 if side is _BUY else ask[0] - 1  # step inside a spread of two ticks or more
         if price < self.spec.min_price_ticks:
             return
         notional = p.lp_size_median_quote * self.market.size_scale * math.exp(p.lp_size_sigma * rng.gauss(0.0, 1.0))

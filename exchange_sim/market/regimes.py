@@ -43,9 +43,6 @@ class RegimeParams(BaseModel):
     lp_requote_rate_per_s: float = Field(4.0, ge=0, description="rate at which LPs pull a quote left behind by F")
     lp_requote_tolerance_ticks: float = Field(0.5, ge=0, description="how far past F a quote must be to be pulled")
     lp_lifetime_s: float = Field(60.0, gt=0, description="mean life of a resting LP order before cancel")
-    lp_improve_share: float = Field(
-        0.0, ge=0, le=1, description="share of LP orders at the first level that step inside a 2+ tick spread"
-    )
     # noise (uninformed) market orders: Hawkes-excited arrivals, long-memory signs, sqrt impact
     market_rate_per_s: float = Field(0.8, gt=0, description="baseline market-order rate (Hawkes mu)")
     hawkes_alpha_per_s: float = Field(0.5, ge=0, description="intensity jump after each market order")
