@@ -86,3 +86,12 @@ def test_chaos_accepts_a_profile_as_its_market() -> None:
     market = _profile_market("profile:binance-ethusdt")
     assert market is not None and market.symbols == ("ETHUSDT",) and market.regime == "binance-ethusdt"
     assert _profile_market(None) is None and _profile_market("replay:x.gz") is None
+
+
+def test_unknown_profiles_and_missing_recordings_are_usage_errors() -> None:
+    result = runner.invoke(app, ["market", "check", "--profile", "binance-dogeusdt"])
+    assert result.exit_code == 2 and "unknown market profile" in result.output
+    result = runner.invoke(app, ["market", "fit", "/nonexistent/recording.gz"])
+    assert result.exit_code == 2 and "no such recording" in result.output
+    result = runner.invoke(app, ["market", "check", "--profile", "binance-btcusdt", "--regime", "calm"])
+    assert result.exit_code == 2 and "not both" in result.output
