@@ -19,10 +19,8 @@ Two steps.
    * placement: P(d >= x) = (1 + x/d0)^-mu through the median and 90th percentile of the added lots' distance;
    * LP lifetime = resting lots near the touch / cancelled lots per s; LP rate = added lots per s / LP order
      size, the LP order median notional being the median trade notional times 2 (a trade fills part of one);
-   * sigma = the 1-s volatility of the mid in ticks, with a small vol of vol (``VOL_OF_VOL`` 0.2: a recording
-     of minutes does not identify it, and at calm's 0.8 or even 0.5 the 1-s volatility of one 15-minute run
-     varied by a factor of 2 between seeds); informed traders look once a second with an error of one
-     second's volatility.
+   * sigma = the 1-s volatility of the mid in ticks; informed traders look once a second with an error of
+     one second's volatility.
    Then ``calibration_step`` corrects the rates, sizes, volatility and sign memory by simulated moments: it
    runs the profile for a few minutes and scales each parameter by the ratio of the recording's figure to the
    simulated one (a damped multiplicative fixed-point step, ``rounds`` times): taker-order rate -> Hawkes mu;
@@ -54,7 +52,6 @@ from exchange_sim.replay.source import TRADE, ReplaySource
 NEAR_TICKS_FIT = 20
 CALIBRATION_SEED = 1
 DAMPING = 0.7
-VOL_OF_VOL = 0.2  # a few minutes cannot identify it; larger makes one run's volatility a lottery
 GAP_FLOOR = 0.005  # a recording whose spread is always one tick: aim at 99.5 %
 COMPARED = ("trades_per_s", "mean_trade_quote", "p_spread_1", "trade_sign_acf_lag1", "trade_sign_acf_lag10",
             "trade_sign_acf_lag50", "vol_1s_ticks")
@@ -197,7 +194,7 @@ def initial_params(obs: dict[str, float]) -> dict[str, Any]:
         "informed_noise_ticks": round(vol, 3),
         "informed_threshold_ticks": round(max(0.6, 0.2 * vol), 3),
         "informed_size_median_quote": round(obs["order_median_quote"], 2),
-        "vol_of_vol": VOL_OF_VOL,
+        "vol_of_vol": 0.5,
     }
     params.update(_sign_memory(obs["sign_acf_lag1"], obs["sign_acf_lag10"], obs["sign_acf_lag50"]))
     return params
