@@ -37,6 +37,7 @@ from chaos.cli import chaos_app
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.scenario import ScenarioError
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.profile import MarketProfile, load_profile
 from exchange_sim.market.realism.cli import market_app
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
@@ -85,7 +86,18 @@ def _root(
     """MM-Bot: a market-making bot and its deterministic chaos-and-simulation harness."""
 
 
-def _market_config(regime: str, symbols: str, switching: bool) -> MarketConfig:
+def _profile(profile: str | None) -> MarketProfile | None:
+    try:
+        return load_profile(profile) if profile is not None else None
+    except ValueError as error:
+        raise fail(f"--profile: {error}") from None
+
+
+def _market_config(regime: str, symbols: str, switching: bool, profile: str | None = None) -> MarketConfig:
+    fitted = _profile(profile)
+    if fitted is not None:  # a fitted market: its own symbol and filters (exchange_sim.market.profile)
+        name = profile if profile is not None and profile.endswith(".json") else fitted.name
+        return MarketConfig(symbols=(fitted.symbol,), regime=name)
     try:
         regime_params(regime)
     except ValueError as error:
@@ -114,13 +126,16 @@ def exchange_simulate(
     regime: Annotated[str, typer.Option(help=f"market regime: {', '.join(sorted(REGIMES))}")] = "calm",
     symbols: Annotated[str, typer.Option(help="comma-separated symbols")] = "BTCUSDT",
     switching: Annotated[bool, typer.Option(help="seeded regime switches during the session")] = False,
+    profile: Annotated[str | None, typer.Option(help=(
+        "a market profile fitted to a recording instead of --regime (binance-btcusdt, binance-ethusdt, or a "
+        "profile .json): its symbol, filters and flow"))] = None,
     log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
     summary_json: Annotated[Path | None, typer.Option("--json", help="write the summary as JSON here")] = None,
     report: Annotated[Path | None, typer.Option(help="write a self-contained HTML report here")] = None,
 ) -> None:
     """Run the simulated market alone and print events, events/s and the speed-up over real time."""
     console.print(f"seed {seed}")
-    config = _market_config(regime, symbols, switching)
+    config = _market_config(regime, symbols, switching, profile)
     with progress(console, "simulating", hours * 3600.0, "h", scale=3600.0) as update:
         summary = simulate_market(seed=seed, hours=hours, market=config, log_path=log, progress=update)
     console.print(_summary_table(summary))
@@ -201,6 +216,9 @@ def sim(
     config: Annotated[Path | None, typer.Option(help="bot config.yaml (default: the bundled one)")] = None,
     regime: Annotated[str, typer.Option(help=f"market regime: {', '.join(sorted(REGIMES))}")] = "calm",
     switching: Annotated[bool, typer.Option(help="seeded regime switches during the session")] = False,
+    profile: Annotated[str | None, typer.Option(help=(
+        "a market profile fitted to a recording instead of --regime (binance-btcusdt, binance-ethusdt, or a "
+        "profile .json): its symbol, filters and flow"))] = None,
     strategy: Annotated[str | None, typer.Option(
         help="override strategy.kind: reference, fixed_spread, avellaneda_stoikov")] = None,
     log: Annotated[Path | None, typer.Option(help="write the event log (JSON lines) here")] = None,
@@ -224,6 +242,9 @@ def sim(
         raise fail(f"--market/--queue-model: {error}") from None
     if symbols is None and replay is not None:
         symbols = ",".join(replay.symbols)
+    fitted = _profile(profile)
+    if fitted is not None:
+        symbols = fitted.symbol
     bot_config = load_effective(config, symbols)
     if strategy is not None:
         try:
@@ -232,7 +253,7 @@ def sim(
                                       source="--strategy")
         except BotError as error:
             raise fail(error.message) from None
-    market = _market_config(regime, ",".join(bot_config.symbols), switching) if replay is None else None
+    market = _market_config(regime, ",".join(bot_config.symbols), switching, profile) if replay is None else None
     total_s = hours * 3600.0 if replay is None else min(hours * 3600.0, replay.duration_s)
     if run_dir is not None and log is None:
         log = run_dir / "events.jsonl"

@@ -91,7 +91,8 @@ def swarm(
         min=0, help="re-run every seed divisible by this and compare digests (12.determinism); 0: none")] = 20,
     sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
     market: Annotated[str | None, typer.Option(
-        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording)")] = None,
+        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording); "
+             "profile:NAME: the synthetic market of a fitted profile (binance-btcusdt, ...)")] = None,
 ) -> None:
     """Run the swarm (module docstring)."""
     if ctx.invoked_subcommand is not None:
@@ -141,7 +142,8 @@ def replay(
     summary_json: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
     sabotage: Annotated[str | None, typer.Option(hidden=True, help="test only: switch a safety mechanism off")] = None,
     market: Annotated[str | None, typer.Option(
-        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording)")] = None,
+        help="replay:PATH[,PATH...]: run on recorded markets (sessions last at most the recording); "
+             "profile:NAME: the synthetic market of a fitted profile (binance-btcusdt, ...)")] = None,
 ) -> None:
     """Run one session exactly as the swarm did; print its violations and event-log digest."""
     _check_sabotage(sabotage)

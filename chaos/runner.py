@@ -38,6 +38,8 @@ from chaos.fingerprint import Checked, FingerprintMismatch, code_fingerprint
 from chaos.sabotage import applied
 from chaos.spec import SessionSpec, chaos_config
 from exchange_sim.faults import to_yaml
+from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.profile import load_profile
 from exchange_sim.replay.source import ReplaySource, load_replay
 
 T = TypeVar("T")
@@ -83,6 +85,15 @@ def _replay(market: str) -> ReplaySource:
     return load_replay(market)
 
 
+def _profile_market(market: str | None) -> MarketConfig | None:
+    """``profile:NAME``: the synthetic market of a fitted profile (exchange_sim.market.profile), else None."""
+    if market is None or not market.startswith("profile:"):
+        return None
+    name = market[len("profile:"):]
+    profile = load_profile(name)
+    return MarketConfig(symbols=(profile.symbol,), regime=name if name.endswith(".json") else profile.name)
+
+
 def run_spec(spec: SessionSpec) -> SessionResult:
     """Run and check one session (module docstring)."""
     scenario = spec.scenario()
@@ -99,14 +110,16 @@ def run_spec(spec: SessionSpec) -> SessionResult:
         config = chaos_config(str(scratch / "state.sqlite3"), amend=spec.amend)
         log_path = scratch / "events.jsonl"
         try:
-            replay = _replay(spec.market) if spec.market is not None else None
-            if replay is not None:  # the gate's config on the recorded symbols (its small limit kept where it applies)
+            fitted = _profile_market(spec.market)
+            replay = _replay(spec.market) if spec.market is not None and fitted is None else None
+            symbols = replay.symbols if replay is not None else fitted.symbols if fitted is not None else None
+            if symbols is not None:  # the gate's config on the market's symbols (its small limit kept where it applies)
                 data = config.model_dump(mode="json")
                 limits = data["risk"]["inventory"]["hard_max_base"]
-                data["risk"]["inventory"]["hard_max_base"] = {s: v for s, v in limits.items() if s in replay.symbols}
-                config = parse_config({**data, "symbols": list(replay.symbols)}, source="--market")
+                data["risk"]["inventory"]["hard_max_base"] = {s: v for s, v in limits.items() if s in symbols}
+                config = parse_config({**data, "symbols": list(symbols)}, source="--market")
             summary = run_sim_session(config, seed=spec.seed, hours=spec.minutes / 60.0, scenario=scenario,
-                                      check=True, timer=None, log_path=log_path, replay=replay)
+                                      check=True, timer=None, log_path=log_path, replay=replay, market=fitted)
         except Exception as error:  # a bot bug: the session's verdict, not the swarm's end
             violations: tuple[dict[str, Any], ...] = ({
                 "invariant": "0.bot_exception", "t_s": 0.0, "orders": [],

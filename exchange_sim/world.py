@@ -48,7 +48,7 @@ class SimWorld:
         self.seed = seed
         self.duration_s = duration_s
         self.market_config = market if market is not None else MarketConfig()
-        catalogue = symbols if symbols is not None else DEFAULT_SYMBOLS
+        catalogue = {**(symbols if symbols is not None else DEFAULT_SYMBOLS), **self.market_config.markets()}
         if replay is not None:
             catalogue = {**catalogue, **replay.markets()}
             self.market_config = self.market_config.model_copy(update={"symbols": replay.symbols})

@@ -20,6 +20,8 @@ from typing import Any
 from bot.config import BotConfig, dump_config, parse_config
 from bot.session import run_sim_session
 from exchange_sim.market.config import MarketConfig
+from exchange_sim.market.profile import find_profile
+from exchange_sim.market.regimes import REGIMES
 from exchange_sim.replay.source import ReplaySource, load_replay
 from reports.rundir import CONFIG, EVENTS, write_summary
 
@@ -43,6 +45,9 @@ def run_point(raw_config: Mapping[str, Any], seed: int, regime: str, hours: floa
         replay = _replay(regime)
         config = parse_config({**data, "symbols": list(replay.symbols)}, source="experiment config")
         return run_sim_session(config, seed=seed, hours=hours, replay=replay, log_path=log_path).as_dict()
+    profile = None if regime in REGIMES else find_profile(regime)  # a fitted market: its own symbol
+    if profile is not None:
+        data = {**data, "symbols": [profile.symbol]}
     config = parse_config(data, source="experiment config")
     market = MarketConfig(symbols=config.symbols, regime=regime)
     return run_sim_session(config, seed=seed, hours=hours, market=market, log_path=log_path).as_dict()

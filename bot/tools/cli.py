@@ -28,6 +28,7 @@ from bot.tools.drift import detect_drift
 from bot.tools.profile import hot_spots, profile_session
 from bot.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
 from bot.tools.soak import analyse_soak
+from exchange_sim.market.profile import find_profile
 from exchange_sim.replay.source import load_replay
 from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline, merge_baseline
 from reports.calibration_report import render_calibration_report
@@ -53,7 +54,7 @@ def _ints(text: str, option: str) -> list[int]:
 
 def _names(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
-    unknown = [n for n in names if n not in REGIMES]
+    unknown = [n for n in names if n not in REGIMES and find_profile(n) is None]  # or a fitted market profile
     if unknown or not names:
         raise fail(f"--regimes: unknown regime(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(REGIMES)}")
     return names

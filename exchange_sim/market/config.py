@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from exchange_sim.market.regimes import RegimeParams, regime_params
+from exchange_sim.market.profile import MarketProfile, find_profile
+from exchange_sim.market.regimes import REGIMES, RegimeParams, regime_params
+from exchange_sim.market.symbols import SymbolMarket
 from exchange_sim.rng import stream
 
 
@@ -49,7 +51,8 @@ class MarketConfig(BaseModel):
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, value: str) -> str:
-        return regime_params(value).name
+        name = regime_params(value).name
+        return value if value.endswith(".json") else name  # a profile file stays a path
 
     @field_validator("switching_regimes")
     @classmethod
@@ -60,10 +63,25 @@ class MarketConfig(BaseModel):
     def _one_timeline(self) -> MarketConfig:
         if self.schedule and self.switching:
             raise ValueError("choose either 'schedule' or 'switching', not both")
+        profile = self.profile()
+        if profile is not None and tuple(self.symbols) != (profile.symbol,):
+            raise ValueError(f"market profile {profile.name} is fitted to {profile.symbol}: symbols must be "
+                             f"[{profile.symbol}], not {list(self.symbols)}")
         for name, update in self.regime_overrides.items():
             base = regime_params(name)
             RegimeParams.model_validate({**base.model_dump(), **update})
         return self
+
+    def profile(self) -> MarketProfile | None:
+        """The market profile named by ``regime`` (profile.py), None for a preset regime."""
+        if self.schedule or self.switching or self.regime in REGIMES:
+            return None
+        return find_profile(self.regime)
+
+    def markets(self) -> dict[str, SymbolMarket]:
+        """Catalogue entries this config brings: a profile's symbol with its recorded filters (else none)."""
+        profile = self.profile()
+        return {profile.symbol: profile.market()} if profile is not None else {}
 
     def params(self, regime: str) -> RegimeParams:
         """The preset for ``regime`` with this config's overrides applied."""

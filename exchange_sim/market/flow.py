@@ -8,7 +8,8 @@ for the self-exciting part), so the whole flow costs one simpy event per action:
   1/lifetime (a uniformly drawn resting order, so the per-order rate is exact);
 * noise takers send market orders at Hawkes intensity mu + E(t), where E jumps by alpha at each market order
   and decays at rate beta (bursts); their signs follow a Lillo-Mike-Farmer metaorder process (Pareto lengths
-  with tail alpha, so the sign autocorrelation decays like lag^(1-alpha)); sizes are a log-normal body times
+  with tail alpha and minimum x0, so the sign autocorrelation decays like lag^(1-alpha) beyond x0 orders and
+  is about share^2 (1 - lag (alpha-1) / (alpha x0)) below); sizes are a log-normal body times
   a Pareto tail, v = v_median * exp(s Z) * (2U)^(-1/a) (P(v > x) ~ x^-a); each order moves F by a decaying
   propagator impact, eps * impact * sqrt(v / v_median) * G(t - t_n) (impact.py), so noise leaves no trend;
 * liquidity providers also pull a quote that F has moved past (rate lambda_R, tolerance in ticks): quotes
@@ -261,7 +262,7 @@ class SymbolFlow:
             bias = max(-1.0, bias + p.crash_sell_bias * self.latent.crash_intensity(self.env.now))
         if self._meta_left <= 0:
             self._meta_sign = 1 if rng.random() < (1.0 + bias) / 2.0 else -1
-            self._meta_left = int(rng.paretovariate(p.sign_memory_alpha))
+            self._meta_left = int(p.sign_memory_min_length * rng.paretovariate(p.sign_memory_alpha))
         self._meta_left -= 1
         if rng.random() < p.sign_memory_share:
             return self._meta_sign

@@ -49,6 +49,9 @@ class RegimeParams(BaseModel):
     hawkes_beta_per_s: float = Field(1.0, gt=0, description="decay rate of the excitation")
     sign_memory_alpha: float = Field(1.5, gt=1, description="Pareto tail of metaorder lengths: ACF ~ lag^(1-alpha)")
     sign_memory_share: float = Field(0.7, ge=0, le=1, description="share of orders following the metaorder sign")
+    sign_memory_min_length: float = Field(
+        1.0, ge=1, description="x0 of the Pareto metaorder length, P(L >= x) = (x/x0)^-alpha (orders)"
+    )
     market_sign_bias: float = Field(0.0, ge=-1, le=1, description="P(buy) = (1 + bias) / 2 for new metaorders")
     market_size_median_quote: float = Field(350.0, gt=0, description="median market order notional (USDT)")
     market_size_sigma: float = Field(0.6, ge=0, description="log-normal sigma of the body of market order sizes")
@@ -172,9 +175,15 @@ REGIMES: dict[str, RegimeParams] = {
 
 
 def regime_params(name: str) -> RegimeParams:
-    """The preset for ``name`` (``flash-crash`` and ``flash_crash`` both work); ``ValueError`` if unknown."""
+    """The preset for ``name`` (``flash-crash`` and ``flash_crash`` both work), or a market profile's regime
+    (``binance-btcusdt``, a profile file ``*.json``: profile.py); ``ValueError`` if neither."""
     key = name.strip().lower().replace("-", "_")
-    try:
+    if key in REGIMES:
         return REGIMES[key]
-    except KeyError:
-        raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(sorted(REGIMES))}") from None
+    from exchange_sim.market.profile import find_profile, profile_names  # noqa: PLC0415 (profile imports us)
+
+    profile = find_profile(name)
+    if profile is not None:
+        return profile.regime()
+    raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(sorted(REGIMES))} "
+                     f"or a market profile ({', '.join(profile_names())})")

@@ -94,20 +94,23 @@ def _applies(item: Item, regime: str) -> bool:
 
 
 def measure_seeds(regime: str, seeds: list[int], minutes: float,
-                  progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """measure.py's figures of ``minutes`` of ``regime`` per seed (plus the crash items for a flash crash)."""
+                  progress: Callable[[int], None] | None = None, symbol: str = "BTCUSDT",
+                  impact: bool = True) -> list[dict[str, Any]]:
+    """measure.py's figures of ``minutes`` of ``regime`` (a preset or a market profile, whose symbol is
+    ``symbol``) per seed (plus the crash items for a flash crash, and the metaorder experiment if ``impact``)."""
     out = []
-    params = MarketConfig(regime=regime).params(regime)
+    config = MarketConfig(symbols=(symbol,), regime=regime)
+    params = config.params(config.regime)
     for seed in seeds:
-        rec = record(regime, seed=seed, minutes=minutes, depth_every_s=5.0)
+        rec = record(regime, seed=seed, minutes=minutes, depth_every_s=5.0, market=config, symbol=symbol)
         figures = measure(rec)
         figures["kurtosis_fall"] = figures["kurtosis_10m"] - figures["kurtosis_1m"]
         if params.crash_depth_ticks > 0:
             figures.update(crash_items(rec, params.crash_delay_s))
-        else:
-            impact = metaorder_impact(regime, seed, METAORDER_QUOTE)
-            figures["impact_peak_over_law"] = impact.peak_ticks / impact.predicted_ticks
-            figures["impact_decayed_over_law"] = impact.decayed_ticks / impact.predicted_ticks
+        elif impact:
+            probe = metaorder_impact(regime, seed, METAORDER_QUOTE, symbol=symbol)
+            figures["impact_peak_over_law"] = probe.peak_ticks / probe.predicted_ticks
+            figures["impact_decayed_over_law"] = probe.decayed_ticks / probe.predicted_ticks
         out.append(figures)
         if progress is not None:
             progress(seed)
@@ -130,11 +133,12 @@ def judge(regime: str, per_seed: list[dict[str, Any]], minutes: float) -> list[V
 
 
 def check(regime: str, *, seeds: int = 3, hours: float = 1.0, first_seed: int = 1,
-          progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+          progress: Callable[[int], None] | None = None, symbol: str = "BTCUSDT", impact: bool = True,
+          ) -> dict[str, Any]:
     """The checklist of ``regime`` on seeds ``first_seed..first_seed+seeds-1``: figures per seed and verdicts."""
     minutes = hours * 60.0
     seed_list = list(range(first_seed, first_seed + seeds))
-    per_seed = measure_seeds(regime, seed_list, minutes, progress)
+    per_seed = measure_seeds(regime, seed_list, minutes, progress, symbol, impact)
     verdicts = judge(regime, per_seed, minutes)
     return {
         "regime": regime, "seeds": seed_list, "hours": hours,

@@ -71,8 +71,8 @@ def metaorder_impact(regime: str, seed: int, notional_quote: float, *, slices: i
     sign = 1.0 if side is Side.BUY else -1.0
     minutes = (start_s + duration_s + after_s) / 60.0 + 0.5
     market = MarketConfig(symbols=(symbol,), regime=regime)
-    base = record(regime, seed=seed, minutes=minutes, market=market)
-    probe = record(regime, seed=seed, minutes=minutes, market=market,
+    base = record(regime, seed=seed, minutes=minutes, market=market, symbol=symbol)
+    probe = record(regime, seed=seed, minutes=minutes, market=market, symbol=symbol,
                    actor=_actor(notional_quote, slices, start_s, duration_s, side, symbol))
     end = start_s + duration_s
 

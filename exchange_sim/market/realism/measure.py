@@ -82,6 +82,9 @@ def _sign_items(rec: Recording) -> dict[str, float]:
     acf = [stats.autocorrelation(signs, lag) for lag in SIGN_LAGS]
     out = {f"sign_acf_lag{lag}": value for lag, value in zip(SIGN_LAGS, acf, strict=True) if lag in (1, 10, 50)}
     out["sign_acf_exponent"] = stats.power_law_exponent(SIGN_LAGS, acf)
+    every = [float(f.sign) for f in rec.fills]  # every trade, as a public trade stream shows them
+    for lag in (1, 10, 50):
+        out[f"trade_sign_acf_lag{lag}"] = stats.autocorrelation(every, lag)
     return out
 
 
@@ -98,6 +101,7 @@ def _activity_items(rec: Recording) -> dict[str, float]:
         "taker_orders_per_s": len(firsts) / rec.duration_s,
         "trades_per_s": len(rec.fills) / rec.duration_s,
         "mean_trade_quote": stats.mean(fill_notional),
+        "mean_order_quote": stats.mean(sizes),
         "interarrival_cv": stats.coefficient_of_variation(gaps),
         "size_tail_exponent": stats.hill_tail(sizes, max(10, len(sizes) // 50)),
         "book_events_per_s": rec.book_events / rec.duration_s,

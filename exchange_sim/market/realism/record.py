@@ -9,13 +9,14 @@ randomness and sends nothing, so the run's event log is the one the market makes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from exchange_sim.engine.types import ATOMS_PER_UNIT, Side, Trade
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.flow import INFORMED_ACCOUNT
+from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolMarket
 from exchange_sim.world import SimWorld
 
 DEPTH_LEVELS = 40
@@ -125,12 +126,14 @@ class _Observer:
 
 def record(regime: str, *, seed: int, minutes: float, symbol: str = "BTCUSDT", step_s: float = 1.0,
            depth_every_s: float = 10.0, market: MarketConfig | None = None,
-           actor: Callable[[SimWorld], Coroutine[Any, Any, None]] | None = None) -> Recording:
+           actor: Callable[[SimWorld], Coroutine[Any, Any, None]] | None = None,
+           catalogue: Mapping[str, SymbolMarket] | None = None) -> Recording:
     """Run ``minutes`` of ``regime`` (or ``market``) on ``seed`` and record it; ``actor(world)`` runs beside
-    the observer (a metaorder experiment, a maker)."""
+    the observer (a metaorder experiment, a maker); ``catalogue`` adds or replaces symbols (a profile's)."""
     duration_s = minutes * 60.0
     config = market if market is not None else MarketConfig(symbols=(symbol,), regime=regime)
-    world = SimWorld(seed=seed, duration_s=duration_s, market=config)
+    world = SimWorld(seed=seed, duration_s=duration_s, market=config,
+                     symbols={**DEFAULT_SYMBOLS, **(catalogue or {})})
     out = Recording(regime=regime, seed=seed, step_s=step_s, duration_s=duration_s)
     assert world.market is not None  # built from a MarketConfig: the synthetic market
     flow = world.market.flows[symbol]
