@@ -628,7 +628,9 @@ class OrderManager:
         """Keep resting orders at a desired (side, price), cancel the others, place what is missing.
 
         An order in ``refresh`` is never kept: it is cancelled and, if its (side, price) is desired, placed anew
-        (a maximum order age). With ``amend: cancel_replace`` an order to remove and a quote to add on the same
+        (a maximum order age). A doubtful order (in flight, unknown, lost) at a desired (side, price) counts as
+        that quote: a second order there could rest beside it (the loopback swarm's seed 2, invariant 14). With
+        ``amend: cancel_replace`` an order to remove and a quote to add on the same
         side become one ``cancel_replace`` (the order moves; in creation order, side by side)."""
         self._check_accepting()
         wanted = list(desired)
@@ -636,8 +638,8 @@ class OrderManager:
         for record in self.open_orders(symbol):
             match = None if record.client_order_id in refresh else next(
                 (q for q in wanted if q.side is record.side and q.price_ticks == record.price_ticks), None)
-            if match is not None and record.status in _QUOTING:
-                wanted.remove(match)
+            if match is not None and (record.status in _QUOTING or record.status in _DOUBTFUL):
+                wanted.remove(match)  # resting, or maybe resting: never a second order at one (side, price)
             elif record.status in _QUOTING:
                 stale.append(record.client_order_id)
         moves: list[tuple[ClientOrderId, Quote]] = []

@@ -829,3 +829,18 @@ def test_a_refused_cancel_replace_does_not_reopen_an_order_that_filled_meanwhile
 
     assert world.run(main()) is OrderStatus.FILLED
     assert om.open_orders(SYMBOL) == []
+
+
+def test_a_doubtful_order_at_a_desired_price_is_not_doubled(world: SimWorld) -> None:
+    """The loopback swarm's seed 2: a cancel and its queries were lost; after the heal the same quote was placed
+    again while the first order still rested (invariant 14)."""
+    om, venue = make_om(world, StateStore(":memory:"))
+
+    async def main() -> None:
+        record = await om.place(SYMBOL, Side.BUY, 100, 10_000)
+        om._save(record.with_status(OrderStatus.UNKNOWN, record.updated_ms))  # its fate is in doubt
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=100)])
+
+    world.run(main())
+    assert venue.calls["place"] == 1
+    assert len(world.engine.open_orders(BOT, SYMBOL)) == 1
