@@ -51,7 +51,7 @@ MAY_DIFFER = {
 SWARM_SECONDS = 15.0
 WARM_UP_S = 3.0  # the bot starts (rules, time sync, snapshot, user stream) before the first drawn fault
 SWARM_SPAN_S = 10.0  # faults are drawn over this span after the warm-up (healed by 80 % of it)
-SWARM_SEEDS = (0, 3, 6)  # between them: every kind the hand-written schedule of session 7 had, and more
+SWARM_SEEDS = (0, 2, 3, 6)  # between them: every kind the hand-written schedule of session 7 had, and more
 WIRE_KINDS = tuple(k for k in CATALOGUE if APPLIES[k] <= TRANSPORT_PATHS[WIRE])
 
 
@@ -62,12 +62,12 @@ def swarm(seed: int) -> Scenario:
 
 
 SCHEDULES: dict[str, Scenario] = {f"swarm_{seed}": swarm(seed) for seed in SWARM_SEEDS}
-# Left out of CI, open findings of the loopback path (the bot's, not the transports'): swarm seed 2 (partition
-# both + reset_peer + stale_feed flushes + timeout_after_processing, 3-9 s) breaks 14.one_per_intent over real
-# sockets in two runs of two (a cancel of mmb-...-3 lost upstream, its status queries lost too; after the
-# partition heals the bot places the same BUY 100 @ 11998 again while the first still rests) and keeps every
-# invariant in process; a rate-limit + 7 s clock-skew + reset schedule (3-19 s) broke the same invariant once on
-# loopback only (session 7). A CI test must not depend on them; they need a bot fix, then a place here.
+# Swarm seed 2 (partition both + reset_peer + stale_feed flushes + timeout_after_processing, 3-9 s) broke
+# 14.one_per_intent over real sockets in two runs of two on the session-8 faults branch: a cancel lost upstream,
+# its status queries lost too, and after the heal the bot placed the same BUY 100 @ 11998 again while the first
+# still rested. Fixed in the bot (a doubtful order at a desired price counts as that quote); passes 3 of 3 since.
+# Left out of CI: a rate-limit + 7 s clock-skew + reset schedule (3-19 s) that broke the same invariant once on
+# loopback only (session 7), not reproduced since.
 
 
 @dataclasses.dataclass(frozen=True)
