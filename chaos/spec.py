@@ -72,9 +72,12 @@ class SessionSpec:
 
     @property
     def amend(self) -> str:
-        """How the session's bot moves quotes: odd seeds by one cancelReplace, even seeds by cancel + new order
-        (both are production options; without the first, no cancelReplace fault could ever hit)."""
-        return "cancel_replace" if self.seed % 2 else "cancel_then_place"
+        """How the session's bot moves quotes: odd seeds, and any session that draws a cancel-replace fault, by one
+        cancelReplace; the others by cancel + new order (both are production options; without the first, no
+        cancelReplace fault could ever hit)."""
+        if self.seed % 2 or FaultKind.CANCEL_REPLACE_HALF in self.scenario().kinds():
+            return "cancel_replace"
+        return "cancel_then_place"
 
     @property
     def duration_s(self) -> float:

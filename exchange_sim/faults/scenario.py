@@ -142,7 +142,8 @@ def _draw_fault(rng: random.Random, spec: KindSpec, heal_by: float) -> Fault:
     params: dict[str, ParamValue] = {}
     for p in spec.params:
         if p.choices:
-            params[p.name] = rng.choice(_SWARM_CHOICES.get(p.name, p.choices))
+            choices = _SWARM_KIND_CHOICES.get(spec.kind, {}).get(p.name) or _SWARM_CHOICES.get(p.name, p.choices)
+            params[p.name] = rng.choice(choices)
         else:
             cap = _SWARM_CAPS.get(p.name, max(abs(p.low), abs(p.high)))
             params[p.name] = round(rng.uniform(max(p.low, -cap), min(p.high, cap)), 3)
@@ -157,13 +158,17 @@ def _draw_fault(rng: random.Random, spec: KindSpec, heal_by: float) -> Fault:
     return fault
 
 
-_SWARM_CHOICES = {  # the gate's bot never sends cancelReplace: a fault aimed at it would never act
+_SWARM_CHOICES = {  # for every kind: half the gate's sessions never send cancelReplace (chaos.spec amend)
     "trigger": ("time", "next_order", "next_cancel"),
     "request": ("any", "order", "cancel", "query", "open_orders", "account"),
 }
+_SWARM_KIND_CHOICES: dict[FaultKind, dict[str, tuple[str, ...]]] = {
+    # acts at the bot's next cancelReplace in its window (the session then moves quotes that way: SessionSpec.amend)
+    FaultKind.CANCEL_REPLACE_HALF: {"trigger": ("next_replace",)},
+}
 _SWARM_CAPS = {  # keep drawn values in a range where a session still makes progress
     "latency_ms": 2_000.0, "jitter_ms": 500.0, "spike_ms": 5_000.0, "offset_ms": 120_000.0, "drift_ppm": 1_000.0,
-    "strobe_ms": 10_000.0, "strobe_period_s": 60.0, "weight_limit": 1_200.0, "window_s": 60.0, "ban_after": 10.0,
+    "strobe_ms": 10_000.0, "strobe_period_s": 60.0, "weight_limit": 300.0, "window_s": 60.0, "ban_after": 10.0,
     "ban_s": 120.0, "delay_ms": 10_000.0, "rate_per_s": 2.0, "restart_after_s": 60.0, "delay_us": 10_000.0,
     "rate_kbps": 10_000.0, "message_bytes": 4_096.0, "limit_mb": 1_024.0, "message_rate_per_s": 5_000.0,
     "close_s": 30.0, "grace_s": 10.0,
