@@ -6,8 +6,11 @@
 * ``MeteredVenue`` around the venue (request latency, errors, order counters) and a ``MetricsSampler`` that
   reads the app every ``metrics_interval_s`` into ``BotMetrics``; ``/metrics`` served on 127.0.0.1 by a
   ``MetricsServer`` when ``metrics_port`` is given (0 picks a free port);
-* structured JSON logs (``bot`` and ``aiohttp`` loggers) through a ``RedactingFilter`` that knows the given
-  ``secrets`` (the API key and secret);
+* structured logs (``bot`` and ``aiohttp`` loggers; JSON lines, or plain lines with ``log_json=False``) through
+  a ``RedactingFilter`` that knows the given ``secrets`` (the API key and secret);
+* operator events when ``events`` is given (``bot.metrics.logs_events``): guard changes (a ``GuardTap`` on the
+  recorder sees every ``bot.guard``), quote pulls and venue partitions (polled every ``WATCH_S``), and a status
+  line every ``status_every_s`` (and once at the stop), ISO-8601 UTC timestamps from the run's clock;
 * paper mode (``paper=True``): a ``PaperVenue`` answers place/cancel/cancel_replace locally, so the bot quotes
   on real market data and sends nothing; its order state lives in memory only;
 * SIGINT / SIGTERM are an operator's stop: the kill switch's cancel-and-verify (``AppContext.kill`` with
@@ -49,11 +52,13 @@ from bot.connectors.metered import MeteredVenue
 from bot.connectors.paper import PaperVenue
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
+from bot.core.recorder import NULL_RECORDER
 from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Recorder, Venue
 from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
 from bot.metrics.logs import configure_json_logging
+from bot.metrics.logs_events import EventWriter, GuardTap, RunEvents, SymbolStatus
 from bot.metrics.registry import BotMetrics
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
@@ -61,7 +66,7 @@ from bot.quoting.tracing import TracedVenue, trace_strategy
 from bot.risk.engine import latch_kind
 from bot.strategy import QuoteStrategy
 
-__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime"]
+__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "status_rows"]
 
 log = logging.getLogger("bot.live")
 WATCH_S = 0.5  # how often the runner checks for a stop request or a crashed task
@@ -112,12 +117,12 @@ def _epoch_clock() -> LoopClock:
 class _Logs:
     """JSON logs with redaction on the ``bot`` and ``aiohttp`` loggers while a run lasts."""
 
-    def __init__(self, handler: logging.Handler, secrets: Iterable[str]) -> None:
+    def __init__(self, handler: logging.Handler, secrets: Iterable[str], *, json_lines: bool = True) -> None:
         self.handler = handler
         self._bot = logging.getLogger("bot")
         self._aiohttp = logging.getLogger("aiohttp")
         self._levels = (self._bot.level, self._aiohttp.level)
-        configure_json_logging(self._bot, handler, secrets=list(secrets))
+        configure_json_logging(self._bot, handler, secrets=list(secrets), json_lines=json_lines)
         self._aiohttp.addHandler(handler)
         self._aiohttp.setLevel(logging.WARNING)
 
@@ -173,18 +178,25 @@ async def run_realtime(
     stop_event: asyncio.Event | None = None,
     handle_signals: bool = True,
     tracer: BotTracer | None = None,
+    log_json: bool = True,
+    events: EventWriter | None = None,
+    status_every_s: float | None = None,
 ) -> LiveSummary:
     """Run the bot on ``venue`` in real time until a signal, ``stop_event`` or ``duration_s``; return the summary.
 
     ``venue`` is closed at the end. ``store`` defaults to ``config.execution.state_path`` (in memory in paper
     mode); ``recorder`` receives the bot's records (an e2e test writes them into the server's event log).
     ``tracer`` (enabled: console or OTLP exporter) puts each decided quote cycle, its stages and its venue calls
-    in one span tree (``bot.quoting.tracing``).
+    in one span tree (``bot.quoting.tracing``). ``events`` receives the operator events (guards, pulls,
+    partitions) and, every ``status_every_s`` when given, the status line.
     """
     secrets = [s for s in secrets if s]
-    logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets)
+    logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets,
+                 json_lines=log_json)
     metrics = metrics if metrics is not None else BotMetrics()
     clock = _epoch_clock()
+    run_events = RunEvents(clock.now_ms, events) if events is not None else None
+    bot_recorder = recorder if run_events is None else GuardTap(recorder or NULL_RECORDER, run_events.guard)
     loop = asyncio.get_running_loop()
     started_s = loop.time()
     paper_venue = PaperVenue(venue, clock) if paper else None
@@ -202,15 +214,19 @@ async def run_realtime(
             raise BotError(ErrorCode.HALTED, refusal)
         log.info("starting %s run on %s: symbols %s", "paper" if paper else "live", venue.name,
                  ",".join(config.symbols))
-        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder)
+        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=bot_recorder)
         await app.start()
         markets, quoters = app.start_quoting(timer=time.perf_counter_ns, recorder=recorder, tracer=tracer,
                                              wrap=functools.partial(_tapped, tracer=tracer))
-        sampler = MetricsSampler(app, quoters, metrics, venue_up=lambda: metered.up and all(
-            m.book.is_synced for m in markets), weight=_weight_of(venue),
+        def venue_up() -> bool:
+            return metered.up and all(m.book.is_synced for m in markets)
+
+        sampler = MetricsSampler(app, quoters, metrics, venue_up=venue_up, weight=_weight_of(venue),
             config=SamplerConfig(venue=venue.name))
         sampler.sample()
         app.spawn(sampler.run(metrics_interval_s), "metrics-sampler")
+        if run_events is not None:
+            app.spawn(_observe(app, quoters, run_events, venue_up, status_every_s), "run-events")
         if metrics_port is not None:
             server = MetricsServer(metrics, MetricsServerConfig(port=metrics_port))
             await server.start()
@@ -222,6 +238,8 @@ async def run_realtime(
         stopped = True
         report = await (app.kill(stop.reason, latch=stop.latch) if stop.kill else app.stop(stop.reason))
         sampler.sample()
+        if run_events is not None and status_every_s is not None:
+            run_events.status(status_rows(app, quoters))
         summary = _summary(app, quoters, report, stop, paper_venue, venue.name, loop.time() - started_s,
                            server.url if server is not None else None)
     finally:
@@ -290,6 +308,39 @@ async def _wait(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait_s):
                 await stop.event.wait()
+
+
+async def _observe(
+    app: AppContext, quoters: list[SymbolQuoter], events: RunEvents, venue_up: Callable[[], bool],
+    status_every_s: float | None,
+) -> None:
+    """Poll venue health and pull counters every ``WATCH_S`` into ``events``; a status line every
+    ``status_every_s`` (the first at once). Cancelled with the app's other tasks at the stop."""
+    clock, name = app.clock, app.venue.name
+    next_status_s = clock.monotonic_s()
+    while True:
+        events.venue(venue_up(), name)
+        for quoter in quoters:
+            events.pulls(quoter.symbol, quoter.stats.pulls)
+        if status_every_s is not None and clock.monotonic_s() >= next_status_s:
+            events.status(status_rows(app, quoters))
+            next_status_s = clock.monotonic_s() + status_every_s
+        await asyncio.sleep(WATCH_S)
+
+
+def status_rows(app: AppContext, quoters: list[SymbolQuoter]) -> list[SymbolStatus]:
+    """Each symbol's position (base units), net PnL (quote), open orders and guard state: the level, with the
+    reasons of this symbol's own guards in parentheses (``SOFT(INVENTORY)``)."""
+    level, signals = app.risk.guard_level.name, app.risk.assessment.signals
+    rows = []
+    for quoter in quoters:
+        symbol = quoter.symbol
+        mine = sorted({s.reason.value for s in signals if s.subject == symbol})
+        rows.append(SymbolStatus(
+            symbol=symbol, position_base=app.symbols[symbol].qty(app.orders.inventory_lots(symbol)).normalize(),
+            pnl_quote=quoter.pnl.equity_atoms * 1e-8, open_orders=len(app.orders.open_orders(symbol)),
+            guard=f"{level}({','.join(mine)})" if mine else level))
+    return rows
 
 
 def _summary(

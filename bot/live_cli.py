@@ -9,6 +9,11 @@ Safety rules, checked before any connection is opened (a refusal sends nothing):
   and limits: ``--confirm`` equal to ``confirmation_text(config)`` (``BTCUSDT:max_inventory=1,...``), or the same
   text typed at an interactive prompt. Anything else is refused with the text to type.
 
+Output: the summary (JSON) on stdout; on stderr the logs and the operator events (guard changes, quote pulls,
+partitions) and a status line every ``--status-every`` seconds (position, PnL, open orders, guard state per
+symbol), ISO-8601 UTC timestamps: plain lines (no colour, no width limit: they read the same in a CI log), or one
+JSON object per line with ``--log-json``.
+
 Exit codes: 0 after a stop by duration or signal, 1 when a task crashed, 2 for a refusal, a bad config or a
 ``--metrics-port`` already in use (checked before anything is sent; the default is ``MetricsServerConfig``'s 9464,
 the port docs/ops scrapes).
@@ -33,6 +38,7 @@ from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError
 from bot.execution.state import StateStore
 from bot.live import run_realtime
+from bot.metrics.logs_events import EventWriter
 from bot.metrics.http import MetricsServerConfig
 from bot.metrics.tracing import BotTracer, TracingConfig
 
@@ -108,6 +114,10 @@ def run(
     real_money: Annotated[bool, typer.Option(REAL_MONEY_FLAG, help="required for --venue binance")] = False,
     confirm: Annotated[str | None, typer.Option(help="mainnet: the symbols and limits, e.g. BTCUSDT:max_inventory=1")
                        ] = None,
+    status_every: Annotated[float, typer.Option(min=0, help="a status line every N seconds on stderr (0: none)")
+                            ] = 30.0,
+    log_json: Annotated[bool, typer.Option("--log-json", help="logs and events as one JSON object per line")
+                        ] = False,
 ) -> None:
     """Run the bot in real time; Ctrl-C (SIGINT) or SIGTERM triggers the kill switch, then prints a summary."""
     if venue not in VENUES:
@@ -136,7 +146,8 @@ def run(
             summary = await run_realtime(
                 bot_config, connector, duration_s=None if minutes is None else minutes * 60, paper=paper,
                 metrics_port=metrics_port, secrets=[credentials.api_key, credentials.api_secret.get_secret_value()],
-                store=store, tracer=tracer,
+                store=store, tracer=tracer, log_json=log_json, events=EventWriter(sys.stderr, json_lines=log_json),
+                status_every_s=status_every or None,
             )
         finally:
             tracer.shutdown()
