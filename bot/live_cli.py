@@ -38,8 +38,8 @@ from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError
 from bot.execution.state import StateStore
 from bot.live import run_realtime
-from bot.metrics.logs_events import EventWriter
 from bot.metrics.http import MetricsServerConfig
+from bot.metrics.logs_events import EventWriter
 from bot.metrics.tracing import BotTracer, TracingConfig
 
 __all__ = ["REAL_MONEY_FLAG", "confirmation_text", "register"]
