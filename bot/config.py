@@ -33,6 +33,12 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_inventory_skew: true
     enable_queue_aware: true
 
+Version 4 gives the default inventory limit as a notional: ``risk.inventory.default_hard_max_quote`` (quote),
+converted per symbol with its price at start (``BotConfig.priced``; until then the simulator's start price), while
+``risk.inventory.hard_max_base`` keeps per-symbol overrides in base units. A version-3 (or older) file keeps its
+exact limits: its base-unit default (``default_hard_max_base``, 1 when unset) is carried over, deprecated, with a
+one-line note saying what to write instead.
+
 USD amounts of version 1 become quote-currency amounts (the v1 bot only traded USDT pairs).
 
 Version 3 adds ``strategy`` (``bot.strategy.config.StrategyConfig``), ``quoting`` (the quote loop) and ``sim``
@@ -71,7 +77,7 @@ __all__ = [
 
 log = logging.getLogger("bot.config")
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 DEFAULT_CONFIG_RESOURCE = "default_config.yaml"  # package data of ``bot``
 _SYMBOL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -128,11 +134,11 @@ class SimAccountConfig(BaseModel):
 
 
 class BotConfig(BaseModel):
-    """Everything one bot instance is configured by (``version`` 3). Build a new object to change it."""
+    """Everything one bot instance is configured by (``version`` 4). Build a new object to change it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[3] = Field(3, description="config format version; older files are upgraded on load")
+    version: Literal[4] = Field(4, description="config format version; older files are upgraded on load")
     bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
     symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
     venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
@@ -152,6 +158,34 @@ class BotConfig(BaseModel):
         if duplicates:
             raise ValueError(f"symbols listed twice: {duplicates}")
         return symbols
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sim_prices(cls, data: Any) -> Any:
+        """Until a run prices it, a symbol's notional limit converts at the simulator's start price."""
+        if not isinstance(data, dict):
+            return data
+        risk, sim = data.get("risk") or {}, data.get("sim") or {}
+        if not isinstance(risk, dict) or not isinstance(sim, dict) or not isinstance(risk.get("inventory", {}), dict):
+            return data
+        inventory = dict(risk.get("inventory") or {})
+        try:
+            catalogue = symbol_catalogue(SimAccountConfig.model_validate(sim).symbols)
+        except (ValidationError, ValueError):
+            return data  # the sim section's own errors are reported by its validation
+        given = inventory.get("price_at_start_quote") or {}
+        if not isinstance(given, dict):
+            return data
+        inventory["price_at_start_quote"] = {**{s: m.initial_price for s, m in catalogue.items()}, **given}
+        return {**data, "risk": {**risk, "inventory": inventory}}
+
+    def priced(self, prices: Mapping[str, Decimal]) -> BotConfig:
+        """This config with ``prices`` (quote per base unit, e.g. the venue's mids at start) converting the notional
+        inventory default of every symbol in ``prices`` (``bot.risk.config.InventoryLimits``)."""
+        inventory = self.risk.inventory
+        merged = {**inventory.price_at_start_quote, **{s: Decimal(p) for s, p in prices.items()}}
+        risk = self.risk.model_copy(update={"inventory": inventory.model_copy(update={"price_at_start_quote": merged})})
+        return self.model_copy(update={"risk": risk})
 
     @model_validator(mode="after")
     def _limits_name_known_symbols(self) -> BotConfig:
@@ -257,7 +291,23 @@ def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return new, notes
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Version 3 -> 4: the default inventory limit becomes a notional; a version-3 file keeps its base-unit default
+    (1 when unset), deprecated, so its limits do not change."""
+    new = dict(raw)
+    new["version"] = 4
+    risk = new.get("risk") if isinstance(new.get("risk"), dict) else {}
+    inventory = risk.get("inventory") if isinstance(risk.get("inventory"), dict) else {}
+    if "default_hard_max_quote" in inventory:
+        return new, []
+    base = inventory.get("default_hard_max_base", 1)
+    _put(new, ("risk", "inventory", "default_hard_max_base"), base)
+    return new, [f"risk.inventory.default_hard_max_base={base!r} (base units for every symbol) is deprecated: "
+                 "give risk.inventory.default_hard_max_quote (notional, converted at start) and per-symbol "
+                 "hard_max_base overrides instead"]
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 
