@@ -166,6 +166,8 @@ class BotConfig(BaseModel):
         if not isinstance(data, dict):
             return data
         risk, sim = data.get("risk") or {}, data.get("sim") or {}
+        risk = risk.model_dump() if isinstance(risk, RiskConfig) else risk  # BotConfig(risk=RiskConfig(...))
+        sim = sim.model_dump() if isinstance(sim, SimAccountConfig) else sim
         if not isinstance(risk, dict) or not isinstance(sim, dict) or not isinstance(risk.get("inventory", {}), dict):
             return data
         inventory = dict(risk.get("inventory") or {})
@@ -296,8 +298,9 @@ def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     (1 when unset), deprecated, so its limits do not change."""
     new = dict(raw)
     new["version"] = 4
-    risk = new.get("risk") if isinstance(new.get("risk"), dict) else {}
-    inventory = risk.get("inventory") if isinstance(risk.get("inventory"), dict) else {}
+    risk = new.get("risk")
+    inventory = risk.get("inventory") if isinstance(risk, dict) else None
+    inventory = inventory if isinstance(inventory, dict) else {}
     if "default_hard_max_quote" in inventory:
         return new, []
     base = inventory.get("default_hard_max_base", 1)

@@ -18,6 +18,8 @@
   the end of ``duration_s`` is an orderly stop (``AppContext.stop``: cancel all, verify); a task that crashes
   pulls the kill switch proper, whose latch is persisted. Either way a ``LiveSummary`` is handed to
   ``on_summary`` and returned;
+* inventory limits given as a notional (``risk.inventory.default_hard_max_quote``) are converted with each
+  symbol's mid on the venue at start (``start_prices``, read before anything is sent) and logged in both units;
 * a latch persisted by an earlier run (kill switch, hard inventory breach, stop-loss) is not silently obeyed:
   the run refuses to start (``BotError(HALTED)``, one line naming the latch and ``mmbot guards --reset``)
   before it connects to the venue.
@@ -44,6 +46,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from bot.app import HARD_LATCH_KEY, AppContext, StopReport
@@ -66,7 +69,7 @@ from bot.quoting.tracing import TracedVenue, trace_strategy
 from bot.risk.engine import latch_kind
 from bot.strategy import QuoteStrategy
 
-__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "status_rows"]
+__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "start_prices", "status_rows"]
 
 log = logging.getLogger("bot.live")
 WATCH_S = 0.5  # how often the runner checks for a stop request or a crashed task
@@ -214,6 +217,11 @@ async def run_realtime(
             raise BotError(ErrorCode.HALTED, refusal)
         log.info("starting %s run on %s: symbols %s", "paper" if paper else "live", venue.name,
                  ",".join(config.symbols))
+        config = config.priced(await start_prices(config, bot_venue))
+        for symbol in config.symbols:
+            log.info("inventory limit %s: hard %s base (%s)", symbol,
+                     f"{config.risk.inventory.hard_max_for(symbol).normalize():f}",
+                     config.risk.inventory.limit_source(symbol))
         app = await AppContext.build(config, bot_venue, clock, store=state, recorder=bot_recorder)
         await app.start()
         markets, quoters = app.start_quoting(timer=time.perf_counter_ns, recorder=recorder, tracer=tracer,
@@ -257,6 +265,27 @@ async def run_realtime(
     if on_summary is not None:
         on_summary(summary)
     return summary
+
+
+async def start_prices(config: BotConfig, venue: Venue) -> dict[str, Decimal]:
+    """Each symbol's mid on ``venue`` now, ``(best bid + best ask) / 2`` in quote per base unit, for the symbols
+    whose inventory limit is the notional default (reads only); ``BotError(CONFIG_INVALID)`` naming the symbol
+    when its book has no two sides (give it a ``risk.inventory.hard_max_base`` entry instead)."""
+    inventory = config.risk.inventory
+    wanted = [s for s in config.symbols if inventory.limit_source(s) == "default_hard_max_quote"]
+    if not wanted:
+        return {}
+    infos = {info.symbol: info for info in await venue.symbols()}
+    prices: dict[str, Decimal] = {}
+    for symbol in wanted:
+        info = infos.get(symbol)
+        book = await venue.book(symbol, limit=5) if info is not None else None
+        if info is None or book is None or not book.bids or not book.asks:
+            raise BotError(ErrorCode.CONFIG_INVALID, f"{symbol}: no two-sided book on {venue.name} to convert the "
+                           f"notional inventory limit ({inventory.default_hard_max_quote} quote); set "
+                           f"risk.inventory.hard_max_base.{symbol} in base units")
+        prices[symbol] = info.price(book.bids[0].price_ticks + book.asks[0].price_ticks) / 2
+    return prices
 
 
 def latch_refusal(config: BotConfig, store: OrderStore, path: str) -> str | None:

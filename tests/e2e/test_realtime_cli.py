@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import bot.live_cli
 from bot.cli import app
-from bot.config import load_config
+from bot.config import load_config, parse_config
 from bot.live_cli import REAL_MONEY_FLAG, confirmation_text
 
 pytestmark = pytest.mark.e2e
@@ -54,4 +54,7 @@ def test_testnet_without_credentials_is_refused_naming_the_variables(
 
 
 def test_confirmation_text_lists_every_symbol_with_its_hard_limit() -> None:
-    assert confirmation_text(load_config(None)) == "BTCUSDT:max_inventory=1"
+    assert confirmation_text(load_config(None)) == "BTCUSDT:max_notional=60000"
+    pinned = parse_config({"version": 4, "symbols": ["BTCUSDT", "SOLUSDT"],
+                           "risk": {"inventory": {"hard_max_base": {"SOLUSDT": "25.5"}}}})
+    assert confirmation_text(pinned) == "BTCUSDT:max_notional=60000,SOLUSDT:max_inventory=25.5"
