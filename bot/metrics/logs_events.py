@@ -14,7 +14,8 @@ Events (``RunEvents``):
 * ``quote_pull``: a symbol's quotes were pulled (bad market data), ``symbol``, ``reason``, ``count`` (pulls
   since the previous poll); fed by polling the quoters' pull counters (``RunEvents.pulls``);
 * ``partition``: the venue became ``unreachable`` or ``reachable`` again (``state``; ``down_s`` on recovery),
-  fed by polling the venue's health (``RunEvents.venue``);
+  fed by polling the venue's health (``RunEvents.venue``: requests answered and books in sync), from the first
+  time it was seen up;
 * ``status``: every ``status_every_s``, per symbol: position (base units), net PnL (quote), open orders and
   guard state (``RunEvents.status``).
 
@@ -105,7 +106,7 @@ class RunEvents:
         self.writer = writer
         self._level = "OK"
         self._pulls: dict[str, dict[str, int]] = {}
-        self._venue_up = True
+        self._venue_up: bool | None = None  # unknown until the venue is first seen up (start-up is no partition)
         self._down_since_ms = 0
         self.emitted = 0
 
@@ -133,10 +134,13 @@ class RunEvents:
             seen[reason] = count
 
     def venue(self, up: bool, name: str) -> None:
-        """The venue's health now; an event when it changed since the last poll."""
-        if up == self._venue_up:
+        """The venue's health now; an event when it changed since the last poll, once it was first seen up (books
+        that are not synced yet at start are not a partition)."""
+        if up == self._venue_up or (self._venue_up is None and not up):
             return
-        self._venue_up = up
+        first, self._venue_up = self._venue_up is None, up
+        if first:
+            return
         now_ms = self._clock_ms()
         if not up:
             self._down_since_ms = now_ms
@@ -147,7 +151,7 @@ class RunEvents:
 
     def status(self, rows: list[SymbolStatus]) -> None:
         """The status line: every symbol's position, PnL, open orders and guard state."""
-        self.emit("status", {"guard": self._level, "symbols": [row.fields() for row in rows]})
+        self.emit("status", {"symbols": [row.fields() for row in rows]})
 
 
 class GuardTap:

@@ -74,6 +74,15 @@ def test_a_partition_is_reported_when_it_starts_and_when_it_heals_with_its_lengt
     assert got[1]["down_s"] == 2.5
 
 
+def test_a_venue_not_yet_up_at_start_is_not_a_partition() -> None:
+    run, stream, _ = events()
+    run.venue(False, "local")  # books not synced yet
+    run.venue(True, "local")
+    assert stream.getvalue() == ""
+    run.venue(False, "local")
+    assert [e["state"] for e in parsed(stream)] == ["unreachable"]
+
+
 def test_the_status_line_is_one_plain_line_naming_every_symbol() -> None:
     run, stream, _ = events(json_lines=False)
     run.status([
@@ -83,7 +92,7 @@ def test_the_status_line_is_one_plain_line_naming_every_symbol() -> None:
                      guard="SOFT(INVENTORY)"),
     ])
     [line] = stream.getvalue().splitlines()
-    assert line == ("2023-11-14T22:13:20.123Z status guard=OK symbol=BTCUSDT position_base=0.012 pnl_quote=1.2346 "
+    assert line == ("2023-11-14T22:13:20.123Z status symbol=BTCUSDT position_base=0.012 pnl_quote=1.2346 "
                     "open_orders=4 guard=OK | symbol=SOLUSDT position_base=-3 pnl_quote=-0.5 open_orders=0 "
                     "guard=SOFT(INVENTORY)")
     assert "\x1b" not in line
@@ -94,7 +103,7 @@ def test_the_json_status_is_one_object_with_a_row_per_symbol() -> None:
     run.status([SymbolStatus(symbol="BTCUSDT", position_base=Decimal("0.5"), pnl_quote=2.0, open_orders=2,
                              guard="HARD")])
     [event] = parsed(stream)
-    assert event == {"ts": "2023-11-14T22:13:20.123Z", "event": "status", "guard": "OK", "symbols": [
+    assert event == {"ts": "2023-11-14T22:13:20.123Z", "event": "status", "symbols": [
         {"symbol": "BTCUSDT", "position_base": "0.5", "pnl_quote": 2.0, "open_orders": 2, "guard": "HARD"}]}
 
 
