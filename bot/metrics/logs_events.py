@@ -15,7 +15,7 @@ Events (``RunEvents``):
   since the previous poll); fed by polling the quoters' pull counters (``RunEvents.pulls``);
 * ``partition``: the venue became ``unreachable`` or ``reachable`` again (``state``; ``down_s`` on recovery),
   fed by polling the venue's health (``RunEvents.venue``: requests answered and books in sync), from the first
-  time it was seen up;
+  time it was seen up; a blackhole shows once a request times out (``execution.request_timeout_s``);
 * ``status``: every ``status_every_s``, per symbol: position (base units), net PnL (quote), open orders and
   guard state (``RunEvents.status``).
 
