@@ -58,10 +58,11 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.recorder import NULL_RECORDER
 from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Recorder, Venue
+from bot.live_events import observe, status_rows
 from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
 from bot.metrics.logs import configure_json_logging
-from bot.metrics.logs_events import EventWriter, GuardTap, RunEvents, SymbolStatus
+from bot.metrics.logs_events import EventWriter, GuardTap, RunEvents
 from bot.metrics.registry import BotMetrics
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
@@ -69,7 +70,7 @@ from bot.quoting.tracing import TracedVenue, trace_strategy
 from bot.risk.engine import latch_kind
 from bot.strategy import QuoteStrategy
 
-__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "start_prices", "status_rows"]
+__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "start_prices"]
 
 log = logging.getLogger("bot.live")
 WATCH_S = 0.5  # how often the runner checks for a stop request or a crashed task
@@ -234,7 +235,7 @@ async def run_realtime(
         sampler.sample()
         app.spawn(sampler.run(metrics_interval_s), "metrics-sampler")
         if run_events is not None:
-            app.spawn(_observe(app, quoters, run_events, venue_up, status_every_s), "run-events")
+            app.spawn(observe(app, quoters, run_events, venue_up, status_every_s), "run-events")
         if metrics_port is not None:
             server = MetricsServer(metrics, MetricsServerConfig(port=metrics_port))
             await server.start()
@@ -337,39 +338,6 @@ async def _wait(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait_s):
                 await stop.event.wait()
-
-
-async def _observe(
-    app: AppContext, quoters: list[SymbolQuoter], events: RunEvents, venue_up: Callable[[], bool],
-    status_every_s: float | None,
-) -> None:
-    """Poll venue health and pull counters every ``WATCH_S`` into ``events``; a status line every
-    ``status_every_s`` (the first at once). Cancelled with the app's other tasks at the stop."""
-    clock, name = app.clock, app.venue.name
-    next_status_s = clock.monotonic_s()
-    while True:
-        events.venue(venue_up(), name)
-        for quoter in quoters:
-            events.pulls(quoter.symbol, quoter.stats.pulls)
-        if status_every_s is not None and clock.monotonic_s() >= next_status_s:
-            events.status(status_rows(app, quoters))
-            next_status_s = clock.monotonic_s() + status_every_s
-        await asyncio.sleep(WATCH_S)
-
-
-def status_rows(app: AppContext, quoters: list[SymbolQuoter]) -> list[SymbolStatus]:
-    """Each symbol's position (base units), net PnL (quote), open orders and guard state: the level, with the
-    reasons of this symbol's own guards in parentheses (``SOFT(INVENTORY)``)."""
-    level, signals = app.risk.guard_level.name, app.risk.assessment.signals
-    rows = []
-    for quoter in quoters:
-        symbol = quoter.symbol
-        mine = sorted({s.reason.value for s in signals if s.subject == symbol})
-        rows.append(SymbolStatus(
-            symbol=symbol, position_base=app.symbols[symbol].qty(app.orders.inventory_lots(symbol)).normalize(),
-            pnl_quote=quoter.pnl.equity_atoms * 1e-8, open_orders=len(app.orders.open_orders(symbol)),
-            guard=f"{level}({','.join(mine)})" if mine else level))
-    return rows
 
 
 def _summary(

@@ -60,7 +60,7 @@ class SymbolStatus:
     guard: str  # the level, with this symbol's guard reasons if any: "SOFT(INVENTORY)"
 
     def fields(self) -> dict[str, Any]:
-        return {"symbol": self.symbol, "position_base": str(self.position_base),
+        return {"symbol": self.symbol, "position_base": f"{self.position_base:f}",  # 10, never 1E+1
                 "pnl_quote": round(self.pnl_quote, 4), "open_orders": self.open_orders, "guard": self.guard}
 
 

@@ -107,6 +107,11 @@ def test_the_json_status_is_one_object_with_a_row_per_symbol() -> None:
         {"symbol": "BTCUSDT", "position_base": "0.5", "pnl_quote": 2.0, "open_orders": 2, "guard": "HARD"}]}
 
 
+def test_positions_are_plain_decimals() -> None:
+    row = SymbolStatus(symbol="SOLUSDT", position_base=Decimal("1E+1"), pnl_quote=0.0, open_orders=0, guard="OK")
+    assert row.fields()["position_base"] == "10"
+
+
 def test_plain_values_with_spaces_are_quoted() -> None:
     run, stream, _ = events(json_lines=False)
     run.guard({"level": "HARD", "reason": "reconciled after operator reset", "latch": "", "recoverable": True})
