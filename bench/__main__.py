@@ -359,6 +359,20 @@ def nautilus(
         raise typer.Exit(1)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def load(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option(min=1, help="busy processes")] = 8,
+    seconds: Annotated[float, typer.Option(min=0.01, help="stop after this long (capped at 4 h)")] = 600.0,
+) -> None:
+    """Bounded CPU load (no stress-ng needed); ``-- CMD ...`` runs CMD under it and exits with CMD's code."""
+    from bench.load import run_load
+
+    result = run_load(workers, seconds, ctx.args or None)
+    typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+    raise typer.Exit(result.command_rc or 0)
+
+
 @app.command("render")
 def render_cmd() -> None:
     """Regenerate docs/PERFORMANCE.md from the stored results without running anything."""

@@ -38,7 +38,7 @@ from exchange_sim.eventlog import read_events
 from exchange_sim.faults.scenario import ScenarioError
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.profile import MarketProfile, load_profile
-from exchange_sim.market.realism.cli import market_app
+from exchange_sim.market.realism.cli import install_html_renderer, market_app
 from exchange_sim.market.regimes import REGIMES, regime_params
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 from exchange_sim.replay.fills import payload as replay_fills
@@ -50,6 +50,7 @@ from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
 from reports.baseline import load_baseline
 from reports.lab import run_point, write_run_dir
+from reports.market_check_section import render_market_check
 from reports.market_report import render_market_report, summary_rows
 from reports.session_report import render_session_report
 
@@ -60,6 +61,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(chaos_app, name="chaos")
 app.add_typer(config_app, name="config")
 app.add_typer(market_app, name="market")
+install_html_renderer(render_market_check)
 console = cli_console()
 
 

@@ -1,10 +1,11 @@
 """The bot's versioned ``config.yaml``: one frozen ``BotConfig``, loaded, validated and upgraded from older versions.
 
 Invariants: a loaded config is the current version (``CURRENT_VERSION``); an older file is upgraded in memory by
-the chain ``MIGRATIONS[n]`` (version n -> n+1), each step saying what it changed in human-readable notes (logged
-as warnings by ``load_config``); nothing in a file is ignored: an unknown key is an error, and a v1 key that the
-current config has no place for yet is reported in the notes, never dropped silently. A file without
-``version`` is version 1. Defaults are documented in the fields and in the bundled ``bot/default_config.yaml``.
+the chain ``MIGRATIONS[n]`` (version n -> n+1, in ``bot.config_migrations``), each step saying what it changed in
+human-readable notes (logged as warnings by ``load_config``); nothing in a file is ignored: an unknown key is an
+error, and a v1 key that the current config has no place for yet is reported in the notes, never dropped
+silently. A file without ``version`` is version 1. Defaults are documented in the fields and in the bundled
+``bot/default_config.yaml``.
 
 Errors: every problem raises ``BotError(CONFIG_INVALID, msg)``; ``msg`` names the file, the field path
 (``risk.taker_cap.calm_per_hour``) and the bad value, or the line and column of a YAML syntax error (duplicate
@@ -33,6 +34,12 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_inventory_skew: true
     enable_queue_aware: true
 
+Version 4 gives the default inventory limit as a notional: ``risk.inventory.default_hard_max_quote`` (quote),
+converted per symbol with its price at start (``BotConfig.priced``; until then the simulator's start price), while
+``risk.inventory.hard_max_base`` keeps per-symbol overrides in base units. A version-3 (or older) file keeps its
+exact limits: its base-unit default (``default_hard_max_base``, 1 when unset) is carried over, deprecated, with a
+one-line note saying what to write instead.
+
 USD amounts of version 1 become quote-currency amounts (the v1 bot only traded USDT pairs).
 
 Version 4 drops ``venue.kind``, ``venue.host`` and ``venue.port``: nothing read them (the command decides where
@@ -50,10 +57,9 @@ default symbol prices, never applied silently.
 
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -61,11 +67,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.core.errors import BotError, ErrorCode
+from bot.config_migrations import CURRENT_VERSION, MIGRATIONS, invalid, migrate
+from bot.core.errors import BotError
 from bot.execution.config import ExecutionConfig
 from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
-from bot.strategy.config import STAGE_NAMES, StrategyConfig
+from bot.strategy.config import StrategyConfig
 from exchange_sim.market.symbols import SymbolConfig, symbol_catalogue
 
 __all__ = [
@@ -75,7 +82,6 @@ __all__ = [
 
 log = logging.getLogger("bot.config")
 
-CURRENT_VERSION = 4
 DEFAULT_CONFIG_RESOURCE = "default_config.yaml"  # package data of ``bot``
 _SYMBOL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -127,7 +133,7 @@ class SimAccountConfig(BaseModel):
 
 
 class BotConfig(BaseModel):
-    """Everything one bot instance is configured by (``version`` 3). Build a new object to change it."""
+    """Everything one bot instance is configured by (``version`` 4). Build a new object to change it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -152,6 +158,36 @@ class BotConfig(BaseModel):
             raise ValueError(f"symbols listed twice: {duplicates}")
         return symbols
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sim_prices(cls, data: Any) -> Any:
+        """Until a run prices it, a symbol's notional limit converts at the simulator's start price."""
+        if not isinstance(data, dict):
+            return data
+        risk, sim = data.get("risk") or {}, data.get("sim") or {}
+        risk = risk.model_dump() if isinstance(risk, RiskConfig) else risk  # BotConfig(risk=RiskConfig(...))
+        sim = sim.model_dump() if isinstance(sim, SimAccountConfig) else sim
+        if not isinstance(risk, dict) or not isinstance(sim, dict) or not isinstance(risk.get("inventory", {}), dict):
+            return data
+        inventory = dict(risk.get("inventory") or {})
+        try:
+            catalogue = symbol_catalogue(SimAccountConfig.model_validate(sim).symbols)
+        except (ValidationError, ValueError):
+            return data  # the sim section's own errors are reported by its validation
+        given = inventory.get("price_at_start_quote") or {}
+        if not isinstance(given, dict):
+            return data
+        inventory["price_at_start_quote"] = {**{s: m.initial_price for s, m in catalogue.items()}, **given}
+        return {**data, "risk": {**risk, "inventory": inventory}}
+
+    def priced(self, prices: Mapping[str, Decimal]) -> BotConfig:
+        """This config with ``prices`` (quote per base unit, e.g. the venue's mids at start) converting the notional
+        inventory default of every symbol in ``prices`` (``bot.risk.config.InventoryLimits``)."""
+        inventory = self.risk.inventory
+        merged = {**inventory.price_at_start_quote, **{s: Decimal(p) for s, p in prices.items()}}
+        risk = self.risk.model_copy(update={"inventory": inventory.model_copy(update={"price_at_start_quote": merged})})
+        return self.model_copy(update={"risk": risk})
+
     @model_validator(mode="after")
     def _limits_name_known_symbols(self) -> BotConfig:
         unknown = sorted(set(self.risk.inventory.hard_max_base) - set(self.symbols))
@@ -165,155 +201,13 @@ class BotConfig(BaseModel):
         return self
 
 
-# -- migrations --------------------------------------------------------------------------------------------------
-Migration = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
-
-_V1_MOVES: dict[str, tuple[str, ...]] = {
-    "exchange": ("venue", "kind"),
-    "client_order_prefix": ("execution", "client_id_prefix"),
-    "state_file": ("execution", "state_path"),
-    "request_timeout_s": ("execution", "request_timeout_s"),
-    "max_inventory": ("risk", "inventory", "default_hard_max_base"),
-    "max_order_notional_usd": ("risk", "pretrade", "max_order_notional_quote"),
-}
-_V1_STRATEGY_KEYS = (
-    "order_refresh_s", "order_size_usd", "base_spread_bps", "min_spread_bps", "max_spread_bps", "vol_sensitivity",
-    "liq_sensitivity", "enable_adaptive_spread", "enable_inventory_skew", "enable_queue_aware",
-)
-_V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk", "strategy", "quoting", "sim")
-_CARRIED = "_v1_strategy"  # version-1 strategy keys carried through version 2 to the version-3 step
-
-
-def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Version 1 (flat, see the module docstring) -> version 2 (nested sections). Unknown keys stay put."""
-    sections = sorted(set(raw) & set(_V2_SECTIONS))
-    if sections:
-        raise _invalid(f"a file without 'version' is version 1, but it has version-2 keys {sections}: "
-                       f"add 'version: {CURRENT_VERSION}'")
-    old = dict(raw)
-    new: dict[str, Any] = {"version": 2}
-    notes: list[str] = []
-    if "symbols" in old:
-        symbols = old.pop("symbols")
-        if isinstance(symbols, str):
-            notes.append(f"symbols {symbols!r}: comma-separated string split into a list")
-            symbols = [s.strip() for s in symbols.split(",") if s.strip()]
-        new["symbols"] = symbols
-    for key, path in _V1_MOVES.items():
-        if key in old:
-            value = old.pop(key)
-            if key == "exchange" and value == "binance_testnet":
-                value = "binance-testnet"
-            _put(new, path, value)
-            notes.append(f"{key}={value!r} -> {'.'.join(path)}")
-    if "max_drawdown_usd" in old:
-        hard = _decimal("max_drawdown_usd", old.pop("max_drawdown_usd"))
-        _put(new, ("risk", "drawdown", "hard_quote"), _plain(hard))
-        _put(new, ("risk", "drawdown", "soft_quote"), _plain(hard / 2))
-        notes.append(f"max_drawdown_usd={_plain(hard)} -> risk.drawdown.hard_quote; version 1 had no soft "
-                     f"level: risk.drawdown.soft_quote={_plain(hard / 2)} (half)")
-    if "taker_cap_per_hour" in old:
-        cap = old.pop("taker_cap_per_hour")
-        for regime in ("calm", "moderate", "volatile"):
-            _put(new, ("risk", "taker_cap", f"{regime}_per_hour"), cap)
-        notes.append(f"taker_cap_per_hour={cap!r} was a fixed cap: risk.taker_cap.calm_per_hour, moderate_per_hour "
-                     f"and volatile_per_hour all set to {cap!r} (the cap is now per volatility regime)")
-    carried = {key: old.pop(key) for key in _V1_STRATEGY_KEYS if key in old}
-    if carried:
-        new[_CARRIED] = carried
-        notes.append(f"strategy keys {list(carried)}: no section in version 2, carried to version 3")
-    new.update(old)  # keys version 1 did not have: left for validation to reject by name
-    return new, notes
-
-
-_V1_SPREAD_KEYS = ("base_spread_bps", "min_spread_bps", "max_spread_bps", "vol_sensitivity", "liq_sensitivity")
-_V1_STAGE_FLAGS = {
-    "enable_adaptive_spread": "adaptive_spread", "enable_inventory_skew": "inventory_skew",
-    "enable_queue_aware": "queue_aware",
-}
-
-
-def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Version 2 -> 3: set the version; map version 1's carried strategy keys (module docstring)."""
-    new = dict(raw)
-    new["version"] = 3
-    carried = new.pop(_CARRIED, {})
-    notes: list[str] = []
-    if not isinstance(carried, dict):
-        return new, notes
-    for key in _V1_SPREAD_KEYS:
-        if key in carried:
-            _put(new, ("strategy", "adaptive_spread", key), carried[key])
-            notes.append(f"{key}={carried[key]!r} -> strategy.adaptive_spread.{key}")
-    if "order_refresh_s" in carried:
-        _put(new, ("strategy", "ladder", "max_order_age_s"), carried["order_refresh_s"])
-        notes.append(f"order_refresh_s={carried['order_refresh_s']!r} -> strategy.ladder.max_order_age_s")
-    off = [stage for flag, stage in _V1_STAGE_FLAGS.items() if flag in carried and not carried[flag]]
-    for flag, stage in _V1_STAGE_FLAGS.items():
-        if flag in carried:
-            notes.append(f"{flag}={carried[flag]!r} -> {stage} "
-                         f"{'left out of' if not carried[flag] else 'kept in'} strategy.stages")
-    if off:
-        _put(new, ("strategy", "stages"), [s for s in STAGE_NAMES if s not in off])
-    if "order_size_usd" in carried:
-        notes.append(f"order_size_usd={carried['order_size_usd']!r} not applied: sizes are lots now "
-                     "(strategy.ladder.level_size_lots); set it for your symbol's price")
-    return new, notes
-
-
-_V3_DROPPED_VENUE_KEYS = {
-    "kind": "where the bot trades is chosen by the command: mmbot sim, or mmbot run --venue",
-    "host": "mmbot run --venue local always talks to 127.0.0.1",
-    "port": "mmbot run --venue local --port",
-}
-
-
-def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Version 3 -> 4: drop ``venue.kind/host/port`` (never read; the command's flags decide), with a note each."""
-    new = dict(raw)
-    new["version"] = 4
-    venue = new.get("venue")
-    notes: list[str] = []
-    if isinstance(venue, dict):
-        venue = dict(venue)
-        for key, instead in _V3_DROPPED_VENUE_KEYS.items():
-            if key in venue:
-                notes.append(f"venue.{key}={venue.pop(key)!r} removed: {instead}")
-        new["venue"] = venue
-    return new, notes
-
-
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
-"""``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
-
-
-def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed."""
-    data = copy.deepcopy(dict(raw))
-    version = data.get("version", 1)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _invalid(f"version: must be an integer from 1 to {CURRENT_VERSION}, got {version!r}")
-    if version > CURRENT_VERSION:
-        raise _invalid(f"version: {version} is newer than the newest version this bot reads ({CURRENT_VERSION}); "
-                       "upgrade the bot")
-    notes: list[str] = []
-    while version < CURRENT_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise _invalid(f"version: no migration from version {version}")
-        data, step_notes = step(data)
-        notes += [f"v{version}->v{version + 1}: {note}" for note in step_notes]
-        version += 1
-    return data, notes
-
-
 # -- loading ------------------------------------------------------------------------------------------------------
 def parse_config(raw: Mapping[str, Any], *, source: str = "config") -> BotConfig:
     """Upgrade and validate a mapping (as read from YAML). ``source`` names it in error messages."""
     try:
         data, notes = migrate(raw)
     except BotError as error:
-        raise _invalid(f"{source}: {error.message}") from None
+        raise invalid(f"{source}: {error.message}") from None
     for note in notes:
         log.warning("%s: %s", source, note)
     try:
@@ -322,7 +216,7 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "config") -> BotConfig
         version = raw.get("version", 1)
         upgraded = f" (after upgrading from version {version})" if version != CURRENT_VERSION else ""
         problems = "; ".join(_describe(e) for e in error.errors(include_url=False))
-        raise _invalid(f"{source}{upgraded}: {problems}") from None
+        raise invalid(f"{source}{upgraded}: {problems}") from None
 
 
 def load_config(path: Path | str | None = None) -> BotConfig:
@@ -335,19 +229,19 @@ def load_config(path: Path | str | None = None) -> BotConfig:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise _invalid(f"{source}: cannot be read: {error}") from None
+            raise invalid(f"{source}: cannot be read: {error}") from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
-        raise _invalid(f"{source}: YAML syntax error at {where}: {error.problem or error.context}") from None
+        raise invalid(f"{source}: YAML syntax error at {where}: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
-        raise _invalid(f"{source}: YAML error: {error}") from None
+        raise invalid(f"{source}: YAML error: {error}") from None
     if raw is None:
-        raise _invalid(f"{source}: the file is empty")
+        raise invalid(f"{source}: the file is empty")
     if not isinstance(raw, dict):
-        raise _invalid(f"{source}: the top level must be a mapping of keys, got {type(raw).__name__}")
+        raise invalid(f"{source}: the top level must be a mapping of keys, got {type(raw).__name__}")
     return parse_config(raw, source=source)
 
 
@@ -372,30 +266,6 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
-def _invalid(message: str) -> BotError:
-    return BotError(ErrorCode.CONFIG_INVALID, message)
-
-
-def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        tree = tree.setdefault(key, {})
-    tree[path[-1]] = value
-
-
-def _decimal(key: str, value: Any) -> Decimal:
-    try:
-        if isinstance(value, bool):
-            raise InvalidOperation
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise _invalid(f"{key}: must be a number, got {value!r}") from None
-
-
-def _plain(value: Decimal) -> int | str:
-    """A YAML-safe exact form of ``value``: an int when integral, else its decimal string."""
-    return int(value) if value == value.to_integral_value() else str(value)
-
-
 def _describe(error: Mapping[str, Any]) -> str:
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
     value = repr(error.get("input"))

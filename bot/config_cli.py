@@ -1,7 +1,10 @@
 """``mmbot config show|validate|init``: see, check and start a bot config without reading the source.
 
 * ``show [--config FILE] [--symbols A,B] [--json]``: the effective config (the file, upgraded to the current
-  version, every default filled in) as YAML, or JSON; what ``mmbot sim`` / ``mmbot run`` would use.
+  version, every default filled in) as YAML, or JSON; what ``mmbot sim`` / ``mmbot run`` would use. Then every
+  symbol's effective inventory limits in both units (``inventory_limits``): hard and soft in base units and as
+  notional at the price that converts them (a YAML comment block, or the JSON key ``effective_inventory_limits``,
+  which is not part of the config).
 * ``validate FILE``: exit 0 and one line (version, symbols, migration notes) when the file loads; otherwise one
   line per problem naming the file and the field path (``risk.drawdown.hard_quote: ...``), exit 2.
 * ``init [PATH] [--force]``: write the bundled, fully commented default config (``bot/default_config.yaml``) to
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +29,7 @@ from bot.cli_support import fail
 from bot.config import CURRENT_VERSION, DEFAULT_CONFIG_RESOURCE, BotConfig, dump_config, load_config, parse_config
 from bot.core.errors import BotError
 
-__all__ = ["config_app", "load_effective", "with_symbols"]
+__all__ = ["config_app", "inventory_limits", "load_effective", "with_symbols"]
 
 config_app = typer.Typer(help="Show, validate or create a bot config.yaml.", no_args_is_help=True,
                          pretty_exceptions_show_locals=False)
@@ -47,6 +51,34 @@ def load_effective(path: Path | None, symbols: str | None = None) -> BotConfig:
         raise fail(f"config: {error.message}") from None
 
 
+def inventory_limits(config: BotConfig) -> dict[str, dict[str, str]]:
+    """Each symbol's hard and soft inventory limit in base units and in quote at ``price_at_start_quote``
+    (``soft = soft_fraction * hard``; ``quote = base * price``), the price and where the limit comes from. A live run
+    converts a notional limit again with the venue's mid at start."""
+    inventory = config.risk.inventory
+    out: dict[str, dict[str, str]] = {}
+    for symbol in config.symbols:
+        price = inventory.price_at_start_quote.get(symbol)
+        row = {"source": inventory.limit_source(symbol), "price_quote": _text(price)}
+        try:
+            hard = inventory.hard_max_for(symbol)
+        except ValueError:
+            row["hard_quote"] = _text(inventory.default_hard_max_quote)
+            row["hard_base"] = "at the venue's price at start"
+            out[symbol] = row
+            continue
+        soft = hard * Decimal(str(inventory.soft_fraction))
+        row.update(hard_base=_text(hard), soft_base=_text(soft))
+        if price is not None:
+            row.update(hard_quote=_text(hard * price), soft_quote=_text(soft * price))
+        out[symbol] = row
+    return out
+
+
+def _text(value: Decimal | None) -> str:
+    return "unknown" if value is None else f"{value.normalize():f}"
+
+
 @config_app.command("show")
 def show(
     config: Annotated[Path | None, typer.Option(help="bot config.yaml (default: the bundled one)")] = None,
@@ -55,10 +87,15 @@ def show(
 ) -> None:
     """Print the effective config: the file upgraded to the current version with every default filled in."""
     effective = load_effective(config, symbols)
+    limits = inventory_limits(effective)
     if as_json:
-        typer.echo(json.dumps(effective.model_dump(mode="json"), indent=2))
-    else:
-        typer.echo(dump_config(effective), nl=False)
+        typer.echo(json.dumps({**effective.model_dump(mode="json"), "effective_inventory_limits": limits}, indent=2))
+        return
+    typer.echo(dump_config(effective), nl=False)
+    typer.echo("# effective inventory limits (hard / soft, base units and quote at price_at_start_quote;"
+               " a live run converts a notional limit with the venue's mid at start):")
+    for symbol, row in limits.items():
+        typer.echo(f"#   {symbol}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
 
 
 class _Notes(logging.Handler):

@@ -6,8 +6,11 @@
 * ``MeteredVenue`` around the venue (request latency, errors, order counters) and a ``MetricsSampler`` that
   reads the app every ``metrics_interval_s`` into ``BotMetrics``; ``/metrics`` served on 127.0.0.1 by a
   ``MetricsServer`` when ``metrics_port`` is given (0 picks a free port);
-* structured JSON logs (``bot`` and ``aiohttp`` loggers) through a ``RedactingFilter`` that knows the given
-  ``secrets`` (the API key and secret);
+* structured logs (``bot`` and ``aiohttp`` loggers; JSON lines, or plain lines with ``log_json=False``) through
+  a ``RedactingFilter`` that knows the given ``secrets`` (the API key and secret);
+* operator events when ``events`` is given (``bot.metrics.logs_events``): guard changes (a ``GuardTap`` on the
+  recorder sees every ``bot.guard``), quote pulls and venue partitions (polled every ``WATCH_S``), and a status
+  line every ``status_every_s`` (and once at the stop), ISO-8601 UTC timestamps from the run's clock;
 * paper mode (``paper=True``): a ``PaperVenue`` answers place/cancel/cancel_replace locally, so the bot quotes
   on real market data and sends nothing; its order state lives in memory only;
 * SIGINT / SIGTERM are an operator's stop: the kill switch's cancel-and-verify (``AppContext.kill`` with
@@ -15,6 +18,8 @@
   the end of ``duration_s`` is an orderly stop (``AppContext.stop``: cancel all, verify); a task that crashes
   pulls the kill switch proper, whose latch is persisted. Either way a ``LiveSummary`` is handed to
   ``on_summary`` and returned;
+* inventory limits given as a notional (``risk.inventory.default_hard_max_quote``) are converted with each
+  symbol's mid on the venue at start (``start_prices``, read before anything is sent) and logged in both units;
 * a latch persisted by an earlier run (kill switch, hard inventory breach, stop-loss) is not silently obeyed:
   the run refuses to start (``BotError(HALTED)``, one line naming the latch and ``mmbot guards --reset``)
   before it connects to the venue.
@@ -42,6 +47,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from bot.app import HARD_LATCH_KEY, AppContext, StopReport
@@ -50,11 +56,14 @@ from bot.connectors.metered import MeteredVenue
 from bot.connectors.paper import PaperVenue
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
+from bot.core.recorder import NULL_RECORDER
 from bot.execution.state import OrderStore, StateStore
 from bot.interfaces import Recorder, Venue
+from bot.live_events import observe, status_rows
 from bot.metrics.bridge import DecisionTap, MetricsSampler, SamplerConfig
 from bot.metrics.http import MetricsServer, MetricsServerConfig
 from bot.metrics.logs import configure_json_logging
+from bot.metrics.logs_events import EventWriter, GuardTap, RunEvents
 from bot.metrics.registry import BotMetrics
 from bot.metrics.tracing import BotTracer
 from bot.quoting.quoter import SymbolQuoter
@@ -62,7 +71,7 @@ from bot.quoting.tracing import TracedVenue, trace_strategy
 from bot.risk.engine import latch_kind
 from bot.strategy import QuoteStrategy
 
-__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime"]
+__all__ = ["LiveSummary", "latch_refusal", "print_summary", "run_realtime", "start_prices"]
 
 log = logging.getLogger("bot.live")
 WATCH_S = 0.5  # how often the runner checks for a stop request or a crashed task
@@ -113,12 +122,12 @@ def _epoch_clock() -> LoopClock:
 class _Logs:
     """JSON logs with redaction on the ``bot`` and ``aiohttp`` loggers while a run lasts."""
 
-    def __init__(self, handler: logging.Handler, secrets: Iterable[str]) -> None:
+    def __init__(self, handler: logging.Handler, secrets: Iterable[str], *, json_lines: bool = True) -> None:
         self.handler = handler
         self._bot = logging.getLogger("bot")
         self._aiohttp = logging.getLogger("aiohttp")
         self._levels = (self._bot.level, self._aiohttp.level)
-        configure_json_logging(self._bot, handler, secrets=list(secrets))
+        configure_json_logging(self._bot, handler, secrets=list(secrets), json_lines=json_lines)
         self._aiohttp.addHandler(handler)
         self._aiohttp.setLevel(logging.WARNING)
 
@@ -175,6 +184,9 @@ async def run_realtime(
     handle_signals: bool = True,
     tracer: BotTracer | None = None,
     seed: int | None = None,
+    log_json: bool = True,
+    events: EventWriter | None = None,
+    status_every_s: float | None = None,
 ) -> LiveSummary:
     """Run the bot on ``venue`` in real time until a signal, ``stop_event`` or ``duration_s``; return the summary.
 
@@ -182,12 +194,16 @@ async def run_realtime(
     mode); ``recorder`` receives the bot's records (an e2e test writes them into the server's event log).
     ``tracer`` (enabled: console or OTLP exporter) puts each decided quote cycle, its stages and its venue calls
     in one span tree (``bot.quoting.tracing``). ``seed`` seeds the order manager's retry jitter (default: drawn
-    from the OS, so two bots do not retry in step; logged either way).
+    from the OS, so two bots do not retry in step; logged either way). ``events`` receives the operator events
+    (guards, pulls, partitions) and, every ``status_every_s`` when given, the status line.
     """
     secrets = [s for s in secrets if s]
-    logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets)
+    logs = _Logs(log_handler if log_handler is not None else logging.StreamHandler(sys.stderr), secrets,
+                 json_lines=log_json)
     metrics = metrics if metrics is not None else BotMetrics()
     clock = _epoch_clock()
+    run_events = RunEvents(clock.now_ms, events) if events is not None else None
+    bot_recorder = recorder if run_events is None else GuardTap(recorder or NULL_RECORDER, run_events.guard)
     loop = asyncio.get_running_loop()
     started_s = loop.time()
     paper_venue = PaperVenue(venue, clock) if paper else None
@@ -206,15 +222,24 @@ async def run_realtime(
         seed = secrets_module.randbits(63) if seed is None else seed
         log.info("starting %s run on %s: symbols %s, seed %d", "paper" if paper else "live", venue.name,
                  ",".join(config.symbols), seed)
-        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=recorder, seed=seed)
+        config = config.priced(await start_prices(config, bot_venue))
+        for symbol in config.symbols:
+            log.info("inventory limit %s: hard %s base (%s)", symbol,
+                     f"{config.risk.inventory.hard_max_for(symbol).normalize():f}",
+                     config.risk.inventory.limit_source(symbol))
+        app = await AppContext.build(config, bot_venue, clock, store=state, recorder=bot_recorder, seed=seed)
         await app.start()
         markets, quoters = app.start_quoting(timer=time.perf_counter_ns, recorder=recorder, tracer=tracer,
                                              wrap=functools.partial(_tapped, tracer=tracer))
-        sampler = MetricsSampler(app, quoters, metrics, venue_up=lambda: metered.up and all(
-            m.book.is_synced for m in markets), weight=_weight_of(venue),
+        def venue_up() -> bool:
+            return metered.up and all(m.book.is_synced for m in markets)
+
+        sampler = MetricsSampler(app, quoters, metrics, venue_up=venue_up, weight=_weight_of(venue),
             config=SamplerConfig(venue=venue.name))
         sampler.sample()
         app.spawn(sampler.run(metrics_interval_s), "metrics-sampler")
+        if run_events is not None:
+            app.spawn(observe(app, quoters, run_events, venue_up, status_every_s), "run-events")
         if metrics_port is not None:
             server = MetricsServer(metrics, MetricsServerConfig(port=metrics_port))
             await server.start()
@@ -226,6 +251,8 @@ async def run_realtime(
         stopped = True
         report = await (app.kill(stop.reason, latch=stop.latch) if stop.kill else app.stop(stop.reason))
         sampler.sample()
+        if run_events is not None and status_every_s is not None:
+            run_events.status(status_rows(app, quoters))
         summary = _summary(app, quoters, report, stop, paper_venue, venue.name, loop.time() - started_s,
                            server.url if server is not None else None)
     finally:
@@ -243,6 +270,27 @@ async def run_realtime(
     if on_summary is not None:
         on_summary(summary)
     return summary
+
+
+async def start_prices(config: BotConfig, venue: Venue) -> dict[str, Decimal]:
+    """Each symbol's mid on ``venue`` now, ``(best bid + best ask) / 2`` in quote per base unit, for the symbols
+    whose inventory limit is the notional default (reads only); ``BotError(CONFIG_INVALID)`` naming the symbol
+    when its book has no two sides (give it a ``risk.inventory.hard_max_base`` entry instead)."""
+    inventory = config.risk.inventory
+    wanted = [s for s in config.symbols if inventory.limit_source(s) == "default_hard_max_quote"]
+    if not wanted:
+        return {}
+    infos = {info.symbol: info for info in await venue.symbols()}
+    prices: dict[str, Decimal] = {}
+    for symbol in wanted:
+        info = infos.get(symbol)
+        book = await venue.book(symbol, limit=5) if info is not None else None
+        if info is None or book is None or not book.bids or not book.asks:
+            raise BotError(ErrorCode.CONFIG_INVALID, f"{symbol}: no two-sided book on {venue.name} to convert the "
+                           f"notional inventory limit ({inventory.default_hard_max_quote} quote); set "
+                           f"risk.inventory.hard_max_base.{symbol} in base units")
+        prices[symbol] = info.price(book.bids[0].price_ticks + book.asks[0].price_ticks) / 2
+    return prices
 
 
 def latch_refusal(config: BotConfig, store: OrderStore, path: str) -> str | None:

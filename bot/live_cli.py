@@ -6,8 +6,13 @@ Safety rules, checked before any connection is opened (a refusal sends nothing):
   ``MMBOT_API_KEY`` / ``MMBOT_API_SECRET`` are set;
 * ``--venue binance-testnet`` needs ``MMBOT_API_KEY`` and ``MMBOT_API_SECRET`` (refused, naming them, otherwise);
 * ``--venue binance`` (mainnet, real money) needs ``--i-understand-real-money`` AND a confirmation of the symbols
-  and limits: ``--confirm`` equal to ``confirmation_text(config)`` (``BTCUSDT:max_inventory=1,...``), or the same
+  and limits: ``--confirm`` equal to ``confirmation_text(config)`` (``BTCUSDT:max_notional=60000,...``), or the same
   text typed at an interactive prompt. Anything else is refused with the text to type.
+
+Output: the summary (JSON) on stdout; on stderr the logs and the operator events (guard changes, quote pulls,
+partitions) and a status line every ``--status-every`` seconds (position, PnL, open orders, guard state per
+symbol), ISO-8601 UTC timestamps: plain lines (no colour, no width limit: they read the same in a CI log), or one
+JSON object per line with ``--log-json``.
 
 Exit codes: 0 after a stop by duration or signal, 1 when a task crashed, 2 for a refusal, a bad config or a
 ``--metrics-port`` already in use (checked before anything is sent; the default is ``MetricsServerConfig``'s 9464,
@@ -34,6 +39,7 @@ from bot.core.errors import BotError
 from bot.execution.state import StateStore
 from bot.live import run_realtime
 from bot.metrics.http import MetricsServerConfig
+from bot.metrics.logs_events import EventWriter
 from bot.metrics.tracing import BotTracer, TracingConfig
 
 __all__ = ["REAL_MONEY_FLAG", "confirmation_text", "register"]
@@ -46,9 +52,13 @@ _DEMO_SECRET = "mmbot-demo-secret"  # exchange_sim.server.config.DEMO_SECRET
 
 
 def confirmation_text(config: BotConfig) -> str:
-    """What an operator confirms before mainnet: every symbol with its hard inventory limit (base units)."""
+    """What an operator confirms before mainnet: every symbol with its hard inventory limit as configured, in base
+    units (``max_inventory=1``) or as the notional converted at the venue's mid at start (``max_notional=60000``)."""
     inventory = config.risk.inventory
-    return ",".join(f"{s}:max_inventory={inventory.hard_max_for(s).normalize()}" for s in config.symbols)
+    return ",".join(
+        f"{s}:max_notional={inventory.default_hard_max_quote.normalize():f}"
+        if inventory.limit_source(s) == "default_hard_max_quote"
+        else f"{s}:max_inventory={inventory.hard_max_for(s).normalize():f}" for s in config.symbols)
 
 
 def _refuse(message: str) -> typer.Exit:
@@ -106,8 +116,12 @@ def run(
     otlp_endpoint: Annotated[str | None, typer.Option(help="OTLP collector URL (with --trace otlp)")] = None,
     state: Annotated[Path | None, typer.Option(help="order state file (default: the config's; local: memory)")] = None,
     real_money: Annotated[bool, typer.Option(REAL_MONEY_FLAG, help="required for --venue binance")] = False,
-    confirm: Annotated[str | None, typer.Option(help="mainnet: the symbols and limits, e.g. BTCUSDT:max_inventory=1")
+    confirm: Annotated[str | None, typer.Option(help="mainnet: the symbols and limits, e.g. BTCUSDT:max_notional=60000")
                        ] = None,
+    status_every: Annotated[float, typer.Option(min=0, help="a status line every N seconds on stderr (0: none)")
+                            ] = 30.0,
+    log_json: Annotated[bool, typer.Option("--log-json", help="logs and events as one JSON object per line")
+                        ] = False,
 ) -> None:
     """Run the bot in real time; Ctrl-C (SIGINT) or SIGTERM triggers the kill switch, then prints a summary."""
     if venue not in VENUES:
@@ -136,7 +150,8 @@ def run(
             summary = await run_realtime(
                 bot_config, connector, duration_s=None if minutes is None else minutes * 60, paper=paper,
                 metrics_port=metrics_port, secrets=[credentials.api_key, credentials.api_secret.get_secret_value()],
-                store=store, tracer=tracer,
+                store=store, tracer=tracer, log_json=log_json, events=EventWriter(sys.stderr, json_lines=log_json),
+                status_every_s=status_every or None,
             )
         finally:
             tracer.shutdown()

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from exchange_sim.checker.index import DOWN_KINDS  # the bot is down until its next bot.restart
+from exchange_sim.eventlog import open_events
 
 ORDER_LEVEL = frozenset({  # kinds whose effects land on the bot's requests or orders (fault_hit with "a")
     "partition", "timeout_after_processing", "partial_fill", "clock_skew", "rate_limit", "outage", "reject",
@@ -178,7 +179,7 @@ def session_coverage(records: Iterable[Mapping[str, Any]], *, account: str, dura
 
 def read_coverage_records(path: Path | str) -> list[dict[str, Any]]:
     """The records ``session_coverage`` needs from a JSON-lines event log (the rest is skipped unparsed)."""
-    with Path(path).open("rb") as fh:
+    with open_events(path) as fh:  # plain or gzip
         return [orjson.loads(line) for line in fh if any(n in line for n in _NEEDLES)]
 
 

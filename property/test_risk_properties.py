@@ -29,7 +29,8 @@ from bot.risk.taker_cap import WINDOW_S, TakerCap
 pytestmark = pytest.mark.property
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-CONFIG = RiskConfig(inventory=InventoryLimits(hard_max_base={"BTCUSDT": Decimal("2")}))
+CONFIG = RiskConfig(inventory=InventoryLimits(hard_max_base={"BTCUSDT": Decimal("2")},
+                                              price_at_start_quote={"ETHUSDT": Decimal(3000)}))
 
 decimals = st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False)
 non_negative = st.floats(min_value=0, max_value=1e6, allow_nan=False)

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from exchange_sim.eventlog import open_events
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 
 __all__ = ["Fill", "SessionSeries", "SymbolSeries", "derive_series", "iter_events"]
@@ -41,7 +42,7 @@ _OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})  # order statuses that leave an o
 
 def iter_events(path: Path | str) -> Iterator[dict[str, Any]]:
     """Stream the records of a JSON-lines event log (never the whole file in memory)."""
-    with Path(path).open("rb") as fh:
+    with open_events(path) as fh:  # plain or gzip
         for line in fh:
             if line.strip():
                 yield orjson.loads(line)

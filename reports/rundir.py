@@ -52,8 +52,11 @@ class RunDir:
 
     @property
     def events_path(self) -> Path | None:
-        p = self.path / EVENTS
-        return p if p.is_file() else None
+        """``events.jsonl``, else ``events.jsonl.gz`` (a compressed log: ``mmbot sim --log <dir>/events.jsonl.gz``)."""
+        for p in (self.path / EVENTS, self.path / f"{EVENTS}.gz"):
+            if p.is_file():
+                return p
+        return None
 
     @property
     def report_path(self) -> Path:

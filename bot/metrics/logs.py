@@ -2,15 +2,17 @@
 
 One line per record::
 
-    {"ts_ms": 1700000000123, "level": "WARNING", "logger": "bot.execution", "msg": "...",
+    {"ts": "2023-11-14T22:13:20.123Z", "level": "WARNING", "logger": "bot.execution", "msg": "...",
      "code": "RATE_LIMITED", "symbol": "BTCUSDT", "cycle_id": 42, "client_order_id": "mm-17", ...}
 
 ``code`` is the record's ``ErrorCode``: from ``extra={"code": ...}`` or from a ``BotError`` in ``exc_info``.
 ``symbol``, ``cycle_id`` and ``client_order_id`` come from ``bot.metrics.correlation`` (set by the tracer's
 ``cycle`` and by ``correlate``), unless the record sets them itself. Other ``extra`` fields are kept when they
-are JSON scalars, or written with ``repr`` otherwise. ``ts_ms`` comes from an injected clock when one is given
-(virtual time in a simulation), else from the record's creation time. Keys are in a fixed order, so the same
-records give the same bytes.
+are JSON scalars, or written with ``repr`` otherwise. ``ts`` is ISO-8601 UTC with milliseconds
+(``bot.metrics.logs_events.iso_utc``) from an injected clock when one is given (virtual time in a simulation),
+else from the record's creation time. Keys are in a fixed order, so the same records give the same bytes.
+``PlainFormatter`` writes the same facts as one plain line (``<ts> <LEVEL> <logger>: <msg> code=... symbol=...``)
+for a terminal or a CI log.
 
 ``RedactingFilter`` rewrites a record before any handler formats it: the exact secrets it was given, the value
 of any ``signature=``/``apiKey=``/``secret=``-style parameter or JSON field, and 64-character mixed-case
@@ -27,8 +29,9 @@ from collections.abc import Callable, Iterable
 
 from bot.core.errors import BotError
 from bot.metrics.correlation import current
+from bot.metrics.logs_events import iso_utc
 
-__all__ = ["REDACTED", "JsonFormatter", "RedactingFilter", "configure_json_logging"]
+__all__ = ["REDACTED", "JsonFormatter", "PlainFormatter", "RedactingFilter", "configure_json_logging"]
 
 REDACTED = "***"
 
@@ -79,26 +82,7 @@ class JsonFormatter(logging.Formatter):
         self._clock_ms = clock_ms
 
     def format(self, record: logging.LogRecord) -> str:
-        ts_ms = self._clock_ms() if self._clock_ms is not None else round(record.created * 1000)
-        out: dict[str, object] = {"ts_ms": ts_ms, "level": record.levelname, "logger": record.name,
-                                  "msg": record.getMessage()}
-        code = getattr(record, "code", None)
-        exc = record.exc_info[1] if record.exc_info else None
-        if code is None and isinstance(exc, BotError):
-            code = exc.code
-        if code is not None:
-            out["code"] = str(code)
-        ids = current()
-        for key in _CORRELATION:
-            value = getattr(record, key, None)
-            if value is None:
-                value = ids.get(key)
-            if value is not None:
-                out[key] = value if isinstance(value, int | str) else str(value)
-        for key, value in vars(record).items():
-            if key in _STANDARD_ATTRS or key in out or key == "code":
-                continue
-            out[key] = value if value is None or isinstance(value, bool | int | float | str) else repr(value)
+        out = _fields(record, self._clock_ms)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -108,12 +92,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=repr)
 
 
+class PlainFormatter(logging.Formatter):
+    """One plain line per record: ``<ts> <LEVEL> <logger>: <msg> key=value ...`` (the JSON record's facts)."""
+
+    def __init__(self, *, clock_ms: Callable[[], int] | None = None) -> None:
+        super().__init__()
+        self._clock_ms = clock_ms
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = _fields(record, self._clock_ms)
+        head = f"{out.pop('ts')} {out.pop('level')} {out.pop('logger')}: {out.pop('msg')}"
+        line = " ".join([head, *(f"{k}={v}" for k, v in out.items())])
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        return f"{line}\n{record.exc_text}" if record.exc_text else line
+
+
+def _fields(record: logging.LogRecord, clock_ms: Callable[[], int] | None) -> dict[str, object]:
+    """The record's fields in their fixed order: ts, level, logger, msg, code, correlation ids, extras."""
+    ts_ms = clock_ms() if clock_ms is not None else round(record.created * 1000)
+    out: dict[str, object] = {"ts": iso_utc(ts_ms), "level": record.levelname, "logger": record.name,
+                              "msg": record.getMessage()}
+    code = getattr(record, "code", None)
+    exc = record.exc_info[1] if record.exc_info else None
+    if code is None and isinstance(exc, BotError):
+        code = exc.code
+    if code is not None:
+        out["code"] = str(code)
+    ids = current()
+    for key in _CORRELATION:
+        value = getattr(record, key, None)
+        if value is None:
+            value = ids.get(key)
+        if value is not None:
+            out[key] = value if isinstance(value, int | str) else str(value)
+    for key, value in vars(record).items():
+        if key in _STANDARD_ATTRS or key in out or key == "code":
+            continue
+        out[key] = value if value is None or isinstance(value, bool | int | float | str) else repr(value)
+    return out
+
+
 def configure_json_logging(
     logger: logging.Logger, handler: logging.Handler, *, secrets: Iterable[str] = (),
-    clock_ms: Callable[[], int] | None = None, level: int = logging.INFO,
+    clock_ms: Callable[[], int] | None = None, level: int = logging.INFO, json_lines: bool = True,
 ) -> logging.Handler:
-    """Attach ``handler`` to ``logger`` with the JSON formatter and the redacting filter; returns the handler."""
-    handler.setFormatter(JsonFormatter(clock_ms=clock_ms))
+    """Attach ``handler`` to ``logger`` with the JSON formatter (``PlainFormatter`` when not ``json_lines``) and
+    the redacting filter; returns the handler."""
+    handler.setFormatter(JsonFormatter(clock_ms=clock_ms) if json_lines else PlainFormatter(clock_ms=clock_ms))
     handler.addFilter(RedactingFilter(secrets))
     logger.addHandler(handler)
     logger.setLevel(level)

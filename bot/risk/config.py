@@ -8,7 +8,7 @@ base units); rates, ages and latencies are floats. To change limits at run time,
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -35,6 +35,9 @@ MEASURED_REASONS: tuple[str, ...] = get_args(MeasuredReason)
 """The guards that measure an input (``GuardReason`` without the operator's KILL_SWITCH, MANUAL, RECONCILE)."""
 
 
+_BASE_QUANTUM = Decimal("0.00000001")  # limits in base units are floored to 8 decimals
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -45,13 +48,26 @@ def _soft_le_hard(soft: float | Decimal, hard: float | Decimal, name: str) -> No
 
 
 class InventoryLimits(_Frozen):
-    """|inventory| limits in base units; SOFT at ``soft_fraction * hard_max``, HARD at ``hard_max``."""
+    """|inventory| limits in base units; SOFT at ``soft_fraction * hard_max``, HARD at ``hard_max``.
+
+    A symbol's hard limit is its ``hard_max_base`` entry (base units) when it has one; else the deprecated
+    ``default_hard_max_base`` when set (version-3 files); else the notional default converted with the symbol's
+    price at start: ``hard_max = floor_8dp(default_hard_max_quote / price_at_start_quote[symbol])`` (live: the
+    venue's mid when the run starts, ``bot.config.BotConfig.priced``; simulated: the simulator's start price).
+    """
 
     hard_max_base: dict[str, Decimal] = Field(
         default_factory=dict, description="Per-symbol hard limit on |inventory| in base units (overrides default)."
     )
-    default_hard_max_base: Decimal = Field(
-        default=Decimal("1"), gt=0, description="Hard limit on |inventory| in base units for unlisted symbols."
+    default_hard_max_quote: Decimal = Field(
+        default=Decimal("60000"), gt=0,
+        description="Hard limit on |inventory| as notional (quote) for unlisted symbols, converted at start.",
+    )
+    default_hard_max_base: Decimal | None = Field(
+        default=None, gt=0, description="Deprecated (version 3): a base-unit limit for every unlisted symbol."
+    )
+    price_at_start_quote: dict[str, Decimal] = Field(
+        default_factory=dict, description="Price that converts the notional default (set at start; sim prices).",
     )
     soft_fraction: float = Field(
         default=0.7, gt=0, le=1, description="SOFT fires at |inventory| >= soft_fraction * hard limit."
@@ -59,14 +75,32 @@ class InventoryLimits(_Frozen):
 
     @model_validator(mode="after")
     def _positive_limits(self) -> InventoryLimits:
-        for symbol, limit in self.hard_max_base.items():
-            if limit <= 0:
-                raise ValueError(f"hard_max_base[{symbol!r}] must be > 0, got {limit}")
+        for name, values in (("hard_max_base", self.hard_max_base), ("price_at_start_quote",
+                                                                     self.price_at_start_quote)):
+            for symbol, value in values.items():
+                if value <= 0:
+                    raise ValueError(f"{name}[{symbol!r}] must be > 0, got {value}")
         return self
 
     def hard_max_for(self, symbol: str) -> Decimal:
-        """The hard limit for ``symbol`` (per-symbol entry, else the default)."""
-        return self.hard_max_base.get(symbol, self.default_hard_max_base)
+        """The hard limit for ``symbol`` in base units (class docstring); ``ValueError`` when it is a notional and
+        the symbol has no price yet."""
+        if symbol in self.hard_max_base:
+            return self.hard_max_base[symbol]
+        if self.default_hard_max_base is not None:
+            return self.default_hard_max_base
+        price = self.price_at_start_quote.get(symbol)
+        if price is None:
+            raise ValueError(f"{symbol}: the inventory limit is a notional ({self.default_hard_max_quote} quote) "
+                             "and the symbol has no price at start yet")
+        return max(_BASE_QUANTUM, (self.default_hard_max_quote / price).quantize(_BASE_QUANTUM, ROUND_DOWN))
+
+    def limit_source(self, symbol: str) -> str:
+        """Where ``symbol``'s limit comes from: ``hard_max_base``, ``default_hard_max_base`` or
+        ``default_hard_max_quote``."""
+        if symbol in self.hard_max_base:
+            return "hard_max_base"
+        return "default_hard_max_base" if self.default_hard_max_base is not None else "default_hard_max_quote"
 
 
 class DrawdownLimits(_Frozen):

@@ -7,8 +7,9 @@ from typer.testing import CliRunner
 
 import bot.live_cli
 from bot.cli import app
-from bot.config import load_config
+from bot.config import load_config, parse_config
 from bot.live_cli import REAL_MONEY_FLAG, confirmation_text
+from bot.metrics.logs_events import EventWriter
 
 pytestmark = pytest.mark.e2e
 
@@ -54,4 +55,31 @@ def test_testnet_without_credentials_is_refused_naming_the_variables(
 
 
 def test_confirmation_text_lists_every_symbol_with_its_hard_limit() -> None:
-    assert confirmation_text(load_config(None)) == "BTCUSDT:max_inventory=1"
+    assert confirmation_text(load_config(None)) == "BTCUSDT:max_notional=60000"
+    pinned = parse_config({"version": 4, "symbols": ["BTCUSDT", "SOLUSDT"],
+                           "risk": {"inventory": {"hard_max_base": {"SOLUSDT": "25.5"}}}})
+    assert confirmation_text(pinned) == "BTCUSDT:max_notional=60000,SOLUSDT:max_inventory=25.5"
+
+
+@pytest.mark.parametrize(("flags", "json_lines", "every_s"), [
+    ([], False, 30.0), (["--log-json", "--status-every", "5"], True, 5.0), (["--status-every", "0"], False, None),
+])
+def test_run_passes_the_output_format_and_the_status_interval_to_the_runner(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], json_lines: bool, every_s: float | None
+) -> None:
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    async def fake_run(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(bot.live_cli, "run_realtime", fake_run)
+    result = CliRunner().invoke(app, ["run", "--venue", "local", "--metrics-port", "0", *flags])
+    assert isinstance(result.exception, Stop)  # the runner was reached with these arguments
+    assert seen["log_json"] is json_lines
+    events = seen["events"]
+    assert isinstance(events, EventWriter) and events.json_lines is json_lines
+    assert seen["status_every_s"] == every_s

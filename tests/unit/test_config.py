@@ -163,23 +163,25 @@ def test_v1_file_upgrades_to_a_valid_strategy(tmp_path: Path) -> None:
     assert config.strategy.ladder.max_order_age_s == 1.5
 
 
-def test_v2_file_upgrades_to_v4_with_default_strategy() -> None:
+def test_v2_file_upgrades_with_default_strategy_and_its_old_inventory_limit() -> None:
     raw = {"version": 2, "symbols": ["ETHUSDT"]}
     upgraded, notes = migrate(raw)
-    assert upgraded == {"version": 4, "symbols": ["ETHUSDT"]}
-    assert notes == []
+    assert upgraded == {"version": 4, "symbols": ["ETHUSDT"], "risk": {"inventory": {"default_hard_max_base": 1}}}
+    assert len(notes) == 1 and notes[0].startswith("v3->v4: risk.inventory.default_hard_max_base=1 ")
 
 
 def test_v3_venue_kind_host_and_port_are_dropped_with_a_note_naming_the_flag() -> None:
     raw = {"version": 3, "venue": {"kind": "local", "host": "127.0.0.1", "port": 9000, "account": "alice"}}
     upgraded, notes = migrate(raw)
-    assert upgraded == {"version": 4, "venue": {"account": "alice"}}
-    assert notes == [
+    assert upgraded == {"version": 4, "venue": {"account": "alice"},
+                        "risk": {"inventory": {"default_hard_max_base": 1}}}
+    assert notes[:3] == [
         "v3->v4: venue.kind='local' removed: where the bot trades is chosen by the command: mmbot sim, or mmbot "
         "run --venue",
         "v3->v4: venue.host='127.0.0.1' removed: mmbot run --venue local always talks to 127.0.0.1",
         "v3->v4: venue.port=9000 removed: mmbot run --venue local --port",
     ]
+    assert notes[3].startswith("v3->v4: risk.inventory.default_hard_max_base=1 ")
 
 
 def test_v1_exchange_key_is_carried_to_v3_and_noted_when_v4_drops_it() -> None:
@@ -195,8 +197,9 @@ def test_v1_comma_separated_symbols_become_a_list() -> None:
     assert any("comma-separated" in n for n in notes)
 
 
-def test_empty_v1_mapping_upgrades_to_the_defaults() -> None:
-    assert parse_config({}) == BotConfig()
+def test_empty_v1_mapping_upgrades_to_the_defaults_with_the_old_inventory_limit() -> None:
+    old_limit = RiskConfig(inventory=InventoryLimits(default_hard_max_base=Decimal(1)))
+    assert parse_config({}) == BotConfig(risk=old_limit)
 
 
 def test_migrate_does_not_change_its_input() -> None:
@@ -224,7 +227,7 @@ def test_unknown_v1_key_is_rejected_by_name(tmp_path: Path) -> None:
 def test_unversioned_file_with_nested_sections_is_refused(tmp_path: Path) -> None:
     message = config_error(tmp_path, "risk:\n  drawdown:\n    hard_quote: 5\n")
     assert "version-2 keys ['risk']" in message
-    assert "add 'version: 4'" in message
+    assert f"add 'version: {CURRENT_VERSION}'" in message
 
 
 def test_bad_v1_drawdown_names_the_v1_key(tmp_path: Path) -> None:
@@ -301,12 +304,12 @@ def test_bad_symbols_are_rejected(tmp_path: Path, symbols: str) -> None:
 @pytest.mark.parametrize("version", ["5", "99"])
 def test_newer_version_is_refused(tmp_path: Path, version: str) -> None:
     message = config_error(tmp_path, f"version: {version}\n")
-    assert f"version: {version} is newer than the newest version this bot reads (4)" in message
+    assert f"version: {version} is newer than the newest version this bot reads ({CURRENT_VERSION})" in message
 
 
 @pytest.mark.parametrize("version", ["0", "two", "true", "1.5"])
 def test_unknown_version_is_refused(tmp_path: Path, version: str) -> None:
-    assert "version: must be an integer from 1 to 4" in config_error(tmp_path, f"version: {version}\n")
+    assert f"version: must be an integer from 1 to {CURRENT_VERSION}" in config_error(tmp_path, f"version: {version}\n")
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
@@ -342,9 +345,40 @@ def test_config_is_frozen() -> None:
         config.bot_id = "other"  # type: ignore[misc]
 
 
+# -- version 3 -> 4: inventory limits in notional by default, base units per symbol --
+def test_a_v3_file_keeps_its_base_unit_default_with_a_one_line_deprecation_note() -> None:
+    upgraded, notes = migrate({"version": 3, "risk": {"inventory": {"default_hard_max_base": "0.5"}}})
+    assert upgraded["risk"]["inventory"] == {"default_hard_max_base": "0.5"}
+    assert len(notes) == 1 and "\n" not in notes[0] and "deprecated" in notes[0]
+    config = parse_config({"version": 3, "symbols": ["BTCUSDT", "SOLUSDT"]})
+    assert [config.risk.inventory.hard_max_for(s) for s in config.symbols] == [1, 1]  # exactly as before
 
-def test_the_per_side_order_cap_must_leave_room_for_every_level_to_move() -> None:
-    ladder = StrategyConfig(ladder=LadderConfig(levels=3))
-    with pytest.raises(ValueError, match="max_open_per_side"):
-        BotConfig(execution=ExecutionConfig(max_open_per_side=5), strategy=ladder)
-    BotConfig(execution=ExecutionConfig(max_open_per_side=6), strategy=ladder)
+
+def test_the_default_limit_is_a_notional_converted_at_the_start_price() -> None:
+    config = parse_config({"version": 4, "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT"]})
+    inventory = config.risk.inventory
+    assert [inventory.hard_max_for(s) for s in config.symbols] == [1, 20, 400]  # 60000 at 60000, 3000, 150
+    assert {inventory.limit_source(s) for s in config.symbols} == {"default_hard_max_quote"}
+
+
+def test_a_run_prices_the_notional_default_and_floors_to_8_decimals() -> None:
+    config = parse_config({"version": 4, "symbols": ["BTCUSDT", "SOLUSDT"],
+                           "risk": {"inventory": {"hard_max_base": {"SOLUSDT": "12.5"}}}})
+    priced = config.priced({"BTCUSDT": Decimal("70000"), "SOLUSDT": Decimal("1")})
+    assert priced.risk.inventory.hard_max_for("BTCUSDT") == Decimal("0.85714285")  # 60000 / 70000, floored
+    assert priced.risk.inventory.hard_max_for("SOLUSDT") == Decimal("12.5")  # a base-unit override wins
+    assert config.risk.inventory.hard_max_for("BTCUSDT") == 1  # the original is unchanged (frozen)
+
+
+def test_a_custom_sim_symbol_is_priced_at_its_initial_price() -> None:
+    config = parse_config({"version": 4, "symbols": ["XYZUSDT"], "sim": {"symbols": {"XYZUSDT": {
+        "base_asset": "XYZ", "quote_asset": "USDT", "tick_size": "0.001", "step_size": "0.1", "min_notional": 5,
+        "initial_price": "2.5"}}}})
+    assert config.risk.inventory.hard_max_for("XYZUSDT") == 24000
+
+
+def test_a_symbol_without_a_price_has_no_notional_limit_until_priced() -> None:
+    config = parse_config({"version": 4, "symbols": ["DOGEUSDT"]})
+    with pytest.raises(ValueError, match="DOGEUSDT: the inventory limit is a notional"):
+        config.risk.inventory.hard_max_for("DOGEUSDT")
+    assert config.priced({"DOGEUSDT": Decimal("0.2")}).risk.inventory.hard_max_for("DOGEUSDT") == 300000

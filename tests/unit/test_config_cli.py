@@ -89,9 +89,9 @@ def test_run_symbols_overrides_the_config_and_reaches_the_confirmation(monkeypat
     built: list[object] = []
     monkeypatch.setattr(bot.live_cli, "BinanceConnector", lambda *a, **k: built.append(a))
     result = runner.invoke(app, ["run", "--venue", "binance", "--symbols", "ethusdt,solusdt", REAL_MONEY_FLAG,
-                                 "--confirm", "BTCUSDT:max_inventory=1"])
+                                 "--confirm", "BTCUSDT:max_notional=60000"])
     assert result.exit_code == 2
-    assert "ETHUSDT:max_inventory=1,SOLUSDT:max_inventory=1" in result.output
+    assert "ETHUSDT:max_notional=60000,SOLUSDT:max_notional=60000" in result.output
     assert built == []
 
 
@@ -99,3 +99,26 @@ def test_run_symbols_with_a_malformed_symbol_names_the_option() -> None:
     result = runner.invoke(app, ["run", "--symbols", "BTC-USDT"])
     assert result.exit_code == 2
     assert "--symbols" in result.output and "BTC-USDT" in result.output
+
+
+def test_config_show_prints_every_symbols_limits_in_both_units(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text('version: 4\nsymbols: [BTCUSDT, SOLUSDT]\n'
+                    'risk:\n  inventory:\n    hard_max_base: {SOLUSDT: "25"}\n')
+    result = runner.invoke(app, ["config", "show", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert ("#   BTCUSDT: source=default_hard_max_quote, price_quote=60000, hard_base=1, soft_base=0.7, "
+            "hard_quote=60000, soft_quote=42000") in result.output
+    assert "#   SOLUSDT: source=hard_max_base, price_quote=150, hard_base=25, soft_base=17.5, hard_quote=3750" \
+        in result.output
+    shown = tmp_path / "shown.yaml"
+    shown.write_text(result.output)
+    assert load_config(shown) == load_config(path)  # the limits are comments: the YAML still loads back equal
+
+
+def test_config_show_json_has_the_limits_beside_the_config(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["config", "show", "--symbols", "ETHUSDT", "--json"])
+    assert result.exit_code == 0, result.output
+    limits = json.loads(result.output)["effective_inventory_limits"]
+    assert limits == {"ETHUSDT": {"source": "default_hard_max_quote", "price_quote": "3000", "hard_base": "20",
+                                  "soft_base": "14", "hard_quote": "60000", "soft_quote": "42000"}}

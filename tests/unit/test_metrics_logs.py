@@ -11,7 +11,8 @@ import pytest
 
 from bot.core.errors import BotError, ErrorCode
 from bot.metrics.correlation import correlate
-from bot.metrics.logs import REDACTED, JsonFormatter, RedactingFilter, configure_json_logging
+from bot.metrics.logs import REDACTED, JsonFormatter, PlainFormatter, RedactingFilter, configure_json_logging
+from bot.metrics.logs_events import iso_utc
 from bot.metrics.tracing import BotTracer
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"  # Binance's documented sample key
@@ -38,9 +39,9 @@ def test_a_record_is_one_json_object_with_fixed_leading_fields(logged: tuple[log
     logger, stream = logged
     logger.info("placed %d orders", 3, extra={"venue": "sim", "qty_lots": 5})
     [line] = lines(stream)
-    assert line == {"ts_ms": 1_700_000_000_123, "level": "INFO", "logger": logger.name, "msg": "placed 3 orders",
+    assert line == {"ts": "2023-11-14T22:13:20.123Z", "level": "INFO", "logger": logger.name, "msg": "placed 3 orders",
                     "venue": "sim", "qty_lots": 5}
-    assert list(line)[:4] == ["ts_ms", "level", "logger", "msg"]
+    assert list(line)[:4] == ["ts", "level", "logger", "msg"]
 
 
 def test_the_error_code_comes_from_extra_or_from_a_bot_error(logged: tuple[logging.Logger, io.StringIO]) -> None:
@@ -121,4 +122,23 @@ def test_an_unformattable_message_does_not_leak_its_arguments() -> None:
 
 def test_without_a_clock_the_timestamp_is_the_records_creation_time() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hi", None, None)
-    assert json.loads(JsonFormatter().format(record))["ts_ms"] == round(record.created * 1000)
+    assert json.loads(JsonFormatter().format(record))["ts"] == iso_utc(round(record.created * 1000))
+
+
+def test_a_plain_record_is_one_line_with_an_iso_timestamp_and_the_extra_fields() -> None:
+    record = logging.LogRecord("bot.app", logging.WARNING, __file__, 1, "HARD guard: %s", ("LATENCY",), None)
+    record.code = "HALTED"
+    line = PlainFormatter(clock_ms=lambda: 1_700_000_000_123).format(record)
+    assert line == "2023-11-14T22:13:20.123Z WARNING bot.app: HARD guard: LATENCY code=HALTED"
+
+
+def test_plain_logs_are_redacted_too() -> None:
+    logger = logging.getLogger(f"test.metrics.logs.plain.{id(object())}")
+    logger.propagate = False
+    stream = io.StringIO()
+    handler = configure_json_logging(logger, logging.StreamHandler(stream), secrets=[SECRET], json_lines=False)
+    try:
+        logger.info("secret is %s", SECRET)
+    finally:
+        logger.removeHandler(handler)
+    assert SECRET not in stream.getvalue() and REDACTED in stream.getvalue()

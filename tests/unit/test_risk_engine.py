@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.interfaces import RiskView
-from bot.risk.config import RiskConfig
+from bot.risk.config import InventoryLimits, RiskConfig
 from bot.risk.engine import RiskEngine
 from bot.risk.guards import GuardLevel, GuardReason, RiskSnapshot
 
@@ -35,7 +35,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def engine(clock: FakeClock) -> RiskEngine:
-    return RiskEngine(RiskConfig(), clock)
+    # the notional default (60000 quote) at a start price of 60000: a limit of 1 BTC
+    return RiskEngine(RiskConfig(inventory=InventoryLimits(price_at_start_quote={"BTCUSDT": Decimal(60000)})), clock)
 
 
 def test_new_engine_is_ok(engine: RiskEngine) -> None:

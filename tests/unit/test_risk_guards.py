@@ -10,7 +10,8 @@ import pytest
 from bot.risk.config import InventoryLimits, RiskConfig
 from bot.risk.guards import GuardLevel, GuardReason, GuardSignal, RiskSnapshot, assess
 
-CONFIG = RiskConfig(inventory=InventoryLimits(hard_max_base={"BTCUSDT": Decimal("2")}))
+CONFIG = RiskConfig(inventory=InventoryLimits(hard_max_base={"BTCUSDT": Decimal("2")},
+                                              price_at_start_quote={"ETHUSDT": Decimal(60000)}))
 
 # guard -> (snapshot with the guard's measured value set to v, soft threshold, hard threshold)
 GUARDS: dict[str, tuple[Callable[[Decimal], RiskSnapshot], Decimal, Decimal]] = {
@@ -88,7 +89,7 @@ def test_short_inventory_is_judged_by_its_magnitude() -> None:
 
 
 def test_inventory_of_an_unlisted_symbol_uses_the_default_limit() -> None:
-    # default_hard_max_base = 1: soft at 0.7
+    # the notional default 60000 at a start price of 60000 = 1 ETH: soft at 0.7
     result = assess(RiskSnapshot(inventory_base={"ETHUSDT": Decimal("0.7")}), CONFIG)
     assert result.level is GuardLevel.SOFT
     assert result.signals[0].subject == "ETHUSDT"

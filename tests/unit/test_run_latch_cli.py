@@ -25,7 +25,11 @@ def no_venue(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("build")
         raise AssertionError("the venue was contacted")
 
+    async def no_prices(*args: object, **kwargs: object) -> dict[str, object]:
+        return {}  # reads the venue's books (the notional limits): not a start, and no venue here
+
     monkeypatch.setattr(bot.live.AppContext, "build", refuse)
+    monkeypatch.setattr(bot.live, "start_prices", no_prices)
     return calls
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -115,11 +116,22 @@ def market_check(
             console.print(_side_table(result["against"]))
         typer.echo("all judged items pass" if result["passed"] else "some judged items FAIL")
     if html is not None:
-        from reports.market_check_section import render_market_check  # noqa: PLC0415 (reports: only for --html)
-
-        render_market_check(result, html)
+        if _HTML_RENDERER is None:
+            raise typer.BadParameter("no HTML renderer is installed (run it as `mmbot market check`)",
+                                     param_hint="--html")
+        _HTML_RENDERER[0](result, html)
     if not result["passed"]:
         raise typer.Exit(1)
+
+
+_HTML_RENDERER: list[Callable[[dict[str, Any], Path], object]] | None = None
+
+
+def install_html_renderer(render: Callable[[dict[str, Any], Path], object]) -> None:
+    """The composition root (``mmbot``) installs the report's renderer for ``--html``: the simulator's package
+    never imports ``reports`` (no package cycle; tests/unit/test_imports.py)."""
+    global _HTML_RENDERER  # noqa: PLW0603 (set once by the composition root)
+    _HTML_RENDERER = [render]
 
 
 @market_app.command("fit")
