@@ -18,18 +18,19 @@ import pytest
 
 from bot.app import HARD_LATCH_KEY
 from bot.execution.state import StateStore
-from tests.e2e.test_realtime_signal import free_port, wait_until_serving
+from tests.e2e.test_realtime_signal import free_port, wait_until_quoting, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 MMBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 def run_then_interrupt(port: int, state: Path) -> dict[str, object]:
+    metrics_port = free_port()
     bot = subprocess.Popen([*MMBOT, "run", "--venue", "local", "--port", str(port), "--minutes", "2",
-                            "--metrics-port", str(free_port()), "--state", str(state)],
+                            "--metrics-port", str(metrics_port), "--state", str(state)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(8.0)  # connect, reconcile, sync the book, quote
+        wait_until_quoting(metrics_port, bot, time.monotonic() + 90)  # connect, reconcile, sync the book, quote
         assert bot.poll() is None, bot.communicate()[1][-2000:]
         bot.send_signal(signal.SIGINT)
         out, err = bot.communicate(timeout=60)
