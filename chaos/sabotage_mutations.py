@@ -69,10 +69,10 @@ MUTATIONS: tuple[Mutation, ...] = (
         "5.order_lifecycle", ci_seeds=(2, 3, 5)),
     Mutation(
         "cancel_race_booked_cancelled", _OM,
-        "                if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:\n"
-        "                    await self._resolve(client_order_id)",
-        "                if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:\n"
-        "                    self._save(self._get(client_order_id).with_status(OrderStatus.CANCELED,"
+        "                    if resolve:\n"
+        "                        await self._resolve(client_order_id)",
+        "                    if resolve:\n"
+        "                        self._save(self._get(client_order_id).with_status(OrderStatus.CANCELED,"
         " self._now_ms()))",
         "a cancel answered 'unknown order' (it just filled) or lost is booked CANCELED without asking the venue",
         "4.no_orphans", ci_seeds=(1, 3, 4)),
@@ -84,8 +84,9 @@ MUTATIONS: tuple[Mutation, ...] = (
         ci_seeds=(0, 2, 3)),
     Mutation(
         "cancel_all_skips_in_doubt", _OM,
-        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)])",
-        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol) if r.status in _QUOTING])",
+        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol)], resolve=resolve)",
+        "await self.cancel_many([r.client_order_id for r in self.open_orders(symbol) if r.status in _QUOTING],"
+        " resolve=resolve)",
         "cancel-all (HARD sweeps, shutdown) skips orders whose placement is still in doubt", "8.hard_guard",
         ci_seeds=(1, 9, 13)),
     Mutation(
@@ -192,8 +193,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "that endpoint", "9.rate_and_taker", ci_seeds=(13, 36)),
     Mutation(
         "user_stream_reconnect_without_resync", _OM,
-        "            backoff = min(backoff * 2, 30.0)\n            await self._reconcile_logged()",
-        "            backoff = min(backoff * 2, 30.0)",
+        "                if await self._reconcile_logged():\n                    break",
+        "                break",
         "after the user stream drops, the bot subscribes again without reconciling the events it missed",
         "18.resync_after_gap", ci_seeds=(1, 3, 4)),
 )
