@@ -143,6 +143,7 @@ class SymbolQuoter:
         self._last_version: tuple[object, ...] | None = None
         self._idle_s = config.idle_requote_s
         self._last_trade_through = False
+        self._synced_ms: int | None = None  # when the book last showed fresh, synced data (None: never yet)
         self._rest_ms: deque[tuple[float, float]] = deque(maxlen=config.latency_window)  # (loop time s, ms)
         self._latency_p95_ms = 0.0
         self._equity: deque[tuple[float, float, int]] = deque(maxlen=int(config.pnl_window_s) + 2)
@@ -237,14 +238,18 @@ class SymbolQuoter:
         self._last_version = version
         book = self.market.book
         if not book.is_synced:
+            if self._synced_ms is not None:  # the guards see how long the bot has been without a usable book
+                self.marks.data_age_ms = float(app.clock.now_ms() - self._synced_ms)
             await self._pull("unsynced")
             return
         bid, ask = book.best_bid(), book.best_ask()
         if bid is None or ask is None:
             await self._pull("one_sided")
             return
-        age_ms = self.market.data_age_ms(app.clock.now_ms())
+        now_ms = app.clock.now_ms()
+        age_ms = self.market.data_age_ms(now_ms)
         self.marks.data_age_ms = float(age_ms or 0)
+        self._synced_ms = now_ms - round(age_ms or 0)
         if age_ms is not None and age_ms > self.config.stale_data_ms:
             await self._pull("stale_data")
             return

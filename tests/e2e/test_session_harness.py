@@ -137,3 +137,15 @@ def test_harness_faults_replay_to_the_same_digest(tmp_path: Path) -> None:
     first, _ = session(tmp_path, *faults, minutes=3.0, name="a.jsonl")
     second, _ = session(tmp_path, *faults, minutes=3.0, name="b.jsonl")
     assert first.digest == second.digest
+
+
+def test_a_book_that_cannot_stay_synced_is_stale_data_for_the_guards(tmp_path: Path) -> None:
+    """Chaos seeds 259, 493, 862: reordered depth diffs kept the book resyncing for half a minute; the quoter pulled
+    its quotes but its data age froze at the last synced value, so no guard said why the bot had stopped quoting
+    (and, past SOFT inventory, invariant 22 found no reducing order). The age now counts from the newest usable
+    data."""
+    gap = Fault(FaultKind.FEED_GAP, "BTCUSDT", 60.0, 40.0, {"mode": "reorder"}, toxicity=1.0)
+    summary, events = session(tmp_path, gap, minutes=3.0)
+    stale = [g for g in of(events, "bot.guard") if "STALE_DATA" in str(g["reason"]) and 60e6 <= g["t"] <= 105e6]
+    assert stale, [(g["t"], g["level"], g["reason"]) for g in of(events, "bot.guard")]
+    assert not summary.violations
