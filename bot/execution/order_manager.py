@@ -514,10 +514,11 @@ class OrderManager:
                 return await self._call("cancel", lambda: self._venue.cancel(record.symbol, client_order_id)), False
             except BotError as error:
                 if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:
+                    current = self._get(client_order_id)
                     if resolve:
                         await self._resolve(client_order_id)
-                    elif self._get(client_order_id).status is OrderStatus.PENDING_CANCEL:
-                        self._save(self._get(client_order_id).with_status(OrderStatus.UNKNOWN, self._now_ms()))
+                    elif current.status is OrderStatus.PENDING_CANCEL:
+                        self._save(current.with_status(OrderStatus.UNKNOWN, self._now_ms()))
                     return None, error.outcome_unknown
                 current = self._get(client_order_id)
                 if current.status is OrderStatus.PENDING_CANCEL:

@@ -175,21 +175,15 @@ class SymbolQuoter:
         if len(self.queue):
             self.queue.on_trade(trade)
         orders = self._app.orders
+        through = False
         for record in orders.open_orders(self.symbol):  # a print through our price: that order has filled
             price = record.price_ticks
             if price is not None and ((record.side is Side.BUY and trade.price_ticks < price) or (
                     record.side is Side.SELL and trade.price_ticks > price)):
                 orders.traded_through(record.client_order_id)
-        if self._mid_at_last_quote is not None and not self._last_trade_through:  # else already flagged
-            for record in self._app.orders.open_orders(self.symbol):
-                price = record.price_ticks
-                if price is None:
-                    continue
-                if (record.side is Side.BUY and trade.price_ticks < price) or (
-                    record.side is Side.SELL and trade.price_ticks > price
-                ):
-                    self._last_trade_through = True
-                    break
+                through = True
+        if through and self._mid_at_last_quote is not None:
+            self._last_trade_through = True
 
     def _on_fill(self, fill: Fill) -> None:
         if fill.symbol != self.symbol:
