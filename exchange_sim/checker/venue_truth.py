@@ -22,6 +22,7 @@ session and across restarts, never the other way round.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -138,13 +139,18 @@ def check_final_status(index: SessionIndex, config: CheckConfig, venue: VenueSta
 
 
 def _last(requests: list[Event], op: str, until: int, symbol: str | None = None) -> Event | None:
-    found = None
-    for request in requests:
-        if request["t"] > until:
-            break
+    """The last request ``op`` (of ``symbol``) recorded at or before ``until``. The log is in time order, so the
+    requests up to ``until`` are the prefix ``bisect_right`` finds; walked back from its end, the first match is
+    the last one (one walk per reconcile, not a scan of the whole log from its start)."""
+    for i in range(bisect_right(requests, until, key=_t) - 1, -1, -1):
+        request = requests[i]
         if request.get("op") == op and (symbol is None or request.get("s") == symbol):
-            found = request
-    return found
+            return request
+    return None
+
+
+def _t(event: Event) -> int:
+    return int(event["t"])
 
 
 def listed_until(index: SessionIndex, symbol: str, t: int) -> int:
