@@ -67,9 +67,12 @@ class FaultTiming:
                at_s: float | None = None) -> list[tuple[int, Fault]]:
         """Faults of ``kind`` active now (or at ``at_s``), hitting ``channel``/``symbol`` when a channel is given,
         in scenario order."""
+        faults = self._by_kind.get(kind)
+        if faults is None:  # no fault of this kind in the scenario (most kinds, most calls): no clock read
+            return []
         now = self.now_s() if at_s is None else at_s
         windows = self._windows
-        return [(i, f) for i, f in self._by_kind.get(kind, ())
+        return [(i, f) for i, f in faults
                 if windows[i][0] <= now < windows[i][1] and (channel is None or f.hits(channel, symbol))]
 
     def window(self, index: int) -> tuple[float, float]:
