@@ -24,6 +24,8 @@ Behaviour the order manager relies on (the duties table of ``bot.interfaces.Venu
 * Streams start connecting when requested; ``book()`` first waits (bounded) for the symbol's depth streams that
   are still connecting, so "subscribe, then snapshot" loses no diff. A stream that drops raises a recoverable
   ``BotError(NETWORK)`` once: ``MarketData`` resubscribes and resyncs, the order manager reconciles.
+* Repeats: a market message object delivered again (an in-process flood of copies) gives its first translation
+  again (a frozen value, same symbol info); every distinct message is parsed field by field.
 
 Secrets: the API secret lives in a ``SecretStr``; ``repr`` shows a masked key; errors and logs never carry the
 query string, headers or secret.
@@ -358,13 +360,20 @@ class BinanceConnector:
         name = f"{symbol.lower()}@{suffix}"
         url = combined_stream_url(self.config.endpoints.stream_url, [name])
 
+        last: list[Any] = [None, None, ()]  # [message, its symbol info, its translation]
+
         async def handle(message: Any) -> Sequence[T]:
+            if message is last[0] and self._infos.get(symbol) is last[1]:
+                again: Sequence[T] = last[2]  # the very message object delivered again (module docstring)
+                return again
             combined = type(message) is dict and "stream" in message and "data" in message
             event = message["data"] if combined else unwrap_market(message)  # the usual form without a call
             if event is None or event.get("e") != event_type:
                 return ()
             info = self._infos.get(symbol) or await self.symbol_info(symbol)  # cached after the first message
-            return (translate(info, event),)
+            items = (translate(info, event),)
+            last[:] = message, info, items
+            return items
 
         def open_ws() -> Awaitable[WsConnection]:
             return self._transport.ws_connect(url, heartbeat_s=self.config.ws_heartbeat_s)
