@@ -152,7 +152,7 @@ class _MarketSocket(_Socket):
 
     def __init__(self, state: ServerState, client: VenueClient, names: list[str]) -> None:
         super().__init__()
-        self._subs: list[tuple[Subscription[Any], Callable[[Any], Any]]] = []
+        self._subs: list[tuple[Subscription[Any], Callable[[Any], WsFrame]]] = []
         for name in names:
             parsed = parse_stream(name)
             if parsed is None:
@@ -191,16 +191,16 @@ class _MarketSocket(_Socket):
             await asyncio.get_running_loop().create_future()
         sub, frame = self._subs[0]
         try:
-            return WsFrame("text", payload=frame(await sub.get()))
+            return frame(await sub.get())
         except (ConnectionError, RuntimeError):  # closed by the venue or a fault, or overflowed
             await self.close()
             return _CLOSED
 
-    async def _pump(self, sub: Subscription[Any], frame: Callable[[Any], Any]) -> None:
+    async def _pump(self, sub: Subscription[Any], frame: Callable[[Any], WsFrame]) -> None:
         assert self._merged is not None
         try:
             async for message in sub:
-                self._merged.put_nowait(WsFrame("text", payload=frame(message)))
+                self._merged.put_nowait(frame(message))
         finally:
             self._merged.put_nowait(_CLOSED)  # one stream ended: the connection ends (the client resubscribes)
 
@@ -213,17 +213,19 @@ class _MarketSocket(_Socket):
 
 
 def _framer(name: str, encode: Callable[[Any, Callable[[int], int]], Any],
-            ms: Callable[[int], int]) -> Callable[[Any], Any]:
-    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}``.
+            ms: Callable[[int], int]) -> Callable[[Any], WsFrame]:
+    """The combined-stream frame of one message: ``{"stream": name, "data": <the server's event>}`` as the
+    payload of a text ``WsFrame``.
 
     The same message object sent again (a duplicate, a flood of copies) reuses its frame, as the wire server
-    encodes a message once for every socket: the frame is never mutated by its reader."""
+    encodes a message once for every socket: the frame (frozen) and its payload are never mutated by a reader."""
     last: list[Any] = [None, None]  # [message, frame]
 
-    def frame(message: Any) -> Any:
+    def frame(message: Any) -> WsFrame:
         if message is last[0]:
-            return last[1]
-        framed = {"stream": name, "data": encode(message, ms)}
+            again: WsFrame = last[1]
+            return again
+        framed = WsFrame("text", payload={"stream": name, "data": encode(message, ms)})
         last[0], last[1] = message, framed
         return framed
     return frame
