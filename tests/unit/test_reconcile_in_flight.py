@@ -13,8 +13,12 @@ from typing import Any
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import NewOrder, OrderStatus, Side
 from bot.execution.state import StateStore
+from exchange_sim.engine.types import ClientOrderId as SimClientOrderId
 from exchange_sim.world import SimWorld
-from tests.unit.test_order_manager import BOT, SYMBOL, FlakyVenue, make_om, world  # noqa: F401 (fixture)
+from tests.unit import test_order_manager as shared
+from tests.unit.test_order_manager import BOT, SYMBOL, FlakyVenue, make_om
+
+world = shared.world  # the order manager tests' quiet one-symbol world (a pytest fixture)
 
 REPLY_DELAY_S = 0.2  # the refused cancel-replace answers this long after it was sent: the reconcile runs meanwhile
 
@@ -35,7 +39,7 @@ def test_an_acknowledged_order_the_listing_lacks_is_resolved_while_its_cancel_re
 
     async def main() -> tuple[OrderStatus, OrderStatus]:
         record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
-        world.engine.cancel(BOT, SYMBOL, client_order_id=record.client_order_id)  # ended on the venue, unreported
+        world.engine.cancel(BOT, SYMBOL, client_order_id=SimClientOrderId(record.client_order_id))  # ended on the venue, unreported
         move = asyncio.ensure_future(om.cancel_replace(record.client_order_id, 10_005))
         await asyncio.sleep(0.001)  # the cancel-replace is on the wire
         await om.reconcile()
