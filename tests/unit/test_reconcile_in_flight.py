@@ -39,7 +39,8 @@ def test_an_acknowledged_order_the_listing_lacks_is_resolved_while_its_cancel_re
 
     async def main() -> tuple[OrderStatus, OrderStatus]:
         record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
-        world.engine.cancel(BOT, SYMBOL, client_order_id=SimClientOrderId(record.client_order_id))  # ended on the venue, unreported
+        # it ends on the venue and no report of that reaches the bot
+        world.engine.cancel(BOT, SYMBOL, client_order_id=SimClientOrderId(record.client_order_id))
         move = asyncio.ensure_future(om.cancel_replace(record.client_order_id, 10_005))
         await asyncio.sleep(0.001)  # the cancel-replace is on the wire
         await om.reconcile()
