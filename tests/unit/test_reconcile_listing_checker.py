@@ -79,3 +79,22 @@ def test_answered_requests_drop_exactly_the_requests_whose_answer_never_came() -
                      _refused(1.4, "myTrades", s=S)], key=lambda e: e["t"])
     index = SessionIndex.build(events, "bot")
     assert [(r["op"], r["t"]) for r in answered_requests(index)] == [("myTrades", US), ("account", round(1.2 * US))]
+
+
+def _believed_after_listing(*late_listing: dict[str, Any]) -> list[dict[str, Any]]:
+    """c1 rests from 1.01 s and fills at 2.0 s; the reconcile's open-orders listing was answered at 1.5 s (c1
+    open), its record at 2.5 s still shows c1 (the fill's report was on its way). ``late_listing``: what another
+    open-orders request at 2.3 s became."""
+    return [*clean_session(), _request(1.5, "openOrders", s=None),
+            bot(2.5, "open_orders", a="bot", cids=["c1"], pending=[], phase="reconciled"), *late_listing]
+
+
+def test_no_orphans_judges_a_reconcile_by_its_answered_open_orders_listing() -> None:
+    refused = (_request(2.3, "openOrders", s=None), _hit(2.3, "openOrders", "http_429"),
+               _refused(2.3, "openOrders", s=None))
+    assert "4.no_orphans" not in invariants(_believed_after_listing(*refused))
+    assert "4.no_orphans" not in invariants(_believed_after_listing(_request(2.3, "openOrders", s=None),
+                                                                    _hit(2.3, "openOrders", "reply_truncated")))
+    found = [(v.orders, v.detail) for v in violations(_believed_after_listing(_request(2.3, "openOrders", s=None)))
+             if v.invariant == "4.no_orphans"]
+    assert found == [(("c1",), "the bot believes it rests; the venue does not")]  # answered at 2.3 s: c1 was gone
