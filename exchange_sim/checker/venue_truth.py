@@ -14,7 +14,8 @@ session and across restarts, never the other way round.
     reads as EXPIRED); an order the venue never saw may only be booked REJECTED or EXPIRED.
 16. reconciled_books: after every reconcile, the bot's position equals the venue's: the venue's fills up to the
     trade listing that reconcile read, plus the later fills the bot had already booked from the stream; and its
-    balances (``bot.balances``) equal the venue's totals as of the balance listing it read.
+    balances (``bot.balances``) equal the venue's totals as of the balance listing it read. A listing was read
+    only if its answer reached the bot (``answered_requests``): reconciles may overlap.
 17. restart_ledger: every position the bot reports, in every life, equals the sum of the distinct venue fills
     booked by all its lives so far; no fill is booked again by a later life.
 """
