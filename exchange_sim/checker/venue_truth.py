@@ -162,13 +162,9 @@ def answered_requests(index: SessionIndex) -> list[Event]:
     short, one refused with a 429, both sent by a second reconcile while the first waited for its own)."""
     refused = {(r.get("op"), int(r["t"])) for r in index.rejects}
     refused |= {(h.get("op"), int(h["t"])) for h in index.fault_hits if h.get("e") in _UNANSWERED_AT_ONCE}
-    answered = [r for r in index.requests if (r.get("op"), int(r["t"])) not in refused]
-    for hit in index.fault_hits:
-        if hit.get("e") == "reply_lost":
-            lost = _last(answered, str(hit.get("op")), int(hit["t"]))
-            if lost is not None:
-                answered.remove(lost)
-    return answered
+    lost = {id(request) for hit in index.fault_hits if hit.get("e") == "reply_lost"  # a refusal may be lost too
+            if (request := _last(index.requests, str(hit.get("op")), int(hit["t"]))) is not None}
+    return [r for r in index.requests if (r.get("op"), int(r["t"])) not in refused and id(r) not in lost]
 
 
 def listed_until(index: SessionIndex, symbol: str, t: int, answered: list[Event] | None = None) -> int:

@@ -81,6 +81,12 @@ def test_answered_requests_drop_exactly_the_requests_whose_answer_never_came() -
     assert [(r["op"], r["t"]) for r in answered_requests(index)] == [("myTrades", US), ("account", round(1.2 * US))]
 
 
+def test_a_lost_refusal_takes_no_answered_request_with_it() -> None:
+    events = [_request(1.2, "account"), _request(1.3, "account"), _refused(1.3, "account"),
+              _hit(1.35, "account", "reply_lost")]  # the 429 itself was lost on the way back
+    assert [r["t"] for r in answered_requests(SessionIndex.build(events, "bot"))] == [round(1.2 * US)]
+
+
 def _believed_after_listing(*late_listing: dict[str, Any]) -> list[dict[str, Any]]:
     """c1 rests from 1.01 s and fills at 2.0 s; the reconcile's open-orders listing was answered at 1.5 s (c1
     open), its record at 2.5 s still shows c1 (the fill's report was on its way). ``late_listing``: what another
