@@ -38,7 +38,7 @@ from exchange_sim.checker.index import DOWN_KINDS, Event, SessionIndex, seconds
 from exchange_sim.checker.records import TERMINAL, Violation
 from exchange_sim.checker.state import VenueState
 from exchange_sim.checker.trading import reachable_from, unreachable_windows
-from exchange_sim.checker.venue_truth import listed_until
+from exchange_sim.checker.venue_truth import answered_requests, listed_until
 
 
 def _stalled_windows(index: SessionIndex) -> list[tuple[int, int]]:
@@ -68,6 +68,7 @@ def check_soft_reduce_only(index: SessionIndex, config: CheckConfig, venue: Venu
     lag_us = round(config.guard_lag_s * 1_000_000)
     stalled = _stalled_windows(index)
     reconciles = {s: _reconciles(index, s) for s in config.soft_limit_lots}
+    answered = answered_requests(index)
     for intent in index.records("bot.intent"):
         symbol, t = str(intent["s"]), int(intent["t"])
         soft = config.soft_limit_lots.get(symbol)
@@ -76,7 +77,7 @@ def check_soft_reduce_only(index: SessionIndex, config: CheckConfig, venue: Venu
         known_at = [r for r in reconciles[symbol] if reachable_from(r, lag_us, stalled) + lag_us <= t]
         if not known_at:
             continue
-        listed = listed_until(index, symbol, known_at[-1])
+        listed = listed_until(index, symbol, known_at[-1], answered)
         if listed < 0:
             continue
         sign, least = _known_position(index, config, symbol, listed, t)

@@ -14,6 +14,7 @@ from exchange_sim.checker.index import Event, SessionIndex, seconds
 from exchange_sim.checker.records import Violation
 from exchange_sim.checker.state import VenueState, apply_trade
 from exchange_sim.checker.trading import reachable_from, unreachable_windows
+from exchange_sim.checker.venue_truth import answered_requests
 
 Check = Callable[[SessionIndex, CheckConfig, VenueState | None], list[Violation]]
 
@@ -102,11 +103,12 @@ def check_conservation(index: SessionIndex, config: CheckConfig, venue: VenueSta
 def check_no_orphans(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
     """4. After each reconcile and at session end, the venue's open orders equal the bot's.
 
-    A reconcile's view is the venue's listing (its last ``openOrders`` request before the record) plus what
+    A reconcile's view is the venue's listing (its last answered ``openOrders`` request before the record:
+    ``venue_truth.answered_requests``; one refused or cut short never reached the bot) plus what
     the user stream told it since: an order whose state changed on the venue between the listing and the
     record (filled or placed while the answer was on its way) is judged by neither side."""
     out = []
-    listings = sorted(int(r["t"]) for r in index.requests if r.get("op") == "openOrders")
+    listings = sorted(int(r["t"]) for r in answered_requests(index) if r.get("op") == "openOrders")
     for record in index.records("bot.open_orders"):
         t = int(record["t"])
         believed, pending = set(record.get("cids", ())), set(record.get("pending", ()))

@@ -14,7 +14,8 @@ session and across restarts, never the other way round.
     reads as EXPIRED); an order the venue never saw may only be booked REJECTED or EXPIRED.
 16. reconciled_books: after every reconcile, the bot's position equals the venue's: the venue's fills up to the
     trade listing that reconcile read, plus the later fills the bot had already booked from the stream; and its
-    balances (``bot.balances``) equal the venue's totals as of the balance listing it read.
+    balances (``bot.balances``) equal the venue's totals as of the balance listing it read. A listing was read
+    only if its answer reached the bot (``answered_requests``): reconciles may overlap.
 17. restart_ledger: every position the bot reports, in every life, equals the sum of the distinct venue fills
     booked by all its lives so far; no fill is booked again by a later life.
 """
@@ -153,15 +154,35 @@ def _t(event: Event) -> int:
     return int(event["t"])
 
 
-def listed_until(index: SessionIndex, symbol: str, t: int) -> int:
+# fault_hit effects, logged at the instant the venue recorded the request, that kept its answer from the bot
+_UNANSWERED_AT_ONCE = frozenset({"reply_truncated", "processed_lost", "processed_error", "http_429", "http_418",
+                                 "http_503", "http_403", "timestamp"})
+
+
+def answered_requests(index: SessionIndex) -> list[Event]:
+    """The bot's requests whose answer reached it, as the venue's and the fault injector's records show: not
+    refused (a ``reject`` of the same op at the instant the venue recorded the request), not cut short or lost
+    by a fault (a ``fault_hit`` of the same op at that instant with an effect in ``_UNANSWERED_AT_ONCE``; a
+    ``reply_lost``, logged when the answer would have landed, takes the latest such request before it). A
+    listing the bot never read tells nothing about what it knows (chaos seeds 151 and 744: a trade listing cut
+    short, one refused with a 429, both sent by a second reconcile while the first waited for its own)."""
+    refused = {(r.get("op"), int(r["t"])) for r in index.rejects}
+    refused |= {(h.get("op"), int(h["t"])) for h in index.fault_hits if h.get("e") in _UNANSWERED_AT_ONCE}
+    lost = {id(request) for hit in index.fault_hits if hit.get("e") == "reply_lost"  # a refusal may be lost too
+            if (request := _last(index.requests, str(hit.get("op")), int(hit["t"]))) is not None}
+    return [r for r in index.requests if (r.get("op"), int(r["t"])) not in refused and id(r) not in lost]
+
+
+def listed_until(index: SessionIndex, symbol: str, t: int, answered: list[Event] | None = None) -> int:
     """The venue time of the trade listing a reconcile recorded at ``t`` had read (-1: none). A reconcile lists
     trades, then open orders, then balances, each sent after the previous answer: the balances request is the
-    last one answered before ``t``, the open-orders request the last one before that was sent, the trade
-    listing the last one of ``symbol`` before that was sent."""
-    balances = _last(index.requests, "account", t)
-    opened = None if balances is None else _last(index.requests, "openOrders", _sent(balances))
-    listing = None if opened is None else _last(index.requests, "myTrades", _sent(opened),
-                                                symbol)
+    last one answered before ``t``, the open-orders request the last answered one before that was sent, the trade
+    listing the last answered one of ``symbol`` before that was sent (``answered_requests``, computed if not
+    given)."""
+    requests = answered_requests(index) if answered is None else answered
+    balances = _last(requests, "account", t)
+    opened = None if balances is None else _last(requests, "openOrders", _sent(balances))
+    listing = None if opened is None else _last(requests, "myTrades", _sent(opened), symbol)
     return -1 if listing is None else int(listing["t"])
 
 
@@ -176,11 +197,12 @@ def check_reconciled_books(index: SessionIndex, config: CheckConfig, venue: Venu
     """16. The position after every reconcile equals the venue's as of that reconcile's trade listing."""
     out = []
     booked = _booked_at(index)
+    answered = answered_requests(index)
     for record in index.records("bot.position"):
         if record.get("final"):
             continue
         symbol, t = str(record["s"]), int(record["t"])
-        listed = listed_until(index, symbol, t)
+        listed = listed_until(index, symbol, t, answered)
         counted = [tr for tr in index.trades if tr["s"] == symbol and tr["t"] <= t
                    and (tr["t"] <= listed or booked.get((symbol, int(tr["id"])), t + 1) <= t)]
         venue_lots = config.initial_position_lots.get(symbol, 0) + sum(index.signed_lots(tr) for tr in counted)
@@ -189,17 +211,19 @@ def check_reconciled_books(index: SessionIndex, config: CheckConfig, venue: Venu
             out.append(Violation("16.reconciled_books", seconds(t), (), f"{symbol}: bot position {record['lots']} "
                                  f"lots after a reconcile, venue {venue_lots} (listed to {seconds(listed):.3f}s; "
                                  f"venue fills not booked: {missed[:5]})"))
-    return out + _reconciled_balances(index, config, venue)
+    return out + _reconciled_balances(index, config, venue, answered)
 
 
-def _reconciled_balances(index: SessionIndex, config: CheckConfig, venue: VenueState | None) -> list[Violation]:
+def _reconciled_balances(index: SessionIndex, config: CheckConfig, venue: VenueState | None,
+                         answered: list[Event]) -> list[Violation]:
     """16 (balances): each ``bot.balances`` equals the venue's totals as of the balance listing it read (the last
-    ``account`` request before the record): opening balances plus the bot's fills up to then, minus fees."""
+    answered ``account`` request before the record): opening balances plus the bot's fills up to then, minus
+    fees."""
     initial = venue.initial_balances.get(config.account) if venue is not None else None
     if venue is None or initial is None:
         return []
     out = []
-    requests = [int(r["t"]) for r in index.requests if r.get("op") == "account"]
+    requests = [int(r["t"]) for r in answered if r.get("op") == "account"]
     for record in index.records("bot.balances"):
         t = int(record["t"])
         listed = max((r for r in requests if r <= t), default=None)
