@@ -662,11 +662,19 @@ class OrderManager:
         """The quotes to place, in order, such that no side has more than ``max_open_per_side`` orders that may
         rest (resting, in flight, doubtful or with a cancel not yet confirmed). Under a venue that answers every
         cancel "unknown order" the quoter otherwise added a new quote each cycle: 52 resting in chaos seed 806,
-        ten times its inventory limit in open exposure."""
+        ten times its inventory limit in open exposure.
+
+        A LOST order on the side that reduces |exposure| does not count: the venue said it has no such order, and
+        a reduce-only (SOFT) bot otherwise waited for ``lost_expire_after_s`` with nothing reducing on the venue
+        (chaos seed 827: four LOST asks blocked every ask of a long bot for over a minute). What may rest there
+        stays bounded by the pre-trade headroom check, which still counts LOST orders."""
         cap = self.config.max_open_per_side
         count = {Side.BUY: 0, Side.SELL: 0}
+        exposure = self.exposure_lots(symbol)
+        reducing = Side.SELL if exposure > 0 else Side.BUY if exposure < 0 else None
         for record in self.open_orders(symbol):
-            count[record.side] += 1
+            if record.side is not reducing or record.status is not OrderStatus.LOST:
+                count[record.side] += 1
         placing = []
         for quote in wanted:
             if count[quote.side] < cap:

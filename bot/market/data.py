@@ -6,7 +6,9 @@ streams stay subscribed, the book buffers); on a stream end or stream error it r
 resyncs; when neither stream says anything for ``silence_resubscribe_s`` (a connection that died silently) it
 subscribes both anew. Consecutive failures back off exponentially (``backoff_ms_initial`` doubling to
 ``backoff_ms_max``) and are bounded: past ``max_consecutive_failures`` ``run()`` raises
-``BotError(SEQUENCE_GAP)``. The count resets when a diff applies.
+``BotError(SEQUENCE_GAP)``. The count resets when a diff applies and when ``run()`` starts again: a supervisor's
+restart after a long outage gets the whole budget (carried over, the first gap after the heal ended the new run at
+once, and the feed never came back: chaos seed 920).
 
 Volatility (``volatility_bps``), in bps per sqrt(second), no annualisation. At each event (diff or trade) with a
 mid ``m_i`` at event time ``t_i`` (ms), with ``r_i = ln(m_i / m_{i-1})`` and time constant ``tau = vol_tau_s``::
@@ -147,6 +149,7 @@ class MarketData:
     # -- running --
     async def run(self) -> None:
         """Keep the book synced until cancelled (module docstring: procedure, backoff, bounds)."""
+        self._failures = 0  # a restarted run starts a new count of failures in a row
         while True:
             depth = self._venue.depth_updates(self.symbol)  # subscribe first ...
             trades = self._venue.public_trades(self.symbol)

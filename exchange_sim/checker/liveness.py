@@ -25,6 +25,12 @@ Any other recoverable HARD (latency, venue health, stale data, circuit) at the b
 itself once its cause is healthy (``risk.hard_recovery_s``), and the bound the session's config gives the checker
 includes that recovery time (``bot.check_config.check_config_for``). Heals too close to the session end are
 not judged.
+
+A verified latch lifted inside the bound (an operator's reset, ``bot.guard`` without a latch after one with it)
+moves the start of the bound to the lift: the bot could not quote before it, so it gets the same bound from the
+moment it could (chaos seed 370: a kill switch the operator pulled, reset 89.75 s after the heal, the bot quoting
+0.46 s after the reset). The bound is not widened: it restarts at most once per latch episode, and the heal is
+then judged like one at the lift (no new fault within it, within the session).
 """
 
 from __future__ import annotations
@@ -69,20 +75,49 @@ def check_liveness(index: SessionIndex, config: CheckConfig, venue: VenueState |
     """10. Quoting resumes within the bound after faults heal, unless a verified latch or a flat SOFT holds."""
     bound = round(config.liveness_bound_s * 1_000_000)
     guards = index.records("bot.guard")
+    starts = sorted(start for start, _end, _kind in index.fault_windows())
     out = []
     for heal in judged_heals(index, bound):
-        deadline = heal + bound
+        begin = heal
+        while (lifted := _latch_lifted(index, config, guards, begin, begin + bound)) is not None:
+            begin = lifted  # the bot could not quote before an operator lifted a legitimate latch
+        deadline = begin + bound
+        if deadline > index.end_t or any(heal < s <= deadline for s in starts):
+            continue  # judged at the next heal, or too close to the end
         if any(h.live_at(deadline) or any(heal <= r["t"] <= deadline and r["x"] == "NEW" for r in h.reports)
                for h in index.orders.values()):
             continue
         guard = next((g for g in reversed(guards) if g["t"] <= deadline), None)
         excuse = _excuse(index, config, guard, deadline)
         if excuse is None:
+            lift = f", a latch lifted at {seconds(begin):.3f}s" if begin != heal else ""
             out.append(Violation("10.liveness", seconds(deadline), (), f"no quote within {config.liveness_bound_s}s "
-                                 f"of the faults healing at {seconds(heal):.3f}s (guard {_state(guard)})"))
+                                 f"of the faults healing at {seconds(heal):.3f}s{lift} (guard {_state(guard)})"))
         elif excuse:
             out.append(Violation("10.liveness", seconds(deadline), (), excuse))
     return out
+
+
+def _latch_lifted(index: SessionIndex, config: CheckConfig, guards: list[Event], after: int, until: int) -> int | None:
+    """When a latch that held after ``after`` was lifted (the first ``bot.guard`` without a latch following one
+    with it), if that was in ``(after, until]`` and the latch was supported by the venue or the harness from its
+    first record on; else None (an unsupported latch buys no time)."""
+    held: Event | None = None
+    lifted: tuple[int, Event] | None = None
+    for guard in guards:
+        t = int(guard["t"])
+        if t > until:
+            break
+        if guard.get("latch") and guard["level"] == "HARD":
+            held = held if held is not None else guard
+        elif held is not None:
+            if t > after:
+                lifted = (t, held)
+            held = None
+    if lifted is None:
+        return None
+    t, first = lifted
+    return t if _latch_unsupported(index, config, str(first["latch"]), int(first["t"])) == "" else None
 
 
 def _state(guard: Event | None) -> str:

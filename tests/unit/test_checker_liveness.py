@@ -102,6 +102,42 @@ def test_a_loss_halt_is_judged_by_the_hard_reasons_not_every_reason_in_force() -
     assert [v.invariant for v in _violations(events)] == ["10.liveness"]
 
 
+def _operator_latch(reset_t: float, *, pulled: bool = True) -> list[dict[str, object]]:
+    """A kill switch (pulled by the operator at 2.25 s unless ``pulled`` is false) latched at 2.3 s, reset at
+    ``reset_t``: the bot stays HARD (RECONCILE, no latch) until its reconcile."""
+    pull = [{"t": 2_250_000, "k": "harness.operator", "action": "kill_switch", "when": "time"}] if pulled else []
+    return [*pull, bot(2.3, "guard", level="HARD", reason="KILL_SWITCH", latch="kill_switch", recoverable=False),
+            bot(reset_t, "guard", level="HARD", reason="operator reset: harness operator", hard="RECONCILE",
+                latch="", recoverable=True)]
+
+
+def _quote_at(t: float) -> list[dict[str, object]]:
+    return [_intent(t - 0.05, "c2"), order(t, "c2", "NEW", "NEW", oid=2),
+            order(t + 0.2, "c2", "CANCELED", "CANCELED", oid=2),
+            bot(t + 0.3, "order_final", a="bot", c="c2", X="CANCELED")]
+
+
+def test_a_latch_the_operator_lifts_inside_the_bound_restarts_it_from_the_lift() -> None:
+    """Chaos seed 370: the operator reset a kill switch 89.75 s into the 90 s bound after a heal; the bot quoted
+    0.46 s after the reset, 0.12 s past the heal's bound."""
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), *_operator_latch(3.4), *_quote_at(3.9),
+              _tail(10.0)]
+    assert not [v for v in _violations(events) if v.invariant == "10.liveness"]
+
+
+def test_no_quote_within_the_bound_from_a_latch_lift_is_a_violation() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), *_operator_latch(3.4), *_quote_at(4.6),
+              _tail(10.0)]
+    found = [v for v in _violations(events) if v.invariant == "10.liveness"]
+    assert [(v.t_s, "a latch lifted at 3.400s" in v.detail) for v in found] == [(4.4, True)]
+
+
+def test_an_unexplained_latch_lifted_inside_the_bound_buys_no_time() -> None:
+    events = [*clean_session(), _fault(2.2, "start"), _fault(2.5, "end"), *_operator_latch(3.4, pulled=False),
+              *_quote_at(3.9), _tail(10.0)]
+    assert [v.t_s for v in _violations(events) if v.invariant == "10.liveness"] == [3.5]
+
+
 def _violations(events: list[dict[str, object]], **changes: object) -> list[Violation]:
     return check_liveness(SessionIndex.build(sorted(events, key=lambda e: e["t"]), "bot"),
                           config(liveness_bound_s=1.0, **changes), venue_state())

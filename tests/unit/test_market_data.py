@@ -161,6 +161,31 @@ def test_failures_in_a_row_are_bounded() -> None:
     assert raised.value.code is ErrorCode.SEQUENCE_GAP
 
 
+def test_a_restarted_run_gets_the_whole_failure_budget_again() -> None:
+    """A supervisor restarts ``run()`` after it gave up (a long outage): the first gap after the venue is back must
+    lead to a resync, not end the new run at once on the old run's count (chaos seed 920: the feed never came back,
+    the bot sat HARD on stale data for the rest of the session)."""
+    venue = FakeVenue(steps=iter(lambda: 1, None))
+    venue.book_errors = [BotError(ErrorCode.NETWORK, "down", recoverable=True)] * 4
+    config = MarketDataConfig(max_consecutive_failures=3, backoff_ms_initial=10)
+    with SimRuntime() as rt:
+        data = MarketData(venue, SYMBOL, config)  # type: ignore[arg-type]
+
+        async def main() -> None:
+            with pytest.raises(BotError):
+                await data.run()  # 4 failures in a row > 3: gives up
+            venue.drop = {venue.update_id + 1}  # the venue is back; the first diff after the snapshot is lost
+            task = asyncio.ensure_future(data.run())
+            await asyncio.sleep(2.0)
+            assert not task.done(), task.result()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        rt.run(main())
+    assert data.gaps == 1
+    assert_matches(data, venue)
+
+
 def test_a_non_recoverable_venue_error_propagates_at_once() -> None:
     venue = FakeVenue()
     venue.book_errors = [BotError(ErrorCode.BAD_SYMBOL, "no such symbol")]

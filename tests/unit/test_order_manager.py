@@ -427,6 +427,35 @@ def test_replace_quotes_never_lets_more_than_the_cap_rest_on_a_side(world: SimWo
     assert len(world.engine.open_orders(BOT, SYMBOL)) == 3
     assert len(om.open_orders(SYMBOL)) == 3
 
+def test_lost_orders_on_the_reducing_side_do_not_hold_back_a_reducing_quote(world: SimWorld) -> None:
+    """Chaos seed 827: LOST asks (the venue said three times it has no such order) filled the side cap of a long
+    bot; under SOFT (reduce-only) nothing reducing could rest until they expired, 120 s later."""
+    om, venue = make_om(world, StateStore(":memory:"), max_open_per_side=2, unknown_queries_before_lost=1)
+
+    async def main() -> None:
+        stream = asyncio.ensure_future(om.run_user_stream())
+        await om.place(SYMBOL, Side.BUY, 100, 10_000)
+        await take(world, SimSide.SELL, 100)  # the bot is long 100 lots
+        await asyncio.sleep(1.0)
+        venue.faults["place"] = ["lost", "lost"]
+        for price in (10_020, 10_021):  # two asks whose requests never arrived: LOST, on the reducing side
+            await om.place(SYMBOL, Side.SELL, 50, price)
+        venue.faults["place"] = ["lost"]
+        await om.place(SYMBOL, Side.BUY, 50, 9_990)  # a LOST bid: it grows |exposure|, so it still counts
+        await om.replace_quotes(SYMBOL, [Quote(side=Side.SELL, price_ticks=10_022, qty_lots=100),
+                                         Quote(side=Side.BUY, price_ticks=9_989, qty_lots=50),
+                                         Quote(side=Side.BUY, price_ticks=9_988, qty_lots=50)])
+        stream.cancel()
+        await asyncio.gather(stream, return_exceptions=True)
+
+    world.run(main())
+    assert om.exposure_lots(SYMBOL) == 100
+    assert sorted(r.status for r in om.open_orders(SYMBOL) if r.side is Side.SELL) == [
+        OrderStatus.LOST, OrderStatus.LOST, OrderStatus.NEW]
+    resting = sorted((o.side.value, o.price_ticks) for o in world.engine.open_orders(BOT, SYMBOL))
+    assert resting == [("BUY", 9_989), ("SELL", 10_022)]  # one bid beside the LOST one: the cap of 2 holds
+
+
 def test_replace_quotes_re_places_an_order_listed_for_refresh_at_the_same_price(world: SimWorld) -> None:
     om, _ = make_om(world, StateStore(":memory:"))
     quotes = [Quote(side=Side.BUY, price_ticks=10_000, qty_lots=1_000),
