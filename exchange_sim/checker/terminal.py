@@ -32,20 +32,29 @@ from exchange_sim.checker.state import VenueState
 _NAME = "21.terminal_stays"
 LOST_ANSWERS = frozenset({"reply_lost", "processed_lost", "reply_truncated"})  # fault_hit effects: no answer came
 _ORDER_OPS = frozenset({"place", "cancel", "cancelReplace"})
+ANSWER_WINDOW_US = 1_000_000  # a lost-answer hit naming no order: the requests of its type this long before it
 
 
 def _answer_lost_at(index: SessionIndex) -> dict[str, int]:
     """Client id -> when a fault first lost the answer to a request of the bot naming it (both legs of a
-    cancel-replace: the request record names the new leg ``nc``)."""
-    new_leg: dict[str, list[str]] = defaultdict(list)
+    cancel-replace: the request record names the new leg ``nc``). A hit that names no client id is laid on every
+    request of its type the venue received in the ``ANSWER_WINDOW_US`` before it (a partition loses the answer
+    of the request it caught a moment after the venue processed it)."""
+    named: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)  # op -> (t, client ids), in log order
     for request in index.requests:
-        if request.get("op") == "cancelReplace" and request.get("nc"):
-            new_leg[str(request.get("c"))].append(str(request["nc"]))
+        op = str(request.get("op"))
+        if op in _ORDER_OPS and request.get("c"):
+            named[op].append((int(request["t"]), [str(request["c"]), *([str(request["nc"])] if request.get("nc")
+                                                                      else [])]))
     lost: dict[str, int] = {}
     for hit in index.fault_hits:
-        if hit.get("e") in LOST_ANSWERS and hit.get("op") in _ORDER_OPS and hit.get("c"):
-            for cid in (str(hit["c"]), *new_leg.get(str(hit["c"]), ())):
-                lost.setdefault(cid, int(hit["t"]))
+        op, t = str(hit.get("op")), int(hit["t"])
+        if hit.get("e") not in LOST_ANSWERS or op not in _ORDER_OPS:
+            continue
+        for at, cids in named[op]:
+            if (at <= t and (cids[0] == hit["c"] if hit.get("c") else at >= t - ANSWER_WINDOW_US)):
+                for cid in cids:
+                    lost.setdefault(cid, t)
     return lost
 
 

@@ -73,3 +73,13 @@ def test_without_order_final_records_while_orders_ended_terminal_stays_is_skippe
     events = [e for e in clean_session() if e["k"] != "bot.order_final"]
     report = check_report(sorted(events, key=lambda e: e["t"]), venue_state(), CONFIG)
     assert "21.terminal_stays" in report.skipped
+
+
+def test_a_lost_answer_that_names_no_order_excuses_the_requests_of_its_type_just_before_it() -> None:
+    """A partition lost the place reply 0.19 s after the venue took c2's place (the hit names no client id)."""
+    lost = {"t": round(2.51 * US), "k": "fault_hit", "id": 4, "f": "partition", "e": "reply_lost", "a": "bot",
+            "op": "place"}
+    again = bot(7.0, "order_final", a="bot", c="c2", X="CANCELED")
+    assert _terminal(_cancelled_c2({**lost, "t": round(2.4 * US)}, again)) == []
+    assert len(_terminal(_cancelled_c2({**lost, "t": round(2.4 * US), "op": "account"}, again))) == 1
+    assert len(_terminal(_cancelled_c2({**lost, "t": round(3.3 * US)}, again))) == 1  # after the booking
