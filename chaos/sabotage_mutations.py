@@ -105,7 +105,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if record.status is OrderStatus.FILLED:\n        return record\n    filled = max(record.filled_lots, "
         "report.executed_qty_lots)",
         "a late report reopens a CANCELED/REJECTED/EXPIRED record (only FILLED is treated as final)",
-        "4.no_orphans", expected_escape=_ESCAPED_MERGED),
+        "21.terminal_stays", ci_seeds=(4, 11, 20)),
     Mutation(
         "lost_expires_when_young", "bot/execution/transitions.py",
         "now_ms - record.created_ms >= expire_after_ms",
