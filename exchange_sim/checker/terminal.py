@@ -11,12 +11,13 @@ venue's records of what happened to the bot's requests.
     * it never claims the order resting or in doubt again (``bot.open_orders`` naming it in ``cids`` or
       ``pending``).
     One excuse, lenient and taken from the venue's records only: a request of the bot naming the order (a place,
-    cancel or cancel-replace, either leg) whose answer a fault lost or cut before the first booking
-    (``LOST_ANSWERS``). The bot's handler of that request, timing out after the booking, marks the record in
-    doubt (UNKNOWN) and resolves it by a query; it books the same status again. That is a known weakness of the
-    order manager (a terminal record overwritten by an unknown outcome), excused here so the gate separates it
-    from a report that re-opens a record; the excuse never covers a claim that the order rests (``cids``) or a
-    second booking with another status.
+    cancel or cancel-replace, either leg) whose outcome a fault hid from the bot before the first booking (its
+    answer lost or cut, or an error although the venue executed it: ``LOST_ANSWERS``, an executed 503). The
+    bot's handler of that request, failing after the booking, marks the record in doubt (UNKNOWN) and resolves
+    it by a query; it books the same status again. That is a known weakness of the order manager (a terminal
+    record overwritten by an unknown outcome), excused here so the gate separates it from a report that re-opens
+    a record; the excuse never covers a claim that the order rests (``cids``) or a second booking with another
+    status.
     Whether the first booking agrees with the venue is invariant 15's question.
 """
 
@@ -30,7 +31,9 @@ from exchange_sim.checker.records import Violation
 from exchange_sim.checker.state import VenueState
 
 _NAME = "21.terminal_stays"
-LOST_ANSWERS = frozenset({"reply_lost", "processed_lost", "reply_truncated"})  # fault_hit effects: no answer came
+# fault_hit effects that leave the outcome of a request unknown to the bot: no answer came, or the answer did not
+# say (a processed request answered with an error; a 503 on a write that the venue executed anyway)
+LOST_ANSWERS = frozenset({"reply_lost", "processed_lost", "reply_truncated", "processed_error"})
 _ORDER_OPS = frozenset({"place", "cancel", "cancelReplace"})
 ANSWER_WINDOW_US = 1_000_000  # a lost-answer hit naming no order: the requests of its type this long before it
 
@@ -49,7 +52,8 @@ def _answer_lost_at(index: SessionIndex) -> dict[str, int]:
     lost: dict[str, int] = {}
     for hit in index.fault_hits:
         op, t = str(hit.get("op")), int(hit["t"])
-        if hit.get("e") not in LOST_ANSWERS or op not in _ORDER_OPS:
+        unknown = hit.get("e") in LOST_ANSWERS or (hit.get("e") == "http_503" and hit.get("executed"))
+        if not unknown or op not in _ORDER_OPS:
             continue
         for at, cids in named[op]:
             if (at <= t and (cids[0] == hit["c"] if hit.get("c") else at >= t - ANSWER_WINDOW_US)):

@@ -83,3 +83,12 @@ def test_a_lost_answer_that_names_no_order_excuses_the_requests_of_its_type_just
     assert _terminal(_cancelled_c2({**lost, "t": round(2.4 * US)}, again)) == []
     assert len(_terminal(_cancelled_c2({**lost, "t": round(2.4 * US), "op": "account"}, again))) == 1
     assert len(_terminal(_cancelled_c2({**lost, "t": round(3.3 * US)}, again))) == 1  # after the booking
+
+
+def test_a_503_on_a_place_excuses_a_rebooking_only_when_the_venue_executed_the_place() -> None:
+    """A 503 (-1007) on a write leaves its outcome unknown only if the venue executed it anyway."""
+    unavailable = {"t": round(2.21 * US), "k": "fault_hit", "id": 4, "f": "outage", "e": "http_503", "a": "bot",
+                   "op": "place", "executed": True}
+    again = bot(3.0, "order_final", a="bot", c="c2", X="CANCELED")
+    assert _terminal(_cancelled_c2(unavailable, again)) == []
+    assert len(_terminal(_cancelled_c2({**unavailable, "executed": False}, again))) == 1
