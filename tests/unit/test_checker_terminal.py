@@ -92,3 +92,11 @@ def test_a_503_on_a_place_excuses_a_rebooking_only_when_the_venue_executed_the_p
     again = bot(3.0, "order_final", a="bot", c="c2", X="CANCELED")
     assert _terminal(_cancelled_c2(unavailable, again)) == []
     assert len(_terminal(_cancelled_c2({**unavailable, "executed": False}, again))) == 1
+
+
+def test_the_excuse_never_covers_a_claim_that_the_terminal_order_rests() -> None:
+    lost = {"t": round(2.21 * US), "k": "fault_hit", "id": 4, "f": "truncated_frame", "e": "reply_truncated",
+            "a": "bot", "op": "place", "c": "c2"}
+    resting = bot(5.0, "open_orders", a="bot", cids=["c2"], pending=[], phase="reconciled")
+    assert _terminal(_cancelled_c2(lost, resting)) == ["('c2',): claimed resting after it was booked CANCELED at "
+                                                       "2.410s"]
