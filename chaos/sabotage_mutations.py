@@ -41,7 +41,6 @@ class Mutation:
 _OM = "bot/execution/order_manager.py"
 _LIMITER = "bot/connectors/binance/limiter.py"
 _WIRE = "bot/connectors/binance/wire.py"
-_ESCAPED_MERGED = "0/40 seeds at 5 min on the merged session-8 tree (its whole gate)"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # -- execution --
@@ -97,7 +96,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "venue_open = [o for o in await self._call(\"openOrders\", self._venue.open_orders) if o.symbol in names"
         " and o.executed_qty_lots == 0]",
         "reconcile ignores partially filled orders the venue lists (they are never adopted or refreshed)",
-        "4.no_orphans", expected_escape=_ESCAPED_MERGED),
+        "4.no_orphans", expected_escape="0/40 seeds at 5 min on the session-9 tree; 2/100 in seeds 0-99 (60, 80): "
+        "it needs a cold restart while an old order is partially filled (docs/PERFORMANCE.md, session 9)"),
     Mutation(
         "terminal_record_reopened", "bot/execution/transitions.py",
         "    if record.status.is_terminal:\n        return record\n    filled = max(record.filled_lots, "
@@ -105,7 +105,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if record.status is OrderStatus.FILLED:\n        return record\n    filled = max(record.filled_lots, "
         "report.executed_qty_lots)",
         "a late report reopens a CANCELED/REJECTED/EXPIRED record (only FILLED is treated as final)",
-        "4.no_orphans", expected_escape=_ESCAPED_MERGED),
+        "21.terminal_stays", ci_seeds=(4, 11, 20)),
     Mutation(
         "lost_expires_when_young", "bot/execution/transitions.py",
         "now_ms - record.created_ms >= expire_after_ms",

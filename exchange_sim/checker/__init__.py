@@ -4,7 +4,7 @@ venue's end state (``VenueState``).
 
     violations = check_session(read_events(path), VenueState.capture(world.engine, ["bot"], initial), config)
 
-``check_safety`` (items 1-9, 11, 13-20, 22) and ``check_liveness`` (item 10) run separately; ``check_session`` runs
+``check_safety`` (items 1-9, 11, 13-22) and ``check_liveness`` (item 10) run separately; ``check_session`` runs
 both and returns the gate's failures; ``check_report`` returns the ``CheckReport`` (violations, and each
 invariant it could not run with the reason: ``coverage``). A skipped invariant fails the gate unless
 ``CheckConfig.allowed_skips`` names it. ``check_determinism`` (item 12) compares two runs' logs. Each invariant
@@ -36,6 +36,7 @@ from exchange_sim.checker.safety import (
     check_order_lifecycle,
 )
 from exchange_sim.checker.state import SymbolFacts, VenueState
+from exchange_sim.checker.terminal import check_terminal_stays
 from exchange_sim.checker.trading import (
     check_hard_guard,
     check_inventory_limit,
@@ -58,7 +59,7 @@ SAFETY: Mapping[str, Check] = {
     "14.one_per_intent": check_one_order_per_intent, "15.final_status": check_final_status,
     "16.reconciled_books": check_reconciled_books, "17.restart_ledger": check_restart_ledger,
     "18.resync_after_gap": check_resync_after_gap, "19.soft_reduce_only": check_soft_reduce_only,
-    "20.post_only": check_post_only, "22.soft_reduces": check_soft_reduces,
+    "20.post_only": check_post_only, "21.terminal_stays": check_terminal_stays, "22.soft_reduces": check_soft_reduces,
 }
 LIVENESS: Mapping[str, Check] = {"10.liveness": check_liveness}
 INVARIANTS: Mapping[str, Check] = {**SAFETY, **LIVENESS}

@@ -81,7 +81,7 @@ COVERAGE: Mapping[str, Coverage] = {
     "6.inventory_limit": _inventory_limit, "9.rate_and_taker": _taker_cap, "13.closed_at_end": _needs_venue,
     "14.one_per_intent": _intents, "15.final_status": _final_status, "16.reconciled_books": _reconciled,
     "17.restart_ledger": _reconciled, "18.resync_after_gap": _user_subs, "19.soft_reduce_only": _soft_limit,
-    "22.soft_reduces": _soft_limit,
+    "21.terminal_stays": _final_status, "22.soft_reduces": _soft_limit,
 }
 
 
