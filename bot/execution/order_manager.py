@@ -418,10 +418,11 @@ class OrderManager:
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
-                    self._save(self._get(cid).with_status(OrderStatus.UNKNOWN, self._now_ms()))
-                    await self._resolve(cid)
+                    if self._mark_in_doubt(cid):
+                        await self._resolve(cid)
                     return self._get(cid)
-                self._save(self._get(cid).with_status(OrderStatus.REJECTED, self._now_ms()))
+                if not self._get(cid).status.is_terminal:  # a report may have ended it meanwhile
+                    self._save(self._get(cid).with_status(OrderStatus.REJECTED, self._now_ms()))
                 self.stats.rejected += 1
                 raise
             finally:
@@ -577,11 +578,12 @@ class OrderManager:
                     current = self._get(client_order_id)
                     if current.status is OrderStatus.PENDING_CANCEL:  # not if a report ended it meanwhile (a fill)
                         self._save(current.with_status(old.status, self._now_ms()))
-                    self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED))
+                    if not self._get(new.client_order_id).status.is_terminal:
+                        self._save(replace(self._get(new.client_order_id), status=OrderStatus.REJECTED))
                     raise
                 self.stats.unknown_outcomes += 1
-                self._save(replace(self._get(new.client_order_id), status=OrderStatus.UNKNOWN))
-                await asyncio.gather(*(self._resolve(c) for c in pair))
+                self._mark_in_doubt(new.client_order_id)
+                await asyncio.gather(*(self._resolve(c) for c in pair if not self._get(c).status.is_terminal))
                 return self._get(client_order_id), self._get(new.client_order_id)
             finally:
                 self._in_flight -= 1
@@ -718,6 +720,15 @@ class OrderManager:
             self._suspects.pop(record.client_order_id, None)
 
     # -- resolving unknown outcomes and reconciling --
+    def _mark_in_doubt(self, client_order_id: ClientOrderId) -> bool:
+        """After a request about the order ended with an unknown outcome, mark its record UNKNOWN (to be resolved
+        by query) unless a report has already ended it: a terminal record is final and never re-opens."""
+        current = self._get(client_order_id)
+        if current.status.is_terminal:
+            return False
+        self._save(current.with_status(OrderStatus.UNKNOWN, self._now_ms()))
+        return True
+
     async def _resolve(self, client_order_id: ClientOrderId) -> OrderRecord:
         """Query the venue by client id until it knows the order or it is LOST (bounded)."""
         for attempt in range(self.config.unknown_queries_before_lost):
