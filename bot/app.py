@@ -65,15 +65,17 @@ UNPERSISTED_LATCHES = frozenset({"operator"})  # an operator's stop is not a ris
 HEAL_RETRY_S = 1.0  # a failed reconcile after a heal is retried this often (the engine stays HARD meanwhile)
 
 
-def restart_backoff_cap_s(config: BotConfig, store: OrderStore, cap_s: float) -> float:
-    """The longest a supervisor may wait between attempts to start an instance that could not read the venue.
+def restart_backoff_cap_s(config: BotConfig, cap_s: float) -> float:
+    """The longest a supervisor may wait between attempts to start an instance that could not read the venue:
+    ``min(cap_s, risk.cancel_bound_s / 2)``.
 
-    ``cap_s`` normally; but while a latched HARD guard is in ``store`` the next instance starts halted and must
-    cancel what an earlier one left resting, within ``risk.cancel_bound_s`` of the venue being readable again,
-    so it must not sleep longer than that between attempts (a 30 s backoff left orders resting ~12 s after a
-    403 outage healed: chaos seed 170)."""
-    latched = config.risk.hard_latches and bool(store.get_meta(HARD_LATCH_KEY))
-    return min(cap_s, config.risk.cancel_bound_s) if latched else cap_s
+    An instance that cannot read the venue cannot know what an earlier one left resting there, and that one may
+    have died under a HARD guard; so the next attempt comes within half the HARD cancel bound of the venue being
+    readable again, the other half being for the start's reconcile and the cancel itself. Chaos seed 170: a latched
+    guard and a 30 s backoff left an order resting ~12 s after a 403 outage healed; seed 638: a cold restart (no
+    state file) after a recoverable HARD, an order resting 25 s after a 503 outage healed. Neither a latch in the
+    store nor its open orders can tell: a lost state file shows neither."""
+    return min(cap_s, config.risk.cancel_bound_s / 2)
 
 
 @dataclass(frozen=True, slots=True)

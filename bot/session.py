@@ -70,7 +70,7 @@ __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_ac
 PROGRESS_STEP_S = 60.0  # simulated seconds between progress callbacks
 MEMORY_SAMPLE_S = 1.0  # simulated seconds between RSS samples during a memory_pressure fault
 START_BACKOFF_S = (1.0, 30.0)  # an instance that cannot read the venue at start retries after 1 s, doubling to 30
-# (to the HARD cancel bound while a HARD guard is latched: ``bot.app.restart_backoff_cap_s``)
+# (at most the HARD cancel bound: ``bot.app.restart_backoff_cap_s``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +349,7 @@ def run_sim_session(
                 except BotError as error:
                     if not (error.recoverable or error.outcome_unknown):
                         raise
-                delay_s = min(delay_s, restart_backoff_cap_s(config, store, START_BACKOFF_S[1]))
+                delay_s = min(delay_s, restart_backoff_cap_s(config, START_BACKOFF_S[1]))
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, START_BACKOFF_S[1])
 

@@ -162,7 +162,8 @@ class OrderManager:
         # per order, the cumulative quantities whose execution report carried a fill: a report redelivered under a
         # new trade id has the same one and is not booked again (dedupe by (order, cumulative qty), not trade id)
         self._fill_marks: dict[ClientOrderId, set[int]] = {}
-        self._suspects: dict[ClientOrderId, asyncio.Task[None] | None] = {}  # traded through: a check due or running
+        # traded through: a check due (its timer) or running (its task); ``abandon`` cancels both
+        self._suspects: dict[ClientOrderId, asyncio.TimerHandle | asyncio.Task[None]] = {}
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
         self.balances: dict[str, Balance] = {}
         self._slots = asyncio.Semaphore(config.max_in_flight)
@@ -698,8 +699,8 @@ class OrderManager:
         record = self._orders.get(client_order_id)  # any order that may rest: doubtful ones hide fills too
         if record is None:
             return
-        self._suspects[client_order_id] = None
-        asyncio.get_running_loop().call_later(self.config.silent_fill_grace_s, self._check_suspect, client_order_id)
+        self._suspects[client_order_id] = asyncio.get_running_loop().call_later(
+            self.config.silent_fill_grace_s, self._check_suspect, client_order_id)
 
     def _check_suspect(self, client_order_id: ClientOrderId) -> None:
         record = self._orders.get(client_order_id)
@@ -878,8 +879,16 @@ class OrderManager:
         return True
 
     def abandon(self) -> None:
-        """Stop sending at once, with no cleanup (the instance is being torn down as if it crashed)."""
+        """Stop sending at once, with no cleanup (the instance is being torn down as if it crashed).
+
+        The trade-through checks are this manager's own timers and tasks (no caller holds them): they are cancelled
+        here, or one waiting out a Retry-After would send its query after the instance died, with a rate-limit
+        state the next instance never saw (chaos seeds 531 and 7: a dead instance's query inside the next one's
+        Retry-After, and its 429 left the next one unblocked)."""
         self._accepting = False
+        for pending in self._suspects.values():
+            pending.cancel()
+        self._suspects.clear()
 
     # -- shutdown --
     async def shutdown(self) -> ShutdownReport:

@@ -80,7 +80,7 @@ async def binance_middleware(request: web.Request, handler: WebHandler) -> web.S
         symbol = api_request.params.opt_text("symbol")
         return await state.faults.rest_call(request, run, symbol=symbol and symbol.upper(),
                                             write=(request.method, request.path) in rest.WRITES,
-                                            weight=api_request.weight)
+                                            weight=api_request.weight, account=_account(state, request))
     except ApiError as error:
         return _web_response(api.render_error(state, api_request, error))
     except ConnectionDropped:
@@ -91,6 +91,14 @@ async def binance_middleware(request: web.Request, handler: WebHandler) -> web.S
     except Exception:
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return _web_response(api.render_error(state, api_request, api.internal_error()))
+
+
+def _account(state: ServerState, request: web.Request) -> str | None:
+    """The account of the request's API key, or None (no key, or one no account has)."""
+    try:
+        return str(state.keys.principal(request.headers.get("X-MBX-APIKEY")).account)
+    except ApiError:
+        return None
 
 
 def _api_request(request: web.Request, body: str) -> ApiRequest:

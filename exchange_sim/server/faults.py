@@ -22,7 +22,13 @@ only delivers the verdicts over HTTP:
 
 Kinds acting on the market or the bot process (``paths``: MARKET, PROCESS) are not transport faults: the wire
 server ignores them. Every start, end and effect is written to the event log (``fault`` and ``fault_hit``) in the
-same form as in process; a hit names the request's ``op`` and ``path`` where the in-process one names the account.
+same form as in process; a REST hit names the request's ``op`` and ``path`` and, when known, its account ``a``: the
+one its API key belongs to, or for a public (unsigned) request the account last seen signing from the same IP,
+whose weight budget and Retry-After it shares (Binance counts request weight per IP). A 429/418 of the
+``rate_limit`` fault is also logged as the in-process one is: a ``reject`` with ``http``, ``ra_ms`` (Retry-After)
+and ``rcv`` (here: when the answer was written; the server cannot see the client read it), so the checker sees
+the window in which the account may send nothing (parity seed 6: a 429 on the public depth endpoint was logged
+without an account and the bot's stop inside its Retry-After was judged as if it could have cancelled).
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class ServerFaults:
         self.pipe = frames.FramePipe(self.timing)
         self._rate = effects.RateBook(self.timing)
         self._spared: set[tuple[str, float, int]] = set()  # (channel, socket opened at, fault): not hit
+        self._accounts: dict[str, str] = {}  # client IP -> the account last seen signing from it
         if scenario:
             driver.skew_ms = lambda elapsed_s: effects.skew_us(self.timing, at_s=elapsed_s) / 1000.0
 
@@ -92,16 +99,23 @@ class ServerFaults:
 
     # -- REST --
     async def rest_call(self, request: web.Request, handler: Handler, *, symbol: str | None, write: bool,
-                        weight: int) -> web.StreamResponse:
+                        weight: int, account: str | None = None) -> web.StreamResponse:
         """Run ``handler`` through the request and response path of ``effects`` (its module docstring).
         ``weight`` is the request's charge; which requests are order writes (a fault's sure first hit) is decided
-        by ``op``, as in process, so the route's ``write`` flag is not needed."""
+        by ``op``, as in process, so the route's ``write`` flag is not needed. ``account``: the account of the
+        request's API key, if it carries a known one (else the IP's, see the module docstring)."""
         if not self.scenario:
             return await handler()
         timing = self.timing
         op = REST_OPS.get((request.method, request.path), "")
         order_write = op in WRITE_OPS
-        where = {"op": op, "path": request.path}
+        where: dict[str, Any] = {"op": op, "path": request.path}
+        remote = request.remote or "?"
+        if account is not None:
+            self._accounts[remote] = account
+        who = self._accounts.get(remote)
+        if who is not None:
+            where["a"] = who
         await asyncio.sleep(effects.extra_delay_s(timing, "rest", symbol))
         timing.observe(op, symbol)
         lost = effects.partitioned(timing, symbol, UPSTREAM, write=order_write)
@@ -151,6 +165,11 @@ class ServerFaults:
             if index >= 0:
                 timing.hit(index, f"http_{http_error.http_status}", **where)
             self._rate.told(client, timing.now_s())
+            if "a" in where:  # as in process: the account was told to send nothing for Retry-After
+                retry_ms = None if http_error.retry_after_s is None else http_error.retry_after_s * 1000
+                self.log.record(timing.now_us(), "reject", {
+                    "a": where["a"], "op": op, "code": int(http_error.code), "m": http_error.msg,
+                    "http": http_error.http_status, "ra_ms": retry_ms, "rcv": timing.now_us()})
             raise errors.from_engine(http_error)
         refused = effects.reject(timing, op, symbol)
         if refused is not None:

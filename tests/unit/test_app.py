@@ -146,21 +146,17 @@ def test_symbols_run_as_concurrent_tasks(world: SimWorld) -> None:
     assert world.run(main()) == pytest.approx(1.0)
 
 
-def test_a_latched_hard_guard_caps_the_restart_backoff_at_the_cancel_bound() -> None:
-    """An instance that cannot read the venue at start is retried by its supervisor; while a HARD guard is
-    latched it starts halted and must cancel what an earlier instance left resting, so it may not sleep past
-    the HARD cancel bound (chaos seed 170: a 30 s backoff left an order resting 11.7 s after a 403 outage)."""
+def test_the_restart_backoff_is_capped_within_the_cancel_bound_whatever_the_store_says() -> None:
+    """An instance that cannot read the venue at start is retried by its supervisor; it cannot know what an
+    earlier instance left resting (a latched guard: chaos seed 170; a cold restart after a recoverable HARD, no
+    state file: seed 638, an order resting 25 s after a 503 outage healed), so the next attempt comes within half
+    the HARD cancel bound, the other half being for the start and the cancel."""
     config = parse_config({"version": 2, "symbols": [SYMBOL]})
-    store = StateStore(":memory:")
-    assert restart_backoff_cap_s(config, store, 30.0) == 30.0  # nothing to cancel on the caller's behalf
-    store.set_meta(HARD_LATCH_KEY, "KILL_SWITCH")
-    assert restart_backoff_cap_s(config, store, 30.0) == config.risk.cancel_bound_s < 10.0
-    assert restart_backoff_cap_s(config, store, 2.0) == 2.0
+    bound_s = config.risk.cancel_bound_s
+    assert restart_backoff_cap_s(config, 30.0) == bound_s / 2 < 5.0
+    assert restart_backoff_cap_s(config, 1.0) == 1.0
     unlatched = config.model_copy(update={"risk": config.risk.model_copy(update={"hard_latches": False})})
-    assert restart_backoff_cap_s(unlatched, store, 30.0) == 30.0
-    store.set_meta(HARD_LATCH_KEY, "")  # reset_guards()
-    assert restart_backoff_cap_s(config, store, 30.0) == 30.0
-    store.close()
+    assert restart_backoff_cap_s(unlatched, 30.0) == bound_s / 2
 
 
 class _SlowFills(BinanceConnector):

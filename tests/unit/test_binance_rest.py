@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
 
@@ -389,3 +390,20 @@ async def test_secrets_never_appear_in_errors_logs_or_repr(venue: aioresponses, 
 def test_the_connector_is_a_venue() -> None:
     venue: Venue = BinanceConnector(config(), CREDENTIALS)  # checked by mypy against the Protocol
     assert venue.name == "binance-test"
+
+
+async def test_a_closed_connector_sends_nothing_even_on_a_shared_transport(venue: aioresponses) -> None:
+    """A task that outlives its instance (a killed process's pending query) must not reach the venue: its limiter
+    does not know the Retry-After the next instance was told (chaos seeds 531 and 7)."""
+    venue.get(ORDER_URL, payload=order_json(), repeat=True)
+    venue.post(ORDER_URL, payload=order_json(), repeat=True)
+    async with aiohttp.ClientSession() as session:  # shared: the connector does not own (or close) it
+        conn = BinanceConnector(config(), CREDENTIALS, clock=FakeClock(1000.0), session=session)
+        assert (await conn.query("BTCUSDT", ClientOrderId("mm-1"))).status is OrderStatus.NEW
+        await conn.close()
+        for request in (conn.query("BTCUSDT", ClientOrderId("mm-1")), conn.place(ORDER)):
+            with pytest.raises(BotError) as refused:
+                await request
+            assert (refused.value.code, refused.value.recoverable) == (ErrorCode.SHUTTING_DOWN, False)
+        assert not session.closed
+    assert len(sent(venue, "GET", "/api/v3/order")) == 1 and not sent(venue, "POST", "/api/v3/order")

@@ -105,8 +105,11 @@ class RestClient:
         self._rng = rng
         self._owns_transport = transport is None
         self.transport: Transport = AiohttpTransport() if transport is None else transport
+        self._closed = False
 
     async def close(self) -> None:
+        """Send nothing more (a request after this raises ``SHUTTING_DOWN``, even on a shared transport)."""
+        self._closed = True
         if self._owns_transport:
             await self.transport.close()
 
@@ -136,6 +139,8 @@ class RestClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, endpoint: Endpoint, params: Params, accept_codes: frozenset[int]) -> Answer:
+        if self._closed:  # a task that outlived its instance: its limiter no longer knows the venue's state
+            raise BotError(ErrorCode.SHUTTING_DOWN, f"{endpoint.method} {endpoint.path}: the connector is closed")
         ticket = await self._limiter.acquire(endpoint.weight, endpoint.priority, orders=endpoint.orders)
         if endpoint.mutating:
             check_before_send()  # still wanted? a guard may have fired while the limiter held the request
