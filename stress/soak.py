@@ -21,15 +21,15 @@ from bot.app import AppContext
 from bot.config import BotConfig
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
-from bot.core.memory import rss_mb
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
-from bot.session import open_sim_account
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.memory import rss_mb
+from harness.session import open_sim_account
+from harness.session_venue import sim_connector
 
 ACCOUNT = AccountId("soak")
 VENUE_HISTORY = 20_000

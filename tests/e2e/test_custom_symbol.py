@@ -9,8 +9,8 @@ import pytest
 from bot.config import BotConfig, SimAccountConfig
 from bot.core.errors import BotError, ErrorCode
 from bot.risk.config import InventoryLimits, RiskConfig
-from bot.session import run_sim_session
 from exchange_sim.market.symbols import SymbolConfig
+from harness.session import run_sim_session
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""bot.check_config: the checker's limits derived from the bot's configuration, not from its records."""
+"""harness.check_config: the checker's limits derived from the bot's configuration, not from its records."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.check_config import check_config_for, hard_limit_lots
 from bot.config import BotConfig
 from bot.risk.config import InventoryLimits, RiskConfig, TakerCapConfig
+from harness.check_config import check_config_for, hard_limit_lots
 
 
 def _config(**risk: object) -> BotConfig:

@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 import bot.live_cli
-from bot.cli import app
 from bot.config import load_config
 from bot.live_cli import REAL_MONEY_FLAG
+from mmbot.cli import app
 
 runner = CliRunner()
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import bot.live
 from bot.app import HARD_LATCH_KEY
-from bot.cli import app
 from bot.execution.state import StateStore
+from mmbot.cli import app
 
 runner = CliRunner()
 
