@@ -56,7 +56,6 @@ from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
-from exchange_sim.market.symbols import symbol_catalogue
 from exchange_sim.replay.source import ReplaySource
 from exchange_sim.rng import derive_seed
 from exchange_sim.world import SimWorld
@@ -64,6 +63,7 @@ from harness.check_config import check_config_for
 from harness.memory import MemoryWatch
 from harness.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
 from harness.session_venue import SimLink
+from harness.sim_account import priced_for_sim, sim_catalogue
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
 
@@ -260,7 +260,8 @@ def run_sim_session(
     ``replay``: the market is a recording (``exchange_sim.replay``) instead of ``market``; the session lasts at
     most the recording's length, and the config's symbols must be recorded in it.
     """
-    catalogue = symbol_catalogue(config.sim.symbols)
+    catalogue = sim_catalogue(config)
+    config = priced_for_sim(config, catalogue)  # before the recording's markets: as the config was always priced
     if replay is not None:
         catalogue.update(replay.markets())
         missing = [s for s in config.symbols if s not in replay.symbols]

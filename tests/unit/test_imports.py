@@ -32,9 +32,7 @@ PROJECT_PACKAGES = ("bot", "harness", "mmbot", "exchange_sim", "chaos", "reports
 HARNESS_PACKAGES = ("harness", "mmbot", "exchange_sim", "chaos", "reports")
 # Harness code living inside bot (issue 20, "Harness code lives inside the bot"): each entry would import the
 # harness, the CLI, the simulator, chaos or reports. Issue 20 moved them all out (ADR 0017); never add one.
-HARNESS_IN_BOT: dict[str, str] = {
-    "bot.config": "SimAccountConfig validates its symbols with exchange_sim.market.symbols",
-}
+HARNESS_IN_BOT: dict[str, str] = {}
 # The simulator's one import of bot: the in-process transport speaks the connector's Transport Protocol (ADR 0014).
 BOT_IN_SIMULATOR = {"exchange_sim.server.inprocess"}
 Graph = dict[str, set[str]]
@@ -262,8 +260,6 @@ def test_nothing_imports_the_cli() -> None:
 def test_no_cycle_between_the_projects_packages() -> None:
     graph: Graph = {p: set() for p in PROJECT_PACKAGES}
     for module, targets in PROJECT.items():
-        if module in HARNESS_IN_BOT:
-            continue
         graph[top(module)] |= {top(t) for t in targets} - {top(module)}
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle between packages: " + " -> ".join(cycle or [])
