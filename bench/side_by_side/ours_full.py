@@ -72,6 +72,7 @@ from exchange_sim.eventlog import EventLog
 from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
 from harness.memory import peak_rss_mb, rss_mb
+from harness.sim_account import priced_for_sim
 from stress.venue import LIFTED_LIMITS, VenueParts
 from stress.venue import connector as venue_connector
 
@@ -111,7 +112,7 @@ class TouchStage:
 
 def bot_config(config: WorkloadConfig) -> BotConfig:
     """The bot's defaults, but for the symbol, the quote loop's idle requote and the two loss limits (docstring)."""
-    base = BotConfig()
+    base = priced_for_sim(BotConfig())  # the notional inventory default at the simulator's start prices
     risk = base.risk.model_copy(update={
         "pnl_rate": base.risk.pnl_rate.model_copy(update={"soft_loss_per_hour_quote": NO_LOSS_LIMIT,
                                                           "hard_loss_per_hour_quote": NO_LOSS_LIMIT}),
