@@ -7,7 +7,7 @@ Each round runs, in a fresh subprocess per tree and alternating the order (befor
 
 * ``seeds`` chaos sessions of ``minutes`` simulated minutes (``chaos.runner.run_spec``: drawn faults, the
   invariant checker included), and
-* one fault-free session of ``hours`` simulated hours (``bot.session.run_sim_session``, the default config),
+* one fault-free session of ``hours`` simulated hours (``harness.session.run_sim_session``, the default config),
 
 and reports, per tree, the median over rounds of the CPU seconds (``time.process_time`` inside the worker) and
 of the wall seconds beside them, plus the ratio after/before. Both trees run the same seeds; only the code
@@ -32,7 +32,7 @@ seeds, minutes, hours = json.loads(sys.argv[1])
 from chaos.runner import run_spec
 from chaos.spec import SessionSpec
 from bot.config import BotConfig
-from bot.session import run_sim_session
+from harness.session import run_sim_session
 out = {}
 cpu0, wall0 = time.process_time(), time.perf_counter()
 failed = 0

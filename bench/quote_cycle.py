@@ -42,6 +42,7 @@ from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.symbols import SymbolMarket
 from exchange_sim.server import DEMO_API_KEY, DEMO_SECRET, ServerConfig, create_app
 from exchange_sim.server.config import DEMO_ACCOUNT, AccountConfig, LimitsConfig
+from harness.sim_account import priced_for_sim
 
 SYMBOL_COUNTS = (1, 4, 8, 16)
 WEIGHT_LIMIT = 1_000_000
@@ -91,7 +92,7 @@ async def _run_bot(port: int, symbols: tuple[str, ...], seconds: float, pass_int
         BinanceConfig(endpoints=Endpoints.local(port=port), request_timeout_s=5.0,
                       limiter=LimiterConfig(weight_limit_1m=WEIGHT_LIMIT, order_limit_10s=ORDER_LIMIT)),
         Credentials(api_key=DEMO_API_KEY, api_secret=SecretStr(DEMO_SECRET)))
-    config = BotConfig(symbols=symbols, execution=ExecutionConfig(state_path=":memory:"))
+    config = priced_for_sim(BotConfig(symbols=symbols, execution=ExecutionConfig(state_path=":memory:")))
     store = StateStore(":memory:")
     app = await AppContext.build(config, venue, LoopClock(), store=store, seed=0)
     await app.start()

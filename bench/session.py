@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bot.config import BotConfig
 from bot.quoting.config import QuotingConfig
-from bot.session import run_sim_session
 from exchange_sim.market.config import MarketConfig
+from harness.session import run_sim_session
 
 
 def bench_session(hours: float = 24.0, seed: int = 7, symbol: str = "BTCUSDT") -> dict[str, float]:

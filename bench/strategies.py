@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.config import BotConfig
 from bot.strategy.config import StrategyConfig
-from bot.tools.matrix import Point, run_matrix
-from reports.lab import run_point
+from harness.lab import run_point
+from harness.tools.matrix import Point, run_matrix
 
 REGIMES = ("calm", "trending", "volatile", "illiquid", "flash_crash")
 KINDS = ("reference", "fixed_spread", "avellaneda_stoikov")

@@ -35,7 +35,8 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_queue_aware: true
 
 Version 4 gives the default inventory limit as a notional: ``risk.inventory.default_hard_max_quote`` (quote),
-converted per symbol with its price at start (``BotConfig.priced``; until then the simulator's start price), while
+converted per symbol with its price at start (``BotConfig.priced``: live the venue's mid, simulated the start price
+of the simulator's symbol, ``harness.sim_account``; an unpriced symbol has no notional limit yet), while
 ``risk.inventory.hard_max_base`` keeps per-symbol overrides in base units. A version-3 (or older) file keeps its
 exact limits: its base-unit default (``default_hard_max_base``, 1 when unset) is carried over, deprecated, with a
 one-line note saying what to write instead.
@@ -73,11 +74,10 @@ from bot.execution.config import ExecutionConfig
 from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
 from bot.strategy.config import StrategyConfig
-from exchange_sim.market.symbols import SymbolConfig, symbol_catalogue
 
 __all__ = [
-    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "VenueConfig", "dump_config", "load_config",
-    "migrate", "parse_config",
+    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "SimSymbolConfig", "VenueConfig", "dump_config",
+    "load_config", "migrate", "parse_config",
 ]
 
 log = logging.getLogger("bot.config")
@@ -93,6 +93,30 @@ class VenueConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     account: str = Field("bot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="account name on a sim/local venue")
+
+
+class SimSymbolConfig(BaseModel):
+    """A symbol the simulated venue lists besides its defaults, as the config declares it: its assets, filters and
+    the market's starting point. The bot never trades on these: the harness hands them to the simulator's symbol
+    catalogue (``harness.sim_account``), which also checks that the filters fit its integer balances.
+
+    Every filter is required (no silent default for a venue fact); the initial price is a whole number of ticks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_asset: str = Field(min_length=1, description="base asset, e.g. XYZ")
+    quote_asset: str = Field(min_length=1, description="quote asset, e.g. USDT")
+    tick_size: Decimal = Field(gt=0, description="price step (PRICE_FILTER tickSize)")
+    step_size: Decimal = Field(gt=0, description="quantity step (LOT_SIZE stepSize)")
+    min_notional: Decimal = Field(ge=0, description="smallest order notional in the quote asset (NOTIONAL)")
+    initial_price: Decimal = Field(gt=0, description="where the latent price starts (the price scale)")
+    size_scale: float = Field(1.0, gt=0, description="multiplies every order notional of the background flow")
+
+    @model_validator(mode="after")
+    def _whole_ticks(self) -> SimSymbolConfig:
+        if self.initial_price % self.tick_size:
+            raise ValueError(f"initial_price: {self.initial_price} is not a multiple of tick_size {self.tick_size}")
+        return self
 
 
 class SimAccountConfig(BaseModel):
@@ -112,15 +136,17 @@ class SimAccountConfig(BaseModel):
     )
     maker_fee_bps: Decimal = Field(Decimal(0), ge=-10, le=100, description="maker fee (negative: a rebate)")
     taker_fee_bps: Decimal = Field(Decimal(10), ge=0, le=100, description="taker fee")
-    symbols: dict[str, SymbolConfig] = Field(
+    symbols: dict[str, SimSymbolConfig] = Field(
         default_factory=dict, description="symbols the simulated venue lists besides BTCUSDT/ETHUSDT/SOLUSDT, by "
         "name: base_asset, quote_asset, tick_size, step_size, min_notional, initial_price "
         "(exchange_sim.market.symbols)")
 
     @field_validator("symbols")
     @classmethod
-    def _symbols_fit(cls, symbols: dict[str, SymbolConfig]) -> dict[str, SymbolConfig]:
-        symbol_catalogue(symbols)  # ValueError naming the field when the filters do not fit together
+    def _symbol_names(cls, symbols: dict[str, SimSymbolConfig]) -> dict[str, SimSymbolConfig]:
+        bad = sorted(name for name in symbols if name != name.upper() or not name.isalnum())
+        if bad:
+            raise ValueError(f"symbols {bad}: a symbol name is upper-case letters and digits")
         return symbols
 
     @field_validator("balances")
@@ -157,28 +183,6 @@ class BotConfig(BaseModel):
         if duplicates:
             raise ValueError(f"symbols listed twice: {duplicates}")
         return symbols
-
-    @model_validator(mode="before")
-    @classmethod
-    def _sim_prices(cls, data: Any) -> Any:
-        """Until a run prices it, a symbol's notional limit converts at the simulator's start price."""
-        if not isinstance(data, dict):
-            return data
-        risk, sim = data.get("risk") or {}, data.get("sim") or {}
-        risk = risk.model_dump() if isinstance(risk, RiskConfig) else risk  # BotConfig(risk=RiskConfig(...))
-        sim = sim.model_dump() if isinstance(sim, SimAccountConfig) else sim
-        if not isinstance(risk, dict) or not isinstance(sim, dict) or not isinstance(risk.get("inventory", {}), dict):
-            return data
-        inventory = dict(risk.get("inventory") or {})
-        try:
-            catalogue = symbol_catalogue(SimAccountConfig.model_validate(sim).symbols)
-        except (ValidationError, ValueError):
-            return data  # the sim section's own errors are reported by its validation
-        given = inventory.get("price_at_start_quote") or {}
-        if not isinstance(given, dict):
-            return data
-        inventory["price_at_start_quote"] = {**{s: m.initial_price for s, m in catalogue.items()}, **given}
-        return {**data, "risk": {**risk, "inventory": inventory}}
 
     def priced(self, prices: Mapping[str, Decimal]) -> BotConfig:
         """This config with ``prices`` (quote per base unit, e.g. the venue's mids at start) converting the notional

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-PACKAGES = ("bot", "exchange_sim", "chaos")
+PACKAGES = ("bot", "harness", "exchange_sim", "chaos")
 SUFFIXES = frozenset({".py", ".yaml", ".j2"})
 SHORT = 12  # hex digits shown in tables and messages
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.config import parse_config
-from bot.session import run_sim_session
 from chaos.coverage import Coverage, read_coverage_records, session_coverage
 from chaos.fingerprint import Checked, FingerprintMismatch, code_fingerprint
 from chaos.sabotage import applied
@@ -41,6 +40,7 @@ from exchange_sim.faults import to_yaml
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.profile import load_profile
 from exchange_sim.replay.source import ReplaySource, load_replay
+from harness.session import run_sim_session
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -28,7 +28,7 @@ from pathlib import Path
 import chaos
 from chaos.sabotage_mutations import Mutation
 
-PACKAGES = ("bot", "exchange_sim", "chaos", "reports")  # what a chaos session imports (reports: chaos JSON)
+PACKAGES = ("bot", "harness", "exchange_sim", "chaos", "reports")  # what a chaos session imports (reports: chaos JSON)
 REPO_ROOT = Path(chaos.__file__).resolve().parent.parent
 SWARM_TIMEOUT_S = 3600.0  # one swarm of one tree; "put a limit on everything"
 

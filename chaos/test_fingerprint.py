@@ -30,7 +30,7 @@ def double(x: int) -> int:
 def test_the_fingerprint_covers_the_sources_and_package_data_of_every_package() -> None:
     names = [name for name, _path in source_files()]
     assert names == sorted(names)
-    assert {"bot/session.py", "exchange_sim/engine/__init__.py", "chaos/runner.py"} <= set(names)
+    assert {"harness/session.py", "exchange_sim/engine/__init__.py", "chaos/runner.py"} <= set(names)
     assert any(n.endswith(".yaml") for n in names)
     assert not any("__pycache__" in n for n in names)
 

@@ -39,7 +39,7 @@ def replay_in_fresh_process(command: str, tmp_path: Path) -> tuple[int, dict[str
     argv = shlex.split(command)
     assert argv[:3] == ["mmbot", "chaos", "replay"], command
     out = tmp_path / "replay.json"
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *argv[1:], "--json", str(out)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "mmbot.cli", *argv[1:], "--json", str(out)], capture_output=True,
                           text=True, timeout=REPLAY_TIMEOUT_S, check=False)
     assert out.exists(), done.stdout + done.stderr
     return done.returncode, json.loads(out.read_text())

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-import bot.session
 import chaos.runner
 import chaos.shrink
+import harness.session
 from bot.config import BotConfig
 from bot.connectors.binance.http import Endpoint, RestClient
 from bot.core.errors import BotError, ErrorCode
@@ -26,11 +26,11 @@ from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.state import OrderStore, StateStore
 from bot.quoting.config import QuotingConfig
-from bot.session import open_session_store, run_sim_session
 from chaos.runner import SessionResult, run_spec, run_swarm
 from chaos.shrink import shrink
 from chaos.spec import SYMBOL, SessionSpec, chaos_config
 from exchange_sim.faults import Fault, FaultKind, Scenario
+from harness.session import open_session_store, run_sim_session
 
 pytestmark = pytest.mark.chaos
 
@@ -88,7 +88,7 @@ def test_run_spec_runs_the_session_on_a_sqlite_file_it_removes_afterwards(monkey
         opened.append(open_session_store(config, cold_start))
         return opened[-1]
 
-    monkeypatch.setattr(bot.session, "open_session_store", spy)
+    monkeypatch.setattr(harness.session, "open_session_store", spy)
     result = run_spec(SessionSpec(seed=2, minutes=0.5))
     assert result.ok, result.violations
     assert [type(s) for s in opened] == [StateStore]

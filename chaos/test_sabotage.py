@@ -166,11 +166,11 @@ def _fake_measure(caught: dict[str, tuple[int, ...]]) -> object:
 def _run_cli(monkeypatch: pytest.MonkeyPatch, caught: dict[str, tuple[int, ...]], *args: str) -> tuple[int, str]:
     from typer.testing import CliRunner  # noqa: PLC0415 - only the CLI tests need it
 
-    from bot.cli import app  # noqa: PLC0415
     from chaos import sabotage_cli  # noqa: PLC0415
+    from chaos.cli import chaos_app  # noqa: PLC0415 - `mmbot chaos` itself (chaos never imports the mmbot CLI)
 
     monkeypatch.setattr(sabotage_cli, "measure", _fake_measure(caught))
-    done = CliRunner().invoke(app, ["chaos", "sabotage", "--only", ",".join(caught), "--seeds", "3", *args])
+    done = CliRunner().invoke(chaos_app, ["sabotage", "--only", ",".join(caught), "--seeds", "3", *args])
     return done.exit_code, done.output
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from bot.config import load_config
-from bot.tools.regress import REGIMES, RegimeResult, degraded_config, degraded_strategy_config, run_regression
+from harness.lab import run_point
+from harness.tools.regress import REGIMES, RegimeResult, degraded_config, degraded_strategy_config, run_regression
 from reports.baseline import AUDIT_GATES, load_baseline
-from reports.lab import run_point
 
 pytestmark = pytest.mark.regression
 

@@ -3,7 +3,7 @@
 Layout (every name fixed; only ``summary.json`` is required to render a report)::
 
     RUN_DIR/
-      summary.json    SessionSummary.as_dict() (bot.session), written by ``mmbot sim --run-dir``
+      summary.json    SessionSummary.as_dict() (harness.session), written by ``mmbot sim --run-dir``
       events.jsonl    the session's event log (exchange_sim.eventlog JSON lines, venue + bot records)
       config.yaml     the effective bot config (bot.config.dump_config), loadable by ``load_config``
       chaos.json      optional: chaos swarm results (shape in ``reports.chaos``)

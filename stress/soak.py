@@ -21,15 +21,16 @@ from bot.app import AppContext
 from bot.config import BotConfig
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
-from bot.core.memory import rss_mb
 from bot.execution.state import StateStore
 from bot.market.data import MarketData
 from bot.quoting.quoter import SymbolQuoter
-from bot.session import open_sim_account
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.memory import rss_mb
+from harness.session import open_sim_account
+from harness.session_venue import sim_connector
+from harness.sim_account import priced_for_sim
 
 ACCOUNT = AccountId("soak")
 VENUE_HISTORY = 20_000
@@ -73,7 +74,7 @@ def _sizes(app: AppContext, connector: BinanceConnector, markets: list[MarketDat
 def run_soak(*, hours: float, symbols: tuple[str, ...], seed: int, sample_every_s: float, log_path: Path,
              state_path: Path, on_sample: Callable[[Sample], None] | None = None) -> list[Sample]:
     """Run the bot for ``hours`` simulated hours on ``symbols`` and return a sample every ``sample_every_s``."""
-    config = BotConfig(symbols=symbols)
+    config = priced_for_sim(BotConfig(symbols=symbols))  # the simulator's start prices, as a session's
     duration_s = hours * 3600.0
     world = SimWorld(seed=seed, duration_s=duration_s + 120.0, market=MarketConfig(symbols=symbols),
                      log_path=log_path, history_limit=VENUE_HISTORY)

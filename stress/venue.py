@@ -18,13 +18,13 @@ from typing import cast
 from bot.connectors.binance.config import LimiterConfig
 from bot.connectors.binance.connector import BinanceConnector
 from bot.connectors.binance.limiter import MetaStore
-from bot.session_venue import SimLink
 from exchange_sim.engine.types import AccountId
 from exchange_sim.eventlog import EventLog
 from exchange_sim.server.config import LimitsConfig
 from exchange_sim.server.state import ServerState
 from exchange_sim.venue import SimVenue, VenueClient, VenueRuntime
 from exchange_sim.world import SimWorld
+from harness.session_venue import SimLink
 
 __all__ = ["LIFTED_LIMITS", "VenueParts", "connector"]
 

@@ -15,6 +15,7 @@ from exchange_sim.engine.types import decimal_to_atoms
 from exchange_sim.server import DEMO_API_KEY, DEMO_SECRET
 from exchange_sim.server.config import DEMO_ACCOUNT
 from exchange_sim.server.state import ServerState
+from harness.sim_account import priced_for_sim
 from tests.server_support import Server
 
 ACCOUNT = DEMO_ACCOUNT.name
@@ -40,7 +41,9 @@ def connector(server: Server, *, api_key: str = DEMO_API_KEY, secret: str = DEMO
 
 
 def bot_config() -> BotConfig:
-    return load_config(None)
+    """The bundled config priced at the simulator's start prices: the local server's, so the checker's limits
+    (``check_config_for``) convert the notional default as the bot does at the server's start."""
+    return priced_for_sim(load_config(None))
 
 
 def initial_atoms() -> dict[str, dict[str, int]]:

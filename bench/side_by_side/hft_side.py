@@ -48,7 +48,7 @@ from numba import njit  # type: ignore[import-untyped,import-not-found,unused-ig
 
 from bench.side_by_side.result import SideResult
 from bench.side_by_side.workload import MAKER_QTY_LOTS, STEP_SIZE, TICK_SIZE, WorkloadConfig, top_of_book_updates
-from bot.core.memory import peak_rss_mb, rss_mb
+from harness.memory import peak_rss_mb, rss_mb
 
 EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z, as on Nautilus's side
 REACTION_NS = 1_000_000  # the maker acts 1 ms after an update, as ours does

@@ -47,7 +47,7 @@ from bench.side_by_side.workload import (
     requote_due,
     top_of_book_updates,
 )
-from bot.core.memory import peak_rss_mb, rss_mb
+from harness.memory import peak_rss_mb, rss_mb
 
 EPOCH_NS = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z: the first tick is one interval after it
 PRICE_RAW_PER_TICK = int(TICK_SIZE * 10**FIXED_PRECISION)  # Nautilus raw values are fixed-point integers

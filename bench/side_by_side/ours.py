@@ -53,7 +53,6 @@ from bench.side_by_side.workload import (
 )
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError
-from bot.core.memory import peak_rss_mb, rss_mb
 from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
@@ -66,6 +65,7 @@ from exchange_sim.eventlog import EventLog
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
+from harness.memory import peak_rss_mb, rss_mb
 from stress.venue import LIFTED_LIMITS, VenueParts, connector
 
 SPEC = SymbolSpec(symbol=SYMBOL, base_asset=BASE_ASSET, quote_asset=QUOTE_ASSET, tick_size=TICK_SIZE,

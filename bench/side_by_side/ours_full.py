@@ -3,7 +3,7 @@
 What runs, beyond the execution path of ``ours`` (same simulated venue, same ``LiquidityProvider`` moving the
 book, zero latency):
 
-* ``AppContext`` built and started as ``bot.session`` does it: the risk engine and its monitor task (guards on
+* ``AppContext`` built and started as ``harness.session`` does it: the risk engine and its monitor task (guards on
   inventory, drawdown, PnL rate, venue health, latency, data age), the pre-trade check on every order (circuit
   breaker, guard level, price band, notional, balance, token-bucket rate), the taker cap, the order manager
   with the user stream and the periodic reconciler;
@@ -60,7 +60,6 @@ from bench.side_by_side.workload import (
 from bot.app import AppContext
 from bot.config import BotConfig
 from bot.core.clock import LoopClock
-from bot.core.memory import peak_rss_mb, rss_mb
 from bot.core.types import Quote, Side
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.state import OrderStore, StateStore
@@ -72,6 +71,8 @@ from bot.strategy.pipeline import QuotePipeline
 from exchange_sim.eventlog import EventLog
 from exchange_sim.runtime import SimRuntime
 from exchange_sim.venue import SimVenue
+from harness.memory import peak_rss_mb, rss_mb
+from harness.sim_account import priced_for_sim
 from stress.venue import LIFTED_LIMITS, VenueParts
 from stress.venue import connector as venue_connector
 
@@ -111,7 +112,7 @@ class TouchStage:
 
 def bot_config(config: WorkloadConfig) -> BotConfig:
     """The bot's defaults, but for the symbol, the quote loop's idle requote and the two loss limits (docstring)."""
-    base = BotConfig()
+    base = priced_for_sim(BotConfig())  # the notional inventory default at the simulator's start prices
     risk = base.risk.model_copy(update={
         "pnl_rate": base.risk.pnl_rate.model_copy(update={"soft_loss_per_hour_quote": NO_LOSS_LIMIT,
                                                           "hard_loss_per_hour_quote": NO_LOSS_LIMIT}),

@@ -2,7 +2,7 @@
 
 The bot never imports the simulator: it writes through the ``bot.interfaces.Recorder`` Protocol
 (``record(kind, fields)``). In a simulated session the recorder appends to the session's event log at the
-virtual time (``bot.session``); live, ``NULL_RECORDER`` drops everything. Record kinds and fields follow the
+virtual time (``harness.session``); live, ``NULL_RECORDER`` drops everything. Record kinds and fields follow the
 checker's contract (``exchange_sim.checker.records.BOT_RECORDS``).
 
 Invariant: recording never changes what the bot does (no I/O on the event loop, no awaits, no exceptions).

@@ -1,6 +1,6 @@
 """CheckConfig: the bounds the invariants are checked against (frozen; every default documented).
 
-The limits come from the session's configuration (``bot.check_config.check_config_for`` derives them from the
+The limits come from the session's configuration (``harness.check_config.check_config_for`` derives them from the
 bot's config), never from the bot's own records: those are claims the checker verifies against these values.
 """
 

@@ -23,7 +23,7 @@ harness rather than taken from the bot's word (its ``bot.guard`` records say whi
 
 Any other recoverable HARD (latency, venue health, stale data, circuit) at the bound is no excuse: it clears by
 itself once its cause is healthy (``risk.hard_recovery_s``), and the bound the session's config gives the checker
-includes that recovery time (``bot.check_config.check_config_for``). Heals too close to the session end are
+includes that recovery time (``harness.check_config.check_config_for``). Heals too close to the session end are
 not judged.
 
 A verified latch lifted inside the bound (an operator's reset, ``bot.guard`` without a latch after one with it)

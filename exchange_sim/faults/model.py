@@ -10,7 +10,7 @@ scenario behaves exactly as before.
 ``CATALOGUE`` documents every kind: what it does, which targets it accepts, its parameters (default, range or
 choices, meaning) and the range of durations the swarm generator draws. Faults marked ``harness`` (crash,
 memory pressure, pause, operator stop, cold restart) act on the bot process: the injector only records them and
-calls the harness's hook (``bot.session_harness`` applies them).
+calls the harness's hook (``harness.session_harness`` applies them).
 
 Targets: ``rest`` (requests), ``ws`` (market-data streams), ``user`` (the user data stream), ``both`` (every
 connection), ``bot`` (the bot process), or a symbol (``BTCUSDT``: its requests and its streams).
@@ -54,7 +54,7 @@ class FaultKind(StrEnum):
     CRASH = "crash"
     MEMORY_PRESSURE = "memory_pressure"
     MARKET_SHOCK = "market_shock"
-    # -- harness faults and scenario events (issue 16; applied by bot.session_harness) --
+    # -- harness faults and scenario events (issue 16; applied by harness.session_harness) --
     PAUSE = "pause"
     OPERATOR_STOP = "operator_stop"
     COLD_RESTART = "cold_restart"
@@ -109,7 +109,7 @@ class KindSpec:
 
 
 _ALL = ("rest", "ws", "user", "both", "symbol")
-_HARNESS_KINDS = (  # issue 16: process-level faults and operator events, applied by bot.session_harness
+_HARNESS_KINDS = (  # issue 16: process-level faults and operator events, applied by harness.session_harness
     KindSpec(FaultKind.PAUSE, "the bot process is paused (SIGSTOP) for the fault's duration: none of its code "
              "runs while the venue and the market go on; on resume every timer and delivery that fell due fires "
              "at once, late (requests already on the wire wait too); the bot does not crash",

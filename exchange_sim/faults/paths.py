@@ -12,7 +12,7 @@ A path is a place a fault acts on:
 
 ``APPLIES`` names every kind's paths; the effect on each is implemented once (``timing`` decides when and whom a
 fault hits, ``effects`` the request and response paths, ``frames`` the stream path, ``market`` the market path,
-``bot.session_harness`` the process path). ``TRANSPORT_PATHS`` says which paths a transport delivers: the
+``harness.session_harness`` the process path). ``TRANSPORT_PATHS`` says which paths a transport delivers: the
 in-process one all of them, the wire server the three a network carries (its market is not driven by faults and it
 has no bot process). ``tests/unit/test_faults_paths.py`` fails when a kind has no effect on a path it claims.
 """

@@ -10,8 +10,8 @@ import pytest
 from bot.app import AppContext
 from bot.config import BotConfig
 from bot.execution.config import ExecutionConfig
-from bot.session import run_sim_session
 from exchange_sim.eventlog import read_events
+from harness.session import run_sim_session
 
 pytestmark = pytest.mark.e2e
 

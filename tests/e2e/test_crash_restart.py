@@ -22,11 +22,11 @@ from bot.core.types import Quote, Side
 from bot.execution.config import ExecutionConfig
 from bot.execution.order_manager import OrderManager
 from bot.execution.state import StateStore
-from bot.session_venue import SimLink
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, EngineError, TradeId
 from exchange_sim.engine.types import Side as SimSide
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.session_venue import SimLink
 
 pytestmark = pytest.mark.e2e
 

@@ -6,19 +6,18 @@ from decimal import Decimal
 
 import pytest
 
-from bot.config import BotConfig, SimAccountConfig
+from bot.config import BotConfig, SimAccountConfig, SimSymbolConfig
 from bot.core.errors import BotError, ErrorCode
 from bot.risk.config import InventoryLimits, RiskConfig
-from bot.session import run_sim_session
-from exchange_sim.market.symbols import SymbolConfig
+from harness.session import run_sim_session
 
 pytestmark = pytest.mark.e2e
 
-XYZ = SymbolConfig.model_validate({"base_asset": "XYZ", "quote_asset": "USDT", "tick_size": "0.001",
+XYZ = SimSymbolConfig.model_validate({"base_asset": "XYZ", "quote_asset": "USDT", "tick_size": "0.001",
                                    "step_size": "0.1", "min_notional": "5", "initial_price": "2.5"})
 
 
-def xyz_config(symbols: dict[str, SymbolConfig]) -> BotConfig:
+def xyz_config(symbols: dict[str, SimSymbolConfig]) -> BotConfig:
     return BotConfig(
         symbols=("XYZUSDT",),
         sim=SimAccountConfig(balances={"XYZ": Decimal(20_000), "USDT": Decimal(1_000_000)}, symbols=symbols),

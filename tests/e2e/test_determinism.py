@@ -17,7 +17,7 @@ def _simulate_in_fresh_process(tmp_path: Path, seed: int, hash_seed: str) -> dic
     out = tmp_path / f"summary-{seed}-{hash_seed}.json"
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}  # different string-hash order in each process
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "exchange", "simulate", "--seed", str(seed), "--hours", "1",
+        [sys.executable, "-m", "mmbot.cli", "exchange", "simulate", "--seed", str(seed), "--hours", "1",
          "--symbols", "BTCUSDT,ETHUSDT", "--switching", "--json", str(out)],
         check=True, env=env, capture_output=True, timeout=300,
     )
@@ -43,7 +43,7 @@ def _bot_session_in_fresh_process(tmp_path: Path, hash_seed: str) -> str:
     out = tmp_path / f"session-{hash_seed}.json"
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sim", "--seed", "3", "--hours", "0.02",
+        [sys.executable, "-m", "mmbot.cli", "sim", "--seed", "3", "--hours", "0.02",
          "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT", "--json", str(out)],
         check=True, env=env, capture_output=True, timeout=300,
     )

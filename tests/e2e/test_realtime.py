@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_config import check_config_for
 from bot.core.errors import BotError, ErrorCode
 from bot.metrics.registry import BotMetrics
 from exchange_sim.checker import VenueState, check_session
@@ -22,6 +21,7 @@ from exchange_sim.engine.types import AccountId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.model import Fault, FaultKind, Scenario
 from exchange_sim.server.config import AccountConfig
+from harness.check_config import check_config_for
 from tests.realtime_support import ACCOUNT, ServerLogRecorder, bot_config, connector, initial_atoms, run_bot
 from tests.server_support import running_server
 

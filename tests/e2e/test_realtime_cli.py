@@ -6,10 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 import bot.live_cli
-from bot.cli import app
 from bot.config import load_config, parse_config
 from bot.live_cli import REAL_MONEY_FLAG, confirmation_text
 from bot.metrics.logs_events import EventWriter
+from mmbot.cli import app
 
 pytestmark = pytest.mark.e2e
 

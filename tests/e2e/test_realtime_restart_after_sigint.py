@@ -21,7 +21,7 @@ from bot.execution.state import StateStore
 from tests.e2e.test_realtime_signal import free_port, wait_until_quoting, wait_until_serving
 
 pytestmark = pytest.mark.e2e
-MMBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
+MMBOT = [sys.executable, "-c", "from mmbot.cli import main; main()"]
 
 
 def run_then_interrupt(port: int, state: Path) -> dict[str, object]:

@@ -52,7 +52,7 @@ def wait_until_quoting(metrics_port: int, bot: subprocess.Popen[str], deadline_s
 
 def test_sigint_triggers_the_kill_switch_and_verifies_nothing_is_open() -> None:
     port, metrics_port = free_port(), free_port()
-    mmbot = [sys.executable, "-c", "from bot.cli import main; main()"]
+    mmbot = [sys.executable, "-c", "from mmbot.cli import main; main()"]
     server = subprocess.Popen([*mmbot, "exchange", "serve", "--port", str(port), "--seed", "3"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bot: subprocess.Popen[str] | None = None

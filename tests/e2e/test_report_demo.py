@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from mmbot.cli import app
 from reports.eventseries import derive_series, iter_events
 
 pytestmark = pytest.mark.e2e

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.session import SessionSummary, run_sim_session
-from bot.session_harness import OPERATOR_RESET_S
 from chaos.spec import chaos_config
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultKind, Scenario
+from harness.session import SessionSummary, run_sim_session
+from harness.session_harness import OPERATOR_RESET_S
 
 pytestmark = pytest.mark.e2e
 

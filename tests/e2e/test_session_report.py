@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from mmbot.cli import app
 from reports.rundir import RunDir
 from reports.session_report import render_session_report
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.cli_support import plain_line
+from mmbot.cli import app
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
@@ -23,7 +23,7 @@ def test_ctrl_c_writes_the_partial_summary_and_report_and_exits_130(tmp_path: Pa
     run_dir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "sim", "--hours", "6", "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "mmbot.cli", "sim", "--hours", "6", "--run-dir", str(run_dir)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert process.stdout is not None

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.config import BotConfig
-from bot.session import SessionSummary, run_sim_session
 from bot.strategy.config import StrategyConfig
 from exchange_sim.eventlog import read_events
 from exchange_sim.market.config import MarketConfig
+from harness.session import SessionSummary, run_sim_session
+from mmbot.cli import app
 
 pytestmark = pytest.mark.e2e
 

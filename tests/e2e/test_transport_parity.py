@@ -29,13 +29,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_config import check_config_for
-from bot.session import run_sim_session
 from exchange_sim.checker import VenueState, check_session
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.model import CATALOGUE, FaultKind, Scenario
 from exchange_sim.faults.paths import APPLIES, TRANSPORT_PATHS, WIRE
 from exchange_sim.faults.scenario import draw_scenario
+from harness.check_config import check_config_for
+from harness.session import run_sim_session
 from tests.realtime_support import ACCOUNT, ServerLogRecorder, bot_config, initial_atoms, run_bot
 from tests.server_support import running_server
 

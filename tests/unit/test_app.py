@@ -15,12 +15,12 @@ from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
 from bot.core.types import OrderType, Quote, Side
 from bot.execution.state import StateStore
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.session_venue import sim_connector
 
 BOT = AccountId("bot")
 TAKER = AccountId("taker")

@@ -17,10 +17,10 @@ from bot.config import parse_config
 from bot.core.clock import LoopClock
 from bot.execution.state import StateStore
 from bot.risk.guards import GuardLevel, RiskSnapshot
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.session_venue import sim_connector
 
 BOT = AccountId("bot")
 SYMBOL = "BTCUSDT"

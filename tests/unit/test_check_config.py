@@ -1,4 +1,4 @@
-"""bot.check_config: the checker's limits derived from the bot's configuration, not from its records."""
+"""harness.check_config: the checker's limits derived from the bot's configuration, not from its records."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.check_config import check_config_for, hard_limit_lots
 from bot.config import BotConfig
 from bot.risk.config import InventoryLimits, RiskConfig, TakerCapConfig
+from harness.check_config import check_config_for, hard_limit_lots
+from harness.sim_account import priced_for_sim
 
 
 def _config(**risk: object) -> BotConfig:
@@ -34,4 +35,4 @@ def test_a_limit_below_one_lot_is_one_lot_as_the_bot_holds_it() -> None:
 
 def test_a_symbol_without_filters_is_an_error() -> None:
     with pytest.raises(KeyError):
-        check_config_for(_config(), "bot", {"BTCUSDT": Decimal("0.00001")})
+        check_config_for(priced_for_sim(_config()), "bot", {"BTCUSDT": Decimal("0.00001")})  # ETHUSDT's step

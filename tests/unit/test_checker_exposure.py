@@ -127,9 +127,9 @@ def test_time_in_which_the_bot_may_not_have_heard_of_its_fill_does_not_count() -
 def test_the_soft_bound_and_ladder_levels_come_from_the_bot_config() -> None:
     from decimal import Decimal  # noqa: PLC0415
 
-    from bot.check_config import check_config_for, soft_limit_lots  # noqa: PLC0415
     from bot.config import BotConfig  # noqa: PLC0415
     from bot.risk.config import InventoryLimits, RiskConfig  # noqa: PLC0415
+    from harness.check_config import check_config_for, soft_limit_lots  # noqa: PLC0415
 
     def bot_config(hard: str, fraction: float) -> BotConfig:
         return BotConfig(symbols=(S,), risk=RiskConfig(inventory=InventoryLimits(hard_max_base={S: Decimal(hard)},

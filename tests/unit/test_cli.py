@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from mmbot.cli import app
 
 runner = CliRunner()
 

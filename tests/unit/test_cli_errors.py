@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import bot.live_cli
-from bot.cli import app, main
 from bot.core.errors import BotError, ErrorCode
 from bot.metrics.http import MetricsServerConfig
+from mmbot.cli import app, main
 
 runner = CliRunner()
 BAD_YAML = "faults:\n  - kind: partition\n   bad: [\n"
@@ -105,7 +105,7 @@ def test_main_turns_an_unhandled_user_error_into_one_line(tmp_path: Path, capsys
     def broken(*args: object, **kwargs: object) -> None:
         raise BotError(ErrorCode.CONFIG_INVALID, "x.yaml: risk.drawdown.hard_quote: must be > 0")
 
-    monkeypatch.setattr("bot.cli.simulate_market", broken)
+    monkeypatch.setattr("mmbot.cli.simulate_market", broken)
     with pytest.raises(SystemExit) as exit_info:
         main(["exchange", "simulate", "--hours", "0.01"])
     assert exit_info.value.code == 2

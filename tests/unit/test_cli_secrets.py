@@ -28,7 +28,7 @@ import bot.live_cli
 async def _crash(config, connector, *, secrets, **kwargs):
     raise RuntimeError("simulated crash inside run_realtime")
 bot.live_cli.run_realtime = _crash
-from bot.cli import app
+from mmbot.cli import app
 sys.argv = ["mmbot", "run", "--venue", "local", "--port", "1", "--minutes", "0.1"]
 app()
 """

@@ -25,6 +25,7 @@ from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
 from bot.risk.config import DrawdownLimits, InventoryLimits, RiskConfig, TakerCapConfig
 from bot.strategy.config import STAGE_NAMES, AdaptiveSpreadConfig, LadderConfig, StrategyConfig
+from harness.sim_account import priced_for_sim
 
 V1_FILE = """\
 # config.yaml of the earlier bot (version 1: flat, no version key)
@@ -354,16 +355,16 @@ def test_a_v3_file_keeps_its_base_unit_default_with_a_one_line_deprecation_note(
     assert [config.risk.inventory.hard_max_for(s) for s in config.symbols] == [1, 1]  # exactly as before
 
 
-def test_the_default_limit_is_a_notional_converted_at_the_start_price() -> None:
-    config = parse_config({"version": 4, "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT"]})
+def test_the_default_limit_is_a_notional_converted_at_the_simulators_start_price() -> None:
+    config = priced_for_sim(parse_config({"version": 4, "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT"]}))
     inventory = config.risk.inventory
     assert [inventory.hard_max_for(s) for s in config.symbols] == [1, 20, 400]  # 60000 at 60000, 3000, 150
     assert {inventory.limit_source(s) for s in config.symbols} == {"default_hard_max_quote"}
 
 
 def test_a_run_prices_the_notional_default_and_floors_to_8_decimals() -> None:
-    config = parse_config({"version": 4, "symbols": ["BTCUSDT", "SOLUSDT"],
-                           "risk": {"inventory": {"hard_max_base": {"SOLUSDT": "12.5"}}}})
+    config = priced_for_sim(parse_config({"version": 4, "symbols": ["BTCUSDT", "SOLUSDT"],
+                                          "risk": {"inventory": {"hard_max_base": {"SOLUSDT": "12.5"}}}}))
     priced = config.priced({"BTCUSDT": Decimal("70000"), "SOLUSDT": Decimal("1")})
     assert priced.risk.inventory.hard_max_for("BTCUSDT") == Decimal("0.85714285")  # 60000 / 70000, floored
     assert priced.risk.inventory.hard_max_for("SOLUSDT") == Decimal("12.5")  # a base-unit override wins
@@ -374,7 +375,16 @@ def test_a_custom_sim_symbol_is_priced_at_its_initial_price() -> None:
     config = parse_config({"version": 4, "symbols": ["XYZUSDT"], "sim": {"symbols": {"XYZUSDT": {
         "base_asset": "XYZ", "quote_asset": "USDT", "tick_size": "0.001", "step_size": "0.1", "min_notional": 5,
         "initial_price": "2.5"}}}})
-    assert config.risk.inventory.hard_max_for("XYZUSDT") == 24000
+    with pytest.raises(ValueError, match="XYZUSDT: the inventory limit is a notional"):
+        config.risk.inventory.hard_max_for("XYZUSDT")  # the bot's config knows no simulator price
+    assert priced_for_sim(config).risk.inventory.hard_max_for("XYZUSDT") == 24000
+
+
+def test_a_price_the_config_gives_wins_over_the_simulators_start_price() -> None:
+    config = parse_config({"version": 4, "symbols": ["BTCUSDT", "ETHUSDT"],
+                           "risk": {"inventory": {"price_at_start_quote": {"BTCUSDT": "30000"}}}})
+    inventory = priced_for_sim(config).risk.inventory
+    assert [inventory.hard_max_for(s) for s in config.symbols] == [2, 20]  # 60000 at 30000 (given), at 3000
 
 
 def test_a_symbol_without_a_price_has_no_notional_limit_until_priced() -> None:

@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 import bot.live_cli
-from bot.cli import app
 from bot.config import load_config
 from bot.live_cli import REAL_MONEY_FLAG
+from mmbot.cli import app
 
 runner = CliRunner()
 
@@ -104,7 +104,8 @@ def test_run_symbols_with_a_malformed_symbol_names_the_option() -> None:
 def test_config_show_prints_every_symbols_limits_in_both_units(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text('version: 4\nsymbols: [BTCUSDT, SOLUSDT]\n'
-                    'risk:\n  inventory:\n    hard_max_base: {SOLUSDT: "25"}\n')
+                    'risk:\n  inventory:\n    hard_max_base: {SOLUSDT: "25"}\n'
+                    '    price_at_start_quote: {BTCUSDT: "60000", SOLUSDT: "150"}\n')
     result = runner.invoke(app, ["config", "show", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert ("#   BTCUSDT: source=default_hard_max_quote, price_quote=60000, hard_base=1, soft_base=0.7, "
@@ -120,5 +121,5 @@ def test_config_show_json_has_the_limits_beside_the_config(tmp_path: Path) -> No
     result = runner.invoke(app, ["config", "show", "--symbols", "ETHUSDT", "--json"])
     assert result.exit_code == 0, result.output
     limits = json.loads(result.output)["effective_inventory_limits"]
-    assert limits == {"ETHUSDT": {"source": "default_hard_max_quote", "price_quote": "3000", "hard_base": "20",
-                                  "soft_base": "14", "hard_quote": "60000", "soft_quote": "42000"}}
+    assert limits == {"ETHUSDT": {"source": "default_hard_max_quote", "price_quote": "unknown",  # no price given:
+                                  "hard_quote": "60000", "hard_base": "at the venue's price at start"}}  # the run's

@@ -263,7 +263,7 @@ def _market(kind: FaultKind, params: dict[str, Any], effect: str) -> Probe:
 
 
 def _process(kind: FaultKind) -> Probe:
-    """A process fault is handed to the harness (``bot.session_harness``) when it starts and when it heals."""
+    """A process fault is handed to the harness (``harness.session_harness``) when it starts and when it heals."""
     def probe(log: FilePath) -> None:
         duration_s = CATALOGUE[kind].duration_s[0]
         sim = Sim(log, Fault(kind, "bot", 1.0, duration_s))

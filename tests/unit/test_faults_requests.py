@@ -17,7 +17,6 @@ from bot.core.errors import BotError, ErrorCode
 from bot.core.types import ClientOrderId, NewOrder
 from bot.core.types import OrderType as BotOrderType
 from bot.core.types import Side as BotSide
-from bot.session_venue import SimLink, sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -39,6 +38,7 @@ from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
+from harness.session_venue import SimLink, sim_connector
 
 T = TypeVar("T")
 BOT = AccountId("bot")

@@ -12,7 +12,6 @@ import pytest
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.errors import BotError, ErrorCode
 from bot.market.book import LocalBook
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -29,6 +28,7 @@ from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
+from harness.session_venue import sim_connector
 
 BOT = AccountId("bot")
 SYMBOL = "BTCUSDT"

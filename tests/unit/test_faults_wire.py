@@ -16,7 +16,6 @@ from bot.core.types import ClientOrderId as BotClientId
 from bot.core.types import NewOrder
 from bot.core.types import OrderType as BotOrderType
 from bot.core.types import Side as BotSide
-from bot.session_venue import sim_connector
 from exchange_sim.engine.types import (
     ATOMS_PER_UNIT,
     AccountId,
@@ -37,6 +36,7 @@ from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.venue import VenueClient
 from exchange_sim.world import SimWorld
+from harness.session_venue import sim_connector
 
 T = TypeVar("T")
 BOT = AccountId("bot")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.app import HARD_LATCH_KEY
-from bot.cli import app
 from bot.execution.state import StateStore
+from mmbot.cli import app
 
 runner = CliRunner()
 

@@ -4,16 +4,18 @@ core, and a strategy that knows only the ``bot.interfaces`` Protocols.
 Every import counts: module level, inside functions, and under ``if TYPE_CHECKING:``. Nodes of the package
 graph are the subpackages (``bot.core``, ``bot.execution``, ...) and each top-level module (``bot.app``).
 
-Composition roots (``bot.app``, ``bot.config``, ``bot.cli``, ``bot.config_cli``, ``bot.session``,
-``bot.session_harness``, ``bot.live``, ``bot.live_cli``) are top-level modules: they may import every
-subpackage, and no subpackage may import them.
+Composition roots (``bot.app``, ``bot.config``, ``bot.config_cli``, ``bot.guards_cli``, ``bot.live``,
+``bot.live_cli``, ``bot.live_events``) are top-level modules: they may import every subpackage, and no subpackage
+may import them.
 
-Across the project (``bot``, ``exchange_sim``, ``chaos``, ``reports``), every stated "never" is a test: the bot
-imports nothing of the simulator, chaos or reports (except the harness modules that still live in ``bot``,
-listed in ``HARNESS_IN_BOT`` until issue 20 moves them out: the list may only shrink), the checker never
-imports the bot (not even through another simulator module), the strategy never imports metrics, offline tools
-never import a composition root, and no two top-level packages import each other once that list is set aside.
-No import-graph library is installed here (grimp, import-linter), so the graph is read with ``ast`` as above.
+Across the project (``bot``, ``harness``, ``mmbot``, ``exchange_sim``, ``chaos``, ``reports``; ADR 0017), every
+stated "never" is a test: the bot imports nothing of the harness, the ``mmbot`` CLI, the simulator, chaos or
+reports (``HARNESS_IN_BOT`` lists the exceptions still to move out: empty, and it may only shrink); the harness
+never imports chaos or the CLI; nothing imports the ``mmbot`` CLI; the checker never imports the bot (not even
+through another simulator module); the simulator imports the bot only for the in-process transport; the strategy
+never imports metrics; offline tools never import a session runner or a composition root; and no two top-level
+packages import each other. ``tests/unit/test_import_graph.py`` checks the package layering again with an
+import-graph library (grimp), from the modules Python would import.
 """
 
 from __future__ import annotations
@@ -26,21 +28,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_DIR = REPO / "bot"
-PROJECT_PACKAGES = ("bot", "exchange_sim", "chaos", "reports")
-HARNESS_PACKAGES = ("exchange_sim", "chaos", "reports")
-# Harness code living inside bot (issue 20, "Harness code lives inside the bot"): each entry imports the simulator,
-# chaos or reports today. Remove an entry when its module moves out or stops; never add one.
-HARNESS_IN_BOT = {
-    "bot.check_config": "composes the bot config into the checker's (exchange_sim.checker.config)",
-    "bot.cli": "the mmbot composition root: sim, chaos, reports, exchange serve",
-    "bot.config": "SimAccountConfig validates its symbols with exchange_sim.market.symbols",
-    "bot.session": "the simulated session runner",
-    "bot.session_harness": "the simulated session's operator and fault hooks",
-    "bot.session_venue": "the simulated venue behind the in-process transport",
-    "bot.tools.cli": "offline tools over session reports",
-    "bot.tools.drift": "edge drift over reports.eventseries",
-    "bot.tools.regress": "the regression matrix over reports.baseline",
-}
+PROJECT_PACKAGES = ("bot", "harness", "mmbot", "exchange_sim", "chaos", "reports")
+HARNESS_PACKAGES = ("harness", "mmbot", "exchange_sim", "chaos", "reports")
+# Harness code living inside bot (issue 20, "Harness code lives inside the bot"): each entry would import the
+# harness, the CLI, the simulator, chaos or reports. Issue 20 moved them all out (ADR 0017); never add one.
+HARNESS_IN_BOT: dict[str, str] = {}
 # The simulator's one import of bot: the in-process transport speaks the connector's Transport Protocol (ADR 0014).
 BOT_IN_SIMULATOR = {"exchange_sim.server.inprocess"}
 Graph = dict[str, set[str]]
@@ -198,10 +190,10 @@ def test_strategy_depends_on_interfaces_only() -> None:
 
 
 def test_no_subpackage_imports_a_composition_root() -> None:
-    roots = {"bot.app", "bot.config", "bot.cli", "bot.config_cli", "bot.guards_cli", "bot.session",
-             "bot.session_harness", "bot.live", "bot.live_cli", "bot.live_events", "bot.check_config"}
-    # check_config: the bot config composed into the checker's; config_cli: `mmbot config` and the --symbols
-    # override of sim and run; live_events: the live runner's event poller (reads the AppContext)
+    roots = {"bot.app", "bot.config", "bot.config_cli", "bot.guards_cli", "bot.live", "bot.live_cli",
+             "bot.live_events"}
+    # config_cli: `mmbot config` and the --symbols override of sim and run; live_events: the live runner's event
+    # poller (reads the AppContext)
     offenders = sorted((m, t) for m, targets in MODULES.items() for t in targets
                        if t in roots and node_of(m) not in roots)
     assert offenders == []
@@ -246,18 +238,28 @@ def test_the_strategy_never_imports_metrics() -> None:
     assert chain is None, "bot.strategy reaches bot.metrics: " + " -> ".join(chain or [])
 
 
-def test_offline_tools_never_import_a_composition_root() -> None:
-    roots = {"bot.app", "bot.config", "bot.cli", "bot.session", "bot.session_harness", "bot.live"}
-    offenders = {m: sorted(targets & roots) for m, targets in MODULES.items()
-                 if m.startswith("bot.tools") and m != "bot.tools.cli" and targets & roots}
-    assert offenders == {}
+def test_offline_tools_never_import_a_session_runner_or_a_composition_root() -> None:
+    roots = {"bot.app", "bot.config", "bot.live", "harness.session", "harness.session_harness", "harness.lab"}
+    offenders = {m: sorted(t for t in targets if t in roots or top(t) == "mmbot")
+                 for m, targets in PROJECT.items() if m.startswith("harness.tools")}
+    assert {m: targets for m, targets in offenders.items() if targets} == {}
 
 
-def test_no_cycle_between_the_projects_packages_once_the_listed_harness_modules_are_set_aside() -> None:
+def test_the_harness_never_imports_chaos_or_the_cli() -> None:
+    offenders = {m: sorted(t for t in targets if top(t) in ("chaos", "mmbot"))
+                 for m, targets in PROJECT.items() if top(m) == "harness"}
+    assert {m: targets for m, targets in offenders.items() if targets} == {}
+
+
+def test_nothing_imports_the_cli() -> None:
+    offenders = sorted(m for m, targets in PROJECT.items() if top(m) != "mmbot" and any(top(t) == "mmbot"
+                                                                                           for t in targets))
+    assert offenders == []
+
+
+def test_no_cycle_between_the_projects_packages() -> None:
     graph: Graph = {p: set() for p in PROJECT_PACKAGES}
     for module, targets in PROJECT.items():
-        if module in HARNESS_IN_BOT:
-            continue
         graph[top(module)] |= {top(t) for t in targets} - {top(module)}
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle between packages: " + " -> ".join(cycle or [])

@@ -39,12 +39,12 @@ from bot.core.types import (
     VenueOrder,
 )
 from bot.interfaces import Venue
-from bot.session_venue import sim_connector
 from exchange_sim.engine import types as sim
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.session_venue import sim_connector
 
 BOT = AccountId("bot")
 TAKER = AccountId("taker")

@@ -8,8 +8,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from exchange_sim.market.realism import checklist
+from mmbot.cli import app
 
 runner = CliRunner()
 

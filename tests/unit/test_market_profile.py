@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.tools.cli import _names
 from chaos.runner import _profile_market
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.profile import load_profile, profile_names, read_profile
 from exchange_sim.market.regimes import regime_params
 from exchange_sim.simulate import simulate_market
+from mmbot.cli import app
+from mmbot.tools_cli import _names
 from tests.unit.test_market_fit import recordings_dir
 
 runner = CliRunner()

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.config import CURRENT_VERSION, BotConfig, SimAccountConfig, parse_config
+from bot.config import CURRENT_VERSION, BotConfig, SimAccountConfig, SimSymbolConfig, parse_config
 from bot.core.errors import BotError, ErrorCode
 from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolConfig, symbol_catalogue
+from harness.sim_account import sim_catalogue
 
 XYZ = {"base_asset": "XYZ", "quote_asset": "USDT", "tick_size": "0.001", "step_size": "0.1", "min_notional": "5",
        "initial_price": "2.5"}
@@ -46,5 +47,21 @@ def test_a_bot_config_names_the_bad_filter_of_its_sim_symbol() -> None:
                      source="config.yaml")
     assert raised.value.code is ErrorCode.CONFIG_INVALID
     assert "XYZUSDT" in str(raised.value) and "initial_price" in str(raised.value)
-    config = BotConfig(sim=SimAccountConfig(symbols={"XYZUSDT": SymbolConfig.model_validate(XYZ)}))
+    config = BotConfig(sim=SimAccountConfig(symbols={"XYZUSDT": SimSymbolConfig.model_validate(XYZ)}))
     assert config.sim.symbols["XYZUSDT"].tick_size == Decimal("0.001")
+
+
+def test_the_harness_refuses_filters_that_do_not_fit_the_simulators_balances_naming_the_field() -> None:
+    tiny = {**XYZ, "tick_size": "0.000000001", "step_size": "0.000000001", "initial_price": "2.5"}
+    config = parse_config({"version": CURRENT_VERSION, "sim": {"symbols": {"XYZUSDT": tiny}}})  # the bot's view
+    with pytest.raises(BotError) as raised:
+        sim_catalogue(config)
+    assert raised.value.code is ErrorCode.CONFIG_INVALID
+    assert str(raised.value.message).startswith("sim.symbols.XYZUSDT.tick_size/step_size: ")
+    good = sim_catalogue(BotConfig(sim=SimAccountConfig(symbols={"XYZUSDT": SimSymbolConfig.model_validate(XYZ)})))
+    assert good["XYZUSDT"] == SymbolConfig.model_validate(XYZ).market("XYZUSDT")
+    assert good["BTCUSDT"] == DEFAULT_SYMBOLS["BTCUSDT"]
+
+
+def test_the_bot_and_the_simulator_declare_the_same_symbol_fields() -> None:
+    assert SimSymbolConfig.model_fields.keys() == SymbolConfig.model_fields.keys()

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot.core.memory import MemoryWatch, rss_mb
+from harness.memory import MemoryWatch, rss_mb
 
 
 def test_rss_is_reported() -> None:

@@ -24,13 +24,13 @@ from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.order_manager import OrderManager
 from bot.execution.state import OrderRecord, OrderStore, StateStore
-from bot.session_venue import SimLink, sim_connector
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, PlaceRequest
 from exchange_sim.engine.types import OrderType as SimOrderType
 from exchange_sim.engine.types import Side as SimSide
 from exchange_sim.latency import LatencyConfig
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
+from harness.session_venue import SimLink, sim_connector
 
 BOT = AccountId("bot")
 TAKER = AccountId("taker")

@@ -28,7 +28,7 @@ INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_s
 # where a fault's effect is applied: the venue's injector and server for venue kinds, the session for harness kinds
 VENUE_EFFECTS = sorted((REPO / "exchange_sim" / "faults").glob("*.py")) + sorted(
     (REPO / "exchange_sim" / "server").glob("*.py"))
-HARNESS_EFFECTS = [REPO / "bot" / "session_harness.py", REPO / "bot" / "session.py"]
+HARNESS_EFFECTS = [REPO / "harness" / "session_harness.py", REPO / "harness" / "session.py"]
 NOT_A_CHECK_FUNCTION = {"12.determinism": "the swarm re-runs seeds and compares digests (chaos --recheck-every)"}
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.config import load_config
-from bot.tools.regress import RegimeResult, run_regression
+from harness.lab import run_point
+from harness.tools.regress import RegimeResult, run_regression
+from mmbot.cli import app
 from reports.baseline import DEFAULT_BASELINE_PATH, build_baseline, load_baseline, merge_baseline, regime_key
-from reports.lab import run_point
 from tests.unit.test_replay_session import recordings_dir
 
 MINUTE_H = 1 / 60

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from mmbot.cli import app
 from reports.eventseries import iter_events
 from reports.replay_section import NO_REACTION, recorded_series
 from tests.unit.test_replay_session import recordings_dir

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.config import BotConfig, load_config, parse_config
 from bot.core.errors import BotError
-from bot.session import run_sim_session
 from chaos.runner import run_spec
 from chaos.spec import SessionSpec
 from exchange_sim.replay.source import load_replay
+from harness.session import run_sim_session
+from mmbot.cli import app
 
 
 def recordings_dir() -> Path:

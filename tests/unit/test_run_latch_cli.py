@@ -3,6 +3,7 @@ exits non-zero without a request to the venue; once reset, the same file no long
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ from typer.testing import CliRunner
 
 import bot.live
 from bot.app import HARD_LATCH_KEY
-from bot.cli import app
+from bot.config import BotConfig
 from bot.execution.state import StateStore
+from mmbot.cli import app
 
 runner = CliRunner()
 
@@ -25,8 +27,8 @@ def no_venue(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("build")
         raise AssertionError("the venue was contacted")
 
-    async def no_prices(*args: object, **kwargs: object) -> dict[str, object]:
-        return {}  # reads the venue's books (the notional limits): not a start, and no venue here
+    async def no_prices(config: BotConfig, venue: object) -> dict[str, Decimal]:
+        return {s: Decimal(60000) for s in config.symbols}  # the venue's mids (no venue here): not a start
 
     monkeypatch.setattr(bot.live.AppContext, "build", refuse)
     monkeypatch.setattr(bot.live, "start_prices", no_prices)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
 from exchange_sim.server.cli import ServeError, server_config
 from exchange_sim.server.config import DEMO_ACCOUNT, AccountsFileError, load_accounts
+from mmbot.cli import app
 from tests.server_support import now_ms, running_server, signature
 
 ROOT = Path(__file__).parents[2]
@@ -107,7 +107,7 @@ async def test_an_account_from_the_file_trades_with_its_own_key_and_balances(tmp
 
 def test_serve_on_port_0_prints_the_port_it_bound_serves_it_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     accounts = write(tmp_path, "- {name: bob, api_key: bob-key, api_secret: bob-secret, balances: {USDT: 5}}\n")
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "exchange", "serve", "--port", "0", "--accounts",
+    process = subprocess.Popen([sys.executable, "-m", "mmbot.cli", "exchange", "serve", "--port", "0", "--accounts",
                                 str(accounts)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.tools.drift import detect_drift
+from harness.tools.drift import detect_drift
 from reports.baseline import (
     AUDIT_GATES,
     NET_BPS_FLOOR,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.tools.calibrate import grid_search, pooled_bps, successive_halving, with_params
-from bot.tools.drift import detect_drift
-from bot.tools.profile import hot_spots, profile_session
-from bot.tools.soak import analyse_soak
+from harness.tools.calibrate import grid_search, pooled_bps, successive_halving, with_params
+from harness.tools.drift import detect_drift
+from harness.tools.profile import hot_spots, profile_session
+from harness.tools.soak import analyse_soak
 from reports.baseline import NET_BPS_FLOOR, build_baseline, check_gates, compare, session_metrics
 from reports.chaos import chaos_table
 

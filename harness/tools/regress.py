@@ -1,6 +1,6 @@
 """The regression matrix: the reference strategy on fixed seeds across every regime, gated and compared.
 
-``run_regression`` runs ``seeds x regimes`` sessions of one config (in parallel, ``bot.tools.matrix``), applies
+``run_regression`` runs ``seeds x regimes`` sessions of one config (in parallel, ``harness.tools.matrix``), applies
 the audit gates (``reports.baseline.check_gates``) to each regime's mean over seeds, and compares every session
 with the baseline's numbers for the same seed (``reports.baseline.compare``). A regime may be a recorded market,
 ``replay:PATH[,PATH...]`` (the runner replays it); its result and baseline entry are keyed by
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.strategy.config import STAGE_NAMES
-from bot.tools import SessionRunner
-from bot.tools.matrix import MatrixProgress, Point, run_matrix
+from harness.tools import SessionRunner
+from harness.tools.matrix import MatrixProgress, Point, run_matrix
 from reports.baseline import Baseline, Drift, GateResult, check_gates, compare, regime_key, session_metrics
 
 __all__ = ["DEFAULT_HOURS", "DEFAULT_SEEDS", "REGIMES", "RegimeResult", "degraded_config", "run_regression"]

@@ -2,13 +2,13 @@
 
 ``run_sim_session`` builds a ``SimWorld`` (market model + matching engine, seeded), opens the bot's account with
 the configured balances and fee tier, connects a ``BinanceConnector`` over the in-process transport
-(``bot.session_venue``, ADR 0014), builds the ``AppContext``, then starts the order manager (reconcile first),
+(``harness.session_venue``, ADR 0014), builds the ``AppContext``, then starts the order manager (reconcile first),
 one ``MarketData`` and one ``SymbolQuoter`` per symbol, runs for the session's
 simulated duration and stops the bot the orderly way (cancel all, verify). Everything follows from the seed: the
 same seed and config give the same event log, byte for byte.
 
 The bot writes its own facts into the same event log through ``LogRecorder`` (the checker's bot records). With a
-``Scenario`` a ``FaultInjector`` is installed first and ``bot.session_harness.Harness`` plays the process supervisor
+``Scenario`` a ``FaultInjector`` is installed first and ``harness.session_harness.Harness`` plays the process supervisor
 and the operator: a ``crash`` tears the running instance down with no shutdown path and, after its pause, a new
 instance starts on the same state store (restore, reconcile, then quote); ``cold_restart``, ``pause`` and
 ``operator_stop`` are applied there too, and latched guards are reset after a drawn delay. At the end the bot stops,
@@ -40,12 +40,10 @@ from typing import Any
 import simpy
 
 from bot.app import AppContext, StopReport, restart_backoff_cap_s
-from bot.check_config import check_config_for
 from bot.config import BotConfig
 from bot.connectors.binance.connector import BinanceConnector
 from bot.core.clock import LoopClock
 from bot.core.errors import BotError, ErrorCode
-from bot.core.memory import MemoryWatch
 from bot.execution.config import ExecutionConfig
 from bot.execution.memory_store import MemoryStateStore
 from bot.execution.state import OrderStore, StateStore
@@ -53,17 +51,19 @@ from bot.metrics.bridge import MetricsSampler, SamplerConfig
 from bot.metrics.registry import BotMetrics
 from bot.quoting.latency import LatencyHistogram
 from bot.quoting.quoter import SymbolQuoter
-from bot.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
-from bot.session_venue import SimLink
 from exchange_sim.checker import CheckConfig, VenueState, Violation, check_session
 from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId, TradeId
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults import Fault, FaultInjector, FaultKind, Scenario
 from exchange_sim.market.config import MarketConfig
-from exchange_sim.market.symbols import symbol_catalogue
 from exchange_sim.replay.source import ReplaySource
 from exchange_sim.rng import derive_seed
 from exchange_sim.world import SimWorld
+from harness.check_config import check_config_for
+from harness.memory import MemoryWatch
+from harness.session_harness import OPERATOR_RESET_S, Harness, Life, LogRecorder
+from harness.session_venue import SimLink
+from harness.sim_account import priced_for_sim, sim_catalogue
 
 __all__ = ["SessionSummary", "SymbolSummary", "open_session_store", "open_sim_account", "run_sim_session"]
 
@@ -247,7 +247,7 @@ def run_sim_session(
     """Run the bot for ``hours`` simulated hours on ``market`` (default: calm, the config's symbols).
 
     ``scenario`` installs a ``FaultInjector`` (harness faults: ``crash``, ``cold_restart``, ``pause`` and
-    ``operator_stop`` as ``bot.session_harness`` documents; ``memory_pressure`` floods the
+    ``operator_stop`` as ``harness.session_harness`` documents; ``memory_pressure`` floods the
     depth streams and holds the process to ``limit_mb`` of growth over the window, sampled every
     ``MEMORY_SAMPLE_S`` - a breach is a ``memory_limit`` violation. The resident size is a wall-world figure,
     so it never enters the event log: the digest stays deterministic). ``check`` (default: whether a
@@ -260,7 +260,8 @@ def run_sim_session(
     ``replay``: the market is a recording (``exchange_sim.replay``) instead of ``market``; the session lasts at
     most the recording's length, and the config's symbols must be recorded in it.
     """
-    catalogue = symbol_catalogue(config.sim.symbols)
+    catalogue = sim_catalogue(config)
+    config = priced_for_sim(config, catalogue)  # before the recording's markets: as the config was always priced
     if replay is not None:
         catalogue.update(replay.markets())
         missing = [s for s in config.symbols if s not in replay.symbols]

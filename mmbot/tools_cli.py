@@ -1,7 +1,7 @@
 """``mmbot report | regress | calibrate | tools soak|profile|drift``: the analysis commands, registered on the app.
 
 ``register(app, runner, load_raw)`` adds the commands; ``runner`` runs one session from plain data (the
-composition root passes ``reports.lab.run_point``) and ``load_raw`` loads a config file (None: the bundled one) as a
+composition root passes ``harness.lab.run_point``) and ``load_raw`` loads a config file (None: the bundled one) as a
 JSON-ready mapping. Exit codes: 0 pass, 1 a gate failed or an anomaly/drift alarm of error severity, 2 bad input.
 """
 
@@ -22,14 +22,14 @@ from rich.table import Table
 from bot.cli_support import fail, session_counter
 from bot.core.console import cli_console
 from bot.core.errors import BotError
-from bot.tools import SessionRunner
-from bot.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
-from bot.tools.drift import detect_drift
-from bot.tools.profile import hot_spots, profile_session
-from bot.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
-from bot.tools.soak import analyse_soak
 from exchange_sim.market.profile import find_profile
 from exchange_sim.replay.source import load_replay
+from harness.tools import SessionRunner
+from harness.tools.calibrate import DEFAULT_GRID, grid_search, holdout, successive_halving, with_params
+from harness.tools.drift import detect_drift
+from harness.tools.profile import hot_spots, profile_session
+from harness.tools.regress import DEFAULT_HOURS, DEFAULT_SEEDS, REGIMES, run_regression
+from harness.tools.soak import analyse_soak
 from reports.baseline import DEFAULT_BASELINE_PATH, Baseline, build_baseline, load_baseline, merge_baseline
 from reports.calibration_report import render_calibration_report
 from reports.eventseries import iter_events

@@ -30,9 +30,6 @@ from bot.core.console import cli_console
 from bot.core.errors import BotError
 from bot.guards_cli import register as register_guards
 from bot.live_cli import register as register_live
-from bot.session import SessionSummary, run_sim_session
-from bot.tools.cli import load_raw_with
-from bot.tools.cli import register as register_tools
 from chaos.cli import chaos_app
 from exchange_sim.eventlog import read_events
 from exchange_sim.faults.scenario import ScenarioError
@@ -48,8 +45,11 @@ from exchange_sim.replay.source import load_replay
 from exchange_sim.server.cli import ServeError
 from exchange_sim.server.cli import serve as serve_exchange
 from exchange_sim.simulate import SimulationSummary, simulate_market
+from harness.lab import run_point, write_run_dir
+from harness.session import SessionSummary, run_sim_session
+from mmbot.tools_cli import load_raw_with
+from mmbot.tools_cli import register as register_tools
 from reports.baseline import load_baseline
-from reports.lab import run_point, write_run_dir
 from reports.market_check_section import render_market_check
 from reports.market_report import render_market_report, summary_rows
 from reports.session_report import render_session_report

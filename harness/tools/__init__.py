@@ -1,7 +1,7 @@
 """Offline tools over simulated sessions: regression matrix, calibration, soak analysis, profiling, edge drift.
 
 Every tool is pure over data (summaries, event logs) or takes the session runner as a callable
-(``SessionRunner``, e.g. ``reports.lab.run_point``): tools never import the composition roots.
+(``SessionRunner``, e.g. ``harness.lab.run_point``): tools never import the composition roots.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 ``run_point`` takes a JSON-ready config mapping, a seed, a regime and a length and returns the session summary
 as a dict: it is a top-level function of plain arguments, so worker processes (``ProcessPoolExecutor``, Dask)
-can run it. ``bot.tools`` (calibration, regression, profiling) receives it as a callable from ``bot.cli`` and never
-imports this module: inside ``bot`` only composition roots may import ``bot.session`` and ``bot.config``
-(``tests/unit/test_imports.py``), so this glue lives outside the package.
+can run it. ``harness.tools`` (calibration, regression, profiling) receives it as a callable from ``mmbot.cli`` and
+never imports this module nor ``harness.session`` (``tests/unit/test_imports.py``): the tools stay pure over data.
 
 ``run_to_dir`` runs a session into a run directory (``reports.rundir`` layout: summary, event log, config).
 Errors: ``BotError(CONFIG_INVALID)`` for an invalid config mapping; whatever the session raises.
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import BotConfig, dump_config, parse_config
-from bot.session import run_sim_session
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.market.profile import find_profile
 from exchange_sim.market.regimes import REGIMES
 from exchange_sim.replay.source import ReplaySource, load_replay
+from harness.session import run_sim_session
 from reports.rundir import CONFIG, EVENTS, write_summary
 
 __all__ = ["run_point", "run_to_dir", "write_run_dir"]

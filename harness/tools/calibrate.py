@@ -11,7 +11,7 @@ a mapping of ``strategy.adaptive_spread`` fields (``PARAMS``) over the base conf
 - ``holdout``: the defaults and the chosen settings on seeds never used in the search: the chosen settings
   should be at least as good there, or the search overfitted.
 
-Sessions run in worker processes or on Dask (``bot.tools.matrix``). Deterministic: same seeds, same result.
+Sessions run in worker processes or on Dask (``harness.tools.matrix``). Deterministic: same seeds, same result.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.tools import SessionRunner
-from bot.tools.matrix import MatrixProgress, Point, run_matrix
+from harness.tools import SessionRunner
+from harness.tools.matrix import MatrixProgress, Point, run_matrix
 
 __all__ = [
     "BOUNDS",

@@ -14,7 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.tools import SessionRunner
+from harness.tools import SessionRunner
 
 __all__ = ["MatrixProgress", "Point", "run_matrix"]
 
