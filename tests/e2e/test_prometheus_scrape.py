@@ -40,7 +40,7 @@ pytestmark = [
                        reason="prometheus binary not on PATH (CI installs the Debian 'prometheus' package)"),
 ]
 
-DEADLINE_S = 45.0
+DEADLINE_S = 300.0  # a bound on waiting, not on speed
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ import pytest
 
 from bot.app import HARD_LATCH_KEY
 from bot.execution.state import StateStore
-from tests.e2e.test_realtime_signal import free_port, wait_until_quoting, wait_until_serving
+from tests.e2e.test_realtime_signal import START_BOUND_S, free_port, wait_until_quoting, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 MMBOT = [sys.executable, "-c", "from mmbot.cli import main; main()"]
@@ -26,14 +26,14 @@ MMBOT = [sys.executable, "-c", "from mmbot.cli import main; main()"]
 
 def run_then_interrupt(port: int, state: Path) -> dict[str, object]:
     metrics_port = free_port()
-    bot = subprocess.Popen([*MMBOT, "run", "--venue", "local", "--port", str(port), "--minutes", "2",
+    bot = subprocess.Popen([*MMBOT, "run", "--venue", "local", "--port", str(port), "--minutes", "30",
                             "--metrics-port", str(metrics_port), "--state", str(state)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_until_quoting(metrics_port, bot, time.monotonic() + 90)  # connect, reconcile, sync the book, quote
+        wait_until_quoting(metrics_port, bot, time.monotonic() + START_BOUND_S)  # connect, reconcile, sync, quote
         assert bot.poll() is None, bot.communicate()[1][-2000:]
         bot.send_signal(signal.SIGINT)
-        out, err = bot.communicate(timeout=60)
+        out, err = bot.communicate(timeout=START_BOUND_S)
         assert bot.returncode == 0, err[-2000:]
         summary: dict[str, object] = json.loads(out[out.index("{"):])
         return summary
@@ -49,7 +49,7 @@ def test_the_run_after_a_ctrl_c_quotes_again(tmp_path: Path) -> None:
     server = subprocess.Popen([*MMBOT, "exchange", "serve", "--port", str(port), "--seed", "3"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until_serving(port, time.monotonic() + 30)
+        wait_until_serving(port, time.monotonic() + START_BOUND_S)
         first = run_then_interrupt(port, state)
         assert first["reason"] == "SIGINT" and first["stop_verified"] is True
         store = StateStore(state)
