@@ -85,3 +85,45 @@ def test_an_order_whose_placement_is_on_the_wire_is_not_queried_by_a_reconcile(w
     assert world.run(main()) is OrderStatus.NEW
     assert venue.queries == 0  # not in doubt: its answer was on its way
     assert [r.status for r in om.open_orders(SYMBOL)] == [OrderStatus.NEW]
+
+
+class AckDuringReconcile(FlakyVenue):
+    """The placement reaches the venue at once and fills there; its answer comes back ``REPLY_DELAY_S`` late, after
+    the reconcile's listing was read but before the reconcile ends (its balances call is slower still)."""
+
+    queries = 0
+
+    def __init__(self, inner: Any, world: SimWorld) -> None:
+        super().__init__(inner)
+        self.world = world
+
+    async def place(self, order: NewOrder) -> Any:
+        report = await self.inner.place(order)
+        await shared.take(self.world, shared.SimSide.SELL, order.qty_lots)  # fills it; no report reaches the bot
+        await asyncio.sleep(REPLY_DELAY_S)
+        return report
+
+    async def balances(self) -> Any:
+        await asyncio.sleep(2 * REPLY_DELAY_S)
+        return await self.inner.balances()
+
+    async def query(self, symbol: str, client_order_id: Any) -> Any:
+        self.queries += 1
+        return await self.inner.query(symbol, client_order_id)
+
+
+def test_an_order_acknowledged_during_the_reconcile_that_the_listing_lacks_is_queried(world: SimWorld) -> None:
+    om, flaky = make_om(world, StateStore(":memory:"))
+    venue = AckDuringReconcile(flaky.inner, world)
+    om._venue = venue
+
+    async def main() -> OrderStatus:
+        place = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
+        await asyncio.sleep(0.001)  # on the venue and filled before the listing; its answer still on the wire
+        await om.reconcile()
+        await place
+        return om._get(place.result().client_order_id).status
+
+    assert world.run(main()) is OrderStatus.FILLED  # not believed resting after the reconcile
+    assert venue.queries == 1
+    assert om.open_orders(SYMBOL) == []
