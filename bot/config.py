@@ -34,6 +34,18 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_inventory_skew: true
     enable_queue_aware: true
 
+Version 5 gives every strategy size in base units or as a notional, never in lots (``strategy.sizes``, see
+``bot.strategy.config.SizeConfig``): ``order_quote`` (each quote's notional, default 60) for symbols without an
+``order_base`` entry (base units), converted per symbol with its price at start (``BotConfig.price_at_start``, the
+same price as the inventory default) and floored to the symbol's step, in one place (``bot.strategy.sizes``);
+``target_inventory_base`` per symbol; ``adaptive_spread.liq_full_depth_quote`` (notional). A version-4 file quotes
+the same lots as before: its ``strategy.ladder.level_size_lots`` (100 when unset; a baseline's ``size_lots`` when
+that baseline is the ``kind``) becomes ``order_base`` for each of its symbols the simulator's catalogue knows (their
+step sizes), ``q_unit_lots`` becomes ``q_unit_orders`` (in order sizes), ``target_inventory_lots`` becomes
+``target_inventory_base``, ``liq_full_depth_lots`` becomes a notional at the first symbol's start price, and
+``inventory_skew.max_inventory_lots`` (a fallback the quote loop never used) is dropped; each with a note.
+Version 1's ``order_size_usd`` becomes ``strategy.sizes.order_quote``.
+
 Version 4 gives the default inventory limit as a notional: ``risk.inventory.default_hard_max_quote`` (quote),
 converted per symbol with its price at start (``BotConfig.priced``; until then the simulator's start price), while
 ``risk.inventory.hard_max_base`` keeps per-symbol overrides in base units. A version-3 (or older) file keeps its
@@ -51,8 +63,7 @@ Version 3 adds ``strategy`` (``bot.strategy.config.StrategyConfig``), ``quoting`
 ``max_spread_bps``, ``vol_sensitivity``, ``liq_sensitivity`` -> ``strategy.adaptive_spread.*``;
 ``order_refresh_s`` -> ``strategy.ladder.max_order_age_s`` (orders older than that are re-placed);
 ``enable_adaptive_spread|inventory_skew|queue_aware: false`` -> that stage is left out of ``strategy.stages``;
-``order_size_usd`` is a notional while sizes are now lots: reported in the notes with the lots it means at the
-default symbol prices, never applied silently.
+``order_size_usd`` (a notional) is carried to the version-5 step, which makes it ``strategy.sizes.order_quote``.
 """
 
 from __future__ import annotations
@@ -133,11 +144,11 @@ class SimAccountConfig(BaseModel):
 
 
 class BotConfig(BaseModel):
-    """Everything one bot instance is configured by (``version`` 4). Build a new object to change it."""
+    """Everything one bot instance is configured by (``version`` 5). Build a new object to change it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[4] = Field(4, description="config format version; older files are upgraded on load")
+    version: Literal[5] = Field(5, description="config format version; older files are upgraded on load")
     bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
     symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
     venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
@@ -187,6 +198,11 @@ class BotConfig(BaseModel):
         merged = {**inventory.price_at_start_quote, **{s: Decimal(p) for s, p in prices.items()}}
         risk = self.risk.model_copy(update={"inventory": inventory.model_copy(update={"price_at_start_quote": merged})})
         return self.model_copy(update={"risk": risk})
+
+    def price_at_start(self, symbol: str) -> Decimal | None:
+        """``symbol``'s price at start (quote per base unit; None: not known yet), the one price that converts both
+        the notional inventory default and the strategy's notional sizes (``bot.strategy.sizes``)."""
+        return self.risk.inventory.price_at_start_quote.get(symbol)
 
     @model_validator(mode="after")
     def _limits_name_known_symbols(self) -> BotConfig:

@@ -16,12 +16,15 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.core.errors import BotError, ErrorCode
 from bot.strategy.config import STAGE_NAMES
+from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolConfig
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "invalid", "migrate"]
 
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 
 Migration = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
 
@@ -39,6 +42,7 @@ _V1_STRATEGY_KEYS = (
 )
 _V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk", "strategy", "quoting", "sim")
 _CARRIED = "_v1_strategy"  # version-1 strategy keys carried through version 2 to the version-3 step
+_CARRIED_SIZE = "_v1_order_size_usd"  # version 1's notional order size, carried from version 3 to the version-5 step
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -113,8 +117,9 @@ def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if off:
         _put(new, ("strategy", "stages"), [s for s in STAGE_NAMES if s not in off])
     if "order_size_usd" in carried:
-        notes.append(f"order_size_usd={carried['order_size_usd']!r} not applied: sizes are lots now "
-                     "(strategy.ladder.level_size_lots); set it for your symbol's price")
+        new[_CARRIED_SIZE] = carried["order_size_usd"]
+        notes.append(f"order_size_usd={carried['order_size_usd']!r}: no notional size in version 3, carried to "
+                     "version 5 (strategy.sizes.order_quote)")
     return new, notes
 
 
@@ -151,7 +156,119 @@ def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                  "per-symbol hard_max_base overrides instead"]
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+_V4_DEFAULT_LOTS = {"level_size_lots": 100, "liq_full_depth_lots": 50_000}  # version 4's defaults, in lots
+_V4_BASELINES = ("fixed_spread", "avellaneda_stoikov", "glft")
+
+
+def _v4_to_v5(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Version 4 -> 5: strategy sizes in lots become base units per symbol and notionals (``bot.config``), converted
+    with each symbol's step and start price from the simulator's catalogue (``sim.symbols`` included), so that a
+    version-4 file quotes the same lots as before; version 1's ``order_size_usd`` becomes the notional size."""
+    new = copy.deepcopy(raw)
+    new["version"] = 5
+    strategy = new.setdefault("strategy", {})
+    if not isinstance(strategy, dict):
+        return new, []  # validation names it
+    symbols = new.get("symbols", ["BTCUSDT"])
+    markets = _markets(new.get("sim"))
+    known = [s for s in symbols if isinstance(s, str) and s in markets] if isinstance(symbols, list) else []
+    unknown = [s for s in symbols if s not in known] if isinstance(symbols, list) else []
+    notes: list[str] = []
+    before = set(strategy)
+
+    def section(name: str) -> dict[str, Any]:
+        value = strategy.setdefault(name, {})
+        return value if isinstance(value, dict) else {}  # not a mapping: validation names it
+
+    ladder, skew, spread = section("ladder"), section("inventory_skew"), section("adaptive_spread")
+    lots = ladder.pop("level_size_lots", _V4_DEFAULT_LOTS["level_size_lots"])
+    kind = strategy.get("kind", "reference")
+    for name in _V4_BASELINES:
+        baseline = section(name)
+        size = baseline.pop("size_lots", None)
+        if size is not None and name == kind:
+            notes.append(f"strategy.{name}.size_lots={size!r} -> the order size of strategy.sizes (one size for "
+                         "every kind)")
+            lots = size
+        elif size is not None:
+            notes.append(f"strategy.{name}.size_lots={size!r} removed: every kind quotes strategy.sizes' one size "
+                         f"(strategy.kind is {kind!r})")
+    sizes = strategy.setdefault("sizes", {})
+    if _CARRIED_SIZE in new:
+        usd = new.pop(_CARRIED_SIZE)
+        sizes.setdefault("order_quote", usd)
+        notes.append(f"order_size_usd={usd!r} -> strategy.sizes.order_quote (notional, converted per symbol at start)")
+    elif _whole(lots):
+        base = {s: _plain(lots * markets[s][0]) for s in known}
+        if base:
+            sizes.setdefault("order_base", {}).update({s: v for s, v in base.items()
+                                                        if s not in sizes.get("order_base", {})})
+            notes.append(f"order size {lots} lots (strategy.ladder.level_size_lots) -> strategy.sizes.order_base "
+                         f"{base} (the same lots; or give a notional: strategy.sizes.order_quote)")
+    for name in _V4_BASELINES:
+        baseline = section(name)
+        q_unit = baseline.pop("q_unit_lots", None)
+        if q_unit is not None and _whole(lots):
+            baseline["q_unit_orders"] = _plain(_decimal(f"strategy.{name}.q_unit_lots", q_unit) / lots)
+            notes.append(f"strategy.{name}.q_unit_lots={q_unit!r} -> q_unit_orders={baseline['q_unit_orders']!r} "
+                         "(inventory q counted in order sizes)")
+    target = skew.pop("target_inventory_lots", 0)
+    if target:
+        sizes["target_inventory_base"] = {s: _plain(target * markets[s][0]) for s in known}
+        notes.append(f"strategy.inventory_skew.target_inventory_lots={target!r} -> strategy.sizes."
+                     f"target_inventory_base {sizes['target_inventory_base']}")
+    if "max_inventory_lots" in skew:
+        notes.append(f"strategy.inventory_skew.max_inventory_lots={skew.pop('max_inventory_lots')!r} removed: the "
+                     "skew saturates at the hard inventory limit (risk.inventory) or max_inventory_quote")
+    notes += _liq_depth(spread, known, markets)
+    if unknown:
+        notes.append(f"sizes of {unknown} not converted (no step size in the simulator's catalogue): they use the "
+                     "notional strategy.sizes.order_quote; give strategy.sizes.order_base to fix them")
+    for name in set(strategy) - before:  # sections this step opened and left empty
+        if strategy[name] == {}:
+            del strategy[name]
+    if strategy == {}:
+        del new["strategy"]
+    return new, notes
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _liq_depth(spread: dict[str, Any], known: list[str], markets: Mapping[str, tuple[Decimal, Decimal]]) -> list[str]:
+    """``adaptive_spread.liq_full_depth_lots`` (one lot count for every symbol) -> ``liq_full_depth_quote`` at the
+    first known symbol's step and start price; the note lists every symbol whose lots change."""
+    given = "liq_full_depth_lots" in spread
+    lots = spread.pop("liq_full_depth_lots", _V4_DEFAULT_LOTS["liq_full_depth_lots"])
+    if not known or not _whole(lots):
+        return [f"adaptive_spread.liq_full_depth_lots={lots!r} removed: give liq_full_depth_quote"] if given else []
+    step, price = markets[known[0]]
+    quote = lots * step * price
+    if given:
+        spread["liq_full_depth_quote"] = _plain(quote)
+    moved = {s: int(quote // (markets[s][1] * markets[s][0])) for s in known}
+    moved = {s: v for s, v in moved.items() if v != lots}
+    if not given and not moved:
+        return []
+    note = f"adaptive_spread.liq_full_depth_lots={lots} -> liq_full_depth_quote={_plain(quote)} ({known[0]}'s lots)"
+    return [note + (f"; at their start prices {moved} lots" if moved else "")]
+
+
+def _markets(sim: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    """Step size and start price by symbol: the simulator's defaults and the file's valid ``sim.symbols``."""
+    out = {name: (m.spec.step_size, m.initial_price) for name, m in DEFAULT_SYMBOLS.items()}
+    custom = sim.get("symbols") if isinstance(sim, dict) else None
+    for name, entry in (custom.items() if isinstance(custom, dict) else ()):
+        try:
+            config = SymbolConfig.model_validate(entry)
+        except ValidationError:
+            continue  # validation names it
+        out[name] = (config.step_size, config.initial_price)
+    return out
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 
@@ -197,7 +314,7 @@ def _decimal(key: str, value: Any) -> Decimal:
 
 
 def _plain(value: Decimal) -> int | str:
-    """A YAML-safe exact form of ``value``: an int when integral, else its decimal string."""
-    return int(value) if value == value.to_integral_value() else str(value)
+    """A YAML-safe exact form of ``value``: an int when integral, else its shortest decimal string."""
+    return int(value) if value == value.to_integral_value() else f"{value.normalize():f}"
 
 
