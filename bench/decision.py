@@ -20,7 +20,13 @@ from typing import Any
 
 from bot.core.types import ClientOrderId, Side, SymbolInfo
 from bot.strategy import (
-    LadderConfig, QuoteContext, QuoteStrategy, Resting, SizeConfig, StrategyConfig, build_strategy,
+    LadderConfig,
+    QuoteContext,
+    QuoteStrategy,
+    Resting,
+    SizeConfig,
+    StrategyConfig,
+    build_strategy,
 )
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),

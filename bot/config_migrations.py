@@ -158,6 +158,7 @@ def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 _V4_DEFAULT_LOTS = {"level_size_lots": 100, "liq_full_depth_lots": 50_000}  # version 4's defaults, in lots
 _V4_BASELINES = ("fixed_spread", "avellaneda_stoikov", "glft")
+_V5_LIQ_FULL_DEPTH_QUOTE = 30_000  # AdaptiveSpreadConfig's default: BTCUSDT's 50,000 lots at 60,000
 
 
 def _v4_to_v5(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -237,22 +238,25 @@ def _whole(value: Any) -> bool:
 
 
 def _liq_depth(spread: dict[str, Any], known: list[str], markets: Mapping[str, tuple[Decimal, Decimal]]) -> list[str]:
-    """``adaptive_spread.liq_full_depth_lots`` (one lot count for every symbol) -> ``liq_full_depth_quote`` at the
-    first known symbol's step and start price; the note lists every symbol whose lots change."""
+    """``adaptive_spread.liq_full_depth_lots`` (one lot count for every symbol, given or the default) ->
+    ``liq_full_depth_quote`` at the first known symbol's step and start price (written unless it is the version-5
+    default); the note lists every other symbol whose lots change."""
     given = "liq_full_depth_lots" in spread
     lots = spread.pop("liq_full_depth_lots", _V4_DEFAULT_LOTS["liq_full_depth_lots"])
     if not known or not _whole(lots):
         return [f"adaptive_spread.liq_full_depth_lots={lots!r} removed: give liq_full_depth_quote"] if given else []
     step, price = markets[known[0]]
     quote = lots * step * price
-    if given:
+    if given or quote != _V5_LIQ_FULL_DEPTH_QUOTE:
         spread["liq_full_depth_quote"] = _plain(quote)
     moved = {s: int(quote // (markets[s][1] * markets[s][0])) for s in known}
     moved = {s: v for s, v in moved.items() if v != lots}
-    if not given and not moved:
+    if "liq_full_depth_quote" not in spread and not moved:
         return []
-    note = f"adaptive_spread.liq_full_depth_lots={lots} -> liq_full_depth_quote={_plain(quote)} ({known[0]}'s lots)"
-    return [note + (f"; at their start prices {moved} lots" if moved else "")]
+    was = f"adaptive_spread.liq_full_depth_lots={lots}" if given else \
+        f"the thin-book depth (version 4: {lots} lots for every symbol)"
+    note = f"{was} -> liq_full_depth_quote={_plain(quote)}, a notional ({known[0]}'s {lots} lots)"
+    return [note + (f"; now in lots at their start prices: {moved}" if moved else "")]
 
 
 def _markets(sim: Any) -> dict[str, tuple[Decimal, Decimal]]:
