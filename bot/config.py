@@ -78,8 +78,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.config_migrations import CURRENT_VERSION, MIGRATIONS, invalid, migrate
+from bot.config_migrations import CURRENT_VERSION, MIGRATIONS, Filters, invalid
+from bot.config_migrations import migrate as migrate_with
 from bot.core.errors import BotError
+from bot.core.types import SymbolInfo
 from bot.execution.config import ExecutionConfig
 from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
@@ -88,7 +90,7 @@ from exchange_sim.market.symbols import SymbolConfig, symbol_catalogue
 
 __all__ = [
     "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "VenueConfig", "dump_config", "load_config",
-    "migrate", "parse_config",
+    "migrate", "parse_config", "sim_symbol_info", "symbol_filters",
 ]
 
 log = logging.getLogger("bot.config")
@@ -217,7 +219,41 @@ class BotConfig(BaseModel):
         return self
 
 
+def sim_symbol_info(config: BotConfig, symbol: str) -> SymbolInfo | None:
+    """``symbol``'s filters on the simulated venue (the defaults and ``sim.symbols``); None when it lists none."""
+    market = symbol_catalogue(config.sim.symbols).get(symbol)
+    if market is None:
+        return None
+    spec = market.spec
+    return SymbolInfo(symbol=symbol, base_asset=spec.base_asset, quote_asset=spec.quote_asset,
+                      tick_size=spec.tick_size, step_size=spec.step_size, min_notional=spec.min_notional)
+
+
+def symbol_filters(sim: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    """Step size and start price by symbol on the simulated venue: the defaults and the valid entries of a raw
+    ``sim.symbols`` mapping (an invalid entry is left for validation to name). What the version-4 migration
+    converts lots with."""
+    custom = sim.get("symbols") if isinstance(sim, dict) else None
+    valid: dict[str, SymbolConfig] = {}
+    for name, entry in (custom.items() if isinstance(custom, dict) else ()):
+        try:
+            valid[name] = SymbolConfig.model_validate(entry)
+        except ValidationError:
+            continue
+    try:
+        catalogue = symbol_catalogue(valid)
+    except ValueError:
+        catalogue = symbol_catalogue()
+    return {name: (m.spec.step_size, m.initial_price) for name, m in catalogue.items()}
+
+
 # -- loading ------------------------------------------------------------------------------------------------------
+def migrate(raw: Mapping[str, Any], filters: Filters | None = None) -> tuple[dict[str, Any], list[str]]:
+    """``bot.config_migrations.migrate`` with the simulator's filters (``symbol_filters`` of the file's ``sim``
+    section) unless ``filters`` are given."""
+    return migrate_with(raw, symbol_filters(raw.get("sim")) if filters is None else filters)
+
+
 def parse_config(raw: Mapping[str, Any], *, source: str = "config") -> BotConfig:
     """Upgrade and validate a mapping (as read from YAML). ``source`` names it in error messages."""
     try:

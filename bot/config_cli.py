@@ -28,11 +28,17 @@ from typing import Annotated
 import typer
 
 from bot.cli_support import fail
-from bot.config import CURRENT_VERSION, DEFAULT_CONFIG_RESOURCE, BotConfig, dump_config, load_config, parse_config
+from bot.config import (
+    CURRENT_VERSION,
+    DEFAULT_CONFIG_RESOURCE,
+    BotConfig,
+    dump_config,
+    load_config,
+    parse_config,
+    sim_symbol_info,
+)
 from bot.core.errors import BotError
-from bot.core.types import SymbolInfo
 from bot.strategy.sizes import symbol_sizes
-from exchange_sim.market.symbols import symbol_catalogue
 
 __all__ = ["config_app", "inventory_limits", "load_effective", "strategy_sizes", "with_symbols"]
 
@@ -85,19 +91,16 @@ def strategy_sizes(config: BotConfig) -> dict[str, dict[str, str]]:
     ``price_at_start`` and lots with the simulator's step size for the symbol (``order = lots * step``; a live run
     converts with the venue's filters and mid at start, the same way). A symbol the simulator does not list shows
     only what the config gives."""
-    sizes, catalogue = config.strategy.sizes, symbol_catalogue(config.sim.symbols)
+    sizes = config.strategy.sizes
     out: dict[str, dict[str, str]] = {}
     for symbol in config.symbols:
-        price, market = config.price_at_start(symbol), catalogue.get(symbol)
+        price, info = config.price_at_start(symbol), sim_symbol_info(config, symbol)
         row = {"source": "order_base" if symbol in sizes.order_base else "order_quote"}
-        if market is None or price is None:
+        if info is None or price is None:
             given = sizes.order_base.get(symbol)
             row["order"] = f"{_text(given)} base" if given is not None else f"{_text(sizes.order_quote)} quote"
             out[symbol] = row | {"lots": "at the venue's step size and price at start"}
             continue
-        spec = market.spec
-        info = SymbolInfo(symbol=symbol, base_asset=spec.base_asset, quote_asset=spec.quote_asset,
-                          tick_size=spec.tick_size, step_size=spec.step_size, min_notional=spec.min_notional)
         lots = symbol_sizes(config.strategy, info, price)
         order, target = info.qty(lots.order_lots), info.qty(lots.target_inventory_lots)
         out[symbol] = row | {"order_base": _text(order), "order_quote": _text(order * price),

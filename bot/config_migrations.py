@@ -5,6 +5,10 @@ versions and what each step maps are described in ``bot.config``. Invariants: th
 works on a deep copy); nothing is dropped silently (a key a step cannot place stays for validation to reject by
 name, or is reported in the notes).
 
+The version-4 step converts lots to base units, so it needs each symbol's step size and start price: ``migrate``
+takes them as ``filters`` (``bot.config.migrate`` passes the simulator's catalogue with the file's ``sim.symbols``;
+this module imports no simulator code). A symbol without filters keeps the notional default, with a note.
+
 Errors: ``BotError(CONFIG_INVALID)`` for a version that is not an integer from 1 to ``CURRENT_VERSION``, or a file
 without ``version`` that has nested (version-2) sections.
 """
@@ -16,17 +20,16 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
 from bot.core.errors import BotError, ErrorCode
 from bot.strategy.config import STAGE_NAMES
-from exchange_sim.market.symbols import DEFAULT_SYMBOLS, SymbolConfig
 
-__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "invalid", "migrate"]
+__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Filters", "Migration", "invalid", "migrate"]
 
 CURRENT_VERSION = 5
 
-Migration = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
+Filters = Mapping[str, tuple[Decimal, Decimal]]
+"""Step size and start price (quote per base unit) by symbol: what the version-4 step converts lots with."""
+Migration = Callable[[dict[str, Any], Filters], tuple[dict[str, Any], list[str]]]
 
 _V1_MOVES: dict[str, tuple[str, ...]] = {
     "exchange": ("venue", "kind"),
@@ -45,7 +48,7 @@ _CARRIED = "_v1_strategy"  # version-1 strategy keys carried through version 2 t
 _CARRIED_SIZE = "_v1_order_size_usd"  # version 1's notional order size, carried from version 3 to the version-5 step
 
 
-def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v1_to_v2(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 1 (flat, see the module docstring) -> version 2 (nested sections). Unknown keys stay put."""
     sections = sorted(set(raw) & set(_V2_SECTIONS))
     if sections:
@@ -94,7 +97,7 @@ _V1_STAGE_FLAGS = {
 }
 
 
-def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v2_to_v3(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 2 -> 3: set the version; map version 1's carried strategy keys (module docstring)."""
     new = dict(raw)
     new["version"] = 3
@@ -130,7 +133,7 @@ _V3_DROPPED_VENUE_KEYS = {
 }
 
 
-def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v3_to_v4(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 3 -> 4: ``venue.kind/host/port`` are dropped (never read; the command's flags decide), with a note
     each; the default inventory limit becomes a notional, and a version-3 file keeps its base-unit default (1 when
     unset), deprecated, so its limits do not change."""
@@ -161,17 +164,16 @@ _V4_BASELINES = ("fixed_spread", "avellaneda_stoikov", "glft")
 _V5_LIQ_FULL_DEPTH_QUOTE = 30_000  # AdaptiveSpreadConfig's default: BTCUSDT's 50,000 lots at 60,000
 
 
-def _v4_to_v5(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v4_to_v5(raw: dict[str, Any], markets: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 4 -> 5: strategy sizes in lots become base units per symbol and notionals (``bot.config``), converted
-    with each symbol's step and start price from the simulator's catalogue (``sim.symbols`` included), so that a
-    version-4 file quotes the same lots as before; version 1's ``order_size_usd`` becomes the notional size."""
+    with each symbol's step and start price (``markets``), so that a version-4 file quotes the same lots as before;
+    version 1's ``order_size_usd`` becomes the notional size."""
     new = copy.deepcopy(raw)
     new["version"] = 5
     strategy = new.setdefault("strategy", {})
     if not isinstance(strategy, dict):
         return new, []  # validation names it
     symbols = new.get("symbols", ["BTCUSDT"])
-    markets = _markets(new.get("sim"))
     known = [s for s in symbols if isinstance(s, str) and s in markets] if isinstance(symbols, list) else []
     unknown = [s for s in symbols if s not in known] if isinstance(symbols, list) else []
     notes: list[str] = []
@@ -237,7 +239,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _liq_depth(spread: dict[str, Any], known: list[str], markets: Mapping[str, tuple[Decimal, Decimal]]) -> list[str]:
+def _liq_depth(spread: dict[str, Any], known: list[str], markets: Filters) -> list[str]:
     """``adaptive_spread.liq_full_depth_lots`` (one lot count for every symbol, given or the default) ->
     ``liq_full_depth_quote`` at the first known symbol's step and start price (written unless it is the version-5
     default); the note lists every other symbol whose lots change."""
@@ -259,25 +261,13 @@ def _liq_depth(spread: dict[str, Any], known: list[str], markets: Mapping[str, t
     return [note + (f"; now in lots at their start prices: {moved}" if moved else "")]
 
 
-def _markets(sim: Any) -> dict[str, tuple[Decimal, Decimal]]:
-    """Step size and start price by symbol: the simulator's defaults and the file's valid ``sim.symbols``."""
-    out = {name: (m.spec.step_size, m.initial_price) for name, m in DEFAULT_SYMBOLS.items()}
-    custom = sim.get("symbols") if isinstance(sim, dict) else None
-    for name, entry in (custom.items() if isinstance(custom, dict) else ()):
-        try:
-            config = SymbolConfig.model_validate(entry)
-        except ValidationError:
-            continue  # validation names it
-        out[name] = (config.step_size, config.initial_price)
-    return out
-
-
 MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 
-def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed."""
+def migrate(raw: Mapping[str, Any], filters: Filters | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed.
+    ``filters`` (step size, start price by symbol) convert a version-4 file's lots; without them no symbol's are."""
     data = copy.deepcopy(dict(raw))
     version = data.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -290,7 +280,7 @@ def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         step = MIGRATIONS.get(version)
         if step is None:
             raise invalid(f"version: no migration from version {version}")
-        data, step_notes = step(data)
+        data, step_notes = step(data, filters or {})
         notes += [f"v{version}->v{version + 1}: {note}" for note in step_notes]
         version += 1
     return data, notes

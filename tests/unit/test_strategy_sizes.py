@@ -11,22 +11,20 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.config import CURRENT_VERSION, BotConfig, load_config, parse_config
+from bot.config import CURRENT_VERSION, BotConfig, load_config, migrate, parse_config, sim_symbol_info
 from bot.config_cli import strategy_sizes
-from bot.config_migrations import migrate
 from bot.core.errors import BotError
 from bot.core.types import SymbolInfo
 from bot.strategy import LadderStage, QuoteContext, QuotePipeline, SizeConfig, StrategyConfig, build_strategy
 from bot.strategy.sizes import symbol_sizes
-from exchange_sim.market.symbols import DEFAULT_SYMBOLS
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def info(symbol: str) -> SymbolInfo:
-    spec = DEFAULT_SYMBOLS[symbol].spec
-    return SymbolInfo(symbol=symbol, base_asset=spec.base_asset, quote_asset=spec.quote_asset,
-                      tick_size=spec.tick_size, step_size=spec.step_size, min_notional=spec.min_notional)
+    found = sim_symbol_info(BotConfig(), symbol)  # the simulator's filters
+    assert found is not None
+    return found
 
 
 def lots(config: BotConfig, symbol: str) -> tuple[int, int, int]:
