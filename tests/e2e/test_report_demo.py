@@ -120,6 +120,14 @@ def test_the_report_html_latency_is_readable_percentile_bars_on_a_log_axis(figur
         p50, p95, p99 = (_array(bars[q]["x"]) for q in ("p50", "p95", "p99"))
         assert all(a <= b <= c for a, b, c in zip(p50, p95, p99, strict=True))
         assert layout["xaxis"]["type"] == "log" and unit in layout["xaxis"]["title"]["text"]
+        ticks, labels = _array(layout["xaxis"]["tickvals"]), layout["xaxis"]["ticktext"]
+        assert len(ticks) >= 2 and [_value(label) for label in labels] == pytest.approx(ticks)  # whole values
+
+
+def _value(label: str) -> float:
+    """A tick label's value: "20" -> 20, "10k" -> 10,000 (a bare "2" between 10 and 100 would read as 2)."""
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(label[-1], 1.0)
+    return float(label.rstrip("kMG")) * scale
 
 
 def test_the_report_html_says_no_guard_events_in_words_instead_of_an_empty_chart(demo: Path) -> None:
@@ -128,3 +136,4 @@ def test_the_report_html_says_no_guard_events_in_words_instead_of_an_empty_chart
     assert not summary["guard_triggers"]  # the demo's seed 7 never leaves OK: the case the issue saw
     assert f'<p id="no-guard-events">{NO_GUARD_EVENTS}</p>' in html
     assert "chart-guards" not in plotly_figures(html)
+    assert 'id="guard-log"' not in html  # no table of OK records under "no guard events"
