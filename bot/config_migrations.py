@@ -183,19 +183,8 @@ def _v4_to_v5(raw: dict[str, Any], markets: Filters) -> tuple[dict[str, Any], li
         value = strategy.setdefault(name, {})
         return value if isinstance(value, dict) else {}  # not a mapping: validation names it
 
-    ladder, skew, spread = section("ladder"), section("inventory_skew"), section("adaptive_spread")
-    lots = ladder.pop("level_size_lots", _V4_DEFAULT_LOTS["level_size_lots"])
-    kind = strategy.get("kind", "reference")
-    for name in _V4_BASELINES:
-        baseline = section(name)
-        size = baseline.pop("size_lots", None)
-        if size is not None and name == kind:
-            notes.append(f"strategy.{name}.size_lots={size!r} -> the order size of strategy.sizes (one size for "
-                         "every kind)")
-            lots = size
-        elif size is not None:
-            notes.append(f"strategy.{name}.size_lots={size!r} removed: every kind quotes strategy.sizes' one size "
-                         f"(strategy.kind is {kind!r})")
+    skew, spread = section("inventory_skew"), section("adaptive_spread")
+    lots = _order_lots(section, strategy.get("kind", "reference"), notes)
     sizes = strategy.setdefault("sizes", {})
     if _CARRIED_SIZE in new:
         usd = new.pop(_CARRIED_SIZE)
@@ -233,6 +222,22 @@ def _v4_to_v5(raw: dict[str, Any], markets: Filters) -> tuple[dict[str, Any], li
     if strategy == {}:
         del new["strategy"]
     return new, notes
+
+
+def _order_lots(section: Callable[[str], dict[str, Any]], kind: Any, notes: list[str]) -> Any:
+    """The version-4 order size in lots (removed from its sections): the ladder's ``level_size_lots`` (100 when
+    unset), or the active baseline's ``size_lots``; every baseline size that is dropped gets a note."""
+    lots = section("ladder").pop("level_size_lots", _V4_DEFAULT_LOTS["level_size_lots"])
+    for name in _V4_BASELINES:
+        size = section(name).pop("size_lots", None)
+        if size is not None and name == kind:
+            notes.append(f"strategy.{name}.size_lots={size!r} -> the order size of strategy.sizes (one size for "
+                         "every kind)")
+            lots = size
+        elif size is not None:
+            notes.append(f"strategy.{name}.size_lots={size!r} removed: every kind quotes strategy.sizes' one size "
+                         f"(strategy.kind is {kind!r})")
+    return lots
 
 
 def _whole(value: Any) -> bool:
