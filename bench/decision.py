@@ -19,11 +19,21 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.types import ClientOrderId, Side, SymbolInfo
-from bot.strategy import LadderConfig, QuoteContext, QuoteStrategy, Resting, StrategyConfig, build_strategy
+from bot.strategy import (
+    LadderConfig,
+    QuoteContext,
+    QuoteStrategy,
+    Resting,
+    SizeConfig,
+    StrategyConfig,
+    build_strategy,
+)
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),
                   step_size=Decimal("0.00001"), min_notional=Decimal("5"))
-CONFIG = StrategyConfig(ladder=LadderConfig(levels=3, refresh_tolerance_ticks=2, level_size_lots=1000))
+CONFIG = StrategyConfig(ladder=LadderConfig(levels=3, refresh_tolerance_ticks=2),
+                        sizes=SizeConfig(order_base={"BTCUSDT": Decimal("0.01")}))  # 1,000 lots
+PRICE = Decimal(60_000)  # converts the notional sizes (the thin-book depth)
 KINDS = ("reference", "fixed_spread", "avellaneda_stoikov", "glft")
 
 
@@ -84,7 +94,7 @@ def run(calls: int = 200_000, seed: int = 1, pool_size: int = 5_000) -> dict[str
     pool = contexts(pool_size, seed)
     figures: dict[str, Any] = {"calls": calls, "seed": seed, "pool": pool_size}
     for kind in KINDS:
-        strategy = build_strategy(CONFIG.model_copy(update={"kind": kind}), INFO)
+        strategy = build_strategy(CONFIG.model_copy(update={"kind": kind}), INFO, price=PRICE)
         measure(strategy, pool, min(calls, 5_000))  # warm-up
         for key, value in measure(strategy, pool, calls).items():
             figures[f"{kind}_{key}"] = value

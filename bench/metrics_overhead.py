@@ -28,7 +28,7 @@ from typing import Any
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 
-from bench.decision import CONFIG, INFO, contexts, measure
+from bench.decision import CONFIG, INFO, PRICE, contexts, measure
 from bot.metrics.registry import LATENCY_BUCKETS_MS, BotMetrics
 from bot.metrics.tracing import BotTracer, TracingConfig
 from bot.quoting.tracing import trace_strategy
@@ -100,10 +100,10 @@ def _decision_with_and_without(n: int) -> dict[str, float]:
     """Decision latency (reference pipeline, mean us) with instrumentation off and on: plain ``decide``; with
     the cycle's metrics recorded; inside a traced cycle with a span per stage (in-memory exporter)."""
     pool = contexts(2_000, 1)
-    plain = build_strategy(CONFIG, INFO)
+    plain = build_strategy(CONFIG, INFO, price=PRICE)
     exporter = InMemorySpanExporter()
     tracer = BotTracer(span_exporter=exporter)
-    traced = trace_strategy(build_strategy(CONFIG, INFO), tracer)
+    traced = trace_strategy(build_strategy(CONFIG, INFO, price=PRICE), tracer)
     metrics = BotMetrics()
     metrics_step = _metrics_step(metrics)
 

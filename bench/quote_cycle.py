@@ -100,7 +100,8 @@ async def _run_bot(port: int, symbols: tuple[str, ...], seconds: float, pass_int
     for symbol in symbols:
         data = MarketData(venue, symbol)
         quoter = SymbolQuoter(app=app, symbol=symbol, market=data, config=config.quoting,
-                              strategy=build_strategy(config.strategy, app.symbols[symbol]))
+                              strategy=build_strategy(config.strategy, app.symbols[symbol],
+                                                       price=config.price_at_start(symbol)))
         app.marks[symbol] = quoter.marks
         quoters.append(quoter)
         app.spawn_supervised(data.run, f"market-{symbol}")

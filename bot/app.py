@@ -232,7 +232,8 @@ class AppContext:
         markets, quoters = [], []
         for symbol in sorted(self.symbols):
             data = MarketData(self.venue, symbol)
-            strategy = build_strategy(self.config.strategy, self.symbols[symbol], timer=timer)
+            strategy = build_strategy(self.config.strategy, self.symbols[symbol], timer=timer,
+                                      price=self.config.price_at_start(symbol))
             quoter = SymbolQuoter(app=self, symbol=symbol, market=data,
                                   strategy=wrap(strategy) if wrap is not None else strategy,
                                   config=self.config.quoting, timer=timer, recorder=recorder, tracer=tracer)

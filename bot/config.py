@@ -34,6 +34,18 @@ Version 1, the earlier bot's flat format (no ``version`` key; every key optional
     enable_inventory_skew: true
     enable_queue_aware: true
 
+Version 5 gives every strategy size in base units or as a notional, never in lots (``strategy.sizes``, see
+``bot.strategy.config.SizeConfig``): ``order_quote`` (each quote's notional, default 60) for symbols without an
+``order_base`` entry (base units), converted per symbol with its price at start (``BotConfig.price_at_start``, the
+same price as the inventory default) and floored to the symbol's step, in one place (``bot.strategy.sizes``);
+``target_inventory_base`` per symbol; ``adaptive_spread.liq_full_depth_quote`` (notional). A version-4 file quotes
+the same lots as before: its ``strategy.ladder.level_size_lots`` (100 when unset; a baseline's ``size_lots`` when
+that baseline is the ``kind``) becomes ``order_base`` for each of its symbols the simulator's catalogue knows (their
+step sizes), ``q_unit_lots`` becomes ``q_unit_orders`` (in order sizes), ``target_inventory_lots`` becomes
+``target_inventory_base``, ``liq_full_depth_lots`` becomes a notional at the first symbol's start price, and
+``inventory_skew.max_inventory_lots`` (a fallback the quote loop never used) is dropped; each with a note.
+Version 1's ``order_size_usd`` becomes ``strategy.sizes.order_quote``.
+
 Version 4 gives the default inventory limit as a notional: ``risk.inventory.default_hard_max_quote`` (quote),
 converted per symbol with its price at start (``BotConfig.priced``: live the venue's mid, simulated the start price
 of the simulator's symbol, ``harness.sim_account``; an unpriced symbol has no notional limit yet), while
@@ -52,8 +64,7 @@ Version 3 adds ``strategy`` (``bot.strategy.config.StrategyConfig``), ``quoting`
 ``max_spread_bps``, ``vol_sensitivity``, ``liq_sensitivity`` -> ``strategy.adaptive_spread.*``;
 ``order_refresh_s`` -> ``strategy.ladder.max_order_age_s`` (orders older than that are re-placed);
 ``enable_adaptive_spread|inventory_skew|queue_aware: false`` -> that stage is left out of ``strategy.stages``;
-``order_size_usd`` is a notional while sizes are now lots: reported in the notes with the lots it means at the
-default symbol prices, never applied silently.
+``order_size_usd`` (a notional) is carried to the version-5 step, which makes it ``strategy.sizes.order_quote``.
 """
 
 from __future__ import annotations
@@ -68,16 +79,18 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.config_migrations import CURRENT_VERSION, MIGRATIONS, invalid, migrate
+from bot.config_migrations import CURRENT_VERSION, MIGRATIONS, Filters, invalid
+from bot.config_migrations import migrate as migrate_with
 from bot.core.errors import BotError
+from bot.core.types import SymbolInfo
 from bot.execution.config import ExecutionConfig
 from bot.quoting.config import QuotingConfig
 from bot.risk.config import RiskConfig
 from bot.strategy.config import StrategyConfig
 
 __all__ = [
-    "CURRENT_VERSION", "MIGRATIONS", "BotConfig", "SimAccountConfig", "SimSymbolConfig", "VenueConfig", "dump_config",
-    "load_config", "migrate", "parse_config",
+    "CURRENT_VERSION", "LEGACY_LOT_FILTERS", "MIGRATIONS", "BotConfig", "SimAccountConfig", "SimSymbolConfig",
+    "VenueConfig", "dump_config", "load_config", "migrate", "parse_config", "sim_symbol_info",
 ]
 
 log = logging.getLogger("bot.config")
@@ -159,11 +172,11 @@ class SimAccountConfig(BaseModel):
 
 
 class BotConfig(BaseModel):
-    """Everything one bot instance is configured by (``version`` 4). Build a new object to change it."""
+    """Everything one bot instance is configured by (``version`` 5). Build a new object to change it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[4] = Field(4, description="config format version; older files are upgraded on load")
+    version: Literal[5] = Field(5, description="config format version; older files are upgraded on load")
     bot_id: str = Field("mmbot", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="name of this instance in logs")
     symbols: tuple[str, ...] = Field(("BTCUSDT",), min_length=1, description="symbols to quote, e.g. BTCUSDT")
     venue: VenueConfig = Field(default_factory=VenueConfig, description="where to trade")
@@ -192,6 +205,11 @@ class BotConfig(BaseModel):
         risk = self.risk.model_copy(update={"inventory": inventory.model_copy(update={"price_at_start_quote": merged})})
         return self.model_copy(update={"risk": risk})
 
+    def price_at_start(self, symbol: str) -> Decimal | None:
+        """``symbol``'s price at start (quote per base unit; None: not known yet), the one price that converts both
+        the notional inventory default and the strategy's notional sizes (``bot.strategy.sizes``)."""
+        return self.risk.inventory.price_at_start_quote.get(symbol)
+
     @model_validator(mode="after")
     def _limits_name_known_symbols(self) -> BotConfig:
         unknown = sorted(set(self.risk.inventory.hard_max_base) - set(self.symbols))
@@ -205,7 +223,47 @@ class BotConfig(BaseModel):
         return self
 
 
+# The lot (step size) and start price that "lots" meant in a version-4 file for the standard symbols: the
+# simulator's defaults of version 4 (tests/unit/test_config.py keeps them equal to exchange_sim.market.symbols; the
+# bot never imports the simulator). A file's own ``sim.symbols`` entries take precedence.
+LEGACY_LOT_FILTERS: dict[str, tuple[Decimal, Decimal]] = {
+    "BTCUSDT": (Decimal("0.00001"), Decimal("60000.00")),
+    "ETHUSDT": (Decimal("0.0001"), Decimal("3000.00")),
+    "SOLUSDT": (Decimal("0.001"), Decimal("150.00")),
+}
+
+
+def sim_symbol_info(config: BotConfig, symbol: str) -> SymbolInfo | None:
+    """``symbol``'s filters as the config's own ``sim.symbols`` declares them; None when it does not (the venue's
+    filters are known only at start: ``harness.sim_account.sim_symbol_info`` adds the simulator's defaults)."""
+    spec = config.sim.symbols.get(symbol)
+    if spec is None:
+        return None
+    return SymbolInfo(symbol=symbol, base_asset=spec.base_asset, quote_asset=spec.quote_asset,
+                      tick_size=spec.tick_size, step_size=spec.step_size, min_notional=spec.min_notional)
+
+
+def symbol_filters(sim: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    """Step size and start price by symbol for the version-4 migration: ``LEGACY_LOT_FILTERS`` and the valid
+    entries of a raw ``sim.symbols`` mapping (an invalid entry is left for validation to name)."""
+    custom = sim.get("symbols") if isinstance(sim, dict) else None
+    filters = dict(LEGACY_LOT_FILTERS)
+    for name, entry in (custom.items() if isinstance(custom, dict) else ()):
+        try:
+            spec = SimSymbolConfig.model_validate(entry)
+        except ValidationError:
+            continue
+        filters[name] = (spec.step_size, spec.initial_price)
+    return filters
+
+
 # -- loading ------------------------------------------------------------------------------------------------------
+def migrate(raw: Mapping[str, Any], filters: Filters | None = None) -> tuple[dict[str, Any], list[str]]:
+    """``bot.config_migrations.migrate`` with the simulator's filters (``symbol_filters`` of the file's ``sim``
+    section) unless ``filters`` are given."""
+    return migrate_with(raw, symbol_filters(raw.get("sim")) if filters is None else filters)
+
+
 def parse_config(raw: Mapping[str, Any], *, source: str = "config") -> BotConfig:
     """Upgrade and validate a mapping (as read from YAML). ``source`` names it in error messages."""
     try:

@@ -4,7 +4,9 @@
   version, every default filled in) as YAML, or JSON; what ``mmbot sim`` / ``mmbot run`` would use. Then every
   symbol's effective inventory limits in both units (``inventory_limits``): hard and soft in base units and as
   notional at the price that converts them (a YAML comment block, or the JSON key ``effective_inventory_limits``,
-  which is not part of the config).
+  which is not part of the config), and every symbol's quote size and inventory target in base units, notional and
+  lots (``strategy_sizes``: converted by ``bot.strategy.sizes`` with the simulator's filters; JSON key
+  ``effective_strategy_sizes``).
 * ``validate FILE``: exit 0 and one line (version, symbols, migration notes) when the file loads; otherwise one
   line per problem naming the file and the field path (``risk.drawdown.hard_quote: ...``), exit 2.
 * ``init [PATH] [--force]``: write the bundled, fully commented default config (``bot/default_config.yaml``) to
@@ -26,10 +28,19 @@ from typing import Annotated
 import typer
 
 from bot.cli_support import fail
-from bot.config import CURRENT_VERSION, DEFAULT_CONFIG_RESOURCE, BotConfig, dump_config, load_config, parse_config
+from bot.config import (
+    CURRENT_VERSION,
+    DEFAULT_CONFIG_RESOURCE,
+    BotConfig,
+    dump_config,
+    load_config,
+    parse_config,
+    sim_symbol_info,
+)
 from bot.core.errors import BotError
+from bot.strategy.sizes import symbol_sizes
 
-__all__ = ["config_app", "inventory_limits", "load_effective", "with_symbols"]
+__all__ = ["config_app", "inventory_limits", "load_effective", "strategy_sizes", "with_symbols"]
 
 config_app = typer.Typer(help="Show, validate or create a bot config.yaml.", no_args_is_help=True,
                          pretty_exceptions_show_locals=False)
@@ -75,6 +86,30 @@ def inventory_limits(config: BotConfig) -> dict[str, dict[str, str]]:
     return out
 
 
+def strategy_sizes(config: BotConfig) -> dict[str, dict[str, str]]:
+    """Each symbol's order size and inventory target as the strategy will use them: base units, notional at
+    ``price_at_start`` and lots with the simulator's step size for the symbol (``order = lots * step``; a live run
+    converts with the venue's filters and mid at start, the same way). A symbol the simulator does not list shows
+    only what the config gives."""
+    sizes = config.strategy.sizes
+    out: dict[str, dict[str, str]] = {}
+    for symbol in config.symbols:
+        price, info = config.price_at_start(symbol), sim_symbol_info(config, symbol)
+        row = {"source": "order_base" if symbol in sizes.order_base else "order_quote"}
+        if info is None or price is None:
+            given = sizes.order_base.get(symbol)
+            row["order"] = f"{_text(given)} base" if given is not None else f"{_text(sizes.order_quote)} quote"
+            out[symbol] = row | {"lots": "at the venue's step size and price at start"}
+            continue
+        lots = symbol_sizes(config.strategy, info, price)
+        order, target = info.qty(lots.order_lots), info.qty(lots.target_inventory_lots)
+        out[symbol] = row | {"order_base": _text(order), "order_quote": _text(order * price),
+                             "order_lots": str(lots.order_lots), "target_base": _text(target),
+                             "target_lots": str(lots.target_inventory_lots),
+                             "liq_full_depth_lots": str(lots.liq_full_depth_lots)}
+    return out
+
+
 def _text(value: Decimal | None) -> str:
     return "unknown" if value is None else f"{value.normalize():f}"
 
@@ -87,14 +122,19 @@ def show(
 ) -> None:
     """Print the effective config: the file upgraded to the current version with every default filled in."""
     effective = load_effective(config, symbols)
-    limits = inventory_limits(effective)
+    limits, sizes = inventory_limits(effective), strategy_sizes(effective)
     if as_json:
-        typer.echo(json.dumps({**effective.model_dump(mode="json"), "effective_inventory_limits": limits}, indent=2))
+        typer.echo(json.dumps({**effective.model_dump(mode="json"), "effective_inventory_limits": limits,
+                               "effective_strategy_sizes": sizes}, indent=2))
         return
     typer.echo(dump_config(effective), nl=False)
     typer.echo("# effective inventory limits (hard / soft, base units and quote at price_at_start_quote;"
                " a live run converts a notional limit with the venue's mid at start):")
     for symbol, row in limits.items():
+        typer.echo(f"#   {symbol}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    typer.echo("# effective quote sizes (base units, quote at price_at_start_quote, lots of the simulator's step;"
+               " a live run converts with the venue's filters and mid at start):")
+    for symbol, row in sizes.items():
         typer.echo(f"#   {symbol}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
 
 

@@ -5,6 +5,10 @@ versions and what each step maps are described in ``bot.config``. Invariants: th
 works on a deep copy); nothing is dropped silently (a key a step cannot place stays for validation to reject by
 name, or is reported in the notes).
 
+The version-4 step converts lots to base units, so it needs each symbol's step size and start price: ``migrate``
+takes them as ``filters`` (``bot.config.migrate`` passes the simulator's catalogue with the file's ``sim.symbols``;
+this module imports no simulator code). A symbol without filters keeps the notional default, with a note.
+
 Errors: ``BotError(CONFIG_INVALID)`` for a version that is not an integer from 1 to ``CURRENT_VERSION``, or a file
 without ``version`` that has nested (version-2) sections.
 """
@@ -19,11 +23,13 @@ from typing import Any
 from bot.core.errors import BotError, ErrorCode
 from bot.strategy.config import STAGE_NAMES
 
-__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Migration", "invalid", "migrate"]
+__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Filters", "Migration", "invalid", "migrate"]
 
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 
-Migration = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
+Filters = Mapping[str, tuple[Decimal, Decimal]]
+"""Step size and start price (quote per base unit) by symbol: what the version-4 step converts lots with."""
+Migration = Callable[[dict[str, Any], Filters], tuple[dict[str, Any], list[str]]]
 
 _V1_MOVES: dict[str, tuple[str, ...]] = {
     "exchange": ("venue", "kind"),
@@ -39,9 +45,10 @@ _V1_STRATEGY_KEYS = (
 )
 _V2_SECTIONS = ("version", "bot_id", "venue", "execution", "risk", "strategy", "quoting", "sim")
 _CARRIED = "_v1_strategy"  # version-1 strategy keys carried through version 2 to the version-3 step
+_CARRIED_SIZE = "_v1_order_size_usd"  # version 1's notional order size, carried from version 3 to the version-5 step
 
 
-def _v1_to_v2(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v1_to_v2(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 1 (flat, see the module docstring) -> version 2 (nested sections). Unknown keys stay put."""
     sections = sorted(set(raw) & set(_V2_SECTIONS))
     if sections:
@@ -90,7 +97,7 @@ _V1_STAGE_FLAGS = {
 }
 
 
-def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v2_to_v3(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 2 -> 3: set the version; map version 1's carried strategy keys (module docstring)."""
     new = dict(raw)
     new["version"] = 3
@@ -113,8 +120,9 @@ def _v2_to_v3(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if off:
         _put(new, ("strategy", "stages"), [s for s in STAGE_NAMES if s not in off])
     if "order_size_usd" in carried:
-        notes.append(f"order_size_usd={carried['order_size_usd']!r} not applied: sizes are lots now "
-                     "(strategy.ladder.level_size_lots); set it for your symbol's price")
+        new[_CARRIED_SIZE] = carried["order_size_usd"]
+        notes.append(f"order_size_usd={carried['order_size_usd']!r}: no notional size in version 3, carried to "
+                     "version 5 (strategy.sizes.order_quote)")
     return new, notes
 
 
@@ -125,7 +133,7 @@ _V3_DROPPED_VENUE_KEYS = {
 }
 
 
-def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _v3_to_v4(raw: dict[str, Any], _: Filters) -> tuple[dict[str, Any], list[str]]:
     """Version 3 -> 4: ``venue.kind/host/port`` are dropped (never read; the command's flags decide), with a note
     each; the default inventory limit becomes a notional, and a version-3 file keeps its base-unit default (1 when
     unset), deprecated, so its limits do not change."""
@@ -151,12 +159,120 @@ def _v3_to_v4(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                  "per-symbol hard_max_base overrides instead"]
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+_V4_DEFAULT_LOTS = {"level_size_lots": 100, "liq_full_depth_lots": 50_000}  # version 4's defaults, in lots
+_V4_BASELINES = ("fixed_spread", "avellaneda_stoikov", "glft")
+_V5_LIQ_FULL_DEPTH_QUOTE = 30_000  # AdaptiveSpreadConfig's default: BTCUSDT's 50,000 lots at 60,000
+
+
+def _v4_to_v5(raw: dict[str, Any], markets: Filters) -> tuple[dict[str, Any], list[str]]:
+    """Version 4 -> 5: strategy sizes in lots become base units per symbol and notionals (``bot.config``), converted
+    with each symbol's step and start price (``markets``), so that a version-4 file quotes the same lots as before;
+    version 1's ``order_size_usd`` becomes the notional size."""
+    new = copy.deepcopy(raw)
+    new["version"] = 5
+    strategy = new.setdefault("strategy", {})
+    if not isinstance(strategy, dict):
+        return new, []  # validation names it
+    symbols = new.get("symbols", ["BTCUSDT"])
+    known = [s for s in symbols if isinstance(s, str) and s in markets] if isinstance(symbols, list) else []
+    unknown = [s for s in symbols if s not in known] if isinstance(symbols, list) else []
+    notes: list[str] = []
+    before = set(strategy)
+
+    def section(name: str) -> dict[str, Any]:
+        value = strategy.setdefault(name, {})
+        return value if isinstance(value, dict) else {}  # not a mapping: validation names it
+
+    skew, spread = section("inventory_skew"), section("adaptive_spread")
+    lots = _order_lots(section, strategy.get("kind", "reference"), notes)
+    sizes = strategy.setdefault("sizes", {})
+    if _CARRIED_SIZE in new:
+        usd = new.pop(_CARRIED_SIZE)
+        sizes.setdefault("order_quote", usd)
+        notes.append(f"order_size_usd={usd!r} -> strategy.sizes.order_quote (notional, converted per symbol at start)")
+    elif _whole(lots):
+        base = {s: _plain(lots * markets[s][0]) for s in known}
+        if base:
+            sizes.setdefault("order_base", {}).update({s: v for s, v in base.items()
+                                                        if s not in sizes.get("order_base", {})})
+            notes.append(f"order size {lots} lots (strategy.ladder.level_size_lots) -> strategy.sizes.order_base "
+                         f"{base} (the same lots; or give a notional: strategy.sizes.order_quote)")
+    for name in _V4_BASELINES:
+        baseline = section(name)
+        q_unit = baseline.pop("q_unit_lots", None)
+        if q_unit is not None and _whole(lots):
+            baseline["q_unit_orders"] = _plain(_decimal(f"strategy.{name}.q_unit_lots", q_unit) / lots)
+            notes.append(f"strategy.{name}.q_unit_lots={q_unit!r} -> q_unit_orders={baseline['q_unit_orders']!r} "
+                         "(inventory q counted in order sizes)")
+    target = skew.pop("target_inventory_lots", 0)
+    if target:
+        sizes["target_inventory_base"] = {s: _plain(target * markets[s][0]) for s in known}
+        notes.append(f"strategy.inventory_skew.target_inventory_lots={target!r} -> strategy.sizes."
+                     f"target_inventory_base {sizes['target_inventory_base']}")
+    if "max_inventory_lots" in skew:
+        notes.append(f"strategy.inventory_skew.max_inventory_lots={skew.pop('max_inventory_lots')!r} removed: the "
+                     "skew saturates at the hard inventory limit (risk.inventory) or max_inventory_quote")
+    notes += _liq_depth(spread, known, markets)
+    if unknown:
+        notes.append(f"sizes of {unknown} not converted (no step size in the simulator's catalogue): they use the "
+                     "notional strategy.sizes.order_quote; give strategy.sizes.order_base to fix them")
+    for name in set(strategy) - before:  # sections this step opened and left empty
+        if strategy[name] == {}:
+            del strategy[name]
+    if strategy == {}:
+        del new["strategy"]
+    return new, notes
+
+
+def _order_lots(section: Callable[[str], dict[str, Any]], kind: Any, notes: list[str]) -> Any:
+    """The version-4 order size in lots (removed from its sections): the ladder's ``level_size_lots`` (100 when
+    unset), or the active baseline's ``size_lots``; every baseline size that is dropped gets a note."""
+    lots = section("ladder").pop("level_size_lots", _V4_DEFAULT_LOTS["level_size_lots"])
+    for name in _V4_BASELINES:
+        size = section(name).pop("size_lots", None)
+        if size is not None and name == kind:
+            notes.append(f"strategy.{name}.size_lots={size!r} -> the order size of strategy.sizes (one size for "
+                         "every kind)")
+            lots = size
+        elif size is not None:
+            notes.append(f"strategy.{name}.size_lots={size!r} removed: every kind quotes strategy.sizes' one size "
+                         f"(strategy.kind is {kind!r})")
+    return lots
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _liq_depth(spread: dict[str, Any], known: list[str], markets: Filters) -> list[str]:
+    """``adaptive_spread.liq_full_depth_lots`` (one lot count for every symbol, given or the default) ->
+    ``liq_full_depth_quote`` at the first known symbol's step and start price (written unless it is the version-5
+    default); the note lists every other symbol whose lots change."""
+    given = "liq_full_depth_lots" in spread
+    lots = spread.pop("liq_full_depth_lots", _V4_DEFAULT_LOTS["liq_full_depth_lots"])
+    if not known or not _whole(lots):
+        return [f"adaptive_spread.liq_full_depth_lots={lots!r} removed: give liq_full_depth_quote"] if given else []
+    step, price = markets[known[0]]
+    quote = lots * step * price
+    if given or quote != _V5_LIQ_FULL_DEPTH_QUOTE:
+        spread["liq_full_depth_quote"] = _plain(quote)
+    moved = {s: int(quote // (markets[s][1] * markets[s][0])) for s in known}
+    moved = {s: v for s, v in moved.items() if v != lots}
+    if "liq_full_depth_quote" not in spread and not moved:
+        return []
+    was = f"adaptive_spread.liq_full_depth_lots={lots}" if given else \
+        f"the thin-book depth (version 4: {lots} lots for every symbol)"
+    note = f"{was} -> liq_full_depth_quote={_plain(quote)}, a notional ({known[0]}'s {lots} lots)"
+    return [note + (f"; now in lots at their start prices: {moved}" if moved else "")]
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """``MIGRATIONS[n](mapping)`` upgrades a version-n mapping to version n+1 and returns it with its notes."""
 
 
-def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed."""
+def migrate(raw: Mapping[str, Any], filters: Filters | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Upgrade ``raw`` to ``CURRENT_VERSION``; returns the upgraded mapping (a copy) and notes of what changed.
+    ``filters`` (step size, start price by symbol) convert a version-4 file's lots; without them no symbol's are."""
     data = copy.deepcopy(dict(raw))
     version = data.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -169,7 +285,7 @@ def migrate(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         step = MIGRATIONS.get(version)
         if step is None:
             raise invalid(f"version: no migration from version {version}")
-        data, step_notes = step(data)
+        data, step_notes = step(data, filters or {})
         notes += [f"v{version}->v{version + 1}: {note}" for note in step_notes]
         version += 1
     return data, notes
@@ -197,7 +313,7 @@ def _decimal(key: str, value: Any) -> Decimal:
 
 
 def _plain(value: Decimal) -> int | str:
-    """A YAML-safe exact form of ``value``: an int when integral, else its decimal string."""
-    return int(value) if value == value.to_integral_value() else str(value)
+    """A YAML-safe exact form of ``value``: an int when integral, else its shortest decimal string."""
+    return int(value) if value == value.to_integral_value() else f"{value.normalize():f}"
 
 

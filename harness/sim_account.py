@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
+from bot.core.types import SymbolInfo
 from exchange_sim.market.symbols import SymbolMarket, symbol_catalogue
 
-__all__ = ["priced_for_sim", "sim_catalogue"]
+__all__ = ["priced_for_sim", "sim_catalogue", "sim_symbol_info"]
 
 
 def sim_catalogue(config: BotConfig) -> dict[str, SymbolMarket]:
@@ -35,3 +36,14 @@ def priced_for_sim(config: BotConfig, catalogue: dict[str, SymbolMarket] | None 
     given = config.risk.inventory.price_at_start_quote
     markets = sim_catalogue(config) if catalogue is None else catalogue
     return config.priced({name: m.initial_price for name, m in markets.items() if name not in given})
+
+
+def sim_symbol_info(config: BotConfig, symbol: str) -> SymbolInfo | None:
+    """``symbol``'s filters on the simulated venue (the simulator's defaults and ``sim.symbols``); None when the
+    venue does not list it."""
+    market = sim_catalogue(config).get(symbol)
+    if market is None:
+        return None
+    spec = market.spec
+    return SymbolInfo(symbol=symbol, base_asset=spec.base_asset, quote_asset=spec.quote_asset,
+                      tick_size=spec.tick_size, step_size=spec.step_size, min_notional=spec.min_notional)

@@ -16,6 +16,7 @@ Guard-level monotonicity and exact thresholds are in ``test_risk_properties.py``
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -41,6 +42,7 @@ from bot.strategy import (
     QuoteContext,
     QuotePipeline,
     Resting,
+    SizeConfig,
     StrategyConfig,
     build_strategy,
 )
@@ -49,6 +51,7 @@ pytestmark = pytest.mark.property
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),
                   step_size=Decimal("0.00001"), min_notional=Decimal("0.0001"))
+PRICE = Decimal(60_000)  # converts the notional sizes (the thin-book depth)
 
 anything = st.floats(allow_nan=True, allow_infinity=True)
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
@@ -78,7 +81,7 @@ def test_spread_is_always_within_its_bounds(
 ) -> None:
     ctx = base_ctx()
     ctx.volatility_bps, ctx.touch_depth_lots, ctx.latency_ms, ctx.pnl_bps = vol, depth, lat, pnl
-    out = AdaptiveSpreadStage(config).process(ctx)
+    out = AdaptiveSpreadStage(config, liq_full_depth_lots=50_000).process(ctx)
     assert all(0.0 <= s <= 1.0 for s in out.scores.values())
     assert out.spread_bps is not None
     assert config.min_spread_bps <= out.spread_bps <= config.max_spread_bps
@@ -121,12 +124,12 @@ def strategy_configs(draw: st.DrawFn) -> StrategyConfig:
     return StrategyConfig(
         adaptive_spread=AdaptiveSpreadConfig(min_spread_bps=lo, max_spread_bps=hi,
                                              base_spread_bps=draw(st.floats(0.01, 50))),
-        inventory_skew=InventorySkewConfig(max_skew_bps=draw(st.floats(0, 500)), size_skew=draw(st.floats(0, 1)),
-                                           target_inventory_lots=draw(st.integers(-1000, 1000))),
+        inventory_skew=InventorySkewConfig(max_skew_bps=draw(st.floats(0, 500)), size_skew=draw(st.floats(0, 1))),
+        sizes=SizeConfig(order_base={"BTCUSDT": draw(st.integers(1, 1000)) * INFO.step_size},
+                         target_inventory_base={"BTCUSDT": draw(st.integers(-1000, 1000)) * INFO.step_size}),
         fair_value=FairValueConfig(flow_bps_per_unit=draw(st.floats(0, 100)), gain=draw(st.floats(0, 10)),
                                    max_shift_bps=draw(st.floats(0, 100))),
         ladder=LadderConfig(levels=draw(st.integers(1, 5)), level_spacing_bps=draw(st.floats(0.001, 50)),
-                            level_size_lots=draw(st.integers(1, 1000)),
                             refresh_tolerance_ticks=draw(st.integers(0, 20)), fill_delay_s=draw(st.floats(0, 20))),
         band=BandConfig(max_distance_bps=draw(st.none() | st.floats(0.1, 100))),
         fixed_spread=FixedSpreadConfig(half_spread_bps=draw(st.floats(0.001, 50))),
@@ -156,7 +159,7 @@ def assert_maker_quotes(ctx: QuoteContext, where: str) -> None:
 
 @given(config=strategy_configs(), ctx=contexts())
 def test_reference_pipeline_quotes_never_cross_after_any_stage(config: StrategyConfig, ctx: QuoteContext) -> None:
-    pipeline = build_strategy(config, INFO)
+    pipeline = build_strategy(config, INFO, price=PRICE)
     assert isinstance(pipeline, QuotePipeline)
     for stage in pipeline.stages:
         ctx = stage.process(ctx)
@@ -168,7 +171,7 @@ def test_reference_pipeline_quotes_never_cross_after_any_stage(config: StrategyC
 @given(config=strategy_configs(), ctx=contexts(), kind=st.sampled_from(["fixed_spread", "avellaneda_stoikov",
                                                                         "glft"]))
 def test_baseline_quotes_never_cross(config: StrategyConfig, ctx: QuoteContext, kind: str) -> None:
-    strategy = build_strategy(config.model_copy(update={"kind": kind}), INFO)
+    strategy = build_strategy(config.model_copy(update={"kind": kind}), INFO, price=PRICE)
     out = strategy.decide(ctx)
     assert_maker_quotes(out, kind)
     if ctx.risk_level == "HARD":
@@ -176,41 +179,55 @@ def test_baseline_quotes_never_cross(config: StrategyConfig, ctx: QuoteContext, 
 
 
 # -- inventory skew --
-skew_configs = st.builds(InventorySkewConfig, max_skew_bps=st.floats(0, 1000), size_skew=st.floats(0, 1),
-                         target_inventory_lots=st.integers(-10**4, 10**4), max_inventory_lots=st.integers(1, 10**5))
+@dataclass(frozen=True)
+class Skew:
+    """An inventory-skew stage's config, its target (lots) and the hard limit the context gives it (lots)."""
+
+    config: InventorySkewConfig
+    target: int
+    limit: int
+
+    def process(self, ctx: QuoteContext) -> QuoteContext:
+        ctx.max_inventory_lots = self.limit
+        return InventorySkewStage(self.config, 100, target_inventory_lots=self.target).process(ctx)
 
 
-def _reservation(config: InventorySkewConfig, inventory: int, mid: float) -> float:
+skew_configs = st.builds(Skew, config=st.builds(InventorySkewConfig, max_skew_bps=st.floats(0, 1000),
+                                                size_skew=st.floats(0, 1)),
+                         target=st.integers(-10**4, 10**4), limit=st.integers(1, 10**5))
+
+
+def _reservation(config: Skew, inventory: int, mid: float) -> float:
     ctx = base_ctx(mid=mid)
     ctx.inventory_lots = inventory
-    out = InventorySkewStage(config, 100).process(ctx)
+    out = config.process(ctx)
     assert out.reservation_ticks is not None
     return out.reservation_ticks
 
 
 @given(config=skew_configs, a=st.integers(-10**6, 10**6), b=st.integers(-10**6, 10**6),
        mid=st.floats(1, 1e9))
-def test_skew_is_monotone_non_increasing_in_inventory(config: InventorySkewConfig, a: int, b: int, mid: float) -> None:
+def test_skew_is_monotone_non_increasing_in_inventory(config: Skew, a: int, b: int, mid: float) -> None:
     low, high = min(a, b), max(a, b)
     assert _reservation(config, high, mid) <= _reservation(config, low, mid)
 
 
 @given(config=skew_configs, inventory=st.integers(-10**6, 10**6), mid=st.floats(1, 1e9))
-def test_skew_is_zero_at_target_and_bounded(config: InventorySkewConfig, inventory: int, mid: float) -> None:
-    assert _reservation(config, config.target_inventory_lots, mid) == mid
-    bound = config.max_skew_bps * mid / 1e4
+def test_skew_is_zero_at_target_and_bounded(config: Skew, inventory: int, mid: float) -> None:
+    assert _reservation(config, config.target, mid) == mid
+    bound = config.config.max_skew_bps * mid / 1e4
     assert abs(_reservation(config, inventory, mid) - mid) <= bound * (1 + 1e-12) + 4 * math.ulp(mid)
 
 
 @given(config=skew_configs, inventory=st.integers(-10**6, 10**6), bid=st.integers(1, 10**8),
        width=st.integers(1, 50), spread_bps=st.floats(0.01, 100))
 def test_skew_never_makes_a_side_cross(
-    config: InventorySkewConfig, inventory: int, bid: int, width: int, spread_bps: float
+    config: Skew, inventory: int, bid: int, width: int, spread_bps: float
 ) -> None:
     ctx = base_ctx(mid=bid + width / 2, bid=bid, ask=bid + width)
     ctx.inventory_lots, ctx.spread_bps = inventory, spread_bps
-    ctx = InventorySkewStage(config, 100).process(ctx)
-    ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0).process(ctx)
+    ctx = config.process(ctx)
+    ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0, size_lots=100).process(ctx)
     assert_maker_quotes(ctx, "skew+ladder")
 
 
@@ -244,14 +261,14 @@ def test_fair_value_is_zero_without_flow_and_bounded(config: FairValueConfig, fl
 @given(fair=fair_value_configs, skew=skew_configs, flow=anything, inventory=st.integers(-10**6, 10**6),
        bid=st.integers(1, 10**8), width=st.integers(1, 50), spread_bps=st.floats(0.01, 100))
 def test_fair_value_never_makes_a_side_cross(
-    fair: FairValueConfig, skew: InventorySkewConfig, flow: float, inventory: int, bid: int, width: int,
+    fair: FairValueConfig, skew: Skew, flow: float, inventory: int, bid: int, width: int,
     spread_bps: float,
 ) -> None:
     ctx = base_ctx(mid=bid + width / 2, bid=bid, ask=bid + width)
     ctx.trade_flow, ctx.inventory_lots, ctx.spread_bps = flow, inventory, spread_bps
-    ctx = InventorySkewStage(skew, 100).process(ctx)
+    ctx = skew.process(ctx)
     ctx = FairValueStage(fair).process(ctx)
-    ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0).process(ctx)
+    ctx = LadderStage(LadderConfig(levels=3), INFO, fallback_spread_bps=1.0, size_lots=100).process(ctx)
     assert_maker_quotes(ctx, "skew+fair_value+ladder")
 
 
@@ -352,5 +369,5 @@ def test_ladder_rounding_alone_keeps_bid_below_mid_below_ask(
     bid = max(1, math.floor(mid) - (1 if mid == math.floor(mid) else 0))
     ctx = base_ctx(mid=mid, bid=bid, ask=math.floor(mid) + 1)
     ctx.spread_bps, ctx.reservation_ticks = spread_bps, mid + reservation_shift
-    ctx = LadderStage(LadderConfig(levels=2), INFO, fallback_spread_bps=1.0).process(ctx)
+    ctx = LadderStage(LadderConfig(levels=2), INFO, fallback_spread_bps=1.0, size_lots=100).process(ctx)
     assert_maker_quotes(ctx, "ladder")

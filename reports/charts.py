@@ -101,7 +101,8 @@ def latency_figures(latency: Mapping[str, Mapping[str, float]]) -> list[go.Figur
 
     The summary keeps log-bucket quantiles, not raw samples. Bars stop at p99 so that a few pause spikes (the
     max) do not flatten the rest: the max is a marker on a log axis, and hover shows every number exactly.
-    Components are rows, so their names read horizontally whatever their number.
+    Components are rows, so their names read horizontally whatever their number; every axis tick carries its full
+    value (``log_ticks``).
     """
     figs = []
     for unit, title in (("_us", "pipeline stages: CPU per decision"), ("_ms", "venue I/O on the session clock")):
@@ -123,10 +124,28 @@ def latency_figures(latency: Mapping[str, Mapping[str, float]]) -> list[go.Figur
                           barmode="group", height=140 + 60 * len(names), margin={**_LAYOUT["margin"], "l": 120},
                           legend={"orientation": "h", "y": -0.15})
         values = [latency[n][q] for n in names for q in ("p50", "max") if latency[n][q] > 0]
-        decades = math.log10(max(values) / min(values)) if values else 0.0
-        fig.update_xaxes(type="log", title_text=f"{unit[1:]} (log scale)", dtick=1 if decades >= 2 else "D2")
+        ticks, labels = log_ticks(min(values), max(values)) if values else ([], [])
+        fig.update_xaxes(type="log", title_text=f"{unit[1:]} (log scale)", tickvals=ticks, ticktext=labels)
         figs.append(fig)
     return figs
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Ticks of a log axis over [low, high] (both > 0), each labelled with its whole value ("20", "500", "10k"):
+    ``m * 10^d`` for ``m`` in 1, 2, 5 when ``high / low < 1000`` (under three decades), else one per decade, from
+    the decade at or below ``low`` to the one at or above ``high``. (Plotly's own "D2" ticks label 20 and 50 as a
+    small "2" and "5", which reads as 2 and 5.)"""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if high / low < 1000 else (1,)
+    ticks = [m * 10.0**d for d in range(first, last + 1) for m in steps if m * 10.0**d <= 10.0**last]
+    return ticks, [_short(t) for t in ticks]
+
+
+def _short(value: float) -> str:
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
 
 
 def guard_figure(series: SessionSeries, guard_triggers: Mapping[str, int]) -> go.Figure:

@@ -1,6 +1,6 @@
 """The strategy half of the bot: a ``QuoteContext`` flows through pure stages and comes out as desired quotes.
 
-``build_strategy(config, info)`` gives the reference ``QuotePipeline`` (guard, taker cap, adaptive spread,
+``build_strategy(config, info, price=p)`` gives the reference ``QuotePipeline`` (guard, taker cap, adaptive spread,
 inventory skew, trade-flow fair value, queue-aware nudges, fast cancel, ladder, band, in ``config.stages``
 order) or a baseline (fixed spread, Avellaneda-Stoikov, GLFT). Everything here is pure: no I/O and no clock
 reads. This package imports only ``bot.core``, ``bot.interfaces`` and itself.
@@ -21,6 +21,7 @@ from bot.strategy.config import (
     InventorySkewConfig,
     LadderConfig,
     QueueAwareConfig,
+    SizeConfig,
     StrategyConfig,
     TakerCapStageConfig,
 )
@@ -31,6 +32,7 @@ from bot.strategy.gates import FastCancelStage, GuardStage, TakerCapStage
 from bot.strategy.ladder import LadderStage
 from bot.strategy.pipeline import QuotePipeline, QuoteStage, QuoteStrategy
 from bot.strategy.pricing import AdaptiveSpreadStage, InventorySkewStage, QueueAwareStage, unit_score
+from bot.strategy.sizes import SymbolSizes, symbol_sizes
 
 __all__ = [
     "STAGE_NAMES",
@@ -61,10 +63,13 @@ __all__ = [
     "QuoteStage",
     "QuoteStrategy",
     "Resting",
+    "SizeConfig",
     "StrategyConfig",
+    "SymbolSizes",
     "TakerCapStage",
     "TakerCapStageConfig",
     "build_stage",
     "build_strategy",
+    "symbol_sizes",
     "unit_score",
 ]

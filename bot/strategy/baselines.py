@@ -9,8 +9,9 @@ Units: prices in ticks; ``sigma`` is the context's ``volatility_bps`` in ticks p
 
     sigma = volatility_bps * mid / 1e4 / sqrt(sigma_interval_s)
 
-and ``q = (inventory_lots - target_lots) / q_unit_lots``. A non-finite result (e.g. an infinite volatility)
-halts with ``<name>:bad_input`` rather than quoting from it.
+and ``q = (inventory_lots - target_lots) / (q_unit_orders * order_lots)``: inventory counted in quote sizes (the
+symbol's order size, ``bot.strategy.sizes``; each baseline quotes one level of it). A non-finite result (e.g. an
+infinite volatility) halts with ``<name>:bad_input`` rather than quoting from it.
 
 **Avellaneda-Stoikov (2008)**, rolling horizon ``T - t = horizon_s`` every cycle::
 
@@ -58,8 +59,8 @@ class _Baseline:
         self._guard = GuardStage(guard, target_inventory_lots=target_inventory_lots, base_size_lots=size_lots)
         # pinned, not the reference's ladder defaults: a change to the reference never moves a baseline (order age:
         # Hummingbot's pure market making default, 1800 s)
-        ladder = LadderConfig(levels=1, level_size_lots=size_lots, refresh_tolerance_ticks=0, max_order_age_s=1800.0)
-        self._ladder = LadderStage(ladder, info, fallback_spread_bps=1.0)
+        ladder = LadderConfig(levels=1, refresh_tolerance_ticks=0, max_order_age_s=1800.0)
+        self._ladder = LadderStage(ladder, info, fallback_spread_bps=1.0, size_lots=size_lots)
         self._target = target_inventory_lots
 
     def _q_lots(self, ctx: QuoteContext) -> int:
@@ -94,9 +95,9 @@ class FixedSpreadStrategy(_Baseline):
 
     name = "fixed_spread"
 
-    def __init__(self, config: FixedSpreadConfig, info: SymbolInfo, guard: GuardConfig | None = None,
-                 target_inventory_lots: int = 0) -> None:
-        super().__init__(info, guard or GuardConfig(), config.size_lots, target_inventory_lots)
+    def __init__(self, config: FixedSpreadConfig, info: SymbolInfo, guard: GuardConfig | None = None, *,
+                 size_lots: int, target_inventory_lots: int = 0) -> None:
+        super().__init__(info, guard or GuardConfig(), size_lots, target_inventory_lots)
         self.config = config
         self._half_bps = config.half_spread_bps
 
@@ -109,14 +110,14 @@ class AvellanedaStoikovStrategy(_Baseline):
 
     name = "avellaneda_stoikov"
 
-    def __init__(self, config: AvellanedaStoikovConfig, info: SymbolInfo, guard: GuardConfig | None = None,
-                 target_inventory_lots: int = 0) -> None:
-        super().__init__(info, guard or GuardConfig(), config.size_lots, target_inventory_lots)
+    def __init__(self, config: AvellanedaStoikovConfig, info: SymbolInfo, guard: GuardConfig | None = None, *,
+                 size_lots: int, target_inventory_lots: int = 0) -> None:
+        super().__init__(info, guard or GuardConfig(), size_lots, target_inventory_lots)
         self.config = config
         self._gamma = config.gamma
         self._horizon_s = config.horizon_s
         self._per_sqrt_s = 1 / math.sqrt(config.sigma_interval_s)
-        self._q_unit = config.q_unit_lots
+        self._q_unit = config.q_unit_orders * size_lots
         self._liquidity_ticks = (2 / config.gamma) * math.log1p(config.gamma / config.k)
 
     def _price(self, ctx: QuoteContext) -> tuple[float, float]:
@@ -131,15 +132,15 @@ class GLFTStrategy(_Baseline):
 
     name = "glft"
 
-    def __init__(self, config: GLFTConfig, info: SymbolInfo, guard: GuardConfig | None = None,
-                 target_inventory_lots: int = 0) -> None:
-        super().__init__(info, guard or GuardConfig(), config.size_lots, target_inventory_lots)
+    def __init__(self, config: GLFTConfig, info: SymbolInfo, guard: GuardConfig | None = None, *,
+                 size_lots: int, target_inventory_lots: int = 0) -> None:
+        super().__init__(info, guard or GuardConfig(), size_lots, target_inventory_lots)
         self.config = config
         gamma, k = config.gamma, config.k
         self._c1 = math.log1p(gamma / k) / gamma
         self._c2 = math.sqrt(gamma / (2 * config.a_per_s * k) * (1 + gamma / k) ** (k / gamma + 1))
         self._per_sqrt_s = 1 / math.sqrt(config.sigma_interval_s)
-        self._q_unit = config.q_unit_lots
+        self._q_unit = config.q_unit_orders * size_lots
 
     def _price(self, ctx: QuoteContext) -> tuple[float, float]:
         sigma = self._sigma_ticks(ctx, self._per_sqrt_s)

@@ -6,8 +6,11 @@ known and not repeated; ``min_spread_bps <= max_spread_bps``; a static price flo
 size, rate and bound is in range. Unknown fields are rejected. To change the strategy at run time, build a new
 object. NaN and infinite numbers are rejected everywhere.
 
-Units are last in names: ``_bps`` is basis points of the mid price, ``_ticks``/``_lots`` are venue integers,
-``_s``/``_ms`` are seconds/milliseconds. Static prices are ``Decimal`` (quote currency per base unit).
+Units are last in names: ``_bps`` is basis points of the mid price, ``_ticks`` venue price integers, ``_base`` base
+units and ``_quote`` quote currency (``Decimal``), ``_s``/``_ms`` seconds/milliseconds. Every size and inventory
+amount a user writes is in base units or a notional (``sizes``, ``adaptive_spread.liq_full_depth_quote``); the
+stages work in lots, converted once per symbol with its filters and price at start by ``bot.strategy.sizes``.
+Static prices are ``Decimal`` (quote currency per base unit).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "InventorySkewConfig",
     "LadderConfig",
     "QueueAwareConfig",
+    "SizeConfig",
     "StrategyConfig",
     "TakerCapStageConfig",
 ]
@@ -89,8 +93,10 @@ class AdaptiveSpreadConfig(_Frozen):
     vol_full_bps: float = Field(
         default=6.0, gt=0, description="Volatility (bps per sqrt(s)) at which the vol score reaches 1."
     )
-    liq_full_depth_lots: int = Field(
-        default=50_000, gt=0, description="Touch depth (both sides, lots) at or above which the liq score is 0."
+    liq_full_depth_quote: Decimal = Field(
+        default=Decimal(30_000), gt=0,
+        description="Touch depth (both sides, as notional at the price at start) at or above which the liq score "
+        "is 0.",
     )
     lat_ok_ms: float = Field(default=50.0, ge=0, description="Latency p95 at or below which the lat score is 0.")
     lat_bad_ms: float = Field(default=500.0, gt=0, description="Latency p95 at or above which the lat score is 1.")
@@ -114,18 +120,11 @@ class InventorySkewConfig(_Frozen):
     size_skew: float = Field(
         default=0.5, ge=0, le=1, description="The side adding to |inventory| shrinks by size_skew * |q_norm|."
     )
-    target_inventory_lots: int = Field(
-        default=0, description="Inventory the skew pulls towards (used when the context gives none)."
-    )
-    max_inventory_lots: int = Field(
-        default=10_000,
-        gt=0,
-        description="|inventory - target| at which q_norm saturates (when the context gives none).",
-    )
     max_inventory_quote: float | None = Field(
         default=300.0,
         gt=0,
-        description="If set, q_norm saturates at this notional (quote, at mid) or at the lots limit, the smaller.",
+        description="If set, q_norm saturates at this notional (quote, at mid) or at the hard inventory limit, the "
+        "smaller.",
     )
 
 
@@ -182,7 +181,6 @@ class LadderConfig(_Frozen):
 
     levels: int = Field(default=1, ge=1, le=20, description="Quotes per side.")
     level_spacing_bps: float = Field(default=1.0, gt=0, description="Gap between levels (at least one tick).")
-    level_size_lots: int = Field(default=100, ge=1, description="Size of each level before inventory skew.")
     refresh_tolerance_ticks: int = Field(
         default=1, ge=0, description="Keep a resting order within this many ticks of the desired price."
     )
@@ -219,10 +217,9 @@ class BandConfig(_Frozen):
 
 
 class FixedSpreadConfig(_Frozen):
-    """Baseline: symmetric quotes at mid +- ``half_spread_bps``, one level of ``size_lots``, no skew."""
+    """Baseline: symmetric quotes at mid +- ``half_spread_bps``, one level of the order size (``sizes``), no skew."""
 
     half_spread_bps: float = Field(default=0.5, gt=0, description="Distance of each quote from mid (bps).")
-    size_lots: int = Field(default=100, ge=1, description="Size of each quote.")
 
 
 class AvellanedaStoikovConfig(_Frozen):
@@ -237,8 +234,9 @@ class AvellanedaStoikovConfig(_Frozen):
     sigma_interval_s: float = Field(
         default=1.0, gt=0, description="The interval over which the context's volatility_bps is measured (s)."
     )
-    q_unit_lots: int = Field(default=100, ge=1, description="Lots in one unit of inventory q.")
-    size_lots: int = Field(default=100, ge=1, description="Size of each quote.")
+    q_unit_orders: float = Field(
+        default=1.0, gt=0, le=1e6, description="One unit of inventory q, in order sizes (1: q counts quotes)."
+    )
 
 
 class GLFTConfig(_Frozen):
@@ -253,8 +251,41 @@ class GLFTConfig(_Frozen):
     sigma_interval_s: float = Field(
         default=1.0, gt=0, description="The interval over which the context's volatility_bps is measured (s)."
     )
-    q_unit_lots: int = Field(default=100, ge=1, description="Lots in one unit of inventory q.")
-    size_lots: int = Field(default=100, ge=1, description="Size of each quote.")
+    q_unit_orders: float = Field(
+        default=1.0, gt=0, le=1e6, description="One unit of inventory q, in order sizes (1: q counts quotes)."
+    )
+
+
+class SizeConfig(_Frozen):
+    """Quote sizes and the inventory target, in base units per symbol with a notional default.
+
+    A symbol's order size (every ladder level before inventory skew, and each baseline's quote) is its
+    ``order_base`` entry, else ``order_quote / price_at_start`` (the venue's mid at start live, the simulator's
+    start price in simulation); either is floored to the symbol's step and is at least one lot. 60 quote is
+    0.001 BTC at 60,000, 0.02 ETH at 3,000 and 0.4 SOL at 150. ``target_inventory_base`` is the inventory the skew
+    and SOFT reduce-only pull towards (default 0). ``bot.strategy.sizes.symbol_sizes`` does the conversion.
+    """
+
+    order_quote: Decimal = Field(
+        default=Decimal(60), gt=0,
+        description="Size of each quote as notional (quote) for symbols not in order_base, converted at start.",
+    )
+    order_base: dict[str, Decimal] = Field(
+        default_factory=dict, description="Per-symbol size of each quote in base units, e.g. {BTCUSDT: \"0.001\"}."
+    )
+    target_inventory_base: dict[str, Decimal] = Field(
+        default_factory=dict, description="Per-symbol inventory the skew pulls towards, in base units (default 0)."
+    )
+
+    @model_validator(mode="after")
+    def _positive_sizes(self) -> SizeConfig:
+        for symbol, value in self.order_base.items():
+            if not value > 0:
+                raise ValueError(f"order_base[{symbol!r}] must be > 0, got {value}")
+        for symbol, value in self.target_inventory_base.items():
+            if not value.is_finite():
+                raise ValueError(f"target_inventory_base[{symbol!r}] must be finite, got {value}")
+        return self
 
 
 class StrategyConfig(_Frozen):
@@ -265,6 +296,9 @@ class StrategyConfig(_Frozen):
     )
     stages: tuple[str, ...] = Field(
         default=STAGE_NAMES, description="Reference pipeline order; a stage not listed is off."
+    )
+    sizes: SizeConfig = Field(
+        default_factory=SizeConfig, description="Quote sizes and inventory target (base units; notional default)."
     )
     guard: GuardConfig = Field(default_factory=GuardConfig, description="Risk level handling.")
     taker_cap: TakerCapStageConfig = Field(default_factory=TakerCapStageConfig, description="Taker cap handling.")

@@ -58,8 +58,8 @@ class QuoteContext:
     trade_flow: float = 0.0  # decayed signed public-trade flow, buys positive (bot.market.flow.TradeFlow units)
     # -- inputs: account and risk ---------------------------------------------------------------------------------
     inventory_lots: int = 0
-    max_inventory_lots: int | None = None  # None: the skew config's max_inventory_lots
-    target_inventory_lots: int | None = None  # None: the skew config's target_inventory_lots
+    max_inventory_lots: int | None = None  # the hard inventory limit; None: only the skew's max_inventory_quote
+    target_inventory_lots: int | None = None  # None: the symbol's configured target (strategy.sizes)
     risk_level: str = "OK"  # "OK", "SOFT" (reduce-only) or "HARD" (halted), from RiskView.level()
     risk_reasons: tuple[str, ...] = ()
     taker_fills_remaining: int = 0  # taker fills the risk layer's cap still allows

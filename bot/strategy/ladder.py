@@ -46,18 +46,21 @@ _BUY, _SELL = Side.BUY, Side.SELL  # module constants: enum attribute access cos
 
 class LadderStage:
     """Desired quotes from the context's numbers (module docstring). ``fallback_spread_bps`` is used when no
-    stage set ``spread_bps``."""
+    stage set ``spread_bps``; ``size_lots`` is each level's size when no stage set one (the symbol's order size,
+    ``bot.strategy.sizes``)."""
 
     name = "ladder"
 
-    def __init__(self, config: LadderConfig, info: SymbolInfo, *, fallback_spread_bps: float) -> None:
+    def __init__(self, config: LadderConfig, info: SymbolInfo, *, fallback_spread_bps: float, size_lots: int) -> None:
         if not 0 < fallback_spread_bps < _INF:
             raise ValueError(f"fallback_spread_bps must be finite and > 0, got {fallback_spread_bps!r}")
+        if size_lots < 1:
+            raise ValueError(f"size_lots must be >= 1, got {size_lots!r}")
         self.config = config
         self.info = info
         self._levels = config.levels
         self._spacing = config.level_spacing_bps / 1e4
-        self._size = config.level_size_lots
+        self._size = size_lots
         self._tolerance = config.refresh_tolerance_ticks
         self._behind_only = config.refresh_tolerance_behind_only
         self._fill_delay_s = config.fill_delay_s

@@ -35,6 +35,9 @@ class AdaptiveSpreadStage:
 
         vol = clamp(volatility_bps / vol_full_bps)
         liq = clamp(1 - touch_depth_lots / liq_full_depth_lots)          (thin book -> 1)
+
+    ``liq_full_depth_lots`` is ``liq_full_depth_quote`` in the symbol's lots at its price at start
+    (``bot.strategy.sizes``).
         lat = clamp((latency_ms - lat_ok_ms) / (lat_bad_ms - lat_ok_ms))
         pnl = clamp(-pnl_bps / pnl_loss_full_bps)                          (losing -> 1, winning -> 0)
 
@@ -47,11 +50,13 @@ class AdaptiveSpreadStage:
 
     name = "adaptive_spread"
 
-    def __init__(self, config: AdaptiveSpreadConfig) -> None:
+    def __init__(self, config: AdaptiveSpreadConfig, liq_full_depth_lots: int) -> None:
+        if liq_full_depth_lots < 1:
+            raise ValueError(f"liq_full_depth_lots must be >= 1, got {liq_full_depth_lots!r}")
         self.config = config
         # plain floats: the hot path reads attributes, not the pydantic model
         self._vol_full = config.vol_full_bps
-        self._liq_full = float(config.liq_full_depth_lots)
+        self._liq_full = float(liq_full_depth_lots)
         self._lat_ok = config.lat_ok_ms
         self._lat_span = config.lat_bad_ms - config.lat_ok_ms
         self._pnl_full = config.pnl_loss_full_bps
@@ -86,9 +91,11 @@ class InventorySkewStage:
         q_norm = clamp((inventory_lots - target_lots) / limit_lots, -1, 1)
         r      = mid - q_norm * max_skew_bps * mid / 1e4
 
-    ``limit_lots`` is the context's ``max_inventory_lots`` (else the config's), capped at ``max_inventory_quote``
-    converted to lots at the mid when that is set (``quote / (mid_ticks * tick_size * step_size)``, at least 1):
-    the skew saturates at a notional, whatever the symbol's price and lot size.
+    ``limit_lots`` is the context's ``max_inventory_lots`` (the hard inventory limit), capped at
+    ``max_inventory_quote`` converted to lots at the mid when that is set (``quote / (mid_ticks * tick_size *
+    step_size)``, at least 1): the skew saturates at a notional, whatever the symbol's price and lot size. With
+    neither, ``q_norm`` raises ``ValueError`` (a wiring bug: the quote loop always gives the hard limit).
+    ``target_lots`` is the context's ``target_inventory_lots``, else the symbol's configured target.
 
     Derivation: Avellaneda-Stoikov's reservation price is ``r = s - q * gamma * sigma^2 * (T - t)``, linear in
     inventory ``q`` with slope ``gamma * sigma^2 * (T - t)``. Holding that slope fixed (a constant risk budget over
@@ -105,25 +112,28 @@ class InventorySkewStage:
 
     name = "inventory_skew"
 
-    def __init__(self, config: InventorySkewConfig, base_size_lots: int) -> None:
+    def __init__(self, config: InventorySkewConfig, base_size_lots: int, *, target_inventory_lots: int = 0) -> None:
         self.config = config
         self.base_size_lots = base_size_lots
-        self._target = config.target_inventory_lots
-        self._limit = config.max_inventory_lots
+        self._target = target_inventory_lots
         self._max_skew = config.max_skew_bps / 1e4
         self._size_skew = config.size_skew
         self._limit_quote = config.max_inventory_quote
         self._quote_per_tick_lot: dict[str, float] = {}
 
     def q_norm(self, ctx: QuoteContext) -> float:
-        """``clamp((inventory - target) / limit, -1, 1)``; raises ``ValueError`` on a limit <= 0 (a wiring bug)."""
+        """``clamp((inventory - target) / limit, -1, 1)``; raises ``ValueError`` on a limit <= 0 or none at all (a
+        wiring bug)."""
         target = self._target if ctx.target_inventory_lots is None else ctx.target_inventory_lots
-        limit = self._limit if ctx.max_inventory_lots is None else ctx.max_inventory_lots
+        limit = ctx.max_inventory_lots
         if self._limit_quote is not None and ctx.mid_ticks > 0:
             unit = self._quote_per_tick_lot.get(ctx.symbol)
             if unit is None:
                 unit = self._quote_per_tick_lot[ctx.symbol] = float(ctx.info.tick_size * ctx.info.step_size)
-            limit = min(limit, max(1, int(self._limit_quote / (ctx.mid_ticks * unit))))
+            quote_limit = max(1, int(self._limit_quote / (ctx.mid_ticks * unit)))
+            limit = quote_limit if limit is None else min(limit, quote_limit)
+        if limit is None:
+            raise ValueError("max_inventory_lots: the context gives no inventory limit and max_inventory_quote is off")
         if limit <= 0:
             raise ValueError(f"max_inventory_lots must be > 0, got {limit}")
         return _clamp((ctx.inventory_lots - target) / limit, -1.0, 1.0)

@@ -13,6 +13,7 @@ import yaml
 
 from bot.config import (
     CURRENT_VERSION,
+    LEGACY_LOT_FILTERS,
     MIGRATIONS,
     BotConfig,
     VenueConfig,
@@ -24,7 +25,8 @@ from bot.config import (
 from bot.core.errors import BotError, ErrorCode
 from bot.execution.config import ExecutionConfig
 from bot.risk.config import DrawdownLimits, InventoryLimits, RiskConfig, TakerCapConfig
-from bot.strategy.config import STAGE_NAMES, AdaptiveSpreadConfig, LadderConfig, StrategyConfig
+from bot.strategy.config import STAGE_NAMES, AdaptiveSpreadConfig, LadderConfig, SizeConfig, StrategyConfig
+from exchange_sim.market.symbols import symbol_catalogue
 from harness.sim_account import priced_for_sim
 
 V1_FILE = """\
@@ -104,6 +106,7 @@ def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
                 base_spread_bps=1.2, min_spread_bps=0.6, max_spread_bps=2.5, vol_sensitivity=0.6, liq_sensitivity=0.4
             ),
             ladder=LadderConfig(max_order_age_s=1.5),
+            sizes=SizeConfig(order_quote=Decimal(50)),  # order_size_usd: 50
         ),
     )
 
@@ -111,7 +114,7 @@ def test_v1_file_is_upgraded_to_exact_values(tmp_path: Path) -> None:
 def test_v1_migration_produces_the_nested_mapping() -> None:
     upgraded, _ = migrate(yaml.safe_load(V1_FILE))
     assert upgraded == {
-        "version": 4,
+        "version": 5,
         "symbols": ["BTCUSDT", "ETHUSDT"],
         "venue": {},
         "execution": {"client_id_prefix": "mm1", "state_path": "/var/lib/mmbot/state.sqlite3", "request_timeout_s": 3},
@@ -128,6 +131,7 @@ def test_v1_migration_produces_the_nested_mapping() -> None:
             },
             "ladder": {"max_order_age_s": 1.5},
             "stages": [s for s in STAGE_NAMES if s != "queue_aware"],
+            "sizes": {"order_quote": 50},
         },
     }
 
@@ -136,7 +140,7 @@ def test_v1_migration_notes_the_taker_cap_split_and_the_soft_drawdown() -> None:
     _, notes = migrate(yaml.safe_load(V1_FILE))
     assert any("taker_cap_per_hour=50 was a fixed cap" in n and "all set to 50" in n for n in notes)
     assert any("risk.drawdown.soft_quote=75 (half)" in n for n in notes)
-    assert all(n.startswith(("v1->v2: ", "v2->v3: ", "v3->v4: ")) for n in notes)
+    assert all(n.startswith(("v1->v2: ", "v2->v3: ", "v3->v4: ", "v4->v5: ")) for n in notes)
 
 
 def test_v1_strategy_keys_map_to_the_strategy_section_with_notes() -> None:
@@ -152,9 +156,9 @@ def test_v1_strategy_keys_map_to_the_strategy_section_with_notes() -> None:
         "enable_adaptive_spread=True -> adaptive_spread kept in strategy.stages",
         "enable_inventory_skew=True -> inventory_skew kept in strategy.stages",
         "enable_queue_aware=False -> queue_aware left out of strategy.stages",
-        "order_size_usd=50 not applied: sizes are lots now (strategy.ladder.level_size_lots); "
-        "set it for your symbol's price",
+        "order_size_usd=50: no notional size in version 3, carried to version 5 (strategy.sizes.order_quote)",
     ]
+    assert "v4->v5: order_size_usd=50 -> strategy.sizes.order_quote (notional, converted per symbol at start)" in notes
 
 
 def test_v1_file_upgrades_to_a_valid_strategy(tmp_path: Path) -> None:
@@ -167,15 +171,22 @@ def test_v1_file_upgrades_to_a_valid_strategy(tmp_path: Path) -> None:
 def test_v2_file_upgrades_with_default_strategy_and_its_old_inventory_limit() -> None:
     raw = {"version": 2, "symbols": ["ETHUSDT"]}
     upgraded, notes = migrate(raw)
-    assert upgraded == {"version": 4, "symbols": ["ETHUSDT"], "risk": {"inventory": {"default_hard_max_base": 1}}}
-    assert len(notes) == 1 and notes[0].startswith("v3->v4: risk.inventory.default_hard_max_base=1 ")
+    assert upgraded == {"version": 5, "symbols": ["ETHUSDT"], "risk": {"inventory": {"default_hard_max_base": 1}},
+                        "strategy": {"sizes": {"order_base": {"ETHUSDT": "0.01"}},  # its 100 lots, in ETH
+                                     "adaptive_spread": {"liq_full_depth_quote": 15000}}}  # its 50,000 lots
+    assert len(notes) == 3 and notes[0].startswith("v3->v4: risk.inventory.default_hard_max_base=1 ")
+    assert notes[1].startswith("v4->v5: order size 100 lots (strategy.ladder.level_size_lots) -> "
+                               "strategy.sizes.order_base {'ETHUSDT': '0.01'}")
+    assert notes[2] == ("v4->v5: the thin-book depth (version 4: 50000 lots for every symbol) -> liq_full_depth_quote"
+                        "=15000, a notional (ETHUSDT's 50000 lots)")
 
 
 def test_v3_venue_kind_host_and_port_are_dropped_with_a_note_naming_the_flag() -> None:
     raw = {"version": 3, "venue": {"kind": "local", "host": "127.0.0.1", "port": 9000, "account": "alice"}}
     upgraded, notes = migrate(raw)
-    assert upgraded == {"version": 4, "venue": {"account": "alice"},
-                        "risk": {"inventory": {"default_hard_max_base": 1}}}
+    assert upgraded == {"version": 5, "venue": {"account": "alice"},
+                        "risk": {"inventory": {"default_hard_max_base": 1}},
+                        "strategy": {"sizes": {"order_base": {"BTCUSDT": "0.001"}}}}
     assert notes[:3] == [
         "v3->v4: venue.kind='local' removed: where the bot trades is chosen by the command: mmbot sim, or mmbot "
         "run --venue",
@@ -198,9 +209,10 @@ def test_v1_comma_separated_symbols_become_a_list() -> None:
     assert any("comma-separated" in n for n in notes)
 
 
-def test_empty_v1_mapping_upgrades_to_the_defaults_with_the_old_inventory_limit() -> None:
+def test_empty_v1_mapping_upgrades_to_the_defaults_with_the_old_inventory_limit_and_size() -> None:
     old_limit = RiskConfig(inventory=InventoryLimits(default_hard_max_base=Decimal(1)))
-    assert parse_config({}) == BotConfig(risk=old_limit)
+    old_size = StrategyConfig(sizes=SizeConfig(order_base={"BTCUSDT": Decimal("0.001")}))
+    assert parse_config({}) == BotConfig(risk=old_limit, strategy=old_size)
 
 
 def test_migrate_does_not_change_its_input() -> None:
@@ -211,7 +223,7 @@ def test_migrate_does_not_change_its_input() -> None:
 
 
 def test_current_version_mapping_is_unchanged_without_notes() -> None:
-    raw = {"version": 4, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
+    raw = {"version": 5, "symbols": ["ETHUSDT"], "risk": {"taker_cap": {"calm_per_hour": 10}}}
     assert migrate(raw) == (raw, [])
 
 
@@ -302,7 +314,7 @@ def test_bad_symbols_are_rejected(tmp_path: Path, symbols: str) -> None:
     assert "symbols" in config_error(tmp_path, f"version: 2\nsymbols: {symbols}\n")
 
 
-@pytest.mark.parametrize("version", ["5", "99"])
+@pytest.mark.parametrize("version", ["6", "99"])
 def test_newer_version_is_refused(tmp_path: Path, version: str) -> None:
     message = config_error(tmp_path, f"version: {version}\n")
     assert f"version: {version} is newer than the newest version this bot reads ({CURRENT_VERSION})" in message
@@ -350,7 +362,8 @@ def test_config_is_frozen() -> None:
 def test_a_v3_file_keeps_its_base_unit_default_with_a_one_line_deprecation_note() -> None:
     upgraded, notes = migrate({"version": 3, "risk": {"inventory": {"default_hard_max_base": "0.5"}}})
     assert upgraded["risk"]["inventory"] == {"default_hard_max_base": "0.5"}
-    assert len(notes) == 1 and "\n" not in notes[0] and "deprecated" in notes[0]
+    v4 = [n for n in notes if n.startswith("v3->v4: ")]
+    assert len(v4) == 1 and "\n" not in v4[0] and "deprecated" in v4[0]
     config = parse_config({"version": 3, "symbols": ["BTCUSDT", "SOLUSDT"]})
     assert [config.risk.inventory.hard_max_for(s) for s in config.symbols] == [1, 1]  # exactly as before
 
@@ -392,3 +405,10 @@ def test_a_symbol_without_a_price_has_no_notional_limit_until_priced() -> None:
     with pytest.raises(ValueError, match="DOGEUSDT: the inventory limit is a notional"):
         config.risk.inventory.hard_max_for("DOGEUSDT")
     assert config.priced({"DOGEUSDT": Decimal("0.2")}).risk.inventory.hard_max_for("DOGEUSDT") == 300000
+
+
+def test_the_legacy_lot_filters_are_the_simulators_standard_symbols() -> None:
+    """What "lots" meant in a version-4 file: the bot keeps its own copy (it never imports the simulator)."""
+    catalogue = symbol_catalogue()
+    expected = {name: (catalogue[name].spec.step_size, catalogue[name].initial_price) for name in LEGACY_LOT_FILTERS}
+    assert expected == LEGACY_LOT_FILTERS

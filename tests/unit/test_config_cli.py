@@ -39,7 +39,7 @@ def test_config_show_json_upgrades_a_version_1_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["config", "show", "--config", str(path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["version"] == 4 and data["symbols"] == ["ETHUSDT"]
+    assert data["version"] == 5 and data["symbols"] == ["ETHUSDT"]
     assert data["risk"]["drawdown"]["hard_quote"] == "80"
 
 
@@ -48,7 +48,7 @@ def test_config_validate_accepts_a_good_file_and_reports_upgrades(tmp_path: Path
     path.write_text("symbols: [ETHUSDT]\nmax_inventory: 2\n")
     result = runner.invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 0, result.output
-    assert f"{path}: valid (version 4, symbols ETHUSDT" in result.output
+    assert f"{path}: valid (version 5, symbols ETHUSDT" in result.output
     assert "upgraded:" in result.output and "risk.inventory.default_hard_max_base" in result.output
 
 

@@ -15,6 +15,7 @@ import bot.strategy
 from bot.core.types import SymbolInfo
 from bot.strategy.config import STAGE_NAMES, StrategyConfig
 from bot.strategy.factory import build_stage
+from bot.strategy.sizes import symbol_sizes
 from chaos.coverage import HARNESS, ORDER_LEVEL
 from chaos.spec import SessionSpec
 from exchange_sim.checker import INVARIANTS
@@ -98,7 +99,8 @@ def test_skip_reasons_are_registered_for_real_invariants_only() -> None:
 # -- pipeline stages ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", STAGE_NAMES)
 def test_every_stage_name_builds_the_stage_of_that_name_and_has_its_config_section(name: str) -> None:
-    assert build_stage(name, StrategyConfig(), INFO).name == name
+    sizes = symbol_sizes(StrategyConfig(), INFO, Decimal(60_000))
+    assert build_stage(name, StrategyConfig(), INFO, sizes).name == name
     assert name in StrategyConfig.model_fields
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from reports.calibration_report import surface_figure
-from reports.charts import NO_GUARD_EVENTS, guard_figure, latency_figures
+from reports.charts import NO_GUARD_EVENTS, guard_figure, latency_figures, log_ticks
 from reports.eventseries import SessionSeries, derive_series
 
 US = 1_000_000  # event-log times are microseconds
@@ -68,6 +68,21 @@ def test_latency_chart_draws_p50_p95_p99_bars_and_the_max_as_a_marker_on_a_log_a
     assert list(marker.x) == [56.0, 90_000.0]
     assert stages.layout.xaxis.type == "log" and "(us)" in stages.layout.title.text
     assert list(io.data[0].y) == ["rest"]
+    # every tick is labelled with its whole value: the I/O axis (25 to 70 ms) reads 20, 50, not a small "2", "5"
+    assert list(io.layout.xaxis.ticktext) == ["10", "20", "50", "100"]
+    assert list(io.layout.xaxis.tickvals) == [10.0, 20.0, 50.0, 100.0]
+    assert list(stages.layout.xaxis.ticktext) == ["10", "100", "1k", "10k", "100k"]  # 11 us to 90 ms: decades
+
+
+@pytest.mark.parametrize(("low", "high", "labels"), [
+    (5.9, 106.9, ["1", "2", "5", "10", "20", "50", "100", "200", "500", "1k"]),
+    (0.74, 100_216.0, ["0.1", "1", "10", "100", "1k", "10k", "100k", "1M"]),
+    (0.05, 0.3, ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"]),
+])
+def test_log_ticks_label_each_tick_with_its_whole_value(low: float, high: float, labels: list[str]) -> None:
+    ticks, text = log_ticks(low, high)
+    assert text == labels
+    assert ticks[0] <= low and ticks[-1] >= high
 
 
 def empty_series(guards: list[tuple[float, str, str]]) -> SessionSeries:

@@ -19,11 +19,13 @@ from bot.strategy import (
     QuoteContext,
     StrategyConfig,
     build_stage,
+    symbol_sizes,
 )
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("5"),
                   step_size=Decimal("0.00001"), min_notional=Decimal("5"))
 MID = 12_000.5  # a one-tick market: bid 12000, ask 12001 (a tick is about 0.83 bps)
+SIZES = symbol_sizes(StrategyConfig(), INFO, Decimal(60_000))
 
 
 def ctx(**overrides: Any) -> QuoteContext:
@@ -67,7 +69,7 @@ def test_the_offset_adds_to_an_earlier_reservation() -> None:
 
 
 def test_buying_flow_lifts_the_ask_off_the_touch_and_keeps_the_bid_there() -> None:
-    ladder = LadderStage(LadderConfig(), INFO, fallback_spread_bps=1.0)
+    ladder = LadderStage(LadderConfig(), INFO, fallback_spread_bps=1.0, size_lots=100)
     out = ladder.process(STAGE.process(ctx(trade_flow=2.0)))  # +2 bps: about 2.4 ticks
     (bid,), (ask,) = out.bids(), out.asks()
     assert bid.price_ticks == 12_000
@@ -75,7 +77,7 @@ def test_buying_flow_lifts_the_ask_off_the_touch_and_keeps_the_bid_there() -> No
 
 
 def test_selling_flow_lowers_the_bid_off_the_touch_and_keeps_the_ask_there() -> None:
-    ladder = LadderStage(LadderConfig(), INFO, fallback_spread_bps=1.0)
+    ladder = LadderStage(LadderConfig(), INFO, fallback_spread_bps=1.0, size_lots=100)
     out = ladder.process(STAGE.process(ctx(trade_flow=-2.0)))
     (bid,), (ask,) = out.bids(), out.asks()
     assert ask.price_ticks == 12_001
@@ -83,7 +85,7 @@ def test_selling_flow_lowers_the_bid_off_the_touch_and_keeps_the_ask_there() -> 
 
 
 def test_the_factory_builds_it_by_name_and_it_runs_after_the_inventory_skew() -> None:
-    assert isinstance(build_stage("fair_value", StrategyConfig(), INFO), FairValueStage)
+    assert isinstance(build_stage("fair_value", StrategyConfig(), INFO, SIZES), FairValueStage)
     assert STAGE_NAMES.index("inventory_skew") < STAGE_NAMES.index("fair_value") < STAGE_NAMES.index("ladder")
 
 

@@ -30,7 +30,7 @@ def ctx(**overrides: Any) -> QuoteContext:
 
 
 def ladder(info: SymbolInfo = INFO, **config: Any) -> LadderStage:
-    return LadderStage(LadderConfig(**config), info, fallback_spread_bps=2.0)
+    return LadderStage(LadderConfig(**config), info, fallback_spread_bps=2.0, size_lots=100)
 
 
 def bid(price: int, qty: int = 100) -> Quote:
@@ -145,7 +145,7 @@ def test_a_half_spread_that_overflows_halts_rather_than_raising(spread_bps: floa
 
 
 def test_avellaneda_stoikov_at_extreme_volatility_halts_rather_than_raising() -> None:
-    strategy = AvellanedaStoikovStrategy(AvellanedaStoikovConfig(), INFO)
+    strategy = AvellanedaStoikovStrategy(AvellanedaStoikovConfig(), INFO, size_lots=100)
     out = strategy.decide(ctx(volatility_bps=1e150))  # spread finite, its half in ticks overflowed: OverflowError
     assert out.halted and out.desired == ()
 

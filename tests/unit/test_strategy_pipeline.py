@@ -24,11 +24,13 @@ from bot.strategy import (
     StrategyConfig,
     build_stage,
     build_strategy,
+    symbol_sizes,
 )
 
 INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_size=Decimal("0.01"),
                   step_size=Decimal("0.001"), min_notional=Decimal("5"))
 MID = 1_000_000.0
+PRICE = Decimal(10_000)  # MID ticks of 0.01; the default 60-quote order is 6 lots of 0.001
 
 
 def ctx(**overrides: Any) -> QuoteContext:
@@ -88,47 +90,47 @@ def test_pipeline_rejects_repeated_stage_names() -> None:
 
 # -- build_strategy --
 def test_reference_pipeline_follows_the_configured_stage_order() -> None:
-    strategy = build_strategy(StrategyConfig(), INFO)
+    strategy = build_strategy(StrategyConfig(), INFO, price=PRICE)
     assert isinstance(strategy, QuotePipeline)
     assert strategy.stage_names == STAGE_NAMES
-    reordered = build_strategy(StrategyConfig(stages=("ladder", "guard")), INFO)
+    reordered = build_strategy(StrategyConfig(stages=("ladder", "guard")), INFO, price=PRICE)
     assert isinstance(reordered, QuotePipeline) and reordered.stage_names == ("ladder", "guard")
 
 
 def test_reference_pipeline_quotes_a_calm_market() -> None:
-    out = build_strategy(StrategyConfig(), INFO).decide(ctx())
+    out = build_strategy(StrategyConfig(), INFO, price=PRICE).decide(ctx())
     assert not out.halted
     assert [q.side for q in out.desired] == [Side.BUY, Side.SELL]
     assert out.desired[0].price_ticks < MID < out.desired[1].price_ticks
 
 
 def test_reference_pipeline_halts_on_hard_and_pulls_everything() -> None:
-    out = build_strategy(StrategyConfig(), INFO).decide(ctx(risk_level="HARD", risk_reasons=("kill",)))
+    out = build_strategy(StrategyConfig(), INFO, price=PRICE).decide(ctx(risk_level="HARD", risk_reasons=("kill",)))
     assert out.halted and out.desired == () and out.halt_reasons == ("guard:HARD", "kill")
 
 
 def test_reference_pipeline_with_a_timer_times_every_stage() -> None:
     ticks = itertools.count()
-    out = build_strategy(StrategyConfig(), INFO, timer=lambda: next(ticks)).decide(ctx())
+    out = build_strategy(StrategyConfig(), INFO, timer=lambda: next(ticks), price=PRICE).decide(ctx())
     assert list(out.timings_ns) == list(STAGE_NAMES)
 
 
 def test_build_stage_rejects_an_unknown_name() -> None:
     with pytest.raises(ValueError, match="unknown stage"):
-        build_stage("nope", StrategyConfig(), INFO)
+        build_stage("nope", StrategyConfig(), INFO, symbol_sizes(StrategyConfig(), INFO, PRICE))
 
 
 @pytest.mark.parametrize(("kind", "cls"), [("fixed_spread", FixedSpreadStrategy),
                                            ("avellaneda_stoikov", AvellanedaStoikovStrategy),
                                            ("glft", GLFTStrategy)])
 def test_build_strategy_builds_each_baseline(kind: str, cls: type) -> None:
-    strategy: QuoteStrategy = build_strategy(StrategyConfig(kind=kind), INFO)  # type: ignore[arg-type]
+    strategy: QuoteStrategy = build_strategy(StrategyConfig(kind=kind), INFO, price=PRICE)  # type: ignore[arg-type]
     assert isinstance(strategy, cls) and strategy.name == kind
 
 
 # -- baselines --
 def test_fixed_spread_quotes_symmetrically_around_mid_whatever_the_inventory() -> None:
-    strategy = FixedSpreadStrategy(FixedSpreadConfig(half_spread_bps=0.5, size_lots=7), INFO)
+    strategy = FixedSpreadStrategy(FixedSpreadConfig(half_spread_bps=0.5), INFO, size_lots=7)
     expected = (Quote(side=Side.BUY, price_ticks=999_950, qty_lots=7),
                 Quote(side=Side.SELL, price_ticks=1_000_050, qty_lots=7))
     assert strategy.decide(ctx()).desired == expected
@@ -137,16 +139,16 @@ def test_fixed_spread_quotes_symmetrically_around_mid_whatever_the_inventory() -
 
 @pytest.mark.parametrize("kind", ["fixed_spread", "avellaneda_stoikov", "glft"])
 def test_baselines_obey_a_hard_halt(kind: str) -> None:
-    strategy = build_strategy(StrategyConfig(kind=kind), INFO)  # type: ignore[arg-type]
+    strategy = build_strategy(StrategyConfig(kind=kind), INFO, price=PRICE)  # type: ignore[arg-type]
     out = strategy.decide(ctx(risk_level="HARD"))
     assert out.halted and out.desired == ()
 
 
-AS = AvellanedaStoikovConfig(gamma=0.1, k=1.5, horizon_s=60.0, sigma_interval_s=1.0, q_unit_lots=100, size_lots=10)
+AS = AvellanedaStoikovConfig(gamma=0.1, k=1.5, horizon_s=60.0, sigma_interval_s=1.0, q_unit_orders=10)  # 100 lots
 
 
 def test_avellaneda_stoikov_spread_is_the_closed_form_when_flat() -> None:
-    out = AvellanedaStoikovStrategy(AS, INFO).decide(ctx(volatility_bps=0.01))  # sigma = 1 tick / sqrt(s)
+    out = AvellanedaStoikovStrategy(AS, INFO, size_lots=10).decide(ctx(volatility_bps=0.01))  # sigma = 1 tick / sqrt(s)
     spread_ticks = 0.1 * 1.0 * 60 + (2 / 0.1) * math.log(1 + 0.1 / 1.5)
     assert out.reservation_ticks == MID
     assert out.spread_bps == pytest.approx(spread_ticks / MID * 1e4)
@@ -155,18 +157,20 @@ def test_avellaneda_stoikov_spread_is_the_closed_form_when_flat() -> None:
 
 
 def test_avellaneda_stoikov_reservation_moves_against_inventory() -> None:
-    out = AvellanedaStoikovStrategy(AS, INFO).decide(ctx(volatility_bps=0.01, inventory_lots=200))  # q = 2
+    strategy = AvellanedaStoikovStrategy(AS, INFO, size_lots=10)
+    out = strategy.decide(ctx(volatility_bps=0.01, inventory_lots=200))  # q = 2
     assert out.reservation_ticks == pytest.approx(MID - 2 * 0.1 * 1.0 * 60)
 
 
 def test_avellaneda_stoikov_halts_on_an_infinite_volatility() -> None:
-    out = AvellanedaStoikovStrategy(AS, INFO).decide(ctx(volatility_bps=math.inf))
+    out = AvellanedaStoikovStrategy(AS, INFO, size_lots=10).decide(ctx(volatility_bps=math.inf))
     assert out.halted and out.halt_reasons == ("avellaneda_stoikov:bad_input",)
 
 
 def test_glft_half_spread_and_skew_follow_the_closed_form() -> None:
-    config = GLFTConfig(gamma=0.1, k=1.5, a_per_s=2.0, q_unit_lots=100, size_lots=10)
-    out = GLFTStrategy(config, INFO).decide(ctx(volatility_bps=0.04, inventory_lots=-100))  # sigma 4, q = -1
+    config = GLFTConfig(gamma=0.1, k=1.5, a_per_s=2.0, q_unit_orders=10)  # q unit: 10 orders of 10 lots
+    strategy = GLFTStrategy(config, INFO, size_lots=10)
+    out = strategy.decide(ctx(volatility_bps=0.04, inventory_lots=-100))  # sigma 4, q = -1
     c1 = math.log(1 + 0.1 / 1.5) / 0.1
     c2 = math.sqrt(0.1 / (2 * 2.0 * 1.5) * (1 + 0.1 / 1.5) ** (1.5 / 0.1 + 1))
     assert out.reservation_ticks == pytest.approx(MID + 4 * c2)

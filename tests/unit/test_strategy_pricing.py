@@ -28,7 +28,7 @@ INFO = SymbolInfo(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_s
 def ctx(**overrides: Any) -> QuoteContext:
     fields: dict[str, Any] = dict(symbol="BTCUSDT", info=INFO, now_s=100.0, best_bid_ticks=999_990,
                                   best_ask_ticks=1_000_010, best_bid_lots=50, best_ask_lots=50, mid_ticks=1_000_000.0,
-                                  touch_depth_lots=10**9)
+                                  touch_depth_lots=10**9, max_inventory_lots=1000)
     fields.update(overrides)
     return QuoteContext(**fields)
 
@@ -36,7 +36,7 @@ def ctx(**overrides: Any) -> QuoteContext:
 # -- adaptive spread --
 SPREAD = AdaptiveSpreadStage(AdaptiveSpreadConfig(
     base_spread_bps=1.0, min_spread_bps=0.6, max_spread_bps=2.5, vol_sensitivity=0.6, vol_full_bps=10.0
-))  # the seed audit's values: the formula's unit tests do not depend on the tuned defaults
+), liq_full_depth_lots=50_000)  # the seed audit's values: the formula's unit tests do not depend on the tuned defaults
 
 
 def test_unit_score_clamps_and_counts_nan_as_worst() -> None:
@@ -78,7 +78,8 @@ def test_spread_is_capped_at_the_maximum() -> None:
 
 
 def test_spread_never_falls_below_the_minimum() -> None:
-    stage = AdaptiveSpreadStage(AdaptiveSpreadConfig(base_spread_bps=0.1, min_spread_bps=0.6, max_spread_bps=2.5))
+    stage = AdaptiveSpreadStage(AdaptiveSpreadConfig(base_spread_bps=0.1, min_spread_bps=0.6, max_spread_bps=2.5),
+                                liq_full_depth_lots=50_000)
     assert stage.process(ctx()).spread_bps == 0.6
 
 
@@ -88,9 +89,8 @@ def test_nan_inputs_give_the_widest_spread() -> None:
 
 
 # -- inventory skew --
-SKEW = InventorySkewStage(
-    InventorySkewConfig(max_skew_bps=1.0, size_skew=0.5, max_inventory_lots=1000, max_inventory_quote=None), 100
-)
+SKEW = InventorySkewStage(InventorySkewConfig(max_skew_bps=1.0, size_skew=0.5, max_inventory_quote=None), 100)
+# (the context gives the hard limit: 1,000 lots)
 
 
 def test_skew_is_zero_at_target() -> None:
@@ -132,6 +132,25 @@ def test_skew_keeps_a_size_an_earlier_stage_capped() -> None:
 def test_skew_rejects_a_non_positive_inventory_limit() -> None:
     with pytest.raises(ValueError, match="max_inventory_lots"):
         SKEW.process(ctx(max_inventory_lots=0))
+
+
+def test_skew_without_any_inventory_limit_is_a_wiring_error() -> None:
+    with pytest.raises(ValueError, match="no inventory limit"):
+        SKEW.process(ctx(max_inventory_lots=None))
+
+
+def test_skew_pulls_towards_the_configured_target_when_the_context_gives_none() -> None:
+    stage = InventorySkewStage(InventorySkewConfig(max_skew_bps=1.0, max_inventory_quote=None), 100,
+                               target_inventory_lots=500)
+    assert stage.process(ctx(inventory_lots=500)).reservation_ticks == 1_000_000.0
+    assert stage.process(ctx(inventory_lots=1000)).reservation_ticks == pytest.approx(1_000_000.0 - 50)
+
+
+def test_the_thin_book_score_uses_the_depth_in_the_symbols_lots() -> None:
+    stage = AdaptiveSpreadStage(AdaptiveSpreadConfig(), liq_full_depth_lots=400)
+    assert stage.process(ctx(touch_depth_lots=100)).scores["liq"] == 0.75
+    with pytest.raises(ValueError, match="liq_full_depth_lots"):
+        AdaptiveSpreadStage(AdaptiveSpreadConfig(), liq_full_depth_lots=0)
 
 
 # -- queue aware --
@@ -177,8 +196,6 @@ def test_skew_saturates_at_the_notional_limit_when_it_is_smaller() -> None:
     context = ctx(inventory_lots=0)
     per_lot_quote = context.mid_ticks * float(context.info.tick_size * context.info.step_size)
     limit_lots = max(1, int(50.0 / per_lot_quote))
-    stage = InventorySkewStage(
-        InventorySkewConfig(max_skew_bps=1.0, max_inventory_lots=10**9, max_inventory_quote=50.0), 100
-    )
+    stage = InventorySkewStage(InventorySkewConfig(max_skew_bps=1.0, max_inventory_quote=50.0), 100)
     assert stage.q_norm(ctx(inventory_lots=limit_lots)) == pytest.approx(1.0)
     assert stage.q_norm(ctx(inventory_lots=limit_lots // 2)) == pytest.approx((limit_lots // 2) / limit_lots)
