@@ -22,13 +22,17 @@ Two steps.
    * sigma = the 1-s volatility of the mid in ticks; informed traders look once a second with an error of
      one second's volatility.
    Then ``calibration_step`` corrects the rates, sizes, volatility and sign memory by simulated moments: it
-   runs the profile for a few minutes and scales each parameter by the ratio of the recording's figure to the
-   simulated one (a damped multiplicative fixed-point step, ``rounds`` times): taker-order rate -> Hawkes mu;
+   runs the profile for a few minutes on each of ``CALIBRATION_SEEDS`` and scales each parameter by the ratio
+   of the recording's figure to the simulated one, averaged over those seeds (a damped multiplicative
+   fixed-point step, ``rounds`` times): taker-order rate -> Hawkes mu;
    mean notional per taker order -> market and informed order sizes; mean trade notional -> LP order size
-   (fills per taker order); 1 - P(spread = 1 tick) -> placement scale d0 and the LPs' anchor (a book
-   quoted around the mid refills both sides of a gap); 1-s volatility -> sigma;
-   trade-sign ACF at lag 1 -> share; at lag 50 -> x0 (ACF ~ x0^gamma beyond x0). Everything is seeded
-   (``CALIBRATION_SEED``): the same recording gives the same profile.
+   (fills per taker order); 1 - P(spread = 1 tick) -> placement scale d0, the LPs' anchor (a book
+   quoted around the mid refills both sides of a gap) and the LPs' requote rate (each pull of a quote at the
+   touch that F left behind can open a gap); 1-s volatility -> sigma;
+   trade-sign ACF at lag 1 -> share; at lag 50 -> x0 (ACF ~ x0^gamma beyond x0). The simulated figures are the
+   mean over several seeds because one short run's 1-s volatility is one draw of the stochastic volatility
+   (a 15-minute run varies by about 2x between seeds): a fit to one seed fits that draw. Everything is seeded:
+   the same recording gives the same profile.
 
 Errors: ``ValueError`` for a file that is not a recording (``RecordingError`` names ``path:line``).
 """
@@ -50,11 +54,13 @@ from exchange_sim.market.symbols import SymbolConfig
 from exchange_sim.replay.source import TRADE, ReplaySource
 
 NEAR_TICKS_FIT = 20
-CALIBRATION_SEED = 1
+CALIBRATION_SEEDS = (1, 2, 3)
 DAMPING = 0.7
 GAP_FLOOR = 0.005  # a recording whose spread is always one tick: aim at 99.5 %
 COMPARED = ("trades_per_s", "mean_trade_quote", "p_spread_1", "trade_sign_acf_lag1", "trade_sign_acf_lag10",
             "trade_sign_acf_lag50", "vol_1s_ticks")
+CALIBRATED = (*COMPARED, "taker_orders_per_s", "mean_order_quote")
+REQUOTE_FLOOR_PER_S = 0.5
 
 
 def _quantile(xs: list[float], q: float) -> float:
@@ -200,11 +206,18 @@ def initial_params(obs: dict[str, float]) -> dict[str, Any]:
     return params
 
 
-def simulate(profile: MarketProfile, *, minutes: float, seed: int = CALIBRATION_SEED) -> dict[str, Any]:
+def simulate(profile: MarketProfile, *, minutes: float, seed: int = CALIBRATION_SEEDS[0]) -> dict[str, Any]:
     """measure.py's figures of ``minutes`` of the profile's synthetic market on ``seed``."""
     market = MarketConfig(symbols=(profile.symbol,), regime="calm", regime_overrides={"calm": profile.params})
     return measure(record(profile.name, seed=seed, minutes=minutes, symbol=profile.symbol, market=market,
                           depth_every_s=5.0, catalogue={profile.symbol: profile.market()}))
+
+
+def simulate_mean(profile: MarketProfile, *, minutes: float,
+                  seeds: tuple[int, ...] = CALIBRATION_SEEDS) -> dict[str, float]:
+    """The mean over ``seeds`` of ``simulate``'s figures that the calibration reads (``CALIBRATED``)."""
+    runs = [simulate(profile, minutes=minutes, seed=seed) for seed in seeds]
+    return {key: sum(float(run[key]) for run in runs) / len(runs) for key in CALIBRATED}
 
 
 def _ratio(target: float, got: float, power: float = 1.0) -> float:
@@ -228,6 +241,8 @@ def calibration_step(params: dict[str, Any], obs: dict[str, float], sim: dict[st
     gaps = _ratio(max(GAP_FLOOR, 1.0 - obs["p_spread_1"]), max(GAP_FLOOR, 1.0 - sim["p_spread_1"]), 0.5)
     out["lp_distance_scale_ticks"] = round(max(0.05, params["lp_distance_scale_ticks"] * gaps), 3)
     out["lp_anchor"] = round(min(1.0, max(0.2, params.get("lp_anchor", 0.8) * gaps)), 3)  # quote around the mid
+    requote = params.get("lp_requote_rate_per_s", 4.0) * gaps  # fewer pulls of the touch: fewer gaps
+    out["lp_requote_rate_per_s"] = round(min(50.0, max(REQUOTE_FLOOR_PER_S, requote)), 3)
     out["sigma_ticks_per_sqrt_s"] = round(params["sigma_ticks_per_sqrt_s"] * _ratio(obs["vol_1s_ticks"],
                                                                                     sim["vol_1s_ticks"]), 3)
     share = params["sign_memory_share"] * _ratio(obs["trade_sign_acf_lag1"], sim["trade_sign_acf_lag1"], 0.5)
@@ -240,8 +255,10 @@ def calibration_step(params: dict[str, Any], obs: dict[str, float], sim: dict[st
 
 
 def fit(path: Path | str, *, name: str | None = None, symbol: str | None = None, rounds: int = 3,
-        minutes: float = 10.0, progress: Callable[[int, dict[str, Any]], None] | None = None) -> MarketProfile:
-    """The profile of ``symbol`` (the recording's only one by default) in the recording at ``path``."""
+        minutes: float = 10.0, seeds: tuple[int, ...] = CALIBRATION_SEEDS,
+        progress: Callable[[int, dict[str, Any]], None] | None = None) -> MarketProfile:
+    """The profile of ``symbol`` (the recording's only one by default) in the recording at ``path``, calibrated
+    on the mean of ``minutes`` simulated minutes on each of ``seeds``."""
     source = load_tape(path)
     sym = symbol or source.symbols[0]
     rec = tape_recording(source, sym)
@@ -255,7 +272,7 @@ def fit(path: Path | str, *, name: str | None = None, symbol: str | None = None,
     profile = MarketProfile(name=profile_name, symbol=sym, source=Path(path).name, symbol_config=symbol_config,
                             params=params, observed={k: round(v, 6) for k, v in obs.items()})
     for i in range(rounds):
-        sim = simulate(profile, minutes=minutes)
+        sim = simulate_mean(profile, minutes=minutes, seeds=seeds)
         if progress is not None:
             progress(i, sim)
         profile = profile.model_copy(update={"params": calibration_step(profile.params, obs, sim)})

@@ -106,6 +106,15 @@ def test_the_bounded_checklist_passes_for_calm() -> None:
     assert failed == []
 
 
+@pytest.mark.parametrize("regime", ["trending", "volatile", "illiquid"])
+def test_the_bounded_checklist_passes_for_the_other_regimes(regime: str) -> None:
+    result = check(regime, seeds=1, hours=0.5, first_seed=2)
+    judged = [item for item in result["items"] if item["judged"]]
+    assert len(judged) >= 11  # spread/volatility, depth, bounce, clustering, signs, activity, fill curve
+    assert [item["key"] for item in judged if not item["passed"]] == []
+    assert result["passed"]
+
+
 def test_the_flash_crash_regime_alone_crashes_and_recovers_with_its_liquidity() -> None:
     result = check("flash_crash", seeds=1, hours=0.25, first_seed=1)
     figures = result["per_seed"][0]

@@ -84,12 +84,16 @@ def test_a_calibration_step_moves_each_parameter_toward_the_recording() -> None:
     assert out["market_size_median_quote"] < 100.0  # orders too large
     assert out["lp_size_median_quote"] < 500.0  # trades too large: smaller LP orders, more fills per order
     assert out["lp_distance_scale_ticks"] < 1.0  # spread too often wider than a tick: place nearer
+    assert out["lp_requote_rate_per_s"] < 4.0  # ... and pull the touch less often (calm's 4/s when not given)
     assert out["sigma_ticks_per_sqrt_s"] == 10.0  # volatility already right
     assert out["sign_memory_share"] > 0.6
     assert out["sign_memory_min_length"] == 5.0
     # a recording whose spread is always one tick still pulls the book in (the gap is floored, not 0)
     always = fit.calibration_step(params, {**obs, "p_spread_1": 1.0}, sim)
     assert always["lp_distance_scale_ticks"] < 1.0 and always["lp_anchor"] < 0.8
+    # the requote rate has a floor: LPs never stop pulling quotes that F left behind
+    floored = fit.calibration_step({**params, "lp_requote_rate_per_s": fit.REQUOTE_FLOOR_PER_S}, obs, sim)
+    assert floored["lp_requote_rate_per_s"] == fit.REQUOTE_FLOOR_PER_S
     # damped: one step never moves a parameter by more than 4x
     assert out["market_rate_per_s"] < 2.0 * 2.0 ** fit.DAMPING + 1e-9
 
@@ -106,3 +110,15 @@ def test_side_by_side_tolerances_are_the_issue_s() -> None:
     assert not rows["p_spread_1"]["holds"]  # -0.06
     assert rows["trade_sign_acf_lag1"]["holds"] and not rows["trade_sign_acf_lag10"]["holds"]
     assert rows["vol_1s_ticks"]["holds"]  # +24.9 %
+
+
+def test_the_calibration_reads_the_mean_over_its_seeds() -> None:
+    from exchange_sim.market.profile import load_profile  # noqa: PLC0415 (only this test needs a profile)
+
+    profile = load_profile("binance-ethusdt")
+    one, two = (fit.simulate(profile, minutes=0.5, seed=seed) for seed in (1, 2))
+    mean = fit.simulate_mean(profile, minutes=0.5, seeds=(1, 2))
+    assert set(mean) == set(fit.CALIBRATED)
+    for key in fit.CALIBRATED:
+        assert mean[key] == pytest.approx((one[key] + two[key]) / 2.0)
+    assert one["vol_1s_ticks"] != two["vol_1s_ticks"]  # the seeds differ: a mean of one draw would not

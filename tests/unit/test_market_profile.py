@@ -95,3 +95,13 @@ def test_unknown_profiles_and_missing_recordings_are_usage_errors() -> None:
     assert result.exit_code == 2 and "no such recording" in result.output
     result = runner.invoke(app, ["market", "check", "--profile", "binance-btcusdt", "--regime", "calm"])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_the_shipped_btcusdt_profile_keeps_the_recorded_one_tick_spread() -> None:
+    """Session 9's refit (requote rate as a spread lever): the session-8 profile gave 0.933 on this run."""
+    from exchange_sim.market.fit import simulate  # noqa: PLC0415 (the fit loads the replay reader)
+
+    profile = load_profile("binance-btcusdt")
+    figures = simulate(profile, minutes=5.0, seed=1)
+    assert figures["p_spread_1"] == pytest.approx(profile.observed["p_spread_1"], abs=0.05)  # issue 19 tolerance
+    assert figures["trades_per_s"] == pytest.approx(profile.observed["trades_per_s"], rel=0.2)

@@ -141,7 +141,10 @@ def market_fit(
     out: Annotated[Path | None, typer.Option(help="write the profile JSON here (default: print it)")] = None,
     symbol: Annotated[str | None, typer.Option(help="the symbol to fit when the recording holds several")] = None,
     rounds: Annotated[int, typer.Option(min=0, help="calibration rounds by simulated moments")] = 5,
-    minutes: Annotated[float, typer.Option(min=0.5, help="simulated minutes per calibration round")] = 10.0,
+    minutes: Annotated[float, typer.Option(min=0.5, help="simulated minutes per seed and calibration round")]
+    = 10.0,
+    seeds: Annotated[int, typer.Option(min=1, help="calibration seeds (1..N): each round's figures are their mean")]
+    = 3,
 ) -> None:
     """Estimate the synthetic market's parameters from a recording and write a market profile."""
     from exchange_sim.market.fit import COMPARED, fit  # noqa: PLC0415 (loads the replay reader)
@@ -153,7 +156,8 @@ def market_fit(
                       highlight=False)
 
     try:
-        profile = fit(path, name=name, symbol=symbol, rounds=rounds, minutes=minutes, progress=progress)
+        profile = fit(path, name=name, symbol=symbol, rounds=rounds, minutes=minutes,
+                      seeds=tuple(range(1, seeds + 1)), progress=progress)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="PATH") from None
     console.print("recording: " + ", ".join(f"{k} {profile.observed[k]:.3g}" for k in COMPARED), highlight=False)
