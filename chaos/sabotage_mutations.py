@@ -89,7 +89,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "synced = self._store.get_meta(_WATERMARK + symbol)",
         "synced = self._store.last_trade_id(symbol)",
         "the fill backfill starts after the newest booked fill, so a missed report older than a received one "
-        "is never backfilled", "1.ledger", ci_seeds=(8, 21, 23)),
+        "is never backfilled", "1.ledger", ci_seeds=(8, 15, 23)),
     Mutation(
         "reconcile_skips_partially_filled", _OM,
         "venue_open = [o for o in await self._call(\"openOrders\", self._venue.open_orders) if o.symbol in names]",
@@ -124,7 +124,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "reduces = inventory_lots * order.side.sign < 0",
         "reduces = inventory_lots * order.side.sign > 0",
         "SOFT reduce-only compares with the wrong side: it lets through the order that grows |inventory| and "
-        "refuses the one that reduces it", "22.soft_reduces", ci_seeds=(0, 1, 3)),
+        "refuses the one that reduces it", "22.soft_reduces", ci_seeds=(0, 1, 4)),
     Mutation(
         "inventory_guard_signed", "bot/risk/guards.py",
         "value = _abs(inventory[symbol])",
@@ -160,7 +160,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s)",
         "seconds = self.config.default_retry_after_s if retry_after_s is None else max(0.0, retry_after_s) / 1000",
         "Retry-After (seconds) is honoured as milliseconds: the bot sends again long before it expires",
-        "9.rate_and_taker", ci_seeds=(2, 12, 13)),
+        "9.rate_and_taker", ci_seeds=(2, 7, 12)),
     Mutation(
         "retry_gate_last_second_open", _LIMITER,
         "        left = self._blocked_until_s - self._monotonic_s()\n        if left <= 0:",
@@ -172,7 +172,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'side=Side.BUY if field(trade, "isBuyer") else Side.SELL,',
         'side=Side.BUY if field(trade, "isBuyer") != field(trade, "isMaker") else Side.SELL,',
         "a backfilled maker fill is booked on the taker's side (the wrong side of the trade)", "1.ledger",
-        ci_seeds=(1, 5, 8)),
+        ci_seeds=(1, 3, 5)),
     Mutation(
         "signature_over_sorted_params", "bot/connectors/binance/signing.py",
         "    query = encode_params(params)\n    return f\"{query}&signature={sign(secret, query)}\"",
