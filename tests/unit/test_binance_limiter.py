@@ -148,3 +148,53 @@ async def test_concurrent_resyncs_share_one_and_none_runs_within_the_min_interva
     clock.t = 2.0
     await sync.resync(1)
     assert calls == 2
+
+
+async def test_an_aged_offset_is_refreshed_in_the_background_without_holding_back_a_request() -> None:
+    """Chaos seed 383: a refresh of an old offset must not hold a HARD sweep's cancel behind slow round trips."""
+    clock = FakeClock(0.0)
+    gate = asyncio.Event()
+    fetches = 0
+
+    async def fetch() -> int:
+        nonlocal fetches
+        fetches += 1
+        if fetches > 1:
+            await gate.wait()  # the refresh's round trip is slow
+        return clock.now_ms() + 1_000
+
+    sync = TimeSync(clock, fetch, samples=1, max_age_s=300.0)
+    assert await sync.ensure() == 1  # the first sync blocks: nothing can be signed without an offset
+    clock.t = 400.0  # the offset is now older than max_age_s
+    assert await sync.ensure() == 1  # answered at once with the old offset
+    assert sync.now_ms() == clock.now_ms() + 1_000
+    assert await sync.ensure() == 1  # one refresh at a time
+    await asyncio.sleep(0)
+    assert fetches == 2
+    gate.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sync.generation == 2 and not sync.stale()
+
+
+async def test_a_failed_background_refresh_keeps_the_offset_and_is_tried_again() -> None:
+    clock = FakeClock(0.0)
+    answers: list[int | BotError] = [1_000, BotError(ErrorCode.NETWORK, "reset", recoverable=True), 2_000]
+
+    async def fetch() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, BotError):
+            raise answer
+        return clock.now_ms() + answer
+
+    sync = TimeSync(clock, fetch, samples=1, max_age_s=300.0)
+    await sync.ensure()
+    clock.t = 400.0
+    await sync.ensure()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert (sync.offset_ms, sync.generation) == (1_000, 1)  # the failed refresh kept the old offset
+    await sync.ensure()  # the next request tries again
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert (sync.offset_ms, sync.generation) == (2_000, 2)

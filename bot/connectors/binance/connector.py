@@ -404,6 +404,7 @@ class BinanceConnector:
 
     async def close(self) -> None:
         """End every open stream, then close the transport (if the connector made it)."""
+        self.time.close()
         await asyncio.gather(*(stream.aclose() for stream in list(self._streams)))
         self._streams.clear()
         self._depth_streams.clear()
