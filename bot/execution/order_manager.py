@@ -787,12 +787,14 @@ class OrderManager:
         arriving = [r.client_order_id for r in unlisted if self._may_be_arriving(r)]
         doubtful = [r.client_order_id for r in unlisted if r.client_order_id not in arriving]
         await asyncio.gather(*(self._resolve(c) for c in doubtful))
-        self.balances = await self._call("balances", self._venue.balances)
         # A placement the listing could not show whose acknowledgement landed meanwhile may have been placed
         # before the listing and ended since (filled while the user stream was down): only a query can tell
         # (chaos seed 57 at 5 minutes: believed resting after the reconcile, filled on the venue before it).
+        # Before the balances call, so the balances this reconcile records are the venue's answer (chaos seed 32:
+        # a fill reported during a query after it made the recorded balances newer than the listing).
         landed = [c for c in arriving if (r := self._get(c)).venue_order_id is not None and r.status in _QUOTING]
         await asyncio.gather(*(self._resolve(c) for c in landed))
+        self.balances = await self._call("balances", self._venue.balances)
         self._prune(names)
         self.record_open_orders("reconciled")
         if self._recorder.enabled:  # the books this reconcile left, for the checker to compare with the venue's

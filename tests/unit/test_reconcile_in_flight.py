@@ -88,10 +88,11 @@ def test_an_order_whose_placement_is_on_the_wire_is_not_queried_by_a_reconcile(w
 
 
 class AckDuringReconcile(FlakyVenue):
-    """The placement reaches the venue at once and fills there; its answer comes back ``REPLY_DELAY_S`` late, after
-    the reconcile's listing was read but before the reconcile ends (its balances call is slower still)."""
+    """Placements reach the venue at once and are filled there; their answer comes back ``REPLY_DELAY_S`` late.
+    Queries take twice as long, so an acknowledgement lands while the reconcile resolves another order."""
 
     queries = 0
+    slow_placements = False
 
     def __init__(self, inner: Any, world: SimWorld) -> None:
         super().__init__(inner)
@@ -99,16 +100,14 @@ class AckDuringReconcile(FlakyVenue):
 
     async def place(self, order: NewOrder) -> Any:
         report = await self.inner.place(order)
-        await shared.take(self.world, shared.SimSide.SELL, order.qty_lots)  # fills it; no report reaches the bot
-        await asyncio.sleep(REPLY_DELAY_S)
+        if self.slow_placements:
+            await shared.take(self.world, shared.SimSide.SELL, order.qty_lots)  # fills it; no report reaches the bot
+            await asyncio.sleep(REPLY_DELAY_S)
         return report
-
-    async def balances(self) -> Any:
-        await asyncio.sleep(2 * REPLY_DELAY_S)
-        return await self.inner.balances()
 
     async def query(self, symbol: str, client_order_id: Any) -> Any:
         self.queries += 1
+        await asyncio.sleep(2 * REPLY_DELAY_S)
         return await self.inner.query(symbol, client_order_id)
 
 
@@ -117,13 +116,16 @@ def test_an_order_acknowledged_during_the_reconcile_that_the_listing_lacks_is_qu
     venue = AckDuringReconcile(flaky.inner, world)
     om._venue = venue
 
-    async def main() -> OrderStatus:
+    async def main() -> tuple[OrderStatus, OrderStatus]:
+        ended = await om.place(SYMBOL, Side.SELL, 1_000, 10_100)  # acknowledged, then ended with no report
+        world.engine.cancel(BOT, SYMBOL, client_order_id=SimClientOrderId(ended.client_order_id))
+        venue.slow_placements = True
         place = asyncio.ensure_future(om.place(SYMBOL, Side.BUY, 1_000, 10_000))
         await asyncio.sleep(0.001)  # on the venue and filled before the listing; its answer still on the wire
-        await om.reconcile()
+        await om.reconcile()  # resolving the ended order takes long enough for the answer to land
         await place
-        return om._get(place.result().client_order_id).status
+        return om._get(ended.client_order_id).status, om._get(place.result().client_order_id).status
 
-    assert world.run(main()) is OrderStatus.FILLED  # not believed resting after the reconcile
-    assert venue.queries == 1
+    assert world.run(main()) == (OrderStatus.CANCELED, OrderStatus.FILLED)  # neither believed resting
+    assert venue.queries == 2
     assert om.open_orders(SYMBOL) == []
