@@ -18,6 +18,7 @@ from exchange_sim.engine.types import ATOMS_PER_UNIT, AccountId
 from exchange_sim.market.config import MarketConfig
 from exchange_sim.world import SimWorld
 from harness.session_venue import sim_connector
+from harness.sim_account import priced_for_sim
 
 BOT = AccountId("bot")
 SYMBOL = "BTCUSDT"
@@ -67,7 +68,7 @@ def test_a_failing_quote_task_is_reported_its_quotes_pulled_and_it_restarts(worl
         return strategies[-1]
 
     async def main() -> tuple[int, int, int, dict[str, int]]:
-        config = parse_config({"version": 2, "symbols": [SYMBOL]})
+        config = priced_for_sim(parse_config({"version": 2, "symbols": [SYMBOL]}))  # as a session prices it
         app = await AppContext.build(config, sim_connector(world, BOT), LoopClock(),
                                      store=StateStore(":memory:"), recorder=recorder, seed=0)
         await app.start()

@@ -20,6 +20,7 @@ refresh that fails is logged and tried again at the next request; the previous o
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -71,7 +72,10 @@ class TimeSync:
         if self._synced_at_s is None:
             await self.resync(self.generation)
         elif self.stale() and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.ensure_future(self._refresh_quietly(self.generation))
+            # in a context of its own: the caller's context may carry a send check (an order's guard recheck,
+            # ``bot.core.sending``) that must not apply to this time request
+            self._refresh = asyncio.get_running_loop().create_task(self._refresh_quietly(self.generation),
+                                                                   context=contextvars.Context())
         return self.generation
 
     async def _refresh_quietly(self, seen_generation: int) -> None:
