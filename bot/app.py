@@ -42,7 +42,7 @@ from bot.config import BotConfig
 from bot.core.errors import BotError, ErrorCode
 from bot.core.recorder import NULL_RECORDER
 from bot.core.types import Fill, NewOrder, OrderStatus, OrderType, SymbolInfo, TimeInForce
-from bot.execution.order_manager import OrderManager, ShutdownReport
+from bot.execution.order_manager import OrderManager, ShutdownReport, lost_on_reducing_side
 from bot.execution.state import OrderRecord, OrderStore, StateStore
 from bot.interfaces import Clock, Recorder, Venue
 from bot.market.data import MarketData
@@ -72,12 +72,10 @@ def headroom_resting_lots(order: NewOrder, open_orders: Iterable[OrderRecord], e
     answered "no such order" to every query (``unknown_queries_before_lost``); counting such orders let placements
     that failed in a 503 outage block every reducing order of a SOFT (reduce-only) bot until they expired
     (``lost_expire_after_s``, 120 s; chaos seed 61 at 5 minutes: six LOST bids of a short bot, 30 s with no
-    reducing bid). The order manager's side cap treats them the same way (ADR 0015, session 9)."""
-    reducing = order.side.sign * exposure_lots < 0
+    reducing bid). The order manager's side cap uses the same rule (``lost_on_reducing_side``)."""
     return sum(r.qty_lots - r.filled_lots for r in open_orders
                if r.side is order.side and r.client_order_id != order.client_order_id
-               and r.status is not OrderStatus.PENDING_CANCEL
-               and not (reducing and r.status is OrderStatus.LOST))
+               and r.status is not OrderStatus.PENDING_CANCEL and not lost_on_reducing_side(r, exposure_lots))
 
 
 def restart_backoff_cap_s(config: BotConfig, cap_s: float) -> float:
@@ -199,15 +197,15 @@ class AppContext:
         balances = self.orders.balances
         quote = balances.get(info.quote_asset)
         base = balances.get(info.base_asset)
+        exposure = self.orders.exposure_lots(order.symbol)
         self.pretrade.check(
             order, info,
             reference_mid_ticks=self.mids_ticks.get(order.symbol),
             free_quote_atoms=quote.free_atoms if quote is not None else 0,
             free_base_atoms=base.free_atoms if base is not None else 0,
             level=self.risk.guard_level,
-            inventory_lots=self.orders.exposure_lots(order.symbol),
-            resting_same_side_lots=headroom_resting_lots(order, self.orders.open_orders(order.symbol),
-                                                         self.orders.exposure_lots(order.symbol)),
+            inventory_lots=exposure,
+            resting_same_side_lots=headroom_resting_lots(order, self.orders.open_orders(order.symbol), exposure),
             hard_limit_lots=self.max_inventory_lots(order.symbol),
         )
 

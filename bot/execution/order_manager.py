@@ -119,6 +119,15 @@ class ShutdownReport:
     positions_lots: dict[str, int]
 
 
+def lost_on_reducing_side(record: OrderRecord, exposure_lots: int) -> bool:
+    """Whether ``record`` is LOST on the side that reduces |exposure| (``side.sign * exposure_lots < 0``). Such an
+    order counts neither towards the per-side cap nor in the pre-trade headroom (``bot.app``): the venue answered
+    "no such order" to every query (``unknown_queries_before_lost``), and counting it kept a reduce-only (SOFT) bot
+    from reducing until it expired (``lost_expire_after_s``; ADR 0015, session 9). The cost: one that does arrive
+    late and fills can overshoot by its size."""
+    return record.status is OrderStatus.LOST and record.side.sign * exposure_lots < 0
+
+
 class OrderManager:
     """Places, cancels and tracks one account's orders on one venue (see module docstring)."""
 
@@ -667,16 +676,13 @@ class OrderManager:
         cancel "unknown order" the quoter otherwise added a new quote each cycle: 52 resting in chaos seed 806,
         ten times its inventory limit in open exposure.
 
-        A LOST order on the side that reduces |exposure| does not count: the venue said it has no such order, and
-        a reduce-only (SOFT) bot otherwise waited for ``lost_expire_after_s`` with nothing reducing on the venue
-        (chaos seed 827: four LOST asks blocked every ask of a long bot for over a minute). What may rest there
-        stays bounded by the pre-trade headroom check, which still counts LOST orders."""
+        A LOST order on the side that reduces |exposure| does not count (``lost_on_reducing_side``; chaos seed
+        827: four LOST asks blocked every ask of a long bot for over a minute)."""
         cap = self.config.max_open_per_side
         count = {Side.BUY: 0, Side.SELL: 0}
         exposure = self.exposure_lots(symbol)
-        reducing = Side.SELL if exposure > 0 else Side.BUY if exposure < 0 else None
         for record in self.open_orders(symbol):
-            if record.side is not reducing or record.status is not OrderStatus.LOST:
+            if not lost_on_reducing_side(record, exposure):
                 count[record.side] += 1
         placing = []
         for quote in wanted:

@@ -74,38 +74,42 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record (see the module docstring); ``clock_ms`` injects the timestamp source."""
+class _RecordFormatter(logging.Formatter):
+    """What both formatters share: the record's fields (``_fields``) with ``clock_ms`` as the timestamp source, and
+    the traceback text of a record that carries one."""
 
     def __init__(self, *, clock_ms: Callable[[], int] | None = None) -> None:
         super().__init__()
         self._clock_ms = clock_ms
 
-    def format(self, record: logging.LogRecord) -> str:
-        out = _fields(record, self._clock_ms)
+    def _exc_text(self, record: logging.LogRecord) -> str | None:
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            out["exc"] = record.exc_text
+        return record.exc_text or None
+
+
+class JsonFormatter(_RecordFormatter):
+    """One JSON object per record (see the module docstring); ``clock_ms`` injects the timestamp source."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = _fields(record, self._clock_ms)
+        exc_text = self._exc_text(record)
+        if exc_text:
+            out["exc"] = exc_text
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
         return json.dumps(out, ensure_ascii=False, default=repr)
 
 
-class PlainFormatter(logging.Formatter):
+class PlainFormatter(_RecordFormatter):
     """One plain line per record: ``<ts> <LEVEL> <logger>: <msg> key=value ...`` (the JSON record's facts)."""
-
-    def __init__(self, *, clock_ms: Callable[[], int] | None = None) -> None:
-        super().__init__()
-        self._clock_ms = clock_ms
 
     def format(self, record: logging.LogRecord) -> str:
         out = _fields(record, self._clock_ms)
         head = f"{out.pop('ts')} {out.pop('level')} {out.pop('logger')}: {out.pop('msg')}"
         line = " ".join([head, *(f"{k}={v}" for k, v in out.items())])
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        return f"{line}\n{record.exc_text}" if record.exc_text else line
+        exc_text = self._exc_text(record)
+        return f"{line}\n{exc_text}" if exc_text else line
 
 
 def _fields(record: logging.LogRecord, clock_ms: Callable[[], int] | None) -> dict[str, object]:
