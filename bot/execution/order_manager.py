@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -76,6 +76,7 @@ _QUOTING = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 _DOUBTFUL = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN, OrderStatus.LOST)
 USER_STREAM_BACKOFF_MAX_S = 30.0  # the user stream's reconnect backoff cap (reconcile retries included)
 CANCEL_ATTEMPTS = 3  # cancel sends per cancel() when queries find the order resting after an unanswered cancel
+ROUND_TRIPS_MAX = 1_000  # venue round trips kept per symbol for the latency guard
 _TERMINAL_KEPT = 10_000  # recently finished orders kept in memory for late reports
 
 
@@ -173,6 +174,8 @@ class OrderManager:
         self._fill_marks: dict[ClientOrderId, set[int]] = {}
         # traded through: a check due (its timer) or running (its task); ``abandon`` cancels both
         self._suspects: dict[ClientOrderId, asyncio.TimerHandle | asyncio.Task[None]] = {}
+        # per symbol, its order actions' venue round trips (monotonic s at the answer, ms): the latency guard's input
+        self._round_trips: dict[str, deque[tuple[float, float]]] = {}
         self._positions: dict[str, int] = {s: store.position_lots(s) for s in sorted(self.symbols)}
         self.balances: dict[str, Balance] = {}
         self._slots = asyncio.Semaphore(config.max_in_flight)
@@ -337,13 +340,29 @@ class OrderManager:
             self._apply_report(event.order)
 
     # -- requests with retries --
-    async def _call(self, op: str, request: Callable[[], Awaitable[R]]) -> R:
-        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects."""
+    def round_trips_ms(self, symbol: str, since_s: float) -> list[float]:
+        """Round trips (ms) of ``symbol``'s order actions answered at or after monotonic ``since_s``, oldest first.
+
+        One sample per attempt sent (place, cancel, cancelReplace, query), from just before the send to its answer,
+        error or timeout: waits the bot imposes on itself (a Retry-After, retry backoff) are not venue latency and
+        are not in it. Bounded: the newest ``ROUND_TRIPS_MAX`` per symbol."""
+        samples = self._round_trips.get(symbol)
+        return [ms for at_s, ms in samples if at_s >= since_s] if samples else []
+
+    async def _call(self, op: str, request: Callable[[], Awaitable[R]], symbol: str | None = None) -> R:
+        """Send ``request``; retry transient errors with exponential backoff and jitter, never rejects.
+
+        With ``symbol``, each attempt's round trip is kept for the latency guard (``round_trips_ms``)."""
         attempt = 0
         while True:
             attempt += 1
+            sent_s = self._clock.monotonic_s()
             try:
-                result = await request()
+                try:
+                    result = await request()
+                finally:
+                    if symbol is not None:
+                        self._note_round_trip(symbol, sent_s)
             except BotError as error:
                 self.stats.count_error(error.code)
                 if self._on_outcome is not None and (error.recoverable or error.outcome_unknown):
@@ -361,6 +380,13 @@ class OrderManager:
             if self._on_outcome is not None:
                 self._on_outcome(True)
             return result
+
+    def _note_round_trip(self, symbol: str, sent_s: float) -> None:
+        now_s = self._clock.monotonic_s()
+        samples = self._round_trips.get(symbol)
+        if samples is None:
+            samples = self._round_trips[symbol] = deque(maxlen=ROUND_TRIPS_MAX)
+        samples.append((now_s, (now_s - sent_s) * 1000.0))
 
     # -- placing --
     @property
@@ -424,7 +450,7 @@ class OrderManager:
                     check()  # waiting for a slot took time: the guard may have fired since the decision
                 self._record_intent(new)
                 with send_check(check):
-                    report = await self._call("place", lambda: self._venue.place(new))
+                    report = await self._call("place", lambda: self._venue.place(new), new.symbol)
             except BotError as error:
                 if error.outcome_unknown or error.code is ErrorCode.DUPLICATE_ORDER:
                     self.stats.unknown_outcomes += 1
@@ -522,7 +548,9 @@ class OrderManager:
             self._in_flight += 1
             self._sending.add(client_order_id)
             try:
-                return await self._call("cancel", lambda: self._venue.cancel(record.symbol, client_order_id)), False
+                answer = await self._call(
+                    "cancel", lambda: self._venue.cancel(record.symbol, client_order_id), record.symbol)
+                return answer, False
             except BotError as error:
                 if error.code is ErrorCode.UNKNOWN_ORDER or error.outcome_unknown:
                     current = self._get(client_order_id)
@@ -581,8 +609,8 @@ class OrderManager:
                 self._record_intent(new)
                 with send_check(check):
                     outcome = await self._call(
-                        "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new)
-                    )
+                        "cancelReplace", lambda: self._venue.cancel_replace(old.symbol, client_order_id, new),
+                        old.symbol)
             except BotError as error:
                 if not error.outcome_unknown:
                     current = self._get(client_order_id)
@@ -717,7 +745,8 @@ class OrderManager:
 
     async def _query_suspect(self, record: OrderRecord) -> None:
         try:
-            report = await self._call("query", partial(self._venue.query, record.symbol, record.client_order_id))
+            report = await self._call(
+                "query", partial(self._venue.query, record.symbol, record.client_order_id), record.symbol)
             self.stats.silent_fill_checks += 1
             self._apply_report(report)
         except BotError as error:
@@ -742,7 +771,7 @@ class OrderManager:
             record = self._get(client_order_id)
             symbol = record.symbol
             try:
-                report = await self._call("query", partial(self._venue.query, symbol, client_order_id))
+                report = await self._call("query", partial(self._venue.query, symbol, client_order_id), symbol)
             except BotError as error:
                 current = self._get(client_order_id)  # re-read: other answers may have landed meanwhile
                 if error.code is not ErrorCode.UNKNOWN_ORDER or current.status.is_terminal:

@@ -15,7 +15,7 @@ Every ``cycle_interval_s`` (virtual seconds in simulation) a cycle:
 
 Latency components recorded (``QuoterStats.latency``): each pipeline stage's CPU time in microseconds (named
 as the seed audit does: guards, spread, skew, queue, plus the other stage names), ``decision_us`` for the whole
-strategy, ``rest_ms`` for the venue round trips of a cycle's order changes and ``ws_ms`` for how late depth
+strategy, ``rest_ms`` for how long a cycle's order changes took (waits included) and ``ws_ms`` for how late depth
 updates reach the bot (both on the loop clock: virtual in simulation).
 
 Records (to the injected ``Recorder``, when enabled): ``bot.book`` after each applied depth diff (``snap`` marks
@@ -25,7 +25,10 @@ placed again after a pause (pull, halt, start). The touch a decision used is kep
 
 Invariants: the loop never raises on a venue error (counted by code in ``QuoterStats.errors``; the order
 manager and circuit breaker already handle them); nothing reads the wall clock except the injected ``timer``,
-which only measures; every buffer is bounded. Round trips older than ``LATENCY_MAX_AGE_S`` leave the latency p95:
+which only measures; every buffer is bounded. The latency p95 (the LATENCY guard's input) is over the venue round
+trips of the symbol's order actions (``OrderManager.round_trips_ms``: one per attempt sent, not the waits the bot
+imposes on itself such as a Retry-After: seed 880 held a recoverable HARD 60 s past a ban because a cycle that
+waited out a 60 s Retry-After counted as a 60 s round trip). Round trips older than ``LATENCY_MAX_AGE_S`` leave it:
 a guard that stopped the quoting (so no new round trips are measured) must not be held up by its own old samples.
 """
 
@@ -144,7 +147,8 @@ class SymbolQuoter:
         self._idle_s = config.idle_requote_s
         self._last_trade_through = False
         self._synced_ms: int | None = None  # when the book last showed fresh, synced data (None: never yet)
-        self._rest_ms: deque[tuple[float, float]] = deque(maxlen=config.latency_window)  # (loop time s, ms)
+        self._latency_window = config.latency_window  # newest round trips in the latency p95
+        self._rest_window = 0  # round trips in the last p95
         self._latency_p95_ms = 0.0
         self._equity: deque[tuple[float, float, int]] = deque(maxlen=int(config.pnl_window_s) + 2)
         self._next_sample_s = 0.0
@@ -207,7 +211,7 @@ class SymbolQuoter:
     def sizes(self) -> dict[str, int]:
         """Memory probe: own orders in the queue tracker, the latency window (``latency_window`` round trips, also
         trimmed by age) and the equity window (one sample a second over ``pnl_window_s``)."""
-        return {"queue_tracker_orders": len(self.queue), "rest_window": len(self._rest_ms),
+        return {"queue_tracker_orders": len(self.queue), "rest_window": self._rest_window,
                 "equity_window": len(self._equity)}
 
     # -- the loop --
@@ -371,7 +375,6 @@ class SymbolQuoter:
         elapsed_ms = (app.clock.monotonic_s() - started) * 1000
         self.stats.replaces += 1
         self._rest_hist.record(elapsed_ms)
-        self._rest_ms.append((app.clock.monotonic_s(), elapsed_ms))
 
     async def _pull(self, reason: str) -> None:
         """Pull every quote of the symbol (bad market data), once per episode."""
@@ -396,11 +399,10 @@ class SymbolQuoter:
         t0, e0, _ = self._equity[0]
         span_s = now_s - t0
         self.marks.pnl_per_hour_quote = (pnl.equity_atoms - e0) * scale * 3600 / span_s if span_s >= 60 else 0.0
-        rest = self._rest_ms
-        while rest and rest[0][0] < now_s - LATENCY_MAX_AGE_S:
-            rest.popleft()
+        rest = self._app.orders.round_trips_ms(self.symbol, now_s - LATENCY_MAX_AGE_S)[-self._latency_window:]
+        self._rest_window = len(rest)
         if rest:
-            ordered = sorted([ms for _, ms in rest])
+            ordered = sorted(rest)
             self._latency_p95_ms = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
         else:
             self._latency_p95_ms = 0.0
