@@ -12,7 +12,7 @@ from typing import Any
 from bot.core.types import NewOrder, OrderStatus, Side
 from bot.execution.memory_store import MemoryStateStore
 from exchange_sim.world import SimWorld
-from tests.unit.test_order_manager import RTT_S, SYMBOL, FlakyVenue, make_om, world
+from tests.unit.test_order_manager import RTT_S, SYMBOL, FlakyVenue, make_om, timed_place, world
 
 __all__ = ["world"]
 
@@ -31,12 +31,7 @@ def test_a_retry_after_wait_is_not_a_round_trip(world: SimWorld) -> None:
     om, venue = make_om(world, MemoryStateStore())
     venue.faults["place"] = ["rate_limited"]  # a 429 with a 2 s Retry-After, then the re-send succeeds
 
-    async def main() -> tuple[Any, float]:
-        start = world.runtime.now()
-        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
-        return record, world.runtime.now() - start
-
-    record, elapsed_s = world.run(main())
+    record, elapsed_s = timed_place(world, om)
     assert record.status is OrderStatus.NEW
     assert elapsed_s >= 2.0  # the bot waited out the Retry-After ...
     samples = om.round_trips_ms(SYMBOL, 0.0)

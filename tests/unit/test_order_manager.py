@@ -108,6 +108,17 @@ def make_om(world: SimWorld, store: OrderStore, *, instance: str | None = None, 
     return OrderManager(venue, store, LoopClock(), cfg, info, **token, rng=jitter), venue  # type: ignore[arg-type]
 
 
+def timed_place(world: SimWorld, om: OrderManager) -> tuple[OrderRecord, float]:
+    """Place a 1,000-lot bid at 10,000; the record and the virtual seconds ``place`` took."""
+
+    async def main() -> tuple[OrderRecord, float]:
+        start = world.runtime.now()
+        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
+        return record, world.runtime.now() - start
+
+    return world.run(main())
+
+
 async def take(world: SimWorld, side: SimSide, qty_lots: int) -> None:
     """The taker sends a market order against whatever rests."""
     await world.venue.connect(TAKER).place(PlaceRequest(account=TAKER, symbol=SYMBOL, side=side,
@@ -252,12 +263,7 @@ def test_a_retry_that_still_passes_the_guard_is_sent_after_retry_after(world: Si
                       info, recheck=lambda order: checked.append(order.client_order_id), rng=random.Random(0))
     venue.faults["place"] = ["rate_limited"]
 
-    async def main() -> tuple[Any, float]:
-        start = world.runtime.now()
-        record = await om.place(SYMBOL, Side.BUY, 1_000, 10_000)
-        return record, world.runtime.now() - start
-
-    record, elapsed = world.run(main())
+    record, elapsed = timed_place(world, om)
     assert record.status is OrderStatus.NEW
     assert venue.calls["place"] == 2  # checked before the first send; the re-send is checked by the connector
     assert checked == [record.client_order_id] * 3  # after the limiter admitted it and as it left the transport
